@@ -1,0 +1,23 @@
+"""pgan_tf: Progressive Growing of GANs (Karras et al., ICLR 2018) in TensorFlow 2 / Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="pgan_tf",
+    version="0.1.0",
+    description="Progressive Growing of GANs in TensorFlow 2 / Keras 3: data tools, "
+    "distributed training, metrics and TF Serving export.",
+    packages=find_packages(include=["pgan_tf", "pgan_tf.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        "tensorflow-datasets",
+        "numpy",
+        "pillow",
+        "absl-py",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-xdist", "lmdb"],
+        "lsun": ["lmdb"],
+    },
+)
