@@ -1,10 +1,7 @@
 """Test set-up: split the CPU into two logical devices before TensorFlow initializes,
 so MirroredStrategy with two replicas can be tested on one machine."""
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import tensorflow as tf  # noqa: E402
+import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import tensorflow as tf
 
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
