@@ -1,0 +1,146 @@
+"""The progressive-growing schedule: images shown → resolution, fade-in α, minibatch, lr (paper A.1).
+
+As the original `train.py`: training starts at `initial_resolution`; every phase first
+stabilizes for `lod_training_kimg`, then fades in the next block over `lod_transition_kimg`;
+the level of detail (lod) counts down to 0 at the final resolution, where training continues.
+A stage is one (resolution, fade_in) pair, trained by one compiled step.
+"""
+import dataclasses
+import math
+
+
+def _log2(x):
+    r = int(round(math.log2(x))) if x > 0 else -1
+    if x < 4 or 2**r != x:
+        raise ValueError(f"resolutions must be powers of two >= 4, got {x}")
+    return r
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleConfig:
+    """How long each phase lasts and the per-resolution minibatch / learning-rate tables."""
+
+    resolution: int
+    total_kimg: float
+    initial_resolution: int = 4
+    lod_training_kimg: float = 600.0
+    lod_transition_kimg: float = 600.0
+    minibatch_base: int = 16
+    minibatch_dict: tuple = ()  # ((resolution, minibatch), ...) — a tuple so the config hashes
+    lr_base: float = 0.001
+    lr_dict: tuple = ()
+
+    def __post_init__(self):
+        if _log2(self.initial_resolution) > _log2(self.resolution):
+            raise ValueError(
+                f"initial_resolution {self.initial_resolution} is above resolution {self.resolution}"
+            )
+        for name in ("total_kimg", "lod_training_kimg", "lod_transition_kimg"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lod_training_kimg + self.lod_transition_kimg <= 0:
+            raise ValueError("lod_training_kimg + lod_transition_kimg must be > 0")
+        if self.minibatch_base <= 0 or any(b <= 0 for _, b in self.minibatch_dict):
+            raise ValueError("minibatch sizes must be positive")
+        if self.lr_base <= 0 or any(v <= 0 for _, v in self.lr_dict):
+            raise ValueError("learning rates must be positive")
+
+    def minibatch(self, resolution):
+        return int(dict(self.minibatch_dict).get(resolution, self.minibatch_base))
+
+    def learning_rate(self, resolution):
+        return float(dict(self.lr_dict).get(resolution, self.lr_base))
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One stage of training: a fixed architecture between two points of the schedule."""
+
+    index: int
+    resolution: int
+    fade_in: bool
+    start_kimg: float
+    end_kimg: float  # math.inf for the last stage
+
+    @property
+    def name(self):
+        return f"{self.resolution}x{self.resolution}" + ("-fade" if self.fade_in else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleState:
+    """Where training is at a given kimg."""
+
+    kimg: float
+    lod: float
+    resolution: int
+    fade_in: bool
+    alpha: float
+    minibatch: int
+    learning_rate: float
+
+
+def lod_at(config, kimg):
+    """Level of detail at `kimg`: log2(resolution) − log2(current resolution) − fade progress."""
+    phase_dur = config.lod_training_kimg + config.lod_transition_kimg
+    phase_idx = math.floor(kimg / phase_dur)
+    phase_kimg = kimg - phase_idx * phase_dur
+    lod = _log2(config.resolution) - _log2(config.initial_resolution) - phase_idx
+    if config.lod_transition_kimg > 0:
+        lod -= max(phase_kimg - config.lod_training_kimg, 0.0) / config.lod_transition_kimg
+    return max(lod, 0.0)
+
+
+def schedule_at(config, kimg):
+    """Resolution, fade-in α, minibatch and lr at `kimg` thousand images shown."""
+    lod = lod_at(config, kimg)
+    resolution = 2 ** (_log2(config.resolution) - int(math.floor(lod)))
+    frac = lod - math.floor(lod)
+    fade_in = frac > 0.0
+    return ScheduleState(
+        kimg=kimg,
+        lod=lod,
+        resolution=resolution,
+        fade_in=fade_in,
+        alpha=1.0 - frac if fade_in else 1.0,
+        minibatch=config.minibatch(resolution),
+        learning_rate=config.learning_rate(resolution),
+    )
+
+
+def stages(config):
+    """Every stage of the run in order, with the kimg at which it starts and ends.
+
+    A fade stage runs from the end of a phase's stabilization to the end of its transition; the
+    last stage (the final resolution, stable) runs until training stops.
+    """
+    out = []
+    phase_dur = config.lod_training_kimg + config.lod_transition_kimg
+    steps = _log2(config.resolution) - _log2(config.initial_resolution)
+    start = 0.0
+    for p in range(steps + 1):
+        res = config.initial_resolution * 2**p
+        if p > 0 and config.lod_transition_kimg > 0:
+            fade_start = (p - 1) * phase_dur + config.lod_training_kimg
+            out.append(Stage(len(out), res, True, fade_start, p * phase_dur))
+            start = p * phase_dur
+        end = p * phase_dur + config.lod_training_kimg if p < steps else math.inf
+        if p > 0 and config.lod_transition_kimg == 0:
+            start = (p - 1) * phase_dur + config.lod_training_kimg
+        out.append(Stage(len(out), res, False, start, end))
+    return [s for s in out if s.end_kimg > s.start_kimg]
+
+
+def stage_at(config, kimg):
+    """The stage that trains at `kimg` (stages start inclusive, end exclusive)."""
+    for stage in stages(config):
+        if stage.start_kimg <= kimg < stage.end_kimg:
+            return stage
+    raise ValueError(f"kimg {kimg} is outside the schedule")
+
+
+def fade_alpha(stage, kimg, config):
+    """α of a fade stage at `kimg`: the fraction of the transition done, in [0, 1]; 1 if stable."""
+    if not stage.fade_in:
+        return 1.0
+    return min(max((kimg - stage.start_kimg) / config.lod_transition_kimg, 0.0), 1.0)
