@@ -47,7 +47,7 @@ def test_schedule_paper_800_800_celebahq_minibatches():
     assert s.alpha == pytest.approx(0.25)
     assert S.schedule_at(cfg, 1000).minibatch == 16
     assert S.schedule_at(cfg, 1000).alpha == pytest.approx(0.25)
-    last = S.schedule_at(cfg, 11999)
+    last = S.schedule_at(cfg, 12800)  # 8 doublings × 1600 kimg
     assert (last.resolution, last.fade_in, last.minibatch) == (1024, False, 3)
     assert S.schedule_at(cfg, 4000).learning_rate == 0.001
 
