@@ -35,7 +35,11 @@ class ISAccumulator:
 
     def add(self, batch):
         """Adds a uint8 NHWC batch."""
-        self._probs.append(self.inception(np.asarray(batch))[1])
+        self.add_probs(self.inception(np.asarray(batch))[1])
+
+    def add_probs(self, probs):
+        """Adds class probabilities [N, K] already computed by the same network."""
+        self._probs.append(np.asarray(probs, np.float64))
 
     def result(self):
         """{'IS_mean': ..., 'IS_std': ...}."""

@@ -1,0 +1,85 @@
+"""Tests of the shared metrics entry point: it must give the same numbers as each metric alone."""
+import keras
+import numpy as np
+import pytest
+
+from pgan_tf.metrics.fid import InceptionFeatures, fid
+from pgan_tf.metrics.inception_score import inception_score
+from pgan_tf.metrics.ms_ssim import ms_ssim
+from pgan_tf.metrics.registry import compute_metrics, parse_metric_names
+from pgan_tf.metrics.swd import swd
+
+POOL = np.random.default_rng(0).integers(0, 256, (60, 16, 16, 3), np.uint8)
+
+
+def _reals(n):
+    return (POOL[i:min(i + 8, 30)] for i in range(0, 30, 8))
+
+
+def _generate(n, seed):
+    """Deterministic 'generator': picks n of the last 30 pool images from the seed."""
+    idx = np.random.default_rng(seed).integers(30, 60, n)
+    return POOL[idx]
+
+
+def _fakes_used(num, seed, batch_size):
+    """The fake images compute_metrics draws, rebuilt with its batch-seed rule."""
+    out, done, i = [], 0, 0
+    while done < num:
+        n = min(batch_size, num - done)
+        out.append(_generate(n, int(np.random.SeedSequence([seed, i]).generate_state(1)[0])))
+        done, i = done + n, i + 1
+    return np.concatenate(out)
+
+
+def test_parse_metric_names():
+    assert parse_metric_names("swd, ms_ssim") == ("swd", "ms_ssim")
+    assert parse_metric_names(["fid", "is"]) == ("fid", "is")
+    with pytest.raises(ValueError, match="unknown metric.*'sdw'.*choose from"):
+        parse_metric_names("swd,sdw")
+    with pytest.raises(ValueError, match="no metric"):
+        parse_metric_names("")
+
+
+def test_swd_and_ms_ssim_match_direct_calls_and_clamp_to_reals():
+    calls = []
+    out = compute_metrics("swd,ms_ssim", _generate, _reals, num_images=40, seed=5,
+                          batch_size=7, progress=lambda *a: calls.append(a))
+    assert out["num_images"] == 30  # the real data holds only 30
+    fakes = _fakes_used(30, 5, 7)
+    want = swd(POOL[:30], fakes, seed=5)
+    for k, v in want.items():
+        assert out[k] == pytest.approx(v, rel=1e-6)
+    assert out["MS-SSIM"] == pytest.approx(ms_ssim(fakes), rel=1e-6)
+    assert calls[-1] == ("fakes", 30, 30) and calls[0][0] == "reals"
+
+
+def test_fid_and_is_match_direct_calls(tmp_path):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((16, 16, 3))
+    h = keras.layers.GlobalAveragePooling2D(name="avg_pool")(keras.layers.Conv2D(8, 3)(inp))
+    net = keras.Model(inp, keras.layers.Dense(5, activation="softmax", name="predictions")(h))
+    path = str(tmp_path / "net.keras")
+    net.save(path)
+    out = compute_metrics(["fid", "is"], _generate, _reals, num_images=30, seed=1,
+                          inception_path=path, batch_size=16)
+    fakes = _fakes_used(30, 1, 16)
+    ext = InceptionFeatures(path)
+    assert out["FID"] == pytest.approx(fid(POOL[:30], fakes, ext), rel=1e-6)
+    assert out["IS_mean"] == pytest.approx(inception_score(fakes, ext)[0], rel=1e-6)
+    with pytest.raises(ValueError, match="need Inception-v3 weights"):
+        compute_metrics("is", _generate, _reals, num_images=4, seed=0)
+
+
+def test_bad_generator_output_is_reported():
+    with pytest.raises(ValueError, match="must return uint8"):
+        compute_metrics("ms_ssim", lambda n, s: POOL[:n].astype(np.float32), _reals,
+                        num_images=4, seed=0)
+
+
+def test_mode_coverage_is_passed_through():
+    mc = pytest.importorskip("pgan_tf.metrics.mode_coverage")
+    out = compute_metrics("mode_coverage", _generate, _reals, num_images=20, seed=3)
+    want = mc.mode_coverage(_fakes_used(20, 3, 64))
+    for k, v in want.items():
+        assert out[k] == pytest.approx(float(v))
