@@ -19,5 +19,6 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-xdist", "lmdb"],
         "lsun": ["lmdb"],
+        "serving": ["tensorflow-serving-api>=2.16"],
     },
 )
