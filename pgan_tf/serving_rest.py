@@ -1,0 +1,258 @@
+"""A small emulation of TensorFlow Serving's REST predict API on top of a real SavedModel.
+
+TF Serving (`tensorflow_model_server`) cannot be installed from PyPI, so this module reproduces
+the parts of its REST contract our exports rely on, to test them and to try an export locally:
+`POST /v1/models/<name>[/versions/<v>]:predict` with the row ("instances" → "predictions") or
+columnar ("inputs" → "outputs") format, `{"b64": ...}` for binary strings (outputs whose name ends
+in `_bytes`), `GET /v1/models/<name>[/versions/<v>]` for status, and `{"error": ...}` on failure.
+
+    python -m pgan_tf.serving_rest --model_base_path exports/pgan --model_name pgan --port 8501
+"""
+import argparse
+import base64
+import http.server
+import json
+import os
+import re
+import sys
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+_PATH_RE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<verb>:predict)?$")
+DEFAULT_SIGNATURE = "serving_default"
+
+
+class RestError(Exception):
+    """A request the server answers with an HTTP error status and {"error": message}."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def signature_specs(signature_fn):
+    """({input name: TensorSpec}, {output name: TensorSpec}) of a loaded signature function."""
+    return dict(signature_fn.structured_input_signature[1]), dict(signature_fn.structured_outputs)
+
+
+def _decode_value(value):
+    """JSON value → Python value with {"b64": s} objects turned into bytes (recursively)."""
+    if isinstance(value, dict):
+        if set(value) == {"b64"}:
+            return base64.b64decode(value["b64"])
+        raise RestError(400, f"unexpected JSON object in a tensor value: {sorted(value)}")
+    if isinstance(value, list):
+        return [_decode_value(v) for v in value]
+    return value
+
+
+def json_to_tensor(name, value, spec):
+    """A JSON tensor value → np.ndarray of the spec's dtype, shape checked against the spec."""
+    dtype = spec.dtype.as_numpy_dtype
+    try:
+        array = np.array(_decode_value(value), dtype=object if spec.dtype.name == "string" else dtype)
+    except (TypeError, ValueError) as e:
+        raise RestError(400, f"input '{name}' is not a valid {spec.dtype.name} tensor: {e}") from None
+    expected = spec.shape.as_list()
+    if array.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected, array.shape)):
+        want = [-1 if e is None else e for e in expected]
+        raise RestError(400, f"input '{name}' has shape {list(array.shape)}, the signature expects {want}")
+    return array
+
+
+def tensor_to_json(name, array):
+    """np.ndarray → nested JSON lists; strings base64-wrapped when the name ends in `_bytes`."""
+    array = np.asarray(array)
+    if array.dtype.kind in "SO":
+        def encode(b):
+            return {"b64": base64.b64encode(b).decode("ascii")} if name.endswith("_bytes") else b.decode("utf-8")
+        return np.vectorize(encode, otypes=[object])(array).tolist() if array.size else array.tolist()
+    return array.tolist()
+
+
+def parse_predict_body(body, input_specs):
+    """Request JSON → ({input name: np.ndarray}, row_format) for a signature's inputs."""
+    if not isinstance(body, dict):
+        raise RestError(400, "request body must be a JSON object")
+    if ("instances" in body) == ("inputs" in body):
+        raise RestError(400, "request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)")
+    names = sorted(input_specs)
+    if "instances" in body:
+        instances = body["instances"]
+        if not isinstance(instances, list) or not instances:
+            raise RestError(400, "'instances' must be a non-empty list")
+        if all(isinstance(i, dict) and set(i) != {"b64"} for i in instances):
+            for i in instances:
+                if sorted(i) != names:
+                    raise RestError(400, f"each instance must have exactly the inputs {names}, got {sorted(i)}")
+            columns = {n: [i[n] for i in instances] for n in names}
+        elif len(names) == 1:
+            columns = {names[0]: instances}
+        else:
+            raise RestError(400, f"the signature has several inputs {names}: each instance must be an object")
+        return {n: json_to_tensor(n, v, input_specs[n]) for n, v in columns.items()}, True
+    inputs = body["inputs"]
+    if isinstance(inputs, dict) and set(inputs) != {"b64"}:
+        if sorted(inputs) != names:
+            raise RestError(400, f"'inputs' must have exactly the inputs {names}, got {sorted(inputs)}")
+        columns = inputs
+    elif len(names) == 1:
+        columns = {names[0]: inputs}
+    else:
+        raise RestError(400, f"the signature has several inputs {names}: 'inputs' must be an object")
+    return {n: json_to_tensor(n, v, input_specs[n]) for n, v in columns.items()}, False
+
+
+def format_predict_response(outputs, row_format):
+    """Signature outputs → response JSON: {"predictions": ...} (row) or {"outputs": ...} (columnar).
+
+    A single output is given without its name; several outputs become one object per instance
+    (row) or one object of named tensors (columnar).
+    """
+    names = sorted(outputs)
+    if not row_format:
+        if len(names) == 1:
+            return {"outputs": tensor_to_json(names[0], outputs[names[0]])}
+        return {"outputs": {n: tensor_to_json(n, outputs[n]) for n in names}}
+    batch = {np.asarray(outputs[n]).shape[0] if np.ndim(outputs[n]) else None for n in names}
+    if len(batch) != 1 or None in batch:
+        raise RestError(400, "row format needs every output to have the same batch dimension; use 'inputs'")
+    rows = {n: tensor_to_json(n, outputs[n]) for n in names}
+    if len(names) == 1:
+        return {"predictions": rows[names[0]]}
+    return {"predictions": [dict(zip(names, vals)) for vals in zip(*(rows[n] for n in names))]}
+
+
+def predict(loaded, body):
+    """Runs one REST predict request body (a dict) against a loaded SavedModel; returns the
+    response dict or raises RestError."""
+    name = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
+    if name not in loaded.signatures:
+        raise RestError(400, f"serving signature name: \"{name}\" not found in signature def")
+    fn = loaded.signatures[name]
+    input_specs, _ = signature_specs(fn)
+    inputs, row_format = parse_predict_body(body, input_specs)
+    if row_format and len({len(v) for v in inputs.values()}) != 1:
+        raise RestError(400, "all inputs of the row format must have the same batch size")
+    try:
+        outputs = fn(**{k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()})
+    except (tf.errors.OpError, ValueError, TypeError) as e:
+        raise RestError(400, str(e).strip().splitlines()[0]) from None
+    return format_predict_response({k: v.numpy() for k, v in outputs.items()}, row_format)
+
+
+class ModelRepository:
+    """The integer versions of one model under its base path, loaded on first use."""
+
+    def __init__(self, model_base_path, model_name):
+        self.base = os.path.abspath(model_base_path)
+        self.name = model_name
+        self._loaded = {}
+        self._lock = threading.Lock()
+
+    def versions(self):
+        if not os.path.isdir(self.base):
+            return []
+        return sorted(int(d) for d in os.listdir(self.base)
+                      if d.isdigit() and os.path.isfile(os.path.join(self.base, d, "saved_model.pb")))
+
+    def resolve(self, name, version):
+        """The version number a request means (latest when None), or a 404 RestError."""
+        versions = self.versions()
+        if name != self.name or not versions or (version is not None and int(version) not in versions):
+            what = f"Latest({name})" if version is None else f"Specific({name}, {version})"
+            raise RestError(404, f"Servable not found for request: {what}")
+        return versions[-1] if version is None else int(version)
+
+    def get(self, version):
+        with self._lock:
+            if version not in self._loaded:
+                self._loaded[version] = tf.saved_model.load(os.path.join(self.base, str(version)))
+            return self._loaded[version]
+
+
+def _status(repo, name, version):
+    """The model status response: every available version, or the one asked for."""
+    versions = [repo.resolve(name, version)] if version is not None else repo.versions()
+    ok = {"error_code": "OK", "error_message": ""}
+    return {"model_version_status": [{"version": str(v), "state": "AVAILABLE", "status": ok}
+                                     for v in sorted(versions, reverse=True)]}
+
+
+def make_handler(repo):
+    """A BaseHTTPRequestHandler class answering the REST routes for `repo`."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _reply(self, status, payload):
+            data = json.dumps(payload).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _route(self, method):
+            m = _PATH_RE.match(self.path)
+            if not m or (method == "POST") != bool(m.group("verb")):
+                raise RestError(404, f"Malformed request: {method} {self.path}")
+            version = repo.resolve(m.group("name"), m.group("version"))
+            if method == "GET":
+                return _status(repo, m.group("name"), m.group("version"))
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"null")
+            except json.JSONDecodeError as e:
+                raise RestError(400, f"JSON Parse error: {e}") from None
+            return predict(repo.get(version), body)
+
+        def _serve(self, method):
+            try:
+                self._reply(200, self._route(method))
+            except RestError as e:
+                self._reply(e.status, {"error": e.message})
+
+        def do_GET(self):
+            self._serve("GET")
+
+        def do_POST(self):
+            self._serve("POST")
+
+        def log_message(self, format, *args):
+            return
+
+    return Handler
+
+
+def make_server(model_base_path, model_name, host="127.0.0.1", port=0):
+    """A ThreadingHTTPServer serving the model (port 0 picks a free port: see server_address)."""
+    server = http.server.ThreadingHTTPServer((host, port), make_handler(ModelRepository(model_base_path, model_name)))
+    server.daemon_threads = True
+    return server
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Serve a SavedModel with TF Serving's REST predict API (emulation).")
+    p.add_argument("--model_base_path", required=True, help="directory holding integer version subdirectories")
+    p.add_argument("--model_name", default="pgan")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1")
+    args = p.parse_args(argv)
+    if not ModelRepository(args.model_base_path, args.model_name).versions():
+        print(f"error: no <version>/saved_model.pb under {args.model_base_path}", file=sys.stderr)
+        return 2
+    server = make_server(args.model_base_path, args.model_name, args.host, args.port)
+    print(f"serving {args.model_name} at http://{args.host}:{server.server_address[1]}/v1/models/{args.model_name}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
