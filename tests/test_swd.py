@@ -172,6 +172,18 @@ def test_sliced_wasserstein_known_values():
         sliced_wasserstein(a, a[:10], 4, 1, seed=0)
 
 
+def test_sort_backends_agree():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(300, 10)).astype(np.float32)
+    b = rng.standard_t(3, size=(300, 10)).astype(np.float32)
+    by_tf = sliced_wasserstein(a, b, 16, 3, seed=2, sort_backend="tf")
+    by_np = sliced_wasserstein(a, b, 16, 3, seed=2, sort_backend="numpy")
+    assert by_tf > 0.01
+    assert by_np == pytest.approx(by_tf, rel=1e-6)
+    with pytest.raises(ValueError, match="sort_backend"):
+        sliced_wasserstein(a, b, 4, 1, seed=0, sort_backend="gpu")
+
+
 # ---------------------------------------------------------------- the whole metric
 def test_identical_sets_give_exactly_zero():
     x = _smooth_images(16, 32, 3, 0)
