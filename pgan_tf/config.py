@@ -1,0 +1,271 @@
+"""Training configuration: absl flags → one frozen `TrainConfig`, validated up front.
+
+Every flag has the paper's / original tool's default unless noted. The resolved config is
+written to `<run_dir>/config.json` and is the only thing the training code reads.
+"""
+import dataclasses
+import json
+import os
+
+from absl import flags
+
+from pgan_tf.networks import NetworkConfig
+from pgan_tf.schedule import ScheduleConfig
+
+LOSSES = ("wgan_gp", "lsgan")
+PRECISIONS = ("float32", "bfloat16", "float16")
+DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
+
+# Ticks get shorter as images get bigger, as in the original (kimg per tick at each resolution).
+DEFAULT_TICK_KIMG = ((4, 160), (8, 140), (16, 120), (32, 100), (64, 80), (128, 60), (256, 40), (512, 30), (1024, 20))
+
+
+class ConfigError(ValueError):
+    """A flag value that cannot work; the message says which flag and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    path: str
+    resolution: int = 0  # 0: the dataset's full resolution
+    mirror: bool = False
+    conditional: bool = False
+    create_synthetic: int = 0  # >0: create a synthetic dataset of this many images if `path` is absent
+    shuffle_buffer: int = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class LogConfig:
+    result_dir: str = "results"
+    desc: str = ""
+    tick_kimg: tuple = DEFAULT_TICK_KIMG
+    image_snapshot_ticks: int = 1
+    network_snapshot_ticks: int = 10
+    grid_size: int = 8  # grid_size × grid_size sample images
+    metrics: tuple = ()
+    metrics_ticks: int = 10
+    metrics_images: int = 1024
+    inception_path: str = ""
+    progress_seconds: float = 15.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    network: NetworkConfig
+    schedule: ScheduleConfig
+    data: DataConfig
+    log: LogConfig = LogConfig()
+    loss: str = "wgan_gp"
+    g_ema_decay: float = 0.999
+    adam_beta1: float = 0.0
+    adam_beta2: float = 0.99
+    adam_epsilon: float = 1e-8
+    mixed_precision: str = "float32"
+    distribute: str = "auto"
+    num_cpu_devices: int = 0  # >1: split the CPU into this many logical devices (tests, benchmarks)
+    steps_per_call: int = 8
+    seed: int = 1000
+    deterministic: bool = False
+    resume: str = ""
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str)
+
+    @property
+    def dtype_policy(self):
+        return {"float32": None, "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}[self.mixed_precision]
+
+
+def define_flags():
+    """Defines the training flags on absl's global FLAGS (idempotent)."""
+    if "dataset_dir" in flags.FLAGS:
+        return
+    d = flags
+    d.DEFINE_string("dataset_dir", None, "TFRecord dataset directory (data_prep/create_tfrecords.py).")
+    d.DEFINE_integer("resolution", 0, "Final training resolution; 0 = the dataset's.")
+    d.DEFINE_bool("mirror", False, "Random left-right mirroring of the reals (p = 0.5).")
+    d.DEFINE_bool("conditional", False, "Label-conditional training (the dataset must have labels).")
+    d.DEFINE_integer("create_synthetic", 0, "If dataset_dir is absent, create the built-in synthetic dataset there with this many images.")
+    d.DEFINE_integer("shuffle_buffer", 4096, "Shuffle buffer (images).")
+    d.DEFINE_integer("fmap_base", 8192, "Feature-map base: nf(stage) = min(fmap_base / 2**(stage*fmap_decay), fmap_max).")
+    d.DEFINE_float("fmap_decay", 1.0, "Feature-map decay per stage.")
+    d.DEFINE_integer("fmap_max", 512, "Maximum feature maps per layer.")
+    d.DEFINE_integer("latent_size", 512, "Latent vector size.")
+    d.DEFINE_integer("mbstd_group_size", 4, "Minibatch-stddev group size (0/1 disables it).")
+    d.DEFINE_float("total_kimg", 15000, "Images shown in total, in thousands.")
+    d.DEFINE_float("lod_training_kimg", 600, "Stabilization images per phase (paper 800, original 600).")
+    d.DEFINE_float("lod_transition_kimg", 600, "Fade-in images per phase (paper 800, original 600).")
+    d.DEFINE_integer("initial_resolution", 4, "First resolution.")
+    d.DEFINE_integer("minibatch_base", 16, "Global minibatch where minibatch_dict says nothing.")
+    d.DEFINE_string("minibatch_dict", "", "Per-resolution global minibatch, e.g. '256:14,512:6,1024:3'.")
+    d.DEFINE_float("lr_base", 0.001, "Adam learning rate where lr_dict says nothing.")
+    d.DEFINE_string("lr_dict", "", "Per-resolution learning rate, e.g. '1024:0.0015'.")
+    d.DEFINE_enum("loss", "wgan_gp", LOSSES, "WGAN-GP + drift (paper) or LSGAN.")
+    d.DEFINE_float("g_ema_decay", 0.999, "Generator EMA decay per step.")
+    d.DEFINE_enum("mixed_precision", "float32", PRECISIONS, "Compute dtype (variables stay float32).")
+    d.DEFINE_enum("distribute", "auto", DISTRIBUTIONS, "auto: MultiWorkerMirrored when TF_CONFIG names a cluster, else Mirrored over local GPUs (or the CPU).")
+    d.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into N logical devices, one replica each (testing).")
+    d.DEFINE_integer("steps_per_call", 8, "Training steps run per compiled call.")
+    d.DEFINE_integer("seed", 1000, "Random seed (latents, data order, initialization).")
+    d.DEFINE_bool("deterministic", False, "Enable TensorFlow op determinism (bit-exact resume on CPU).")
+    d.DEFINE_string("resume", "", "Resume from a run directory or checkpoint path; 'latest' = newest run in result_dir.")
+    d.DEFINE_string("result_dir", "results", "Where run directories are created.")
+    d.DEFINE_string("desc", "", "Run description appended to the run directory name.")
+    d.DEFINE_string("tick_kimg", "", "Per-resolution kimg per tick, e.g. '4:160,8:140'; empty = original's table.")
+    d.DEFINE_integer("image_snapshot_ticks", 1, "Write a fakes grid every N ticks.")
+    d.DEFINE_integer("network_snapshot_ticks", 10, "Write a checkpoint and generator snapshot every N ticks.")
+    d.DEFINE_integer("grid_size", 8, "Sample grid is grid_size × grid_size.")
+    d.DEFINE_list("metrics", [], "Metrics computed during training: swd, ms_ssim, fid, is, mode_coverage.")
+    d.DEFINE_integer("metrics_ticks", 10, "Compute metrics every N ticks.")
+    d.DEFINE_integer("metrics_images", 1024, "Images per metric evaluation during training.")
+    d.DEFINE_string("inception_path", "", "Inception-v3 weights for fid / is.")
+    d.DEFINE_bool("dry_run", False, "Print the resolved config and stage schedule, then exit.")
+
+
+def parse_table(text, value_type, flag):
+    """'256:14,512:6' → ((256, 14), (512, 6)), with a clear error naming the flag."""
+    out = []
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        try:
+            res, value = item.split(":")
+            out.append((int(res), value_type(value)))
+        except ValueError:
+            raise ConfigError(f"--{flag}: cannot parse {item!r}; expected RESOLUTION:VALUE pairs like '256:14'")
+    return tuple(sorted(out))
+
+
+def config_from_flags(f):
+    """Builds the frozen config from parsed absl flags; errors name the flag."""
+    if not f.dataset_dir:
+        raise ConfigError("--dataset_dir is required")
+    try:
+        network = NetworkConfig(
+            fmap_base=f.fmap_base,
+            fmap_decay=f.fmap_decay,
+            fmap_max=f.fmap_max,
+            latent_size=f.latent_size,
+            mbstd_group_size=f.mbstd_group_size,
+        )
+        schedule = ScheduleConfig(
+            resolution=max(f.resolution, f.initial_resolution, 4),
+            total_kimg=f.total_kimg,
+            initial_resolution=f.initial_resolution,
+            lod_training_kimg=f.lod_training_kimg,
+            lod_transition_kimg=f.lod_transition_kimg,
+            minibatch_base=f.minibatch_base,
+            minibatch_dict=parse_table(f.minibatch_dict, int, "minibatch_dict"),
+            lr_base=f.lr_base,
+            lr_dict=parse_table(f.lr_dict, float, "lr_dict"),
+        )
+    except ConfigError:
+        raise
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    for name in ("image_snapshot_ticks", "network_snapshot_ticks", "grid_size", "steps_per_call", "metrics_ticks", "metrics_images"):
+        if getattr(f, name) <= 0:
+            raise ConfigError(f"--{name} must be positive, got {getattr(f, name)}")
+    if not 0.0 <= f.g_ema_decay < 1.0:
+        raise ConfigError(f"--g_ema_decay must be in [0, 1), got {f.g_ema_decay}")
+    tick = parse_table(f.tick_kimg, float, "tick_kimg") if f.tick_kimg else DEFAULT_TICK_KIMG
+    if any(v <= 0 for _, v in tick):
+        raise ConfigError("--tick_kimg values must be positive")
+    return TrainConfig(
+        network=network,
+        schedule=schedule,
+        data=DataConfig(
+            path=os.path.abspath(f.dataset_dir),
+            resolution=f.resolution,
+            mirror=f.mirror,
+            conditional=f.conditional,
+            create_synthetic=f.create_synthetic,
+            shuffle_buffer=f.shuffle_buffer,
+        ),
+        log=LogConfig(
+            result_dir=f.result_dir,
+            desc=f.desc,
+            tick_kimg=tick,
+            image_snapshot_ticks=f.image_snapshot_ticks,
+            network_snapshot_ticks=f.network_snapshot_ticks,
+            grid_size=f.grid_size,
+            metrics=tuple(f.metrics),
+            metrics_ticks=f.metrics_ticks,
+            metrics_images=f.metrics_images,
+            inception_path=f.inception_path,
+        ),
+        loss=f.loss,
+        g_ema_decay=f.g_ema_decay,
+        mixed_precision=f.mixed_precision,
+        distribute=f.distribute,
+        num_cpu_devices=f.num_cpu_devices,
+        steps_per_call=f.steps_per_call,
+        seed=f.seed,
+        deterministic=f.deterministic,
+        resume=f.resume,
+    )
+
+
+def resolve_with_dataset(config, info, num_replicas):
+    """Fills what the dataset decides (resolution, channels, labels) and checks it fits.
+
+    `info` is a `pgan_tf.dataset.DatasetInfo`. Returns the final frozen config.
+    """
+    res = config.data.resolution or info.max_resolution
+    if res > info.max_resolution:
+        raise ConfigError(f"--resolution {res} is above the dataset's {info.max_resolution} ({info.path})")
+    if res not in info.resolutions:
+        raise ConfigError(f"--resolution {res} is not in the dataset (it has {list(info.resolutions)})")
+    if config.schedule.initial_resolution > res:
+        raise ConfigError(f"--initial_resolution {config.schedule.initial_resolution} is above --resolution {res}")
+    if config.data.conditional and info.label_size == 0:
+        raise ConfigError(f"--conditional needs labels, but {info.path} has no -rxx.labels file")
+    network = dataclasses.replace(
+        config.network,
+        num_channels=info.num_channels,
+        label_size=info.label_size if config.data.conditional else 0,
+    )
+    schedule = dataclasses.replace(config.schedule, resolution=res)
+    for stage_res in (2**k for k in range(2, res.bit_length())):
+        if stage_res < schedule.initial_resolution:
+            continue
+        batch = schedule.minibatch(stage_res)
+        if batch % num_replicas:
+            raise ConfigError(
+                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the {num_replicas} replicas"
+            )
+        per_replica = batch // num_replicas
+        group = min(network.mbstd_group_size, per_replica) if network.mbstd_group_size > 1 else 1
+        if per_replica % group:
+            raise ConfigError(
+                f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible by "
+                f"--mbstd_group_size {network.mbstd_group_size}"
+            )
+    return dataclasses.replace(
+        config, network=network, schedule=schedule, data=dataclasses.replace(config.data, resolution=res)
+    )
+
+
+def tick_kimg_at(config, resolution):
+    table = dict(config.log.tick_kimg)
+    if resolution in table:
+        return table[resolution]
+    below = [r for r in table if r <= resolution]
+    return table[max(below)] if below else min(table.values())
+
+
+def train_config_from_dict(d):
+    """Inverse of `TrainConfig.to_dict` (for reading a run's config.json)."""
+    d = dict(d)
+    d["network"] = NetworkConfig.from_dict(d["network"])
+    sched = dict(d["schedule"])
+    for key in ("minibatch_dict", "lr_dict"):
+        sched[key] = tuple(tuple(p) for p in sched.get(key, ()))
+    d["schedule"] = ScheduleConfig(**sched)
+    d["data"] = DataConfig(**d["data"])
+    log = dict(d["log"])
+    log["tick_kimg"] = tuple(tuple(p) for p in log["tick_kimg"])
+    log["metrics"] = tuple(log["metrics"])
+    d["log"] = LogConfig(**log)
+    return TrainConfig(**d)

@@ -1,0 +1,73 @@
+"""Choosing the tf.distribute strategy and splitting a global batch between replicas."""
+import json
+import os
+
+import tensorflow as tf
+
+
+def split_cpu(num_devices):
+    """Splits the CPU into `num_devices` logical devices; must run before TensorFlow initializes."""
+    if num_devices <= 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or []) == num_devices:
+        return
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(num_devices)]
+    )
+
+
+def _tf_config_workers():
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    except json.JSONDecodeError as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from None
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def make_strategy(kind="auto"):
+    """auto: MultiWorkerMirrored when TF_CONFIG names several workers, else Mirrored over the local
+    GPUs — or over the logical CPUs when the CPU was split, or the one CPU when neither."""
+    if kind == "default":
+        return tf.distribute.get_strategy()
+    if kind == "multi_worker" or (kind == "auto" and _tf_config_workers() > 1):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def num_workers(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return len(spec.get("worker", [])) + len(spec.get("chief", []))
+
+
+def worker_index(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return 0
+    task = resolver.task_type, resolver.task_id
+    spec = resolver.cluster_spec().as_dict()
+    chiefs = len(spec.get("chief", []))
+    return task[1] if task[0] == "chief" else chiefs + task[1]
+
+
+def replica_slice(x, replica, num_replicas, group_size):
+    """This replica's share of a (per-worker) global batch, chosen so minibatch-stddev groups match.
+
+    MinibatchStdDev groups sample n with the samples n ± k·(N/G) (stride grouping). Viewing the
+    batch as [G, N/G, ...] and giving each replica a contiguous slice of the second axis keeps every
+    group whole and in order, so N replicas compute exactly what one replica would.
+    """
+    if num_replicas == 1:
+        return x
+    shape = tf.shape(x)
+    n = shape[0]
+    g = group_size if group_size > 1 else 1
+    grouped = tf.reshape(x, tf.concat([[g, n // g], shape[1:]], axis=0))
+    per = n // g // num_replicas
+    part = grouped[:, replica * per : (replica + 1) * per]
+    return tf.reshape(part, tf.concat([[-1], shape[1:]], axis=0))

@@ -1,0 +1,389 @@
+"""Progressive GAN training: `python -m pgan_tf.train --flagfile=quickstart.flags`.
+
+The run loop: it walks the schedule stage by stage (fresh networks per stage, weights carried
+over), runs the compiled step in chunks, and at every tick logs, writes sample grids, TensorBoard
+events, snapshots and checkpoints. Everything in a chunk runs inside one `tf.function`.
+"""
+import json
+import math
+import os
+import re
+import signal
+import sys
+import time
+
+import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from pgan_tf import checkpoint as ckpt
+from pgan_tf import config as C
+from pgan_tf import dataset, distribute, images, run_dir, schedule
+from pgan_tf.stage import STAT_NAMES, StageTrainer
+
+FLAGS = flags.FLAGS
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); the message says why and what is kept."""
+
+
+def format_time(seconds):
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def new_run_dir(result_dir, desc):
+    """results/<NNNNN>-<desc>, numbered one past the highest existing run."""
+    os.makedirs(result_dir, exist_ok=True)
+    ids = [int(m.group(1)) for m in (re.match(r"^(\d+)-", d) for d in os.listdir(result_dir)) if m]
+    path = os.path.join(result_dir, f"{max(ids, default=-1) + 1:05d}-{desc}")
+    os.makedirs(path)
+    return path
+
+
+def ensure_dataset(config):
+    """Creates the built-in synthetic dataset on first use when the flags ask for it."""
+    path = config.data.path
+    if not os.path.exists(path) and config.data.create_synthetic > 0:
+        from pgan_tf.dataset_tool import create_synthetic
+
+        res = config.data.resolution or config.schedule.resolution
+        print(f"Creating the synthetic dataset ({config.data.create_synthetic} images, {res}x{res}) in {path}")
+        create_synthetic(path, num_images=config.data.create_synthetic, resolution=res, seed=config.seed)
+    return dataset.inspect(path)
+
+
+def stage_table(config):
+    lines = ["stage  resolution  fade   start kimg   end kimg  minibatch  lr"]
+    for s in schedule.stages(config.schedule):
+        if s.start_kimg >= config.schedule.total_kimg:
+            break
+        end = min(s.end_kimg, config.schedule.total_kimg)
+        lines.append(
+            f"{s.index:5d}  {s.resolution:>10}  {'yes' if s.fade_in else 'no':4}  {s.start_kimg:11.1f}  "
+            f"{end:9.1f}  {config.schedule.minibatch(s.resolution):9d}  {config.schedule.learning_rate(s.resolution):g}"
+        )
+    return "\n".join(lines)
+
+
+class Logger:
+    """Prints and appends to `<run_dir>/log.txt`."""
+
+    def __init__(self, path):
+        self._file = open(path, "a", buffering=1)
+
+    def __call__(self, line):
+        print(line, flush=True)
+        self._file.write(line + "\n")
+
+    def close(self):
+        self._file.close()
+
+
+class _StopRequest:
+    """Turns SIGINT / SIGTERM into a flag the loop checks between compiled calls."""
+
+    def __init__(self):
+        self.signal = None
+
+    def install(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:  # second signal: stop now
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+
+
+class Training:
+    """One training run (new or resumed) in one run directory."""
+
+    def __init__(self, config, strategy, info):
+        self.config = config
+        self.strategy = strategy
+        self.info = info
+        self.workers = distribute.num_workers(strategy)
+        self.worker = distribute.worker_index(strategy)
+        self.is_chief = self.worker == 0
+        self.images_seen = tf.Variable(0, dtype=tf.int64, name="images_seen")
+        self.tick = tf.Variable(0, dtype=tf.int64, name="tick")
+        self.tick_start = tf.Variable(0, dtype=tf.int64, name="tick_start")
+        self.elapsed = tf.Variable(0.0, dtype=tf.float64, name="elapsed")
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.trainer = None
+        self.iterator = None
+        self.manager = None
+        self.stop = _StopRequest()
+        self.metrics_fn = None
+
+        resume_from = None
+        if config.resume:
+            self.run_dir, resume_from = ckpt.resolve_resume(config.resume, config.log.result_dir)
+        else:
+            desc = config.log.desc or f"pgan-{info.name}-{config.schedule.resolution}"
+            self.run_dir = new_run_dir(config.log.result_dir, desc) if self.is_chief else None
+        self.log = Logger(os.path.join(self.run_dir, "log.txt")) if self.is_chief else print
+        if self.is_chief:
+            self._write_config()
+        rs = np.random.RandomState(config.seed)
+        n = config.log.grid_size**2
+        self.grid_latents = rs.standard_normal((n, config.network.latent_size)).astype(np.float32)
+        self.grid_labels = None
+        if config.network.label_size:
+            self.grid_labels = np.eye(config.network.label_size, dtype=np.float32)[np.arange(n) % config.network.label_size]
+        self.writer = tf.summary.create_file_writer(self.run_dir) if self.is_chief else None
+        if resume_from:
+            self._restore(resume_from)
+
+    # ---- state -------------------------------------------------------------------------------
+    def _write_config(self):
+        path = os.path.join(self.run_dir, run_dir.CONFIG_NAME)
+        d = self.config.to_dict()
+        d["dataset"] = {"path": self.info.path, "resolution": self.config.schedule.resolution, "name": self.info.name}
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(d, f, indent=2, sort_keys=True, default=str)
+        os.replace(tmp, path)
+
+    def _enter_stage(self, stage, previous=None):
+        """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.seed + 7919 * stage.index)
+        self.trainer = StageTrainer(cfg, self.strategy, stage, self.images_seen, self.rng, previous, self.workers)
+        ctx = None
+        if self.workers > 1:
+            ctx = tf.distribute.InputContext(self.workers, self.worker, self.workers)
+        ds = dataset.make_dataset(
+            cfg.data.path,
+            stage.resolution,
+            self.trainer.global_batch,
+            labels=cfg.network.label_size > 0,
+            mirror=False,  # mirroring happens in the step, from the checkpointed generator
+            shuffle=True,
+            shuffle_buffer=cfg.data.shuffle_buffer,
+            seed=cfg.seed + stage.index,
+            input_context=ctx,
+        )
+        self.iterator = iter(ds)
+        state = {"images_seen": self.images_seen, "tick": self.tick, "tick_start": self.tick_start, "elapsed": self.elapsed}
+        checkpoint = ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
+        self.manager = ckpt.manager(checkpoint, self.run_dir) if self.run_dir else None
+        self._checkpoint = checkpoint
+        if previous is not None:
+            for report in self.trainer.transfer_reports:
+                self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
+                         f"; dropped {', '.join(report.old_only) or '-'}")
+
+    def _restore(self, path):
+        seen = ckpt.images_seen(path)
+        stage = schedule.stage_at(self.config.schedule, seen / 1000.0)
+        self._enter_stage(stage)
+        self._checkpoint.restore(path).assert_existing_objects_matched()
+        self.log(f"Resumed from {path} at kimg {seen / 1000:.1f} ({stage.name}, tick {int(self.tick.numpy())})")
+
+    def save_checkpoint(self):
+        if self.manager is not None:
+            path = self.manager.save(checkpoint_number=int(self.images_seen.numpy()))
+            self.log(f"  checkpoint {path}")
+
+    def save_snapshot(self):
+        if self.is_chief:
+            kimg = int(self.images_seen.numpy()) // 1000
+            path = os.path.join(self.run_dir, run_dir.snapshot_name(kimg))
+            tmp = path + ".tmp.keras"
+            self.trainer.Gs.save(tmp)
+            os.replace(tmp, path)
+
+    # ---- samples -----------------------------------------------------------------------------
+    def generate(self, latents, labels=None):
+        """EMA generator samples as uint8 NHWC at the current resolution."""
+        inputs = latents if labels is None else [latents, labels]
+        out = []
+        for i in range(0, len(latents), 64):
+            part = inputs[i : i + 64] if labels is None else [inputs[0][i : i + 64], inputs[1][i : i + 64]]
+            out.append(run_dir.to_uint8(self.trainer.Gs(part, training=False)))
+        return np.concatenate(out)
+
+    def write_fakes(self):
+        self.trainer.set_alpha_now()
+        fakes = images.upscale_to(self.generate(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
+        kimg = int(self.images_seen.numpy()) // 1000
+        images.save_png(os.path.join(self.run_dir, f"fakes{kimg:06d}.png"), images.grid(fakes, self.config.log.grid_size))
+        with self.writer.as_default():
+            tf.summary.image("fakes", images.grid(fakes, self.config.log.grid_size)[None], step=kimg)
+
+    def write_reals(self):
+        n = self.config.log.grid_size**2
+        reals = next(dataset.iterate_uint8(self.config.data.path, self.config.schedule.resolution, n, max_images=n))
+        images.save_png(os.path.join(self.run_dir, "reals.png"), images.grid(reals, self.config.log.grid_size))
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def run(self):
+        cfg = self.config
+        total_images = int(round(cfg.schedule.total_kimg * 1000))
+        self.stop.install()
+        if self.trainer is None:
+            self._enter_stage(schedule.stage_at(cfg.schedule, 0.0))
+            self.log(f"Run directory: {self.run_dir}")
+            self.log(stage_table(cfg))
+            if self.is_chief:
+                self.write_reals()
+                self.write_fakes()
+        self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
+                 f"({type(self.strategy).__name__}), {cfg.mixed_precision}")
+        tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
+        tick_wall = time.time()
+        last_progress = time.time()
+        while int(self.images_seen.numpy()) < total_images:
+            seen = int(self.images_seen.numpy())
+            stage = schedule.stage_at(cfg.schedule, seen / 1000.0)
+            if stage != self.trainer.stage:
+                self._enter_stage(stage, previous=self.trainer)
+            tr = self.trainer
+            tick_end = int(self.tick_start.numpy()) + int(C.tick_kimg_at(cfg, stage.resolution) * 1000)
+            target = min(tick_end, total_images, int(math.ceil(stage.end_kimg * 1000)) if math.isfinite(stage.end_kimg) else total_images)
+            steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
+            stats = tr.run_steps(self.iterator, tf.constant(steps)).numpy()
+            if not np.all(np.isfinite(stats)):
+                last = ckpt.latest(self.run_dir) if self.run_dir else None
+                raise TrainingError(
+                    f"non-finite loss at kimg {self.images_seen.numpy() / 1000:.1f} "
+                    f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STAT_NAMES, stats))}); stopped without "
+                    f"saving. Last good checkpoint: {last or 'none'}. Try a lower --lr_base or float32."
+                )
+            tick_stats += stats * steps
+            tick_calls += steps
+            seen = int(self.images_seen.numpy())
+            now = time.time()
+            if self.stop.signal:
+                self.elapsed.assign_add(now - tick_wall)
+                self.save_checkpoint()
+                self.log(f"Stopped by {self.stop.signal} at kimg {seen / 1000:.1f}; resume with --resume={self.run_dir}")
+                return
+            tick_done = seen >= tick_end or seen >= total_images
+            if not tick_done and now - last_progress > cfg.log.progress_seconds:
+                done = (seen - int(self.tick_start.numpy())) / max(1, tick_end - int(self.tick_start.numpy()))
+                self.log(f"  ... kimg {seen / 1000:8.1f}  ({100 * done:3.0f}% of tick {int(self.tick.numpy()) + 1})")
+                last_progress = now
+            if tick_done:
+                self.end_tick(tick_stats / max(tick_calls, 1), now - tick_wall)
+                tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
+                tick_wall = last_progress = time.time()
+        self.save_checkpoint()
+        self.save_snapshot()
+        self.log(f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}.")
+
+    def end_tick(self, stats, tick_seconds):
+        cfg, tr = self.config, self.trainer
+        seen = int(self.images_seen.numpy())
+        tick_images = seen - int(self.tick_start.numpy())
+        self.tick.assign_add(1)
+        self.tick_start.assign(seen)
+        self.elapsed.assign_add(tick_seconds)
+        tick = int(self.tick.numpy())
+        kimg = seen / 1000.0
+        alpha = float(tr.alpha())
+        lod = schedule.lod_at(cfg.schedule, kimg)
+        sec_per_kimg = tick_seconds / max(tick_images / 1000.0, 1e-9)
+        ips = tick_images / max(tick_seconds, 1e-9)
+        self.log(
+            f"tick {tick:<5d} kimg {kimg:<8.1f} lod {lod:<5.2f} res {tr.stage.resolution:>4}"
+            f"{' fade' if tr.stage.fade_in else '     '} alpha {alpha:<5.3f} minibatch {tr.global_batch:<4d} "
+            f"time {format_time(float(self.elapsed.numpy())):<9} sec/tick {tick_seconds:<7.1f} "
+            f"sec/kimg {sec_per_kimg:<7.2f} img/s {ips:<7.1f} "
+            f"D {stats[0]:+.3f} G {stats[1]:+.3f}"
+        )
+        if not self.is_chief:
+            return
+        with self.writer.as_default(step=int(kimg)):
+            for name, value in zip(STAT_NAMES, stats):
+                tf.summary.scalar(f"Loss/{name}", value)
+            tf.summary.scalar("Progress/kimg", kimg)
+            tf.summary.scalar("Progress/lod", lod)
+            tf.summary.scalar("Progress/resolution", tr.stage.resolution)
+            tf.summary.scalar("Progress/alpha", alpha)
+            tf.summary.scalar("Progress/minibatch", tr.global_batch)
+            tf.summary.scalar("Progress/learning_rate", cfg.schedule.learning_rate(tr.stage.resolution))
+            tf.summary.scalar("Timing/sec_per_kimg", sec_per_kimg)
+            tf.summary.scalar("Timing/images_per_sec", ips)
+        done = seen >= int(round(cfg.schedule.total_kimg * 1000))
+        if tick % cfg.log.image_snapshot_ticks == 0 or done:
+            self.write_fakes()
+        if tick % cfg.log.network_snapshot_ticks == 0 and not done:
+            self.save_checkpoint()
+            self.save_snapshot()
+        if cfg.log.metrics and (tick % cfg.log.metrics_ticks == 0 or done):
+            self.evaluate_metrics(kimg)
+        self.writer.flush()
+
+    def evaluate_metrics(self, kimg):
+        from pgan_tf.metrics.registry import compute_metrics
+
+        cfg, tr = self.config, self.trainer
+        tr.set_alpha_now()
+        res = tr.stage.resolution
+        label_size = cfg.network.label_size
+
+        def generate_fn(n, seed):
+            rs = np.random.RandomState(seed)
+            z = rs.standard_normal((n, cfg.network.latent_size)).astype(np.float32)
+            labels = np.eye(label_size, dtype=np.float32)[rs.randint(label_size, size=n)] if label_size else None
+            return self.generate(z, labels)
+
+        def real_batches_fn(n):
+            return dataset.iterate_uint8(cfg.data.path, res, 256, max_images=n)
+
+        t = time.time()
+        values = compute_metrics(
+            cfg.log.metrics, generate_fn, real_batches_fn, num_images=cfg.log.metrics_images,
+            seed=cfg.seed, inception_path=cfg.log.inception_path or None,
+        )
+        self.log("  metrics " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()) + f"  ({time.time() - t:.1f}s)")
+        with open(os.path.join(self.run_dir, "metrics-training.jsonl"), "a") as f:
+            f.write(json.dumps({"kimg": kimg, "resolution": res, **values}) + "\n")
+        with self.writer.as_default(step=int(kimg)):
+            for k, v in values.items():
+                tf.summary.scalar(f"Metrics/{k}", v)
+
+
+def build_config(f):
+    """Flags → validated config, dataset info and strategy (the order matters: devices first)."""
+    config = C.config_from_flags(f)
+    distribute.split_cpu(config.num_cpu_devices)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config.seed)
+    info = ensure_dataset(config)
+    strategy = distribute.make_strategy(config.distribute)
+    config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
+    return config, info, strategy
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        config, info, strategy = build_config(FLAGS)
+        if FLAGS.dry_run:
+            print(config.to_json())
+            print(stage_table(config))
+            return 0
+        Training(config, strategy, info).run()
+    except (C.ConfigError, dataset.DatasetError, ckpt.CheckpointError, run_dir.RunDirError, TrainingError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    C.define_flags()
+    app.run(lambda argv: sys.exit(main(argv)))
