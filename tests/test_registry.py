@@ -71,6 +71,18 @@ def test_fid_and_is_match_direct_calls(tmp_path):
         compute_metrics("is", _generate, _reals, num_images=4, seed=0)
 
 
+def test_metrics_that_do_not_fit_the_resolution_are_left_out():
+    from pgan_tf.metrics.registry import applicable_metrics
+
+    usable, skipped = applicable_metrics(("swd", "ms_ssim", "fid"), 8)
+    assert usable == ("fid",) and set(skipped) == {"swd", "ms_ssim"}
+    assert applicable_metrics(("swd", "ms_ssim"), 16) == (("swd", "ms_ssim"), {})
+    small = POOL[:, :8, :8]
+    out = compute_metrics("swd,ms_ssim", lambda n, s: small[:n], lambda n: [small[:n]],
+                          num_images=10, seed=0)
+    assert out == {"num_images": 10}
+
+
 def test_bad_generator_output_is_reported():
     with pytest.raises(ValueError, match="must return uint8"):
         compute_metrics("ms_ssim", lambda n, s: POOL[:n].astype(np.float32), _reals,

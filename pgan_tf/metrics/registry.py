@@ -25,6 +25,25 @@ def parse_metric_names(names):
     return names
 
 
+def applicable_metrics(names, resolution):
+    """(names usable at this resolution, {name: reason} for the others): SWD needs a 16·2^k
+    resolution (its pyramid stops at 16²), MS-SSIM at least 11² (its 11×11 window)."""
+    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
+    from pgan_tf.metrics.swd import pyramid_resolutions
+
+    usable, skipped = [], {}
+    for name in names:
+        try:
+            if name == "swd":
+                pyramid_resolutions(resolution)
+            elif name == "ms_ssim" and resolution < FILTER_SIZE:
+                raise ValueError(f"MS-SSIM needs images of at least {FILTER_SIZE}²")
+            usable.append(name)
+        except ValueError as e:
+            skipped[name] = str(e)
+    return tuple(usable), skipped
+
+
 def _batch_seed(seed, index):
     """A distinct, reproducible seed for the index-th generated batch."""
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
@@ -66,6 +85,12 @@ class _Consumers:
 
             self.inception_score = ISAccumulator(self.inception)
         self.fake_images = [] if "mode_coverage" in names else None
+        self.skipped = None
+
+    def _check_resolution(self, batch):
+        """On the first batch: drops the metrics that cannot run at its resolution."""
+        if self.skipped is None:
+            self.names, self.skipped = applicable_metrics(self.names, batch.shape[1])
 
     def _swd_acc(self, batch):
         if self.swd is None:
@@ -76,6 +101,7 @@ class _Consumers:
 
     def add(self, which, batch):
         """Feeds one uint8 NHWC batch of set `which` ('reals' or 'fakes') to every metric."""
+        self._check_resolution(batch)
         feats = probs = None
         if self.inception is not None and (which == "fakes" or "fid" in self.names):
             feats, probs = self.inception(batch)
@@ -121,6 +147,7 @@ def compute_metrics(names, generate_fn, real_batches_fn, *, num_images, seed,
     generate_fn(n, seed) → uint8 NHWC array of n generated images;
     real_batches_fn(n) → iterable of uint8 NHWC batches (at least n images wanted).
     When the real data holds fewer than num_images, both sets use as many as it holds.
+    Metrics that cannot run at the images' resolution (see applicable_metrics) are left out.
     progress(stage, done, total), if given, is called after each batch.
     Returns {metric key: float, ..., 'num_images': int}.
     """
