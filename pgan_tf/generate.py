@@ -1,0 +1,247 @@
+"""Samples images from a trained generator: PNG files, an image grid and an interpolation GIF.
+
+    python -m pgan_tf.generate --model=<SavedModel dir | model base dir | run dir | .keras> \
+        --out=DIR [--num=N] [--grid=RxC] [--interpolate=STEPS [--keyframes=K] [--no-gif]] \
+        [--seed=S] [--labels=random|CLASS|C1,C2,...]
+
+SavedModels are run through their `serving_default` signature with plain TensorFlow; run
+directories through their latest snapshot. The same seed gives byte-identical files.
+"""
+import argparse
+import dataclasses
+import math
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import tensorflow as tf
+
+from pgan_tf import run_dir
+
+BATCH = 32
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between the rows of a and b at fraction t (scalar or [N]).
+
+    Follows the great circle between the directions while interpolating the angle, so equal-norm
+    endpoints give equal-norm points; t = 0 and t = 1 return a and b exactly. Nearly parallel
+    rows fall back to linear interpolation.
+    """
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    t = np.asarray(t, np.float64)[..., None]
+    na = np.linalg.norm(a64, axis=-1, keepdims=True)
+    nb = np.linalg.norm(b64, axis=-1, keepdims=True)
+    cos = np.clip(np.sum(a64 * b64, axis=-1, keepdims=True) / np.maximum(na * nb, 1e-300), -1.0, 1.0)
+    omega = np.arccos(cos)
+    sin = np.sin(omega)
+    parallel = sin < 1e-6
+    safe = np.where(parallel, 1.0, sin)
+    wa = np.where(parallel, 1.0 - t, np.sin((1.0 - t) * omega) / safe)
+    wb = np.where(parallel, t, np.sin(t * omega) / safe)
+    return (wa * a64 + wb * b64).astype(np.result_type(a, b))
+
+
+def interpolation_latents(rng, keyframes, steps, latent_size):
+    """[keyframes · steps, latent_size]: slerp around a closed loop of random latents."""
+    keys = rng.randn(keyframes, latent_size).astype(np.float32)
+    t = np.arange(steps) / steps
+    nxt = np.roll(keys, -1, axis=0)
+    return np.concatenate([slerp(np.repeat(keys[i:i + 1], steps, 0), np.repeat(nxt[i:i + 1], steps, 0), t)
+                           for i in range(keyframes)])
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampler:
+    """A loaded generator: `fn(latents, labels or None)` → uint8 NHWC images."""
+
+    fn: object
+    latent_size: int
+    label_size: int
+    source: str
+
+    def __call__(self, latents, labels=None):
+        out = []
+        for i in range(0, len(latents), BATCH):
+            out.append(self.fn(latents[i:i + BATCH], None if labels is None else labels[i:i + BATCH]))
+        return np.concatenate(out)
+
+
+def _saved_model_sampler(path):
+    loaded = tf.saved_model.load(path)
+    if "serving_default" not in loaded.signatures:
+        raise ValueError(f"SavedModel has no serving_default signature: {path}")
+    sig = loaded.signatures["serving_default"]
+    specs = sig.structured_input_signature[1]
+    if "latents" not in specs:
+        raise ValueError(f"serving_default of {path} has no 'latents' input: {sorted(specs)}")
+
+    def fn(latents, labels):
+        feed = {"latents": tf.constant(latents)}
+        if labels is not None:
+            feed["labels"] = tf.constant(labels)
+        return sig(**feed)["images"].numpy()
+
+    label_size = int(specs["labels"].shape[-1]) if "labels" in specs else 0
+    return Sampler(fn, int(specs["latents"].shape[-1]), label_size, f"SavedModel {path}")
+
+
+def _keras_sampler(path, source):
+    model = run_dir.load_generator(path)
+
+    def fn(latents, labels):
+        x = model([latents, labels] if labels is not None else latents, training=False)
+        return run_dir.to_uint8(x)
+
+    label_size = int(model.inputs[1].shape[-1]) if len(model.inputs) > 1 else 0
+    return Sampler(fn, int(model.inputs[0].shape[-1]), label_size, source)
+
+
+def load_sampler(model):
+    """A Sampler from a SavedModel dir, a TF Serving model base dir (latest version), a run dir
+    (latest snapshot) or a `.keras` file."""
+    if os.path.isfile(model) and model.endswith(".keras"):
+        return _keras_sampler(model, f"Keras model {model}")
+    if not os.path.isdir(model):
+        raise ValueError(f"model not found: {model}")
+    if os.path.isfile(os.path.join(model, "saved_model.pb")):
+        return _saved_model_sampler(model)
+    if os.path.isfile(os.path.join(model, run_dir.CONFIG_NAME)):
+        kimg, path = run_dir.latest_snapshot(model)
+        return _keras_sampler(path, f"run {model}, snapshot kimg {kimg}")
+    versions = sorted(int(d) for d in os.listdir(model)
+                      if d.isdigit() and os.path.isfile(os.path.join(model, d, "saved_model.pb")))
+    if versions:
+        return _saved_model_sampler(os.path.join(model, str(versions[-1])))
+    raise ValueError(f"not a SavedModel, model base directory, run directory or .keras file: {model}")
+
+
+def make_labels(spec, n, label_size, rng):
+    """[n, label_size] one-hot labels from 'random', a class index, or a comma list (cycled)."""
+    if label_size == 0:
+        if spec is not None:
+            raise ValueError("--labels given, but the model is unconditional")
+        return None
+    if spec is None or spec == "random":
+        classes = rng.randint(0, label_size, n)
+    else:
+        try:
+            given = [int(c) for c in spec.split(",")]
+        except ValueError:
+            raise ValueError(f"--labels must be 'random', a class index or a comma list of them, got {spec!r}") from None
+        if any(not 0 <= c < label_size for c in given):
+            raise ValueError(f"--labels classes must be in [0, {label_size}), got {spec!r}")
+        classes = np.resize(np.array(given), n)
+    return np.eye(label_size, dtype=np.float32)[classes]
+
+
+def parse_grid(text, num):
+    """(rows, cols) from 'RxC', or a near-square grid holding `num` images when text is None."""
+    if text is None:
+        cols = math.ceil(math.sqrt(num))
+        return math.ceil(num / cols), cols
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--grid must look like 4x8, got {text!r}") from None
+    if rows < 1 or cols < 1:
+        raise ValueError(f"--grid must be positive, got {text!r}")
+    return rows, cols
+
+
+def image_grid(images, rows, cols):
+    """Tiles NHWC images row-major into one [rows·H, cols·W, C] image; empty cells are black."""
+    n, h, w, c = images.shape
+    grid = np.zeros((rows * h, cols * w, c), images.dtype)
+    for i in range(min(n, rows * cols)):
+        r, k = divmod(i, cols)
+        grid[r * h:(r + 1) * h, k * w:(k + 1) * w] = images[i]
+    return grid
+
+
+def to_pil(image):
+    return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+
+
+def save_gif(frames, path, duration_ms):
+    first, *rest = [to_pil(f) for f in frames]
+    first.save(path, save_all=True, append_images=rest, duration=duration_ms, loop=0)
+
+
+def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0, keyframes=4, gif=True,
+             duration_ms=80):
+    """Writes image-NNNN.png, grid.png and (with interpolate > 0) interpolation.gif or
+    interpolation/frame-NNNN.png into out_dir; returns the written paths."""
+    rows, cols = grid
+    count = max(num, rows * cols)
+    rng = np.random.RandomState(seed)
+    latents = rng.randn(count, sampler.latent_size).astype(np.float32)
+    labels = make_labels(labels_spec, count, sampler.label_size, rng)
+    images = sampler(latents, labels)
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for i in range(num):
+        written.append(os.path.join(out_dir, f"image-{i:04d}.png"))
+        to_pil(images[i]).save(written[-1])
+    written.append(os.path.join(out_dir, "grid.png"))
+    to_pil(image_grid(images, rows, cols)).save(written[-1])
+    if interpolate > 0:
+        irng = np.random.RandomState([seed, 1])
+        z = interpolation_latents(irng, keyframes, interpolate, sampler.latent_size)
+        y = None if labels is None else np.repeat(labels[:1], len(z), 0)
+        frames = sampler(z, y)
+        if gif:
+            written.append(os.path.join(out_dir, "interpolation.gif"))
+            save_gif(frames, written[-1], duration_ms)
+        else:
+            os.makedirs(os.path.join(out_dir, "interpolation"), exist_ok=True)
+            for i, frame in enumerate(frames):
+                written.append(os.path.join(out_dir, "interpolation", f"frame-{i:04d}.png"))
+                to_pil(frame).save(written[-1])
+    return written
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def parse_args(argv):
+    p = _Parser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--num", type=int, default=16, help="number of PNG images (default 16)")
+    p.add_argument("--grid", default=None, help="grid shape RxC (default: near-square for --num)")
+    p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+                   help="interpolation frames between consecutive keyframes (0: no animation)")
+    p.add_argument("--keyframes", type=int, default=4, help="random latents the animation loops through")
+    p.add_argument("--gif", action=argparse.BooleanOptionalAction, default=True,
+                   help="write the animation as interpolation.gif (--no-gif: PNG frames)")
+    p.add_argument("--duration_ms", type=int, default=80, help="GIF frame duration")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--labels", default=None, help="conditional models: random (default), CLASS or C1,C2,...")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.num < 0 or args.interpolate < 0 or args.keyframes < 2 or args.duration_ms <= 0:
+            raise ValueError("--num and --interpolate must be >= 0, --keyframes >= 2, --duration_ms > 0")
+        grid = parse_grid(args.grid, max(args.num, 1))
+        sampler = load_sampler(args.model)
+        written = generate(sampler, args.out, args.num, grid, args.seed, args.labels, args.interpolate,
+                           args.keyframes, args.gif, args.duration_ms)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{sampler.source}: wrote {len(written)} files to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
