@@ -71,7 +71,8 @@ class _Consumers:
         if _NEEDS_INCEPTION & set(names):
             from pgan_tf.metrics.fid import InceptionFeatures
 
-            self.inception = InceptionFeatures(inception_path)
+            self.inception = (inception_path if isinstance(inception_path, InceptionFeatures)
+                              else InceptionFeatures(inception_path))
         if "fid" in names:
             from pgan_tf.metrics.fid import GaussianStats
 
@@ -148,6 +149,7 @@ def compute_metrics(names, generate_fn, real_batches_fn, *, num_images, seed,
     real_batches_fn(n) → iterable of uint8 NHWC batches (at least n images wanted).
     When the real data holds fewer than num_images, both sets use as many as it holds.
     Metrics that cannot run at the images' resolution (see applicable_metrics) are left out.
+    inception_path: weights path for fid/is, or an already loaded InceptionFeatures.
     progress(stage, done, total), if given, is called after each batch.
     Returns {metric key: float, ..., 'num_images': int}.
     """

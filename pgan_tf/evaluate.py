@@ -1,0 +1,281 @@
+"""Evaluate a run's generator snapshots against its dataset (paper §5 metrics, FID, IS, ...).
+
+    python -m pgan_tf.evaluate --run_dir=results/00000-x --metrics=swd,ms_ssim \\
+        [--snapshots=all|latest|<kimg,...>] [--num_images=N] [--inception=PATH]
+
+Each chosen snapshot is scored against the reals at the snapshot's resolution, after a
+real-vs-real baseline row per resolution (two disjoint halves of the reals: what a perfect
+generator would score with this many images). Rows are appended to <run_dir>/metrics.jsonl,
+written to TensorBoard (<run_dir>/eval, step = kimg; baselines under reals_vs_reals/ at step 0)
+and printed as a table.
+"""
+import json
+import os
+import sys
+import time
+
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
+
+import numpy as np
+from absl import app, flags
+
+from pgan_tf import run_dir as rd
+from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
+
+METRICS_FILE = "metrics.jsonl"
+EVAL_LOGDIR = "eval"
+
+
+# ------------------------------------------------------------------ pieces (importable)
+def select_snapshots(snapshots, which):
+    """Chosen [(kimg, path)] from all snapshots: 'all', 'latest' or comma-separated kimgs."""
+    if not snapshots:
+        raise ValueError("the run has no network-snapshot-*.keras yet")
+    if which == "all":
+        return list(snapshots)
+    if which == "latest":
+        return [snapshots[-1]]
+    try:
+        wanted = [int(k) for k in which.split(",") if k.strip()]
+    except ValueError:
+        raise ValueError(f"--snapshots must be all, latest or kimg numbers, got {which!r}")
+    by_kimg = dict(snapshots)
+    missing = [k for k in wanted if k not in by_kimg]
+    if missing:
+        raise ValueError(f"no snapshot at kimg {missing}; the run has {sorted(by_kimg)}")
+    return [(k, by_kimg[k]) for k in wanted]
+
+
+def make_generate_fn(generator, batch_size=64):
+    """generate_fn(n, seed) → uint8 NHWC for a snapshot generator (latents N(0, I), random
+    one-hot labels when the generator takes them), run in batches of batch_size."""
+    latent_size = generator.inputs[0].shape[-1]
+    label_size = generator.inputs[1].shape[-1] if len(generator.inputs) > 1 else 0
+
+    def generate_fn(n, seed):
+        rng = np.random.default_rng(seed)
+        latents = rng.standard_normal((n, latent_size)).astype(np.float32)
+        inputs = [latents]
+        if label_size:
+            inputs.append(np.eye(label_size, dtype=np.float32)[rng.integers(label_size, size=n)])
+        out = []
+        for start in range(0, n, batch_size):
+            chunk = [x[start:start + batch_size] for x in inputs]
+            images = generator(chunk if label_size else chunk[0], training=False)
+            out.append(rd.to_uint8(images))
+        return np.concatenate(out)
+
+    return generate_fn
+
+
+def snapshot_resolution(generator):
+    """Output resolution of a generator (its images are square NHWC)."""
+    return int(generator.outputs[0].shape[1])
+
+
+def _reals(dataset_path, resolution, batch_size, skip, take):
+    """uint8 batches of the reals [skip, skip + take) at a resolution."""
+    from pgan_tf.dataset import iterate_uint8
+
+    seen = 0
+    for batch in iterate_uint8(dataset_path, resolution, batch_size, max_images=skip + take):
+        lo, hi = max(skip - seen, 0), min(skip + take - seen, len(batch))
+        seen += len(batch)
+        if hi > lo:
+            yield batch[lo:hi]
+
+
+def count_reals(dataset_path, resolution, limit, batch_size=256):
+    """Number of real images available, counting no further than limit."""
+    return sum(len(b) for b in _reals(dataset_path, resolution, batch_size, 0, limit))
+
+
+class _Stream:
+    """generate_fn(n, seed) that ignores the seed and returns the next n images of a stream."""
+
+    def __init__(self, batches):
+        self._batches = iter(batches)
+        self._buffer = np.zeros((0,), np.uint8)
+
+    def __call__(self, n, seed):
+        parts, have = [], 0
+        if len(self._buffer):
+            parts, have = [self._buffer], len(self._buffer)
+        while have < n:
+            batch = next(self._batches)
+            parts.append(batch)
+            have += len(batch)
+        joined = np.concatenate(parts)
+        self._buffer = joined[n:]
+        return joined[:n]
+
+
+def baseline_row(names, dataset_path, resolution, num_images, *, seed, inception_path,
+                 batch_size=64, progress=None):
+    """Real-vs-real metrics: the first half of the reals as 'reals', the second as 'fakes'."""
+    half = min(num_images, count_reals(dataset_path, resolution, 2 * num_images) // 2)
+    if half < 2:
+        raise ValueError(f"the dataset at {resolution}² has too few images for a baseline")
+    values = compute_metrics(
+        names, _Stream(_reals(dataset_path, resolution, batch_size, half, half)),
+        lambda n: _reals(dataset_path, resolution, batch_size, 0, min(n, half)),
+        num_images=half, seed=seed, inception_path=inception_path, batch_size=batch_size,
+        progress=progress)
+    return {"snapshot": "reals-vs-reals", "kimg": None, "resolution": resolution, **values}
+
+
+def snapshot_row(names, kimg, path, dataset_path, num_images, *, seed, inception_path,
+                 batch_size=64, progress=None):
+    """Metrics of one snapshot against the reals at its resolution."""
+    generator = rd.load_generator(path)
+    resolution = snapshot_resolution(generator)
+    values = compute_metrics(
+        names, make_generate_fn(generator, batch_size),
+        lambda n: _reals(dataset_path, resolution, batch_size, 0, n),
+        num_images=num_images, seed=seed, inception_path=inception_path,
+        batch_size=batch_size, progress=progress)
+    return {"snapshot": os.path.basename(path), "kimg": kimg, "resolution": resolution,
+            **values}
+
+
+def format_table(rows):
+    """Rows (dicts) → an aligned text table: snapshot, kimg, resolution, then metric columns."""
+    fixed = ["snapshot", "kimg", "resolution"]
+    keys = fixed + [k for k in dict.fromkeys(k for r in rows for k in r) if k not in fixed]
+
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, (list, dict)):
+            return ",".join(v)
+        return str(v)
+
+    cells = [[cell(r.get(k)) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths))]
+    lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+              for r in cells]
+    return "\n".join(lines)
+
+
+def append_jsonl(path, rows):
+    """Appends one JSON object per row."""
+    with open(path, "a") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
+def _scalar(tag, value, step):
+    """A TensorBoard scalar written with tf.summary.write and the 'scalars' plugin metadata,
+    so that no tensorboard package is needed to write it."""
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    meta = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=meta)
+
+
+def write_tensorboard(logdir, rows):
+    """Scalars per row: metrics/<key> at step kimg; baselines as reals_vs_reals/<key> at step 0
+    (suffixed _r<res> when several resolutions were evaluated)."""
+    import tensorflow as tf
+
+    base_res = {r["resolution"] for r in rows if r["kimg"] is None}
+    writer = tf.summary.create_file_writer(logdir)
+    with writer.as_default():
+        for row in rows:
+            for key, value in row.items():
+                if key in ("snapshot", "kimg", "resolution", "skipped", "seconds"):
+                    continue
+                if row["kimg"] is None:
+                    suffix = f"_r{row['resolution']}" if len(base_res) > 1 else ""
+                    _scalar(f"reals_vs_reals/{key}{suffix}", value, 0)
+                else:
+                    _scalar(f"metrics/{key}", value, int(row["kimg"]))
+    writer.flush()
+    writer.close()
+
+
+def _progress_printer(label):
+    """progress(stage, done, total) printing one self-overwriting line on stderr."""
+    def progress(stage, done, total):
+        end = "\n" if stage == "fakes" and done >= total else ""
+        print(f"\r  {label}: {stage} {done}/{total}", end=end, file=sys.stderr, flush=True)
+    return progress
+
+
+def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_path=None,
+             seed=0, batch_size=64, baseline=True, log=print):
+    """Scores the chosen snapshots (and baselines), appends/writes the rows; returns them."""
+    names = parse_metric_names(metrics)
+    if {"fid", "is"} & set(names):
+        from pgan_tf.metrics.fid import InceptionFeatures
+
+        inception_path = InceptionFeatures(inception_path)  # load once, fail early
+    config = rd.read_config(run_dir)
+    dataset_path = config["dataset"]["path"]
+    chosen = select_snapshots(rd.list_snapshots(run_dir), snapshots)
+    rows = []
+    plans = []
+    for kimg, path in chosen:
+        generator = rd.load_generator(path)
+        plans.append((kimg, path, snapshot_resolution(generator)))
+    if baseline:
+        for res in sorted({res for _, _, res in plans}):
+            usable, skipped = applicable_metrics(names, res)
+            start = time.time()
+            row = baseline_row(usable, dataset_path, res, num_images, seed=seed,
+                               inception_path=inception_path, batch_size=batch_size,
+                               progress=_progress_printer(f"reals vs reals {res}²"))
+            row["seconds"] = round(time.time() - start, 2)
+            if skipped:
+                row["skipped"] = skipped
+            rows.append(row)
+    for kimg, path, res in plans:
+        usable, skipped = applicable_metrics(names, res)
+        start = time.time()
+        row = snapshot_row(usable, kimg, path, dataset_path, num_images, seed=seed,
+                           inception_path=inception_path, batch_size=batch_size,
+                           progress=_progress_printer(os.path.basename(path)))
+        row["seconds"] = round(time.time() - start, 2)
+        if skipped:
+            row["skipped"] = skipped
+        rows.append(row)
+    append_jsonl(os.path.join(run_dir, METRICS_FILE), rows)
+    write_tensorboard(os.path.join(run_dir, EVAL_LOGDIR), rows)
+    log(format_table(rows))
+    return rows
+
+
+# ------------------------------------------------------------------ command line
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "Run directory (holds config.json and snapshots).")
+flags.DEFINE_string("metrics", "swd", "Comma-separated: swd, ms_ssim, fid, is, mode_coverage.")
+flags.DEFINE_string("snapshots", "all", "all, latest, or comma-separated kimg numbers.")
+flags.DEFINE_integer("num_images", 1024, "Images per set (paper: 16384 for SWD, 10000 pairs "
+                     "for MS-SSIM, 50000 for FID).")
+flags.DEFINE_string("inception", None, "Inception-v3 weights for fid/is (.keras/.h5 model, "
+                    ".weights.h5, or SavedModel dir); never downloaded.")
+flags.DEFINE_integer("seed", 0, "Seed of latents, patches and projections.")
+flags.DEFINE_integer("batch_size", 64, "Images per batch.")
+flags.DEFINE_bool("baseline", True, "Also score real vs real (two disjoint halves).")
+
+
+def main(argv):
+    del argv
+    if not FLAGS.run_dir:
+        raise app.UsageError("--run_dir is required")
+    try:
+        evaluate(FLAGS.run_dir, FLAGS.metrics, snapshots=FLAGS.snapshots,
+                 num_images=FLAGS.num_images, inception_path=FLAGS.inception, seed=FLAGS.seed,
+                 batch_size=FLAGS.batch_size, baseline=FLAGS.baseline)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)
