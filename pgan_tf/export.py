@@ -238,11 +238,14 @@ def _makedirs_tracked(path):
     return list(reversed(created))
 
 
-def _install(tmp_dir, final_dir):
-    """Renames tmp_dir to final_dir; an existing final_dir is moved aside first, then deleted."""
+def _install(tmp_dir, final_dir, overwrite):
+    """Renames tmp_dir to final_dir; with overwrite, an existing final_dir is moved aside first,
+    then deleted (without it, a version that appeared meanwhile is an error)."""
     if not os.path.exists(final_dir):
         os.rename(tmp_dir, final_dir)
         return
+    if not overwrite:
+        raise ExportError(f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} during the export")
     aside = os.path.join(os.path.dirname(final_dir), f".old-{os.path.basename(final_dir)}-{os.getpid()}")
     os.rename(final_dir, aside)
     try:
@@ -276,7 +279,7 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
         else:
             warmup_path, note = None, "warmup skipped: disabled"
         diff = verify_saved_model(tmp_dir, generator, seed) if verify else None
-        _install(tmp_dir, final_dir)
+        _install(tmp_dir, final_dir, overwrite)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         _remove_if_empty(created)
