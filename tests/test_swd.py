@@ -219,11 +219,13 @@ def test_monotone_in_noise_and_in_blur():
     assert base["SWDx1e3_32"] < blurred[0] < blurred[1] < blurred[2]
 
 
-def test_grayscale_images_work():
-    x = _smooth_images(8, 16, 1, 0)
-    out = swd(x, _noised(x, 30), seed=0)
-    assert set(out) == {"SWDx1e3_16", "SWDx1e3_avg"}
-    assert out["SWDx1e3_16"] > 0
+def test_grayscale_and_varying_shapes_in_one_process():
+    """The traced pyramid function must cope with any channel count / size after retracing."""
+    for size, channels in ((16, 1), (32, 3), (16, 3), (32, 1)):
+        x = _smooth_images(5 + channels, size, channels, 0)
+        out = swd(x, _noised(x, 30), seed=0)
+        assert set(out) == {f"SWDx1e3_{r}" for r in pyramid_resolutions(size)} | {"SWDx1e3_avg"}
+        assert out["SWDx1e3_16"] > 0
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -27,12 +27,17 @@ def binomial_kernel():
 
 
 def _blur(images, scale):
-    """Blurs float NHWC images with the binomial kernel × scale, REFLECT-padded (no edge repeat)."""
-    channels = images.shape[-1]
+    """Blurs float NHWC images with the binomial kernel × scale, REFLECT-padded (no edge repeat).
+
+    Channels are folded into the batch so one traced graph serves any channel count.
+    """
+    shape = tf.shape(images)
+    planes = tf.reshape(tf.transpose(images, [0, 3, 1, 2]), [-1, shape[1], shape[2], 1])
     kernel = tf.constant(binomial_kernel() * scale)[:, :, None, None]
-    kernel = tf.tile(kernel, [1, 1, channels, 1])
-    padded = tf.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
-    return tf.nn.depthwise_conv2d(padded, kernel, strides=[1, 1, 1, 1], padding="VALID")
+    padded = tf.pad(planes, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
+    out = tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
+    out = tf.reshape(out, [shape[0], shape[3], shape[1], shape[2]])
+    return tf.transpose(out, [0, 2, 3, 1])
 
 
 def pyr_down(images):
@@ -128,8 +133,7 @@ def extract_descriptors(level_images, corners, patch_size=7):
     xs = tf.broadcast_to(xs, [n, p, patch_size, patch_size])
     img = tf.broadcast_to(tf.range(n, dtype=tf.int32)[:, None, None, None], tf.shape(ys))
     patches = tf.gather_nd(level_images, tf.stack([img, ys, xs], axis=-1))  # [N,P,ps,ps,C]
-    channels = level_images.shape[-1]
-    return tf.reshape(patches, [n * p, patch_size * patch_size * channels])
+    return tf.reshape(patches, [n * p, -1])
 
 
 def finalize_descriptors(descriptors, num_channels):
