@@ -17,7 +17,7 @@ setup(
         "absl-py",
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "lmdb"],
+        "test": ["pytest", "pytest-xdist", "lmdb", "tensorflow-serving-api>=2.16"],
         "lsun": ["lmdb"],
         "serving": ["tensorflow-serving-api>=2.16"],
     },
