@@ -1,0 +1,110 @@
+"""End-to-end test of the evaluate command on a tiny run directory: two snapshots of a tiny
+generator and a tiny synthetic dataset at 16² built with create_synthetic."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pgan_tf import run_dir as rd
+from pgan_tf.evaluate import format_table, select_snapshots
+from pgan_tf.networks import NetworkConfig, build_generator
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_select_snapshots():
+    snaps = [(0, "a"), (10, "b"), (20, "c")]
+    assert select_snapshots(snaps, "all") == snaps
+    assert select_snapshots(snaps, "latest") == [(20, "c")]
+    assert select_snapshots(snaps, "20,0") == [(20, "c"), (0, "a")]
+    with pytest.raises(ValueError, match="no snapshot at kimg \\[5\\]"):
+        select_snapshots(snaps, "5")
+    with pytest.raises(ValueError, match="all, latest or kimg"):
+        select_snapshots(snaps, "newest")
+    with pytest.raises(ValueError, match="no network-snapshot"):
+        select_snapshots([], "all")
+
+
+def test_format_table_aligns_columns():
+    rows = [{"snapshot": "reals-vs-reals", "kimg": None, "resolution": 16, "SWD": 1.23456},
+            {"snapshot": "network-snapshot-000010.keras", "kimg": 10, "resolution": 16,
+             "SWD": 120.0, "FID": 3.0}]
+    lines = format_table(rows).splitlines()
+    assert len(lines) == 3 and len({len(line) for line in lines}) == 1
+    assert lines[0].split() == ["snapshot", "kimg", "resolution", "SWD", "FID"]
+    assert lines[1].split() == ["reals-vs-reals", "-", "16", "1.235", "-"]
+
+
+def _event_scalars(logdir):
+    """{tag: {step: value}} read back from the TensorBoard event files of a directory."""
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
+    out = {}
+    for name in os.listdir(logdir):
+        for record in tf.data.TFRecordDataset(os.path.join(logdir, name)):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                out.setdefault(value.tag, {})[event.step] = float(
+                    tf.make_ndarray(value.tensor))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from pgan_tf.dataset_tool import create_synthetic
+
+    root = tmp_path_factory.mktemp("run")
+    data = str(root / "synth")
+    create_synthetic(data, num_images=64, resolution=16, seed=0, progress=False)
+    run = root / "00000-tiny"
+    run.mkdir()
+    config = NetworkConfig(fmap_base=32, fmap_max=16, latent_size=8)
+    with open(run / "config.json", "w") as f:
+        json.dump({"network": config.to_dict(), "dataset": {"path": data, "resolution": 16},
+                   "train": {}}, f)
+    for kimg in (0, 10):
+        import keras
+
+        keras.utils.set_random_seed(kimg)
+        build_generator(config, 16).save(str(run / rd.snapshot_name(kimg)))
+    return str(run)
+
+
+def test_evaluate_command_writes_rows_events_and_table(tiny_run):
+    cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
+           "--metrics=swd,ms_ssim", "--num_images=24", "--batch_size=10"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in open(os.path.join(tiny_run, "metrics.jsonl"))]
+    assert [r["snapshot"] for r in rows] == [
+        "reals-vs-reals", "network-snapshot-000000.keras", "network-snapshot-000010.keras"]
+    assert [r["kimg"] for r in rows] == [None, 0, 10]
+    for r in rows:
+        assert r["resolution"] == 16
+        assert {"SWDx1e3_16", "SWDx1e3_avg", "MS-SSIM"} <= set(r)
+    assert rows[0]["num_images"] == 24 and rows[1]["num_images"] == 24
+    # random-weight generators are farther from the data than two halves of the data
+    assert min(rows[1]["SWDx1e3_avg"], rows[2]["SWDx1e3_avg"]) > rows[0]["SWDx1e3_avg"]
+    assert _event_scalars(os.path.join(tiny_run, "eval"))["metrics/SWDx1e3_avg"] == {
+        0: pytest.approx(rows[1]["SWDx1e3_avg"], rel=1e-6),
+        10: pytest.approx(rows[2]["SWDx1e3_avg"], rel=1e-6)}
+    table = proc.stdout.strip().splitlines()
+    assert table[0].split()[:3] == ["snapshot", "kimg", "resolution"]
+    assert "SWDx1e3_avg" in table[0].split() and "MS-SSIM" in table[0].split()
+    assert table[2].startswith("network-snapshot-000000.keras")
+    assert "reals vs reals 16²: fakes 24/24" in proc.stderr
+
+
+def test_evaluate_errors_are_one_line(tiny_run):
+    cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
+           "--metrics=fid", "--snapshots=latest"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: FID and IS need Inception")
+    proc = subprocess.run(cmd[:4] + ["--metrics=swd,foo"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1 and "unknown metric(s) ['foo']" in proc.stderr
