@@ -15,6 +15,7 @@ setup(
         "numpy",
         "pillow",
         "absl-py",
+        "tensorboard",
     ],
     extras_require={
         "test": ["pytest", "pytest-xdist", "lmdb", "tensorflow-serving-api>=2.16"],
