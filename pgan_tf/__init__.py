@@ -26,4 +26,13 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
+def _quiet_python_logging():
+    """TensorFlow's Python INFO lines (strategy devices, checkpoint sharding) are noise here."""
+    if not os.environ.get("PGAN_TF_VERBOSE"):
+        import logging
+
+        logging.getLogger("tensorflow").setLevel(logging.WARNING)
+
+
 _import_tensorflow_quietly()
+_quiet_python_logging()
