@@ -121,3 +121,32 @@ def test_bad_dataset_dir_is_a_clear_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "missing" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    proc = train(tmp_path, "--total_kimg=0.2", "--lr_dict=8:1e30", "--network_snapshot_ticks=1", check=False)
+    assert proc.returncode == 2
+    assert "error: non-finite loss" in proc.stderr and "Traceback" not in proc.stderr
+    run_dir = os.path.join(tmp_path, "results", "00000-pgan-data-8")
+    path, state = final_state(run_dir)
+    assert proc.stderr.strip().endswith(f"Last good checkpoint: {path}. Try a lower --lr_base or float32.")
+    assert all(np.all(np.isfinite(v)) for v in state.values())
+
+
+def test_sigint_saves_a_checkpoint_and_resumes(tmp_path):
+    cmd = [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/data", "--create_synthetic=48",
+           f"--result_dir={tmp_path}/results", *TINY, "--total_kimg=1000", "--desc=sig"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("tick 2"):
+            proc.send_signal(2)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Stopped by SIGINT" in out
+    run_dir = os.path.join(tmp_path, "results", "00000-sig")
+    path, _ = final_state(run_dir)
+    seen = tf.train.load_checkpoint(path).get_tensor("images_seen/.ATTRIBUTES/VARIABLE_VALUE")
+    assert seen >= 64
+    resumed = train(tmp_path, f"--total_kimg={seen / 1000 + 0.016}", f"--resume={run_dir}")
+    assert f"Resumed from {path}" in resumed.stdout and "Done" in resumed.stdout
