@@ -172,9 +172,12 @@ def _level(path, resolution, info=None):
 
 
 def _parse_batch(records, shape):
-    """A batch of serialized records → uint8 NHWC."""
+    """A batch of serialized records → uint8 NCHW, as stored."""
     data = tf.io.parse_example(records, {"data": tf.io.FixedLenFeature([], tf.string)})["data"]
-    chw = tf.reshape(tf.io.decode_raw(data, tf.uint8), [records.shape[0] or -1, *shape])  # static batch if known
+    return tf.reshape(tf.io.decode_raw(data, tf.uint8), [records.shape[0] or -1, *shape])  # static batch if known
+
+
+def _to_nhwc(chw):
     return tf.transpose(chw, [0, 2, 3, 1])
 
 
@@ -213,18 +216,22 @@ def make_dataset(path, resolution, batch_size, *, labels=False, mirror=False, sh
         flip_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
 
     def to_float(records, step=None):
-        x = tf.cast(_parse_batch(records, shape), tf.float32) * (1 / 127.5) - 1
-        if step is not None:  # vectorized mirror: one stateless coin per image
+        x = _parse_batch(records, shape)
+        if step is not None:  # vectorized mirror, one stateless coin per image (on uint8: cheaper)
             coin = tf.random.stateless_uniform([tf.shape(x)[0]], seed=tf.stack([tf.constant(flip_seed, tf.int64), step]))
-            x = tf.where((coin < 0.5)[:, None, None, None], tf.reverse(x, axis=[2]), x)
-        return x
+            x = tf.where((coin < 0.5)[:, None, None, None], tf.reverse(x, axis=[3]), x)
+        return tf.cast(_to_nhwc(x), tf.float32) * (1 / 127.5) - 1
+
+    def mirrored(step, batch):
+        return (to_float(batch[0], step), batch[1]) if labels else to_float(batch, step)
+
+    def with_labels(records, onehot):
+        return to_float(records), onehot
 
     if mirror:
-        fn = (lambda step, b: (to_float(b[0], step), b[1])) if labels else (lambda step, b: to_float(b, step))
-        ds = ds.enumerate().map(fn, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.enumerate().map(mirrored, num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        fn = (lambda r, y: (to_float(r), y)) if labels else to_float
-        ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(with_labels if labels else to_float, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds
@@ -237,7 +244,7 @@ def iterate_uint8(path, resolution, batch_size, max_images=None):
     ds = tf.data.TFRecordDataset(filename, buffer_size=_READ_BUFFER_BYTES)
     if max_images is not None:
         ds = ds.take(max_images)
-    ds = ds.batch(batch_size).map(lambda r: _parse_batch(r, shape), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(lambda r: _to_nhwc(_parse_batch(r, shape)), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
 
 
