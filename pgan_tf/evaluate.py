@@ -167,17 +167,6 @@ def append_jsonl(path, rows):
             f.write(json.dumps(row) + "\n")
 
 
-def _scalar(tag, value, step):
-    """A TensorBoard scalar written with tf.summary.write and the 'scalars' plugin metadata,
-    so that no tensorboard package is needed to write it."""
-    import tensorflow as tf
-    from tensorflow.core.framework import summary_pb2
-
-    meta = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
-    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=meta)
-
-
 def write_tensorboard(logdir, rows):
     """Scalars per row: metrics/<key> at step kimg; baselines as reals_vs_reals/<key> at step 0
     (suffixed _r<res> when several resolutions were evaluated)."""
@@ -192,9 +181,9 @@ def write_tensorboard(logdir, rows):
                     continue
                 if row["kimg"] is None:
                     suffix = f"_r{row['resolution']}" if len(base_res) > 1 else ""
-                    _scalar(f"reals_vs_reals/{key}{suffix}", value, 0)
+                    tf.summary.scalar(f"reals_vs_reals/{key}{suffix}", float(value), step=0)
                 else:
-                    _scalar(f"metrics/{key}", value, int(row["kimg"]))
+                    tf.summary.scalar(f"metrics/{key}", float(value), step=int(row["kimg"]))
     writer.flush()
     writer.close()
 
