@@ -17,7 +17,7 @@ import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import app, flags, logging
 
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
@@ -371,6 +371,8 @@ def build_config(f):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not os.environ.get("PGAN_TF_VERBOSE"):
+        logging.set_verbosity(logging.WARNING)  # absl INFO lines (checkpoint sharding) are noise
     try:
         config, info, strategy = build_config(FLAGS)
         if FLAGS.dry_run:
