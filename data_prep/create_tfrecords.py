@@ -184,7 +184,12 @@ def run(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     _use_checkout()
+    import logging
+
     from pgan_tf.tfrecord_format import DatasetError
+
+    if not os.environ.get("PGAN_TF_VERBOSE"):
+        logging.getLogger("absl").setLevel(logging.ERROR)  # TFDS's warnings; errors are ours to say
 
     try:
         return run(args)

@@ -64,20 +64,18 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
         n = source.num_images
         order = shuffled_order(n) if shuffle else np.arange(n)
         if source.random_access:
-            for batch in source.read(order, batch_size):
-                writer.add_images(batch)
-            labels = source.labels
+            batches = source.read(order, batch_size)
         elif not shuffle:
-            for batch in source.iterate(batch_size):
-                writer.add_images(batch)
-            labels = source.labels
+            batches = source.iterate(batch_size)
         else:
             staged = _stage(source, writer.tmp_dir, batch_size, progress)
-            for i in range(0, n, batch_size):
-                writer.add_images(staged[order[i:i + batch_size]])
-            labels = source.labels
-            del staged
-            os.remove(os.path.join(writer.tmp_dir, "staging.u8"))
+            batches = (staged[order[i:i + batch_size]] for i in range(0, n, batch_size))
+        for batch in batches:
+            writer.add_images(batch)
+        if not source.random_access and shuffle:
+            del staged, batches
+            os.remove(os.path.join(writer.tmp_dir, _STAGING))
+        labels = source.labels  # sequential sources know them once read
         if writer.num_images != n:
             raise DatasetError(f"{tfrecord_dir}: the source gave {writer.num_images} images, expected {n}")
         if labels is not None:
@@ -88,6 +86,9 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     return inspect(tfrecord_dir)
 
 
+_STAGING = "staging.npy"
+
+
 def _stage(source, tmp_dir, batch_size, progress):
     """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing)."""
     _say(progress, f"reading {source.num_images} images in source order (staged for shuffling)")
@@ -95,7 +96,7 @@ def _stage(source, tmp_dir, batch_size, progress):
     bar = Progress(source.num_images, "read") if progress else None
     for batch in source.iterate(batch_size):
         if staged is None:
-            staged = np.lib.format.open_memmap(os.path.join(tmp_dir, "staging.u8"), mode="w+", dtype=np.uint8,
+            staged = np.lib.format.open_memmap(os.path.join(tmp_dir, _STAGING), mode="w+", dtype=np.uint8,
                                                shape=(source.num_images, *batch.shape[1:]))
         if i + len(batch) > source.num_images:
             raise DatasetError(f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})")

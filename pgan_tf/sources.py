@@ -13,6 +13,7 @@ the centred square, `resolution=N` resizes (Lanczos, the original's LSUN filter)
 `convert='rgb'|'gray'` converts any other mode (RGBA, CMYK, palette, 16-bit, …) explicitly.
 """
 import concurrent.futures
+import contextlib
 import dataclasses
 import glob
 import gzip
@@ -158,6 +159,25 @@ def _array_to_pil(arr, where):
     return PIL.Image.fromarray(np.ascontiguousarray(arr))  # L, RGB, RGBA or I;16
 
 
+@contextlib.contextmanager
+def _decoding(where):
+    """Turns what PIL raises on a bad file into one DatasetError line naming `where`."""
+    import PIL.Image
+
+    try:
+        yield
+    except DatasetError:  # a ValueError too, but already ours
+        raise
+    except PIL.UnidentifiedImageError:
+        raise DatasetError(f"{where}: not an image file (cannot identify the image format)") from None
+    except OSError as e:
+        if e.errno is not None:  # the file system's refusal, not the decoder's
+            raise DatasetError(f"{where}: cannot read ({e.strerror})") from None
+        raise DatasetError(f"{where}: corrupt or truncated image ({e})") from None
+    except (SyntaxError, ValueError, EOFError) as e:
+        raise DatasetError(f"{where}: corrupt or truncated image ({e})") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # Parallel, ordered decoding.
 
@@ -249,17 +269,8 @@ class ImageFolder:
 
         if os.path.isdir(path):
             raise DatasetError(f"{path}: is a directory (images are read directly from IMAGE_DIR, not from subfolders)")
-        try:
-            with PIL.Image.open(path) as img:
-                return img.width, img.height, img.mode, _rawmode(img)
-        except PIL.UnidentifiedImageError:
-            raise DatasetError(f"{path}: not an image file (cannot identify the image format)") from None
-        except OSError as e:
-            if e.errno is not None:  # the file system's refusal, not the decoder's
-                raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
-            raise DatasetError(f"{path}: corrupt or truncated image ({e})") from None
-        except (SyntaxError, ValueError, EOFError) as e:
-            raise DatasetError(f"{path}: corrupt or truncated image ({e})") from None
+        with _decoding(path), PIL.Image.open(path) as img:
+            return img.width, img.height, img.mode, _rawmode(img)
 
     def check(self):
         """Reads every header: sizes, modes, channels agree and are accepted."""
@@ -283,20 +294,9 @@ class ImageFolder:
         """uint8 HWC array of one file, decoded and transformed; DatasetError if corrupt."""
         import PIL.Image
 
-        try:
-            with PIL.Image.open(path) as img:
-                img.load()
-                arr = self.transform.apply(img, path)
-        except DatasetError:
-            raise
-        except PIL.UnidentifiedImageError:
-            raise DatasetError(f"{path}: not an image file (cannot identify the image format)") from None
-        except OSError as e:
-            if e.errno is not None:
-                raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
-            raise DatasetError(f"{path}: corrupt or truncated image ({e})") from None
-        except (SyntaxError, ValueError, EOFError) as e:
-            raise DatasetError(f"{path}: corrupt or truncated image ({e})") from None
+        with _decoding(path), PIL.Image.open(path) as img:
+            img.load()
+            arr = self.transform.apply(img, path)
         if self.shape is not None and arr.shape != self.shape:
             raise DatasetError(f"{path}: decodes to {arr.shape}, expected {self.shape}")
         return arr
@@ -336,11 +336,8 @@ class CelebA(ImageFolder):
     def load(self, path):
         import PIL.Image
 
-        try:
-            with PIL.Image.open(path) as img:
-                arr = np.asarray(img)
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise DatasetError(f"{path}: corrupt or truncated image ({e})") from None
+        with _decoding(path), PIL.Image.open(path) as img:
+            arr = np.asarray(img)
         if arr.shape != (218, 178, 3):
             raise DatasetError(f"{path}: image is {arr.shape}, expected (218, 178, 3)")
         return arr[self.cy - 64:self.cy + 64, self.cx - 64:self.cx + 64]
@@ -471,14 +468,9 @@ class LSUN:
 
         key, value = item
         where = f"{self.lmdb_dir}: key {key.decode('utf-8', 'replace')}"
-        try:
-            with PIL.Image.open(io.BytesIO(value)) as img:
-                img.load()
-                return self.transform.apply(img, where)
-        except DatasetError:
-            raise
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise DatasetError(f"{where}: corrupt or undecodable image ({e})") from None
+        with _decoding(where), PIL.Image.open(io.BytesIO(value)) as img:
+            img.load()
+            return self.transform.apply(img, where)
 
     def _items(self):
         with self.env.begin(write=False) as txn:

@@ -347,7 +347,7 @@ def test_lsun_lmdb_center_crop_resize_in_key_order(tmp_path):
     with env.begin(write=True) as txn:
         txn.put(b"0000000000000000000000000000000000000002", b"\xff\xd8\xff broken jpeg")
     env.close()
-    with pytest.raises(DatasetError, match=r"bedroom_lmdb: key 0+2: corrupt or undecodable image"):
+    with pytest.raises(DatasetError, match=r"bedroom_lmdb: key 0+2: (corrupt or truncated image|not an image file)"):
         dt.create_lsun(str(tmp_path / "ds2"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False)
     assert leftovers(str(tmp_path)) == [] and not (tmp_path / "ds2").exists()
     with pytest.raises(DatasetError, match=r"nope: no such file or directory"):
@@ -421,3 +421,16 @@ def test_create_from_tfds_local_builder(tmp_path):
     with pytest.raises(DatasetError, match=r"tfds:no_such_dataset_xyz: unknown"):
         dt.create_from_tfds(str(tmp_path / "ds2"), "no_such_dataset_xyz", data_dir=data_dir, progress=False)
     assert leftovers(str(tmp_path)) == []
+
+
+def test_decoding_errors_keep_their_reason(tmp_path):
+    """A DatasetError raised while decoding keeps its own reason (it is not re-wrapped)."""
+    lmdb = pytest.importorskip("lmdb")
+    env = lmdb.open(str(tmp_path / "db"), map_size=1 << 22)
+    buf = io.BytesIO()
+    PIL.Image.fromarray(np.zeros((8, 8), np.float32)).save(buf, "TIFF")  # mode F
+    with env.begin(write=True) as txn:
+        txn.put(b"k1", buf.getvalue())
+    env.close()
+    with pytest.raises(DatasetError, match=r"db: key k1: floating-point image \(mode F\) cannot be converted$"):
+        dt.create_lsun(str(tmp_path / "ds"), str(tmp_path / "db"), resolution=8, progress=False)
