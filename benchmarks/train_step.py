@@ -1,0 +1,555 @@
+"""Images/s of the compiled train step per resolution and precision, and its FLOP/s vs a peak.
+
+For each resolution of a stated configuration (the stable stage, and with --fade the fade-in
+stage too) this builds the real `StageTrainer` in every precision, traces and compiles its
+`run_steps` `tf.function` (reported separately), then times calls of `run_steps` that run --steps
+D+G steps each (WGAN-GP with the gradient penalty's double backprop, drift, Adam, generator EMA)
+on an in-memory dataset, so reading images is not part of the number (benchmarks/dataset_read.py
+measures that). It prints images/s (global batch × steps / seconds), the bfloat16 / float32 speed
+ratio, and the achieved FLOP/s as a fraction of a large matmul's and a large 3×3 conv's FLOP/s
+measured in the same run, in the same precision.
+
+The machine is shared, and other processes only ever slow a measurement down. So the precisions'
+calls and the peak kernels are interleaved (each sees the same load), the best call is the
+headline number (the median is printed next to it), and every row says how much of the cores
+this process got during its best call (cpu%).
+
+FLOPs are counted from the graph that is timed, not by hand: the body of the `While` loop in
+`run_steps`'s concrete function is one D+G step. Every Conv2D, Conv2DBackpropInput,
+Conv2DBackpropFilter, MatMul and BatchMatMul in it (and in any function it calls) that runs is
+counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·M·K·N (matmuls).
+TensorFlow's graph profiler is run on the same body as a cross-check; it also counts element-wise
+ops (1 FLOP per element), which are reported but left out of the FLOP/s (they are memory-bound).
+
+    python benchmarks/train_step.py [--config=quickstart|paper-small] [--resolutions=4,8,16,32]
+        [--mixed_precision=float32,bfloat16] [--steps=8] [--calls=4] [--fade]
+
+quickstart: the networks, minibatches and schedule of quickstart.flags (read with the training
+flags themselves, so this is the config `python -m pgan_tf.train --flagfile=quickstart.flags`
+trains), and an estimate of how long its train steps take. paper-small: the same schedule with
+4× the quickstart's widths (fmap_base 1024, fmap_max 128, latent 128; minibatch 16, as the
+paper's low resolutions).
+"""
+import collections
+import dataclasses
+import math
+import os
+import statistics
+import time
+
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from pgan_tf import config as C
+from pgan_tf import distribute
+from pgan_tf.schedule import stages
+from pgan_tf.stage import StageTrainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = {
+    "quickstart": {},
+    "paper-small": {"fmap_base": 1024, "fmap_max": 128, "latent_size": 128, "minibatch_base": 16},
+}
+CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter")
+MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defined at run time only, so tests can import the helpers without the command-line flags
+    (--mixed_precision is also a training flag)."""
+    flags.DEFINE_enum("config", "quickstart", list(CONFIGS), "Which networks and minibatches to time.")
+    flags.DEFINE_list("resolutions", [], "Resolutions to time (default: every resolution of the config).")
+    flags.DEFINE_list("mixed_precision", ["float32", "bfloat16"], "Compute precisions to time.")
+    flags.DEFINE_integer("steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call).")
+    flags.DEFINE_integer("calls", 4, "Timed run_steps calls per stage (the best and the median are reported).")
+    flags.DEFINE_bool("fade", False, "Also time the fade-in stage of every resolution above the first.")
+    flags.DEFINE_integer("peak_size", 2048, "Matmul peak: an [n, n] x [n, n] product.")
+    flags.DEFINE_integer("peak_conv_batch", 8, "Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME.")
+
+
+# ------------------------------------------------------------------------------- configuration
+def load_config(name):
+    """The TrainConfig that `pgan_tf.train --flagfile=quickstart.flags` builds, with `name`'s overrides.
+
+    The flag file is parsed by the training flags themselves (a private FlagValues), so every
+    default the file leaves out is the trainer's.
+    """
+    fv = flags.FlagValues()
+    C.define_flags(fv)
+    overrides = [f"--{k}={v}" for k, v in CONFIGS[name].items()]
+    fv(["train", f"--flagfile={os.path.join(REPO, 'quickstart.flags')}", *overrides])
+    return C.config_from_flags(fv)
+
+
+def describe(config):
+    net, sch = config.network, config.schedule
+    widths = ", ".join(
+        f"{2 ** r}:{net.nf(r - 1)}" for r in range(2, int(math.log2(sch.resolution)) + 1)
+    )
+    return (
+        f"fmap_base {net.fmap_base}, fmap_max {net.fmap_max}, latent {net.latent_size}, "
+        f"mbstd group {net.mbstd_group_size}, feature maps per resolution {{{widths}}}, "
+        f"loss {config.loss}, minibatch base {sch.minibatch_base}"
+        + (f" dict {dict(sch.minibatch_dict)}" if sch.minibatch_dict else "")
+    )
+
+
+# ------------------------------------------------------------------------------- FLOP counting
+def _dims(shape, what):
+    dims = tf.TensorShape(shape).as_list()
+    if dims is None or None in dims:
+        raise ValueError(f"{what} has a shape that is not fully static ({shape}); FLOPs need static shapes")
+    return dims
+
+
+def op_flops(op):
+    """FLOPs of one Conv2D / Conv2DBackprop* / MatMul / BatchMatMul op from its static shapes.
+
+    A conv (forward or either backward) costs 2·N·Ho·Wo·kh·kw·Cin·Cout, where N·Ho·Wo is the
+    forward conv's output (for the backprops: the incoming gradient, input 2) and kh·kw·Cin·Cout the
+    filter; a matmul costs 2·M·K·N. Returns 0 for any other op.
+    """
+    t = op.type
+    if t in CONV_OPS:
+        if op.get_attr("data_format") not in (b"NHWC", "NHWC"):
+            raise ValueError(f"{op.name}: only NHWC convolutions are counted")
+        if t == "Conv2D":
+            out, kernel = op.outputs[0].shape, op.inputs[1].shape
+        elif t == "Conv2DBackpropInput":
+            out, kernel = op.inputs[2].shape, op.inputs[1].shape
+        else:
+            out, kernel = op.inputs[2].shape, op.outputs[0].shape
+        n, ho, wo, cout = _dims(out, op.name)
+        kh, kw, cin, kcout = _dims(kernel, op.name)
+        assert kcout == cout, (op.name, out, kernel)
+        return 2 * n * ho * wo * kh * kw * cin * cout
+    if t in MATMUL_OPS:
+        a = _dims(op.inputs[0].shape, op.name)
+        out = _dims(op.outputs[0].shape, op.name)
+        transposed = op.get_attr("transpose_a" if t == "MatMul" else "adj_x")
+        k = a[-2] if transposed else a[-1]
+        return 2 * math.prod(out) * k
+    return 0
+
+
+def _called_graphs(op):
+    """Graphs of the functions an op calls (While body/cond, If branches, PartitionedCall, ...)."""
+    out = []
+    for name, value in op.node_def.attr.items():
+        funcs = [value.func] if value.HasField("func") else list(value.list.func)
+        for f in funcs:
+            if f.name:
+                out.append((name, op.graph._get_function(f.name).graph))
+    return out
+
+
+def live_ops(graph):
+    """Ops of a function graph that run: ancestors of its outputs and of its control outputs.
+
+    The runtime prunes the rest. Here that is ~10% of the conv FLOPs in the graph: TensorFlow's
+    conv gradient always builds both the input and the filter gradient, and the filter gradients
+    of D inside the gradient penalty's inner tape and in the G step are never used.
+    """
+    live, stack = set(), [t.op for t in graph.outputs] + list(graph.control_outputs)
+    while stack:
+        op = stack.pop()
+        if op not in live:
+            live.add(op)
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+    return live
+
+
+@dataclasses.dataclass
+class FlopCount:
+    """Conv/matmul FLOPs of a graph by op type and dtype (ops that run), and of pruned ops."""
+
+    by_type: collections.Counter
+    by_dtype: collections.Counter
+    pruned: collections.Counter  # by op type: in the graph, but not an ancestor of any output
+    loops: list  # names of While ops whose body was counted once (one iteration)
+
+    @property
+    def total(self):
+        return sum(self.by_type.values())
+
+    def in_graph(self):
+        """Every conv/matmul in the graph by type, pruned or not (what the profiler sees)."""
+        return self.by_type + self.pruned
+
+
+def count_flops(graph):
+    """Sums `op_flops` over a graph and every function it calls, each function body once.
+
+    Only ops that run (`live_ops`) go into `by_type`; the others into `pruned`. A While body is
+    counted once, i.e. one iteration: for `run_steps` that is one D+G step.
+    """
+    count = FlopCount(collections.Counter(), collections.Counter(), collections.Counter(), [])
+
+    def visit(g):
+        live = live_ops(g) if hasattr(g, "control_outputs") else set(g.get_operations())
+        for op in g.get_operations():
+            flops = op_flops(op)
+            if flops and op in live:
+                count.by_type[op.type] += flops
+                count.by_dtype[tf.as_dtype(op.get_attr("T")).name] += flops
+            elif flops:
+                count.pruned[op.type] += flops
+            for attr, body in _called_graphs(op):
+                if op.type in ("While", "StatelessWhile") and attr == "body":
+                    count.loops.append(op.name)
+                visit(body)
+
+    visit(graph)
+    return count
+
+
+def profiler_flops(graph):
+    """TensorFlow's graph profiler (float_operation) on `graph`: {op type: FLOPs}.
+
+    It sees only the ops of `graph` itself, never the bodies of the functions they call.
+    """
+    opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    opts["output"] = "none"
+    root = tf.compat.v1.profiler.profile(graph, options=opts)
+    types = {op.name: op.type for op in graph.get_operations()}
+    out = collections.Counter()
+    stack = list(root.children)
+    while stack:
+        node = stack.pop()
+        if node.float_ops:
+            out[types.get(node.name, "?")] += node.float_ops
+        stack.extend(node.children)
+    return out
+
+
+def step_graph(concrete_function):
+    """The body of the single While loop of `run_steps`: one D+G step."""
+    loops = [op for op in concrete_function.graph.get_operations() if op.type in ("While", "StatelessWhile")]
+    if len(loops) != 1:
+        raise ValueError(f"expected one While loop in run_steps, found {len(loops)}")
+    return dict(_called_graphs(loops[0]))["body"]
+
+
+# ------------------------------------------------------------------------------- peak FLOP/s
+class Peaks:
+    """A large matmul and a large 3×3 conv per precision, compiled once, timed next to the step.
+
+    The machine is shared and its speed drifts by 2-3× within minutes: other processes only ever
+    slow a measurement down. So the peak is the best of many calls spread over the whole run
+    (`measure_stage` calls `measure` after every timed train call), and it is compared with the
+    best timed call of the train step: both are the least-disturbed measurements.
+    """
+
+    def __init__(self, precisions, size, conv_batch):
+        self.size, self.conv_batch = size, conv_batch
+        self.flops = {"matmul": 2 * size**3, "conv": 2 * conv_batch * 64 * 64 * 9 * 256 * 256}
+        self.kernels = {}
+        self.history = collections.defaultdict(list)
+        matmul = tf.function(lambda a: tf.reduce_sum(tf.cast(tf.matmul(a, a), tf.float32)))
+        conv = tf.function(lambda x, k: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, k, 1, "SAME"), tf.float32)))
+        for prec in precisions:
+            dtype = tf.dtypes.as_dtype(prec)
+            a = tf.cast(tf.random.normal([size, size]), dtype)
+            x = tf.cast(tf.random.normal([conv_batch, 64, 64, 256]), dtype)
+            k = tf.cast(tf.random.normal([3, 3, 256, 256]), dtype)
+            self.kernels[prec] = {"matmul": (matmul, (a,)), "conv": (conv, (x, k))}
+            for fn, args in self.kernels[prec].values():
+                fn(*args).numpy()
+
+    def measure(self, prec):
+        """{"matmul": FLOP/s, "conv": FLOP/s} of one call of each kernel in `prec`."""
+        out = {}
+        for kind, (fn, args) in self.kernels[prec].items():
+            t, cpu = time.perf_counter(), time.process_time()
+            fn(*args).numpy()
+            wall = time.perf_counter() - t
+            out[kind] = self.flops[kind] / wall
+            self.history[prec, kind].append((out[kind], (time.process_time() - cpu) / (wall * os.cpu_count())))
+        return out
+
+    def best(self, prec, kind):
+        """(FLOP/s, share of the cores used) of the fastest call."""
+        return max(self.history[prec, kind])
+
+    def best_per_cpu_second(self, prec, kind):
+        """FLOPs per second of CPU time this process used, best call: unlike FLOP/s, it does not
+        drop when other processes take cores."""
+        return max(rate / (share * os.cpu_count()) for rate, share in self.history[prec, kind])
+
+    def describe(self, kind):
+        n = self.size
+        return f"{n}x{n} @ {n}x{n} matmul" if kind == "matmul" else f"3x3 conv {self.conv_batch}x64x64x256 -> 256"
+
+
+# ------------------------------------------------------------------------------- the train step
+def input_seconds(iterator, batches):
+    """Seconds per batch of the input pipeline alone, pulled inside a tf.function like the step."""
+
+    @tf.function
+    def pull(n):
+        total = tf.constant(0.0)
+        for _ in tf.range(n):
+            total += tf.reduce_mean(next(iterator))
+        return total
+
+    pull(tf.constant(batches)).numpy()
+    t = time.perf_counter()
+    pull(tf.constant(batches)).numpy()
+    return (time.perf_counter() - t) / batches
+
+
+class StageRun:
+    """One stage's StageTrainer in one precision, on in-memory data, traced and compiled."""
+
+    def __init__(self, config, strategy, stage, steps):
+        keras.utils.set_random_seed(stage.index)
+        images_seen = tf.Variable(int(stage.start_kimg * 1000), dtype=tf.int64)
+        rng = tf.random.Generator.from_seed(stage.index)
+        self.stage, self.steps, self.prec = stage, steps, config.mixed_precision
+        self.trainer = StageTrainer(config, strategy, stage, images_seen, rng)
+        batch, res = self.trainer.global_batch, stage.resolution
+        images = np.random.default_rng(stage.index).uniform(-1, 1, (4 * batch, res, res, config.network.num_channels))
+        # drop_remainder gives the batch a static size, as every step sees a full batch anyway
+        ds = tf.data.Dataset.from_tensor_slices(images.astype(np.float32)).repeat().batch(batch, drop_remainder=True)
+        self.iterator = iter(ds.prefetch(tf.data.AUTOTUNE))
+        t = time.perf_counter()
+        self.concrete = self.trainer.run_steps.get_concrete_function(self.iterator, tf.constant(steps))
+        self.trace_s = time.perf_counter() - t
+        self.first_s = self.call(steps)[0]
+        self.call(steps)
+        self.times, self.cpu_shares = [], []
+
+    def call(self, steps):
+        """Wall seconds of one run_steps call of `steps` steps (stats read back), and the share of
+        the machine's cores this process used meanwhile (below 1: other processes took the rest)."""
+        t, cpu = time.perf_counter(), time.process_time()
+        self.trainer.run_steps(self.iterator, tf.constant(steps)).numpy()
+        wall = time.perf_counter() - t
+        return wall, (time.process_time() - cpu) / (wall * os.cpu_count())
+
+    def overhead(self, reps):
+        """Median over `reps` pairs of t(1-step call) - t(steps-step call) / steps: the fixed cost
+        of a call (Python dispatch, loop set-up, reading the stats back), not of the steps."""
+        pairs = []
+        for _ in range(reps):
+            many = self.call(self.steps)[0]
+            pairs.append(self.call(1)[0] - many / self.steps)
+        return statistics.median(pairs)
+
+    def result(self, overhead_s=None):
+        body = step_graph(self.concrete)
+        count = count_flops(body)
+        times, steps, batch = self.times, self.steps, self.trainer.global_batch
+        return {
+            "res": self.stage.resolution,
+            "fade": self.stage.fade_in,
+            "prec": self.prec,
+            "batch": batch,
+            "steps": steps,
+            "trace_s": self.trace_s,
+            "compile_s": self.trace_s + self.first_s - statistics.median(times),
+            "best_s": min(times) / steps,
+            "median_s": statistics.median(times) / steps,
+            "spread": (max(times) - min(times)) / min(times),
+            "cpu_share": self.cpu_shares[times.index(min(times))],
+            "best_cpu_s": min(t * c * os.cpu_count() for t, c in zip(times, self.cpu_shares)) / steps,
+            "img_s": batch * steps / min(times),
+            "median_img_s": batch * steps / statistics.median(times),
+            "overhead_s": overhead_s,
+            "input_s": input_seconds(self.iterator, 4 * steps),
+            "flops": count.total,
+            "count": count,
+            "profiler": profiler_flops(body),
+            "profiler_outer": sum(profiler_flops(self.concrete.graph).values()),
+            "traces": self.trainer.run_steps.experimental_get_tracing_count(),
+        }
+
+
+def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, overhead_reps=0):
+    """Times one stage in every precision, the precisions' calls interleaved.
+
+    Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every precision and
+    the peak kernels see the same load, so their ratios hold even while the machine's speed drifts.
+    """
+    runs = [StageRun(dataclasses.replace(config, mixed_precision=p), strategy, stage, steps) for p in precisions]
+    for _ in range(calls):
+        for run in runs:
+            wall, share = run.call(steps)
+            run.times.append(wall)
+            run.cpu_shares.append(share)
+            peaks.measure(run.prec)
+    return [run.result(run.overhead(overhead_reps) if overhead_reps else None) for run in runs]
+
+
+# ------------------------------------------------------------------------------- report
+def print_table(rows, peaks):
+    head = (
+        f"{'res':>7} {'prec':9} {'batch':>5} {'trace_s':>7} {'compile_s':>9} {'step_ms':>8} {'cpu%':>4} {'med_ms':>7} "
+        f"{'spread%':>7} {'input_ms':>8} {'img/s':>7} {'GFLOP/step':>10} {'GFLOP/s':>7} {'%matmul_peak':>12} "
+        f"{'%conv_peak':>10} {'%conv_cpu':>9}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        rate = r["flops"] / r["best_s"]
+        name = f"{r['res']}{'-fade' if r['fade'] else ''}"
+        print(
+            f"{name:>7} {r['prec']:9} {r['batch']:5d} {r['trace_s']:7.1f} {r['compile_s']:9.1f} "
+            f"{1e3 * r['best_s']:8.1f} {100 * r['cpu_share']:4.0f} {1e3 * r['median_s']:7.1f} {100 * r['spread']:7.0f} "
+            f"{1e3 * r['input_s']:8.2f} "
+            f"{r['img_s']:7.1f} {r['flops'] / 1e9:10.2f} {rate / 1e9:7.1f} "
+            f"{100 * rate / peaks.best(r['prec'], 'matmul')[0]:12.1f} {100 * rate / peaks.best(r['prec'], 'conv')[0]:10.1f} "
+            f"{100 * r['flops'] / r['best_cpu_s'] / peaks.best_per_cpu_second(r['prec'], 'conv'):9.1f}"
+        )
+
+
+def print_ratios(rows):
+    by = {(r["res"], r["fade"], r["prec"]): r for r in rows}
+    pairs = [(k[:2], by[k], by.get(k[:2] + ("float32",))) for k in by if k[2] == "bfloat16"]
+    pairs = [(k, bf, fp) for k, bf, fp in pairs if fp]
+    if not pairs:
+        return
+    print("\nbfloat16 / float32 speed (same stage, same run):")
+    for (res, fade), bf, fp in sorted(pairs):
+        name = f"{res}{'-fade' if fade else ''}"
+        share = bf["count"].by_dtype["bfloat16"] / max(bf["flops"], 1)
+        print(
+            f"  {name:>7}: {bf['img_s'] / fp['img_s']:.2f}x images/s at the best calls, "
+            f"{bf['median_img_s'] / fp['median_img_s']:.2f}x at the medians "
+            f"({100 * share:.0f}% of the bf16 step's conv/matmul FLOPs run in bfloat16)"
+        )
+
+
+def print_flop_notes(rows):
+    print(
+        "\nWhat GFLOP/step counts: the conv/matmul ops of one D+G step that run (the While body of "
+        "run_steps' concrete function, pruned ops left out), by op type; the profiler "
+        "(tf.compat.v1.profiler float_operation) on the same body must see the same conv/matmul ops "
+        "(pruned included), and adds element-wise ops and reductions:"
+    )
+    for r in rows:
+        c, prof = r["count"], r["profiler"]
+        prof_mm = collections.Counter({t: prof[t] for t in CONV_OPS + MATMUL_OPS if prof[t]})
+        other = sum(prof.values()) - sum(prof_mm.values())
+        pruned = sum(c.pruned.values())
+        name = f"{r['res']}{'-fade' if r['fade'] else ''} {r['prec']}"
+        parts = ", ".join(f"{t.replace('Conv2DBackprop', 'Bp')} {v / 1e9:.2f}" for t, v in sorted(c.by_type.items()))
+        print(
+            f"  {name:>16}: {parts}; pruned {pruned / 1e9:.2f} ({100 * pruned / (pruned + r['flops']):.0f}%); "
+            f"profiler agrees: {'yes' if c.in_graph() == prof_mm else 'NO'}, "
+            f"element-wise +{other / 1e9:.3f} GFLOP ({100 * other / max(r['flops'], 1):.1f}%)"
+        )
+    outer = max(r["profiler_outer"] for r in rows)
+    print(
+        f"  The profiler on run_steps' own graph finds at most {outer:.0f} FLOPs (loop-counter arithmetic): it does not look "
+        "inside the While loop's body, so it must be given the body graph."
+    )
+
+
+def print_estimate(config, rows):
+    """How long the schedule's train steps take at the measured speeds (compile included)."""
+    total = config.schedule.total_kimg
+    plan = [s for s in stages(config.schedule) if s.start_kimg < total]
+    for prec in sorted({r["prec"] for r in rows}):
+        by = {(r["res"], r["fade"]): r for r in rows if r["prec"] == prec}
+        if any((s.resolution, False) not in by for s in plan):
+            print(f"  {prec}: not every resolution of the schedule was timed")
+            continue
+        median_s = best_s = compile_s = 0.0
+        proxies = 0
+        for s in plan:
+            r = by.get((s.resolution, s.fade_in)) or by[s.resolution, False]
+            proxies += s.fade_in and (s.resolution, True) not in by
+            images = (min(s.end_kimg, total) - s.start_kimg) * 1000
+            median_s += images / r["median_img_s"]
+            best_s += images / r["img_s"]
+            compile_s += r["compile_s"]
+        note = f"; the {proxies} fade stages timed as their stable stage" if proxies else ""
+        print(
+            f"  {prec:9}: {median_s / 60:.1f} min of train steps at the median speeds ({best_s / 60:.1f} min at "
+            f"the best) + {compile_s:.0f} s compiling {len(plan)} stages, for {total:g} kimg{note}"
+        )
+
+
+LEGEND = """\
+  trace_s     tracing run_steps to a graph (Python)
+  compile_s   trace + first call - a median call: tracing plus graph optimization and kernel set-up
+  step_ms     best timed call / steps per call (the least-disturbed call; the machine is shared)
+  cpu%        share of the machine's cores this process used during that call (100: nothing else ran)
+  med_ms      median timed call / steps per call; spread% = (slowest - fastest) / fastest call
+  input_ms    one batch from the in-memory tf.data pipeline alone, pulled in a tf.function loop
+  img/s       global batch / step_ms
+  GFLOP/step  conv + matmul FLOPs of one D+G step that run (see below)
+  %peak       the step's GFLOP/s / the best matmul or conv GFLOP/s of the same precision in this run
+  %conv_cpu   the same against the conv, per second of CPU time used instead of per wall second:
+              still meaningful when cpu% is well below 100 (the machine is shared)
+"""
+
+
+def print_overhead(rows):
+    for r in rows:
+        if r["overhead_s"] is None:
+            continue
+        call_s = r["median_s"] * r["steps"]
+        print(
+            f"  {r['res']}x{r['res']} {r['prec']}: {1e3 * r['overhead_s']:.1f} ms per run_steps call "
+            f"(1-step call - {r['steps']}-step call / {r['steps']}, median of pairs) = "
+            f"{100 * r['overhead_s'] / call_s:.1f}% of a {r['steps']}-step call at this resolution"
+        )
+
+
+def main(argv):
+    del argv
+    config = load_config(FLAGS.config)
+    strategy = distribute.make_strategy(config.distribute)
+    steps = FLAGS.steps or config.steps_per_call
+    resolutions = [int(r) for r in FLAGS.resolutions] or sorted({s.resolution for s in stages(config.schedule)})
+    plan = [s for s in stages(config.schedule) if s.resolution in resolutions and (FLAGS.fade or not s.fade_in)]
+    print(f"Train step benchmark, config {FLAGS.config}: {describe(config)}")
+    print(
+        f"{strategy.num_replicas_in_sync} replica(s) ({type(strategy).__name__}), "
+        f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+        f"{steps} steps per run_steps call, {FLAGS.calls} timed calls per stage; in-memory data"
+    )
+    peaks = Peaks(FLAGS.mixed_precision, FLAGS.peak_size, FLAGS.peak_conv_batch)
+    rows = []
+    for i, stage in enumerate(plan):
+        done = measure_stage(config, strategy, stage, FLAGS.mixed_precision, steps, FLAGS.calls, peaks, 8 * (i == 0))
+        rows += done
+        print(f"  timed {stage.name}: " + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done), flush=True)
+    rows.sort(key=lambda r: (FLAGS.mixed_precision.index(r["prec"]), r["res"], not r["fade"]))
+
+    print("\nPeaks, one call of each after every timed train call (GFLOP/s: min / median / best, cpu% of the best):")
+    for (prec, kind), history in peaks.history.items():
+        rates = [rate for rate, _ in history]
+        best, share = max(history)
+        print(
+            f"  {prec:9} {peaks.describe(kind):34}: {min(rates) / 1e9:6.1f} / "
+            f"{statistics.median(rates) / 1e9:6.1f} / {best / 1e9:6.1f}   cpu {100 * share:.0f}%"
+        )
+    print("\n" + LEGEND)
+    print_table(rows, peaks)
+    print_ratios(rows)
+    print_flop_notes(rows)
+    print("\nFixed cost of a run_steps call (Python dispatch, loop set-up, reading the stats back):")
+    print_overhead(rows)
+    retraced = [r for r in rows if r["traces"] != 1]
+    print(
+        "\nTracing: run_steps traced exactly once per stage (get_concrete_function, then every call reused it)"
+        if not retraced
+        else f"\nTracing: RETRACED in {[(r['res'], r['prec'], r['traces']) for r in retraced]}"
+    )
+    print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
+    print_estimate(config, rows)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
