@@ -14,12 +14,13 @@ import os
 import sys
 
 import numpy as np
-from PIL import Image
 
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
 from pgan_tf import run_dir
+from pgan_tf.images import grid as grid_image
+from pgan_tf.images import to_pil
 
 BATCH = 32
 
@@ -152,20 +153,6 @@ def parse_grid(text, num):
     return rows, cols
 
 
-def image_grid(images, rows, cols):
-    """Tiles NHWC images row-major into one [rows·H, cols·W, C] image; empty cells are black."""
-    n, h, w, c = images.shape
-    grid = np.zeros((rows * h, cols * w, c), images.dtype)
-    for i in range(min(n, rows * cols)):
-        r, k = divmod(i, cols)
-        grid[r * h:(r + 1) * h, k * w:(k + 1) * w] = images[i]
-    return grid
-
-
-def to_pil(image):
-    return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-
-
 def save_gif(frames, path, duration_ms):
     first, *rest = [to_pil(f) for f in frames]
     first.save(path, save_all=True, append_images=rest, duration=duration_ms, loop=0)
@@ -187,7 +174,7 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
         written.append(os.path.join(out_dir, f"image-{i:04d}.png"))
         to_pil(images[i]).save(written[-1])
     written.append(os.path.join(out_dir, "grid.png"))
-    to_pil(image_grid(images, rows, cols)).save(written[-1])
+    to_pil(grid_image(images, cols, rows)).save(written[-1])
     if interpolate > 0:
         irng = np.random.RandomState([seed, 1])
         z = interpolation_latents(irng, keyframes, interpolate, sampler.latent_size)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgan_tf import export, generate, run_dir
+from pgan_tf import export, generate, images, run_dir
 from test_export import TINY_COND, keras_uint8, make_run_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,7 +48,7 @@ def test_interpolation_latents_loop():
 def test_image_grid_and_parse_grid():
     imgs = np.arange(5).reshape(5, 1, 1, 1).astype(np.uint8) + 1
     imgs = np.tile(imgs, (1, 2, 3, 1))
-    grid = generate.image_grid(imgs, 2, 3)
+    grid = images.grid(imgs, cols=3, rows=2)
     assert grid.shape == (4, 9, 1)
     np.testing.assert_array_equal(grid[::2, ::3, 0], [[1, 2, 3], [4, 5, 0]])
     assert generate.parse_grid(None, 5) == (2, 3)
@@ -91,7 +91,7 @@ def test_generate_from_saved_model(sources, tmp_path, capsys):
     for i in range(5):
         np.testing.assert_array_equal(np.array(Image.open(os.path.join(out, f"image-{i:04d}.png"))), expected[i])
     np.testing.assert_array_equal(np.array(Image.open(os.path.join(out, "grid.png"))),
-                                  generate.image_grid(expected, 2, 4))
+                                  images.grid(expected, cols=4, rows=2))
     gif = Image.open(os.path.join(out, "interpolation.gif"))
     assert (gif.n_frames, gif.size) == (9, (8, 8))
 
