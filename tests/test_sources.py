@@ -324,7 +324,6 @@ def test_celeba_crop(tmp_path):
 
 def test_lsun_lmdb_center_crop_resize_in_key_order(tmp_path):
     lmdb = pytest.importorskip("lmdb")
-    rng = np.random.RandomState(0)
     env = lmdb.open(str(tmp_path / "bedroom_lmdb"), map_size=1 << 24)
     want = []
     with env.begin(write=True) as txn:
