@@ -37,6 +37,13 @@ def make_strategy(kind="auto"):
     return tf.distribute.MirroredStrategy(devices)
 
 
+def describe(strategy):
+    """The user-facing name of a strategy (TF's class for MultiWorkerMirrored is CollectiveAllReduce)."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return f"MultiWorkerMirroredStrategy, {num_workers(strategy)} worker(s)"
+    return type(strategy).__name__
+
+
 def num_workers(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.cluster_spec().as_dict():

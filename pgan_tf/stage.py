@@ -36,16 +36,19 @@ class StageTrainer:
     """Networks, optimizers and the compiled step of one stage.
 
     `images_seen` (int64) and `rng` (tf.random.Generator) belong to the whole run and are shared
-    by every stage; α of a fade stage is derived from `images_seen` inside the step.
+    by every stage; α of a fade stage is derived from `images_seen` inside the step. Every worker
+    draws the random numbers of the whole global batch from the same generator and keeps its own
+    block, so no two workers share latents.
     """
 
-    def __init__(self, config, strategy, stage, images_seen, rng, previous=None, num_workers=1):
+    def __init__(self, config, strategy, stage, images_seen, rng, previous=None, num_workers=1, worker=0):
         self.config = config
         self.strategy = strategy
         self.stage = stage
         self.images_seen = images_seen
         self.rng = rng
         self.num_workers = num_workers
+        self.worker = worker
         net, res, fade = config.network, stage.resolution, stage.fade_in
         self.global_batch = config.schedule.minibatch(res)
         self.worker_batch = self.global_batch // num_workers
@@ -98,13 +101,15 @@ class StageTrainer:
         alpha = self.alpha()
         for v in self._fade_vars:
             v.assign(alpha)
-        latent = cfg.network.latent_size
+        latent, b = cfg.network.latent_size, self.global_batch
         draws = (
-            self.rng.normal([n, latent]),
-            self.rng.normal([n, latent]),
-            self.rng.uniform([n, 1, 1, 1]),
-            self.rng.uniform([n]) < 0.5,
+            self.rng.normal([b, latent]),
+            self.rng.normal([b, latent]),
+            self.rng.uniform([b, 1, 1, 1]),
+            self.rng.uniform([b]) < 0.5,
         )
+        if self.num_workers > 1:
+            draws = tuple(x[self.worker * n : (self.worker + 1) * n] for x in draws)
         per_replica = self.strategy.run(self._replica_step, args=(reals, labels, alpha) + draws)
         stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         beta = cfg.g_ema_decay

@@ -158,7 +158,9 @@ class Training:
         """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed + 7919 * stage.index)
-        self.trainer = StageTrainer(cfg, self.strategy, stage, self.images_seen, self.rng, previous, self.workers)
+        self.trainer = StageTrainer(
+            cfg, self.strategy, stage, self.images_seen, self.rng, previous, self.workers, self.worker
+        )
         ctx = None
         if self.workers > 1:
             ctx = tf.distribute.InputContext(self.workers, self.worker, self.workers)
@@ -233,13 +235,14 @@ class Training:
         self.stop.install()
         if self.trainer is None:
             self._enter_stage(schedule.stage_at(cfg.schedule, 0.0))
-            self.log(f"Run directory: {self.run_dir}")
+            if self.is_chief:
+                self.log(f"Run directory: {self.run_dir}")
             self.log(stage_table(cfg))
             if self.is_chief:
                 self.write_reals()
                 self.write_fakes()
         self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
-                 f"({type(self.strategy).__name__}), {cfg.mixed_precision}")
+                 f"({distribute.describe(self.strategy)}), {cfg.mixed_precision}")
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
         tick_wall = time.time()
         last_progress = time.time()
@@ -359,11 +362,11 @@ def build_config(f):
     """Flags → validated config, dataset info and strategy (the order matters: devices first)."""
     config = C.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
+    strategy = distribute.make_strategy(config.distribute)  # before any op: collectives need it
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     info = ensure_dataset(config)
-    strategy = distribute.make_strategy(config.distribute)
     config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
     return config, info, strategy
 

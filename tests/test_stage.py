@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pgan_tf import distribute
 from pgan_tf.config import DataConfig, TrainConfig
 from pgan_tf.networks import NetworkConfig
 from pgan_tf.schedule import ScheduleConfig, stages
@@ -90,11 +89,3 @@ def test_mixed_precision_stage(precision):
     assert all(w.dtype == "float32" for w in tr.G.trainable_weights)
     assert tr.Gs.get_layer("g_4x4_conv").compute_dtype == "float32"
 
-
-def test_replica_slice_keeps_minibatch_groups():
-    x = tf.range(16)
-    parts = [distribute.replica_slice(x, r, 2, 4).numpy() for r in range(2)]
-    # one replica, group 4: groups are {j, j+4, j+8, j+12}; each replica must hold whole groups
-    assert parts[0].tolist() == [0, 1, 4, 5, 8, 9, 12, 13]
-    assert parts[1].tolist() == [2, 3, 6, 7, 10, 11, 14, 15]
-    assert distribute.replica_slice(x, 0, 1, 4) is x

@@ -51,7 +51,8 @@ def final_state(run_dir):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
-    whole = train(tmp, "--total_kimg=0.2", "--desc=whole")
+    whole = train(tmp, "--total_kimg=0.2", "--desc=whole", "--metrics=mode_coverage", "--metrics_ticks=3",
+                  "--metrics_images=64")
     first = train(tmp, "--total_kimg=0.104", "--desc=stopped")
     stopped_dir = os.path.join(tmp, "results", "00001-stopped")
     resumed = train(tmp, "--total_kimg=0.2", f"--resume={stopped_dir}")
@@ -77,6 +78,9 @@ def test_run_directory_has_every_output(runs):
     ticks = [line for line in log.splitlines() if line.startswith("tick ")]
     assert len(ticks) >= 5 and "sec/kimg" in ticks[0] and "img/s" in ticks[0]
     assert " 4 " in ticks[0] and "fade" in log and "grew to 8x8-fade" in log
+    rows = [json.loads(line) for line in open(os.path.join(run_dir, "metrics-training.jsonl"))]
+    assert len(rows) >= 2 and all(0.0 <= r["coverage"] <= 1.0 for r in rows)
+    assert any(line.startswith("  metrics ") and "coverage" in line for line in log.splitlines())
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["network"]["latent_size"] == 8 and config["dataset"]["resolution"] == 8
 
@@ -150,3 +154,53 @@ def test_sigint_saves_a_checkpoint_and_resumes(tmp_path):
     assert seen >= 64
     resumed = train(tmp_path, f"--total_kimg={seen / 1000 + 0.016}", f"--resume={run_dir}")
     assert f"Resumed from {path}" in resumed.stdout and "Done" in resumed.stdout
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_multi_worker_from_tf_config(tmp_path):
+    """Two worker processes on loopback, selected by TF_CONFIG: both finish, the chief writes the run."""
+    subprocess.run([sys.executable, "data_prep/create_tfrecords.py", "create_synthetic", f"{tmp_path}/data",
+                    "--resolution=8", "--num_images=48", "--quiet"], cwd=REPO, check=True)
+    workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
+    procs = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                                     "task": {"type": "worker", "index": index}}))
+        cmd = [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/data",
+               f"--result_dir={tmp_path}/results", *TINY, "--total_kimg=0.2", "--desc=mw"]
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, out + err
+    assert "2 replica(s) (MultiWorkerMirroredStrategy, 2 worker(s))" in outs[0][0]
+    assert "Run directory" in outs[0][0] and "Run directory" not in outs[1][0]
+    run_dir = os.path.join(tmp_path, "results", "00000-mw")
+    _, state = final_state(run_dir)
+    assert all(np.all(np.isfinite(v)) for v in state.values())
+    assert os.listdir(os.path.join(tmp_path, "results")) == ["00000-mw"]
+
+
+def test_dry_run_prints_config_and_schedule_quietly(tmp_path):
+    subprocess.run([sys.executable, "data_prep/create_tfrecords.py", "create_synthetic", f"{tmp_path}/data",
+                    "--resolution=16", "--num_images=16", "--quiet"], cwd=REPO, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/data", "--dry_run",
+         "--total_kimg=3000", "--minibatch_dict=16:8", f"--result_dir={tmp_path}/results"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no TensorFlow start-up lines on the console
+    config = json.loads(proc.stdout[: proc.stdout.index("\nstage")])
+    assert config["schedule"]["resolution"] == 16 and config["network"]["num_channels"] == 3
+    table = proc.stdout[proc.stdout.index("stage") :].splitlines()
+    assert len(table) == 1 + 5  # 4, 8-fade, 8, 16-fade, 16
+    assert table[-1].split()[:3] == ["4", "16", "no"] and table[-1].split()[5] == "8"
+    assert not os.path.exists(tmp_path / "results")  # a dry run creates no run directory
