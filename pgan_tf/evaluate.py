@@ -139,12 +139,17 @@ def snapshot_row(names, kimg, path, dataset_path, num_images, *, seed, inception
 
 
 def format_table(rows):
-    """Rows (dicts) → an aligned text table: snapshot, kimg, resolution, then metric columns."""
-    fixed = ["snapshot", "kimg", "resolution"]
-    keys = fixed + [k for k in dict.fromkeys(k for r in rows for k in r) if k not in fixed]
+    """Rows (dicts) → an aligned text table: snapshot, kimg, resolution, the metrics (SWD levels
+    finest first, then their average, as the original prints them), then bookkeeping columns."""
+    fixed, trailing = ["snapshot", "kimg", "resolution"], ["num_images", "seconds", "skipped"]
+    seen = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in fixed + trailing]
+    swd_levels = sorted((k for k in seen if k.startswith("SWDx1e3_") and k[8:].isdigit()),
+                        key=lambda k: -int(k[8:]))
+    swd = swd_levels + [k for k in seen if k == "SWDx1e3_avg"]
+    keys = fixed + swd + [k for k in seen if k not in swd] + [k for k in trailing if any(k in r for r in rows)]
 
     def cell(v):
-        if v is None:
+        if v is None or (isinstance(v, (list, dict)) and not v):
             return "-"
         if isinstance(v, float):
             return f"{v:.4g}"
@@ -154,9 +159,8 @@ def format_table(rows):
 
     cells = [[cell(r.get(k)) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths))]
-    lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-              for r in cells]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in [keys] + cells]
     return "\n".join(lines)
 
 
@@ -188,11 +192,26 @@ def write_tensorboard(logdir, rows):
     writer.close()
 
 
-def _progress_printer(label):
-    """progress(stage, done, total) printing one self-overwriting line on stderr."""
+def _progress_printer(label, stream=None, interval=None):
+    """progress(stage, done, total): a self-overwriting line on a terminal; when stderr is a file,
+    a plain line every `interval` seconds (10 by default) and at the end of each stage."""
+    stream = stream or sys.stderr
+    tty = getattr(stream, "isatty", lambda: False)()
+    interval = (0.2 if tty else 10.0) if interval is None else interval
+    last = [float("-inf")]
+
     def progress(stage, done, total):
-        end = "\n" if stage == "fakes" and done >= total else ""
-        print(f"\r  {label}: {stage} {done}/{total}", end=end, file=sys.stderr, flush=True)
+        now = time.monotonic()
+        finished = done >= total
+        if not finished and now - last[0] < interval:
+            return
+        last[0] = now
+        line = f"  {label}: {stage} {done}/{total}"
+        if tty:
+            stream.write("\r" + line + ("\n" if finished and stage == "fakes" else ""))
+        else:
+            stream.write(line + "\n")
+        stream.flush()
     return progress
 
 

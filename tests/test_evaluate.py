@@ -1,5 +1,6 @@
 """End-to-end test of the evaluate command on a tiny run directory: two snapshots of a tiny
 generator and a tiny synthetic dataset at 16² built with create_synthetic."""
+import io
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from pgan_tf import run_dir as rd
-from pgan_tf.evaluate import format_table, select_snapshots
+from pgan_tf.evaluate import _progress_printer, format_table, select_snapshots
 from pgan_tf.networks import NetworkConfig, build_generator
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +37,16 @@ def test_format_table_aligns_columns():
     assert len(lines) == 3 and len({len(line) for line in lines}) == 1
     assert lines[0].split() == ["snapshot", "kimg", "resolution", "SWD", "FID"]
     assert lines[1].split() == ["reals-vs-reals", "-", "16", "1.235", "-"]
+
+
+def test_format_table_puts_swd_levels_finest_first_and_bookkeeping_last():
+    rows = [{"snapshot": "s", "kimg": 1, "resolution": 32, "skipped": [], "SWDx1e3_16": 2.0, "SWDx1e3_avg": 3.0,
+             "MS-SSIM": 0.1, "SWDx1e3_32": 4.0, "seconds": 1.0},
+            {"snapshot": "t", "kimg": 2, "resolution": 8, "skipped": ["swd"], "seconds": 0.5}]
+    lines = format_table(rows).splitlines()
+    assert lines[0].split() == ["snapshot", "kimg", "resolution", "SWDx1e3_32", "SWDx1e3_16", "SWDx1e3_avg",
+                                "MS-SSIM", "seconds", "skipped"]
+    assert lines[1].split()[-1] == "-" and lines[2].split()[-1] == "swd"
 
 
 def _event_scalars(logdir):
@@ -108,3 +119,22 @@ def test_evaluate_errors_are_one_line(tiny_run):
     proc = subprocess.run(cmd[:4] + ["--metrics=swd,foo"], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 1 and "unknown metric(s) ['foo']" in proc.stderr
+
+
+def test_progress_is_plain_lines_in_a_log_and_one_line_on_a_terminal():
+    log = io.StringIO()
+    progress = _progress_printer("snap", stream=log, interval=3600)
+    for stage in ("reals", "fakes"):
+        for done in range(64, 257, 64):
+            progress(stage, done, 256)
+    assert log.getvalue() == "  snap: reals 64/256\n  snap: reals 256/256\n  snap: fakes 256/256\n"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    progress = _progress_printer("snap", stream=term, interval=0)
+    progress("fakes", 128, 256)
+    progress("fakes", 256, 256)
+    assert term.getvalue() == "\r  snap: fakes 128/256\r  snap: fakes 256/256\n"

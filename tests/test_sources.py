@@ -5,6 +5,7 @@ import io
 import os
 import pickle
 
+import lmdb
 import numpy as np
 import PIL.Image
 import pytest
@@ -323,7 +324,6 @@ def test_celeba_crop(tmp_path):
 
 
 def test_lsun_lmdb_center_crop_resize_in_key_order(tmp_path):
-    lmdb = pytest.importorskip("lmdb")
     env = lmdb.open(str(tmp_path / "bedroom_lmdb"), map_size=1 << 24)
     want = []
     with env.begin(write=True) as txn:
@@ -397,7 +397,6 @@ def _tiny_tfds_builder():
 
 
 def test_create_from_tfds_local_builder(tmp_path):
-    pytest.importorskip("tensorflow_datasets")
     builder_cls = _tiny_tfds_builder()
     data_dir = str(tmp_path / "tfds")
     with pytest.raises(DatasetError, match=r"tfds:pgan_tiny_shapes: not prepared in .*--download"):
@@ -424,7 +423,6 @@ def test_create_from_tfds_local_builder(tmp_path):
 
 def test_decoding_errors_keep_their_reason(tmp_path):
     """A DatasetError raised while decoding keeps its own reason (it is not re-wrapped)."""
-    lmdb = pytest.importorskip("lmdb")
     env = lmdb.open(str(tmp_path / "db"), map_size=1 << 22)
     buf = io.BytesIO()
     PIL.Image.fromarray(np.zeros((8, 8), np.float32)).save(buf, "TIFF")  # mode F
