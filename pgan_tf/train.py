@@ -49,13 +49,20 @@ def new_run_dir(result_dir, desc):
     return path
 
 
-def ensure_dataset(config):
-    """Creates the built-in synthetic dataset on first use when the flags ask for it."""
+def ensure_dataset(config, num_workers=1):
+    """Creates the built-in synthetic dataset on first use when the flags ask for it (one process
+    only: workers of a cluster creating it at once would race, so they must find it made)."""
     path = config.data.path
     if not os.path.exists(path) and config.data.create_synthetic > 0:
         from pgan_tf.dataset_tool import create_synthetic
 
         res = config.data.resolution or config.schedule.resolution
+        if num_workers > 1:
+            raise C.ConfigError(
+                f"--dataset_dir={path} does not exist; with {num_workers} workers create it before starting "
+                f"them: python data_prep/create_tfrecords.py create_synthetic {path} --resolution {res} "
+                f"--num_images {config.data.create_synthetic} --seed {config.seed}"
+            )
         print(f"Creating the synthetic dataset ({config.data.create_synthetic} images, {res}x{res}) in {path}")
         create_synthetic(path, num_images=config.data.create_synthetic, resolution=res, seed=config.seed)
     return dataset.inspect(path)
@@ -237,10 +244,9 @@ class Training:
             self._enter_stage(schedule.stage_at(cfg.schedule, 0.0))
             if self.is_chief:
                 self.log(f"Run directory: {self.run_dir}")
-            self.log(stage_table(cfg))
-            if self.is_chief:
                 self.write_reals()
                 self.write_fakes()
+            self.log(stage_table(cfg))
         self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
                  f"({distribute.describe(self.strategy)}), {cfg.mixed_precision}")
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
@@ -366,7 +372,7 @@ def build_config(f):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    info = ensure_dataset(config)
+    info = ensure_dataset(config, distribute.num_workers(strategy))
     config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
     return config, info, strategy
 

@@ -127,6 +127,24 @@ def test_bad_dataset_dir_is_a_clear_error(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_workers_do_not_create_the_dataset_together(tmp_path):
+    """With several workers the synthetic set is not made on the fly (they would race)."""
+    from absl import flags
+
+    from pgan_tf import config as C
+    from pgan_tf.train import ensure_dataset
+
+    fv = flags.FlagValues()
+    C.define_flags(fv)
+    fv(["train", f"--dataset_dir={tmp_path}/data", "--create_synthetic=16", "--resolution=8", "--seed=5"])
+    config = C.config_from_flags(fv)
+    with pytest.raises(C.ConfigError, match=r"with 2 workers create it before starting them: python "
+                       r"data_prep/create_tfrecords.py create_synthetic .*/data --resolution 8 --num_images 16 --seed 5"):
+        ensure_dataset(config, num_workers=2)
+    assert not os.path.exists(tmp_path / "data")
+    assert ensure_dataset(config).num_images == 16
+
+
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     proc = train(tmp_path, "--total_kimg=0.2", "--lr_dict=8:1e30", "--network_snapshot_ticks=1", check=False)
     assert proc.returncode == 2
