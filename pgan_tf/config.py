@@ -259,8 +259,10 @@ def tick_kimg_at(config, resolution):
 
 
 def train_config_from_dict(d):
-    """Inverse of `TrainConfig.to_dict` (for reading a run's config.json)."""
+    """Inverse of `TrainConfig.to_dict`; reads a run's config.json too (its `dataset` entry, what
+    the run found on disk, is information for the reader and not part of the config)."""
     d = dict(d)
+    d.pop("dataset", None)
     d["network"] = NetworkConfig.from_dict(d["network"])
     sched = dict(d["schedule"])
     for key in ("minibatch_dict", "lr_dict"):

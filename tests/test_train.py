@@ -83,6 +83,9 @@ def test_run_directory_has_every_output(runs):
     assert any(line.startswith("  metrics ") and "coverage" in line for line in log.splitlines())
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["network"]["latent_size"] == 8 and config["dataset"]["resolution"] == 8
+    from pgan_tf import config as C
+
+    assert C.train_config_from_dict(config).network.latent_size == 8  # a run's config reads back
 
 
 def test_snapshot_generates_final_resolution(runs):
