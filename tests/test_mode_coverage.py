@@ -21,12 +21,24 @@ def test_uniform_modes():
     out = mode_coverage(_images_of_modes(list(range(K)) * 2))
     assert out["modes_hit"] == K and out["coverage"] == 1.0 and out["unclassified"] == 0.0
     assert out["evenness"] == pytest.approx(1.0) and out["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
+    assert out["shape_evenness"] == pytest.approx(1.0) and out["colour_evenness"] == pytest.approx(1.0)
+
+
+def test_factor_evenness_sees_a_shape_collapse_that_modes_hit_misses():
+    discs = [synthetic.mode_id(0, c) for c in range(4)] * 20
+    rare = [synthetic.mode_id(s, c) for s in (1, 2) for c in range(4)]  # one of each other mode
+    out = mode_coverage(_images_of_modes(discs + rare))
+    assert out["modes_hit"] == K
+    assert out["colour_evenness"] == pytest.approx(1.0)
+    p = np.array([80, 4, 4]) / 88
+    assert out["shape_evenness"] == pytest.approx(-(p * np.log(p)).sum() / math.log(3))
+    assert out["shape_evenness"] < 0.35
 
 
 def test_one_mode_collapse():
     out = mode_coverage(_images_of_modes([5] * 10))
     assert out == pytest.approx({"modes_hit": 1, "coverage": 1 / K, "unclassified": 0.0, "evenness": 0.0,
-                                 "kl_to_uniform": math.log(K)})
+                                 "kl_to_uniform": math.log(K), "shape_evenness": 0.0, "colour_evenness": 0.0})
 
 
 def test_uneven_and_unclassified():
@@ -48,6 +60,7 @@ def test_nothing_classified():
     out = mode_coverage(np.full((5, 16, 16, 3), 128, np.uint8))
     assert out["modes_hit"] == 0 and out["coverage"] == 0 and out["unclassified"] == 1.0
     assert out["evenness"] == 0.0 and out["kl_to_uniform"] == pytest.approx(math.log(K))
+    assert out["shape_evenness"] == 0.0 and out["colour_evenness"] == 0.0
     with pytest.raises(ValueError, match="at least one image"):
         mode_coverage(np.zeros((0, 16, 16, 3), np.uint8))
 
