@@ -1,7 +1,9 @@
 """Training-state checkpoints: everything needed to continue a run exactly where it stopped.
 
 One `tf.train.Checkpoint` per save holds G, D, the EMA G, both optimizers, the number of images
-shown, the tick counters, the random generator and the input iterator (shuffle buffer included).
+shown, the index of the stage whose networks it holds, the tick counters, the random generator and
+the input iterator (shuffle buffer included). The stage is stored, not derived from the images
+shown: a checkpoint written when a stage has just ended still holds that stage's networks.
 `tf.train.CheckpointManager` writes the data files first and the `checkpoint` index last, with an
 atomic rename, so a crash mid-write leaves the previous checkpoint as the latest good one.
 """
@@ -11,6 +13,7 @@ import tensorflow as tf
 
 CHECKPOINT_DIR = "checkpoints"
 _IMAGES_KEY = "images_seen/.ATTRIBUTES/VARIABLE_VALUE"
+_STAGE_KEY = "stage_index/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class CheckpointError(ValueError):
@@ -36,6 +39,39 @@ def latest(run_dir):
 def images_seen(path):
     """Images shown when checkpoint `path` was written (read without building any model)."""
     return int(tf.train.load_checkpoint(path).get_tensor(_IMAGES_KEY))
+
+
+def stage_of(path, schedule_config):
+    """The `schedule.Stage` whose networks checkpoint `path` holds (read without building any model).
+
+    Checkpoints without a stored stage index fall back to the stage at their images-shown count.
+    """
+    from pgan_tf import schedule
+
+    reader = tf.train.load_checkpoint(path)
+    if reader.has_tensor(_STAGE_KEY):
+        index = int(reader.get_tensor(_STAGE_KEY))
+        return next(s for s in schedule.stages(schedule_config) if s.index == index)
+    return schedule.stage_at(schedule_config, int(reader.get_tensor(_IMAGES_KEY)) / 1000.0)
+
+
+def load_ema_generator(run_dir, path):
+    """(EMA generator, kimg) of checkpoint `path` of a run: the generator of the checkpoint's stage,
+    built from the run's config.json, weights restored, fade α set from the images shown."""
+    from pgan_tf import config as C
+    from pgan_tf import networks, schedule
+    from pgan_tf import run_dir as rd
+
+    if not os.path.exists(path + ".index"):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    cfg = C.train_config_from_dict(rd.read_config(run_dir))
+    stage = stage_of(path, cfg.schedule)
+    kimg = images_seen(path) / 1000.0
+    generator = networks.build_generator(cfg.network, stage.resolution, stage.fade_in)
+    tf.train.Checkpoint(generator_ema=generator).read(path).expect_partial().assert_existing_objects_matched()
+    if stage.fade_in:
+        networks.set_alpha(generator, schedule.fade_alpha(stage, kimg, cfg.schedule))
+    return generator, kimg
 
 
 def resolve_resume(target, result_dir):

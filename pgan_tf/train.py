@@ -123,6 +123,7 @@ class Training:
         self.is_chief = self.worker == 0
         self.images_seen = tf.Variable(0, dtype=tf.int64, name="images_seen")
         self.tick = tf.Variable(0, dtype=tf.int64, name="tick")
+        self.stage_index = tf.Variable(0, dtype=tf.int64, name="stage_index")
         self.tick_start = tf.Variable(0, dtype=tf.int64, name="tick_start")
         self.elapsed = tf.Variable(0.0, dtype=tf.float64, name="elapsed")
         self.rng = tf.random.Generator.from_seed(config.seed)
@@ -183,7 +184,9 @@ class Training:
             input_context=ctx,
         )
         self.iterator = iter(ds)
-        state = {"images_seen": self.images_seen, "tick": self.tick, "tick_start": self.tick_start, "elapsed": self.elapsed}
+        self.stage_index.assign(stage.index)
+        state = {"images_seen": self.images_seen, "stage_index": self.stage_index, "tick": self.tick,
+                 "tick_start": self.tick_start, "elapsed": self.elapsed}
         checkpoint = ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
         self.manager = ckpt.manager(checkpoint, self.run_dir) if self.run_dir else None
         self._checkpoint = checkpoint
@@ -194,7 +197,7 @@ class Training:
 
     def _restore(self, path):
         seen = ckpt.images_seen(path)
-        stage = schedule.stage_at(self.config.schedule, seen / 1000.0)
+        stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
         self._enter_stage(stage)
         self._checkpoint.restore(path).assert_existing_objects_matched()
         self.log(f"Resumed from {path} at kimg {seen / 1000:.1f} ({stage.name}, tick {int(self.tick.numpy())})")

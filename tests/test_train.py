@@ -4,6 +4,7 @@ Each run is a subprocess (a fresh TensorFlow with op determinism and its own dev
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -55,13 +56,22 @@ def runs(tmp_path_factory):
                   "--metrics_images=64")
     first = train(tmp, "--total_kimg=0.104", "--desc=stopped")
     stopped_dir = os.path.join(tmp, "results", "00001-stopped")
+    pristine_dir = os.path.join(tmp, "pristine", "00001-stopped")  # resuming prunes old checkpoints
+    boundary_dir = os.path.join(tmp, "boundary", "00001-stopped")
+    shutil.copytree(stopped_dir, pristine_dir)
+    shutil.copytree(stopped_dir, boundary_dir)
     resumed = train(tmp, "--total_kimg=0.2", f"--resume={stopped_dir}")
+    # ckpt-64 was written as the 4x4 stage ended (its last tick ends exactly there): it holds the
+    # 4x4 networks although 64 images is where 8x8-fade starts.
+    at_boundary = train(tmp, "--total_kimg=0.2", f"--resume={boundary_dir}/checkpoints/ckpt-64")
     two = train(tmp, "--total_kimg=0.2", "--desc=two", "--num_cpu_devices=2")
     return {
         "tmp": tmp,
         "whole": (os.path.join(tmp, "results", "00000-whole"), whole),
         "stopped": (stopped_dir, first),
         "resumed": (stopped_dir, resumed),
+        "boundary": (boundary_dir, at_boundary),
+        "pristine": pristine_dir,
         "two": (os.path.join(tmp, "results", "00002-two"), two),
     }
 
@@ -109,6 +119,47 @@ def test_resume_ends_with_identical_weights(runs):
     assert whole.keys() == again.keys() and len(whole) > 20
     for k in whole:
         np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
+
+
+def test_resume_from_a_checkpoint_written_as_a_stage_ended(runs):
+    from pgan_tf import checkpoint as ckpt
+    from pgan_tf.schedule import stage_at
+
+    boundary_dir, proc = runs["boundary"]
+    path = os.path.join(runs["pristine"], "checkpoints", "ckpt-64")
+    schedule = _config(runs["whole"][0]).schedule
+    assert ckpt.stage_of(path, schedule).name == "4x4" and stage_at(schedule, 0.064).name == "8x8-fade"
+    assert "Resumed from" in proc.stdout and "at kimg 0.1 (4x4," in proc.stdout
+    _, whole = final_state(runs["whole"][0])
+    _, again = final_state(boundary_dir)
+    assert whole.keys() == again.keys()
+    for k in whole:
+        np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
+
+
+def test_ema_generator_loads_from_any_checkpoint(runs):
+    from pgan_tf import checkpoint as ckpt
+    from pgan_tf import run_dir as R
+    from pgan_tf.layers import WeightedSum
+
+    run_dir, _ = runs["whole"]
+    z = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
+    g, kimg = ckpt.load_ema_generator(run_dir, tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints")))
+    snap_kimg, snap = R.latest_snapshot(run_dir)
+    assert kimg == 0.2 and snap_kimg == 0
+    np.testing.assert_array_equal(g(z).numpy(), R.load_generator(snap)(z).numpy())
+    # mid-fade: 104 images = 40 of the 64-image transition into 8x8
+    fading, kimg = ckpt.load_ema_generator(run_dir, os.path.join(runs["pristine"], "checkpoints", "ckpt-104"))
+    alphas = [float(layer.alpha.numpy()) for layer in fading.layers if isinstance(layer, WeightedSum)]
+    assert kimg == 0.104 and alphas == [pytest.approx(40 / 64)]
+    with pytest.raises(ckpt.CheckpointError, match="checkpoint not found"):
+        ckpt.load_ema_generator(run_dir, os.path.join(run_dir, "checkpoints", "ckpt-999"))
+
+
+def _config(run_dir):
+    from pgan_tf import config as C
+
+    return C.train_config_from_dict(json.load(open(os.path.join(run_dir, "config.json"))))
 
 
 def test_two_replicas_match_one(runs):
