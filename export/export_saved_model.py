@@ -1,6 +1,6 @@
-"""Exports a run's EMA generator snapshot as a TF Serving SavedModel (and a `.keras` copy).
+"""Exports a run's EMA generator (a snapshot or a checkpoint) as a TF Serving SavedModel (and a `.keras` copy).
 
-    python export/export_saved_model.py --run_dir results/00001-celebahq [--snapshot 6000]
+    python export/export_saved_model.py --run_dir results/00001-celebahq [--snapshot 6000 | --checkpoint latest]
 
 Writes `<export_base>/<model_name>/<version>/` (export_base defaults to `<run_dir>/export`, so the
 export stays with the run it came from) and `<export_base>/<model_name>-<version>.keras`, then
@@ -16,6 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pgan_tf  # noqa: E402,F401  (imports TensorFlow quietly)
+from pgan_tf import checkpoint as ckpt  # noqa: E402
 from pgan_tf import export, run_dir  # noqa: E402
 
 
@@ -36,6 +37,9 @@ def parse_args(argv):
     p.add_argument("--run_dir", required=True, help="training run directory (has config.json)")
     p.add_argument("--snapshot", default=None,
                    help="snapshot kimg (e.g. 6000) or path to a .keras snapshot; default: the latest")
+    p.add_argument("--checkpoint", default=None,
+                   help="export the EMA generator of a training checkpoint instead of a snapshot: "
+                        "'latest' or a path such as <run_dir>/checkpoints/ckpt-120000")
     p.add_argument("--export_base", default=None, help="default: <run_dir>/export")
     p.add_argument("--model_name", default="pgan", help="TF Serving model name (default: pgan)")
     p.add_argument("--version", type=int, default=None, help="default: next integer version")
@@ -44,7 +48,22 @@ def parse_args(argv):
     p.add_argument("--keras_path", default=None,
                    help="where to save the .keras copy; default <export_base>/<model_name>-<version>.keras")
     p.add_argument("--no_keras", action="store_true", help="do not save the .keras copy")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.checkpoint and args.snapshot:
+        p.error("give --snapshot or --checkpoint, not both")
+    return args
+
+
+def choose_checkpoint(rd, checkpoint):
+    """Path of the checkpoint to export: the run's latest, or the one given."""
+    if checkpoint == "latest":
+        path = ckpt.latest(rd)
+        if not path:
+            raise ckpt.CheckpointError(f"no checkpoint in {os.path.join(rd, ckpt.CHECKPOINT_DIR)}")
+        return path
+    if not os.path.exists(checkpoint + ".index"):
+        raise ckpt.CheckpointError(f"checkpoint not found: {checkpoint}")
+    return checkpoint
 
 
 def choose_snapshot(rd, snapshot):
@@ -109,7 +128,10 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         run_dir.read_config(args.run_dir)
-        kimg, snap_path = choose_snapshot(args.run_dir, args.snapshot)
+        if args.checkpoint:
+            snap_path = choose_checkpoint(args.run_dir, args.checkpoint)
+        else:
+            kimg, snap_path = choose_snapshot(args.run_dir, args.snapshot)
         export_base = args.export_base or os.path.join(args.run_dir, "export")
         model_dir = os.path.join(os.path.abspath(export_base), args.model_name)
         version = export.resolve_version(model_dir, args.version, args.overwrite)
@@ -120,7 +142,10 @@ def main(argv=None):
                 return _fail(f"--keras_path must end in .keras, got {keras_path}")
             if os.path.exists(keras_path) and not args.overwrite:
                 return _fail(f"{keras_path} already exists (use --overwrite to replace it)")
-        generator = run_dir.load_generator(snap_path)
+        if args.checkpoint:
+            generator, kimg = ckpt.load_ema_generator(args.run_dir, snap_path)
+        else:
+            generator = run_dir.load_generator(snap_path)
         result = export.export_generator(
             generator, export_base, args.model_name, version=version,
             overwrite=args.overwrite, warmup=not args.no_warmup,
@@ -129,7 +154,8 @@ def main(argv=None):
             keras_path = export.export_keras(generator, keras_path, overwrite=args.overwrite)
     except (ValueError, export.ExportError, OSError) as e:
         return _fail(str(e))
-    print(f"snapshot: {snap_path}" + (f" (kimg {kimg})" if kimg is not None else ""))
+    source = "checkpoint" if args.checkpoint else "snapshot"
+    print(f"{source}: {snap_path}" + (f" (kimg {kimg:g})" if kimg is not None else ""))
     print(usage_text(result, args.model_name))
     if keras_path:
         print(f"keras model: {keras_path}")

@@ -190,6 +190,7 @@ class Training:
         checkpoint = ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
         self.manager = ckpt.manager(checkpoint, self.run_dir) if self.run_dir else None
         self._checkpoint = checkpoint
+        self._checkpoint_parts = (self.trainer.checkpoint_objects(), state)
         if previous is not None:
             for report in self.trainer.transfer_reports:
                 self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
@@ -199,7 +200,12 @@ class Training:
         seen = ckpt.images_seen(path)
         stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
         self._enter_stage(stage)
-        self._checkpoint.restore(path).assert_existing_objects_matched()
+        checkpoint = self._checkpoint
+        if not ckpt.has_stage_index(path):  # written before checkpoints stored their stage
+            objects, state = self._checkpoint_parts
+            state = {k: v for k, v in state.items() if k != "stage_index"}
+            checkpoint = ckpt.make_checkpoint(objects, state, self.rng, self.iterator)
+        checkpoint.restore(path).assert_existing_objects_matched()
         self.log(f"Resumed from {path} at kimg {seen / 1000:.1f} ({stage.name}, tick {int(self.tick.numpy())})")
 
     def save_checkpoint(self):

@@ -276,3 +276,27 @@ def test_dry_run_prints_config_and_schedule_quietly(tmp_path):
     assert len(table) == 1 + 5  # 4, 8-fade, 8, 16-fade, 16
     assert table[-1].split()[:3] == ["4", "16", "no"] and table[-1].split()[5] == "8"
     assert not os.path.exists(tmp_path / "results")  # a dry run creates no run directory
+
+
+def test_export_cli_exports_a_checkpoints_ema_generator(runs, tmp_path):
+    """`export_saved_model.py --checkpoint` on a real run: the SavedModel equals the checkpoint's EMA G."""
+    from pgan_tf import checkpoint as ckpt
+    from pgan_tf import run_dir as R
+
+    script = os.path.join(REPO, "export", "export_saved_model.py")
+    run_dir = runs["pristine"]
+    path = os.path.join(run_dir, "checkpoints", "ckpt-104")
+    proc = subprocess.run([sys.executable, script, f"--run_dir={run_dir}", f"--checkpoint={path}",
+                           f"--export_base={tmp_path}", "--no_warmup"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"checkpoint: {path} (kimg 0.104)" in proc.stdout
+    z = np.random.default_rng(1).normal(size=(3, 8)).astype(np.float32)
+    served = tf.saved_model.load(os.path.join(tmp_path, "pgan", "1")).signatures["serving_default"]
+    generator, _ = ckpt.load_ema_generator(run_dir, path)
+    np.testing.assert_array_equal(served(latents=tf.constant(z))["images"].numpy(), R.to_uint8(generator(z)))
+    for args, message in ((["--checkpoint=latest", "--snapshot=0"], "error: give --snapshot or --checkpoint, not both"),
+                          ([f"--checkpoint={path}9"], f"error: checkpoint not found: {path}9")):
+        bad = subprocess.run([sys.executable, script, f"--run_dir={run_dir}", f"--export_base={tmp_path}/x", *args],
+                             cwd=REPO, capture_output=True, text=True)
+        assert bad.returncode == 2 and bad.stderr.strip() == message
+        assert not os.path.exists(tmp_path / "x")
