@@ -42,6 +42,7 @@ def images_seen(path):
 
 
 def has_stage_index(path):
+    """False for checkpoints written before the stage index was stored."""
     return tf.train.load_checkpoint(path).has_tensor(_STAGE_KEY)
 
 
