@@ -55,15 +55,13 @@ def parse_args(argv):
 
 
 def choose_checkpoint(rd, checkpoint):
-    """Path of the checkpoint to export: the run's latest, or the one given."""
-    if checkpoint == "latest":
-        path = ckpt.latest(rd)
-        if not path:
-            raise ckpt.CheckpointError(f"no checkpoint in {os.path.join(rd, ckpt.CHECKPOINT_DIR)}")
-        return path
-    if not os.path.exists(checkpoint + ".index"):
-        raise ckpt.CheckpointError(f"checkpoint not found: {checkpoint}")
-    return checkpoint
+    """Path of the checkpoint to export: the run's latest, or the one given (checked on loading)."""
+    if checkpoint != "latest":
+        return checkpoint
+    path = ckpt.latest(rd)
+    if not path:
+        raise ckpt.CheckpointError(f"no checkpoint in {os.path.join(rd, ckpt.CHECKPOINT_DIR)}")
+    return path
 
 
 def choose_snapshot(rd, snapshot):

@@ -53,10 +53,11 @@ def stage_of(path, schedule_config):
     """
     from pgan_tf import schedule
 
-    if has_stage_index(path):
-        index = int(tf.train.load_checkpoint(path).get_tensor(_STAGE_KEY))
+    reader = tf.train.load_checkpoint(path)
+    if reader.has_tensor(_STAGE_KEY):
+        index = int(reader.get_tensor(_STAGE_KEY))
         return next(s for s in schedule.stages(schedule_config) if s.index == index)
-    return schedule.stage_at(schedule_config, images_seen(path) / 1000.0)
+    return schedule.stage_at(schedule_config, int(reader.get_tensor(_IMAGES_KEY)) / 1000.0)
 
 
 def load_ema_generator(run_dir, path):

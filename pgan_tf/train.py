@@ -185,26 +185,26 @@ class Training:
         )
         self.iterator = iter(ds)
         self.stage_index.assign(stage.index)
-        state = {"images_seen": self.images_seen, "stage_index": self.stage_index, "tick": self.tick,
-                 "tick_start": self.tick_start, "elapsed": self.elapsed}
-        checkpoint = ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
-        self.manager = ckpt.manager(checkpoint, self.run_dir) if self.run_dir else None
-        self._checkpoint = checkpoint
-        self._checkpoint_parts = (self.trainer.checkpoint_objects(), state)
+        self.manager = ckpt.manager(self._make_checkpoint(), self.run_dir) if self.run_dir else None
         if previous is not None:
             for report in self.trainer.transfer_reports:
                 self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
                          f"; dropped {', '.join(report.old_only) or '-'}")
 
+    def _make_checkpoint(self, with_stage_index=True):
+        """The current stage's checkpoint: networks, optimizers, run state, rng and input iterator."""
+        state = {"images_seen": self.images_seen, "tick": self.tick, "tick_start": self.tick_start,
+                 "elapsed": self.elapsed}
+        if with_stage_index:
+            state["stage_index"] = self.stage_index
+        return ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
+
     def _restore(self, path):
         seen = ckpt.images_seen(path)
         stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
         self._enter_stage(stage)
-        checkpoint = self._checkpoint
-        if not ckpt.has_stage_index(path):  # written before checkpoints stored their stage
-            objects, state = self._checkpoint_parts
-            state = {k: v for k, v in state.items() if k != "stage_index"}
-            checkpoint = ckpt.make_checkpoint(objects, state, self.rng, self.iterator)
+        # checkpoints written before the stage index was stored restore without it
+        checkpoint = self._make_checkpoint(with_stage_index=ckpt.has_stage_index(path))
         checkpoint.restore(path).assert_existing_objects_matched()
         self.log(f"Resumed from {path} at kimg {seen / 1000:.1f} ({stage.name}, tick {int(self.tick.numpy())})")
 
