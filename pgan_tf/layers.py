@@ -17,34 +17,45 @@ def he_scale(fan_in, gain):
     return float(gain) / math.sqrt(fan_in)
 
 
+def _he_kernel(layer, shape, fan_in):
+    """Makes `layer.kernel` and `layer.scale` for the equalized learning rate or, with
+    `use_wscale=False` (the original's ablation switch), plain He initialization and no scaling."""
+    std = he_scale(fan_in, layer.gain)
+    layer.kernel = layer.add_weight(
+        name="kernel",
+        shape=shape,
+        initializer=keras.initializers.RandomNormal(0.0, 1.0 if layer.use_wscale else std),
+    )
+    layer.scale = std if layer.use_wscale else 1.0
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class EqualizedConv2D(keras.layers.Layer):
     """2-D convolution with the equalized learning rate (paper §4.1).
 
     The kernel is stored N(0, 1) and multiplied by `gain / sqrt(kh * kw * C_in)` on every call,
     so Adam sees every weight at the same scale. The bias starts at zero and is not scaled.
+    `use_wscale=False` turns equalization off (the original's `-nowscale`): N(0, (gain/√fan_in)²)
+    initialization, no runtime multiplier.
     """
 
-    def __init__(self, filters, kernel_size, gain=math.sqrt(2.0), use_bias=True, **kwargs):
+    def __init__(self, filters, kernel_size, gain=math.sqrt(2.0), use_bias=True, use_wscale=True, **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.gain = float(gain)
         self.use_bias = bool(use_bias)
+        self.use_wscale = bool(use_wscale)
 
     def build(self, input_shape):
         in_channels = int(input_shape[-1])
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(self.kernel_size, self.kernel_size, in_channels, self.filters),
-            initializer=keras.initializers.RandomNormal(0.0, 1.0),
-        )
+        k = self.kernel_size
+        _he_kernel(self, (k, k, in_channels, self.filters), k * k * in_channels)
         self.bias = (
             self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
             if self.use_bias
             else None
         )
-        self.scale = he_scale(self.kernel_size * self.kernel_size * in_channels, self.gain)
 
     def call(self, x):
         y = ops.conv(x, self.kernel * self.scale, strides=1, padding="same")
@@ -62,32 +73,31 @@ class EqualizedConv2D(keras.layers.Layer):
             "kernel_size": self.kernel_size,
             "gain": self.gain,
             "use_bias": self.use_bias,
+            "use_wscale": self.use_wscale,
         }
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class EqualizedDense(keras.layers.Layer):
-    """Fully connected layer with the equalized learning rate (paper §4.1); flattens its input."""
+    """Fully connected layer with the equalized learning rate (paper §4.1); flattens its input.
 
-    def __init__(self, units, gain=math.sqrt(2.0), use_bias=True, **kwargs):
+    `use_wscale=False` as in `EqualizedConv2D`."""
+
+    def __init__(self, units, gain=math.sqrt(2.0), use_bias=True, use_wscale=True, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.gain = float(gain)
         self.use_bias = bool(use_bias)
+        self.use_wscale = bool(use_wscale)
 
     def build(self, input_shape):
         fan_in = math.prod(int(d) for d in input_shape[1:])
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(fan_in, self.units),
-            initializer=keras.initializers.RandomNormal(0.0, 1.0),
-        )
+        _he_kernel(self, (fan_in, self.units), fan_in)
         self.bias = (
             self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
             if self.use_bias
             else None
         )
-        self.scale = he_scale(fan_in, self.gain)
 
     def call(self, x):
         x = ops.reshape(x, (ops.shape(x)[0], -1))
@@ -105,6 +115,7 @@ class EqualizedDense(keras.layers.Layer):
             "units": self.units,
             "gain": self.gain,
             "use_bias": self.use_bias,
+            "use_wscale": self.use_wscale,
         }
 
 

@@ -26,6 +26,10 @@ class NetworkConfig:
     label_size: int = 0
     mbstd_group_size: int = 4
     normalize_latents: bool = True
+    # The original's ablation switches (its `-nowscale`, `-nopixelnorm`, `-noleakyrelu`); paper: on.
+    use_wscale: bool = True  # equalized learning rate, G and D (paper §4.1)
+    use_pixelnorm: bool = True  # pixelwise feature normalization in G (paper §4.2)
+    use_leakyrelu: bool = True  # leaky ReLU (0.2) in G; ReLU when off. D always uses leaky ReLU.
 
     def __post_init__(self):
         for field in ("fmap_base", "fmap_max", "latent_size", "num_channels"):
@@ -65,11 +69,21 @@ def _lrelu(name, dtype):
     return keras.layers.LeakyReLU(negative_slope=LRELU_SLOPE, name=name, dtype=dtype)
 
 
-def _g_conv(x, filters, name, dtype):
+def _g_act_norm(x, config, name, dtype):
+    """The generator's activation (leaky ReLU, or ReLU with `use_leakyrelu` off) and pixel norm."""
+    if config.use_leakyrelu:
+        x = _lrelu(f"{name}_lrelu", dtype)(x)
+    else:
+        x = keras.layers.ReLU(name=f"{name}_relu", dtype=dtype)(x)
+    if config.use_pixelnorm:
+        x = L.PixelNorm(name=f"{name}_pixelnorm", dtype=dtype)(x)
+    return x
+
+
+def _g_conv(x, config, filters, name, dtype):
     """Generator conv: 3×3 equalized conv, bias, leaky ReLU, pixel norm."""
-    x = L.EqualizedConv2D(filters, 3, name=name, dtype=dtype)(x)
-    x = _lrelu(f"{name}_lrelu", dtype)(x)
-    return L.PixelNorm(name=f"{name}_pixelnorm", dtype=dtype)(x)
+    x = L.EqualizedConv2D(filters, 3, use_wscale=config.use_wscale, name=name, dtype=dtype)(x)
+    return _g_act_norm(x, config, name, dtype)
 
 
 def _g_block(x, config, res, dtype):
@@ -80,20 +94,22 @@ def _g_block(x, config, res, dtype):
         if config.normalize_latents:
             x = L.PixelNorm(name="g_latents_pixelnorm", dtype=dtype)(x)
         x = L.EqualizedDense(
-            16 * nf, gain=math.sqrt(2.0) / 4, use_bias=False, name="g_4x4_dense", dtype=dtype
+            16 * nf, gain=math.sqrt(2.0) / 4, use_bias=False, use_wscale=config.use_wscale,
+            name="g_4x4_dense", dtype=dtype,
         )(x)
         x = keras.layers.Reshape((4, 4, nf), name="g_4x4_reshape", dtype=dtype)(x)
         x = L.ChannelBias(name="g_4x4_dense_bias", dtype=dtype)(x)
-        x = _lrelu("g_4x4_dense_lrelu", dtype)(x)
-        x = L.PixelNorm(name="g_4x4_dense_pixelnorm", dtype=dtype)(x)
-        return _g_conv(x, nf, "g_4x4_conv", dtype)
+        x = _g_act_norm(x, config, "g_4x4_dense", dtype)
+        return _g_conv(x, config, nf, "g_4x4_conv", dtype)
     x = L.upsample_layer(f"g_{_tag(res)}_upsample", dtype)(x)
-    x = _g_conv(x, nf, f"g_{_tag(res)}_conv0", dtype)
-    return _g_conv(x, nf, f"g_{_tag(res)}_conv1", dtype)
+    x = _g_conv(x, config, nf, f"g_{_tag(res)}_conv0", dtype)
+    return _g_conv(x, config, nf, f"g_{_tag(res)}_conv1", dtype)
 
 
 def _to_rgb(x, config, res, dtype):
-    return L.EqualizedConv2D(config.num_channels, 1, gain=1.0, name=f"g_torgb_{_tag(res)}", dtype=dtype)(x)
+    return L.EqualizedConv2D(
+        config.num_channels, 1, gain=1.0, use_wscale=config.use_wscale, name=f"g_torgb_{_tag(res)}", dtype=dtype
+    )(x)
 
 
 def build_generator(config, resolution, fade_in=False, dtype=None):
@@ -129,12 +145,12 @@ def build_generator(config, resolution, fade_in=False, dtype=None):
 
 def _from_rgb(x, config, res, dtype):
     nf = config.nf(log2_resolution(res) - 1)
-    x = L.EqualizedConv2D(nf, 1, name=f"d_fromrgb_{_tag(res)}", dtype=dtype)(x)
+    x = L.EqualizedConv2D(nf, 1, use_wscale=config.use_wscale, name=f"d_fromrgb_{_tag(res)}", dtype=dtype)(x)
     return _lrelu(f"d_fromrgb_{_tag(res)}_lrelu", dtype)(x)
 
 
-def _d_conv(x, filters, name, dtype):
-    x = L.EqualizedConv2D(filters, 3, name=name, dtype=dtype)(x)
+def _d_conv(x, config, filters, name, dtype):
+    x = L.EqualizedConv2D(filters, 3, use_wscale=config.use_wscale, name=name, dtype=dtype)(x)
     return _lrelu(f"{name}_lrelu", dtype)(x)
 
 
@@ -144,12 +160,14 @@ def _d_block(x, config, res, dtype):
     if res == 4:
         if config.mbstd_group_size > 1:
             x = L.MinibatchStdDev(config.mbstd_group_size, name="d_4x4_mbstd", dtype=dtype)(x)
-        x = _d_conv(x, config.nf(1), "d_4x4_conv", dtype)
-        x = L.EqualizedDense(config.nf(0), name="d_4x4_dense0", dtype=dtype)(x)
+        x = _d_conv(x, config, config.nf(1), "d_4x4_conv", dtype)
+        x = L.EqualizedDense(config.nf(0), use_wscale=config.use_wscale, name="d_4x4_dense0", dtype=dtype)(x)
         x = _lrelu("d_4x4_dense0_lrelu", dtype)(x)
-        return L.EqualizedDense(1 + config.label_size, gain=1.0, name="d_4x4_dense1", dtype=dtype)(x)
-    x = _d_conv(x, config.nf(r - 1), f"d_{_tag(res)}_conv0", dtype)
-    x = _d_conv(x, config.nf(r - 2), f"d_{_tag(res)}_conv1", dtype)
+        return L.EqualizedDense(
+            1 + config.label_size, gain=1.0, use_wscale=config.use_wscale, name="d_4x4_dense1", dtype=dtype
+        )(x)
+    x = _d_conv(x, config, config.nf(r - 1), f"d_{_tag(res)}_conv0", dtype)
+    x = _d_conv(x, config, config.nf(r - 2), f"d_{_tag(res)}_conv1", dtype)
     return L.downsample_layer(f"d_{_tag(res)}_downsample", dtype)(x)
 
 

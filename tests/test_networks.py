@@ -139,3 +139,35 @@ def test_mixed_precision_policy_keeps_float32_output():
     z = np.random.default_rng(5).normal(size=(2, 8)).astype(np.float32)
     assert g(z).dtype == "float32" and d(g(z)).dtype == "float32"
     assert g.get_layer("g_8x8_conv0").kernel.dtype == "float32"
+
+
+def test_ablation_switches_change_only_what_they_name():
+    """The original's -nopixelnorm / -noleakyrelu / -nowscale: same weights, other layers."""
+    import dataclasses
+
+    kinds = lambda m: [type(layer).__name__ for layer in m.layers]  # noqa: E731
+    base_g, base_d = N.build_generator(TINY, 16), N.build_discriminator(TINY, 16)
+    no_pn = N.build_generator(dataclasses.replace(TINY, use_pixelnorm=False), 16)
+    assert kinds(no_pn).count("PixelNorm") == 1  # only the latents' normalization is left
+    assert kinds(base_g).count("PixelNorm") == 1 + 2 + 2 * 2  # latents, 4x4 dense + conv, 8x8, 16x16
+    relu = dataclasses.replace(TINY, use_leakyrelu=False)
+    assert "LeakyReLU" not in kinds(N.build_generator(relu, 16))
+    assert kinds(N.build_discriminator(relu, 16)) == kinds(base_d)  # D keeps leaky ReLU
+    for m in (no_pn, N.build_generator(relu, 16)):
+        assert _params(m) == _params(base_g)
+
+
+def test_no_wscale_is_he_init_without_runtime_scale():
+    import dataclasses
+
+    c = dataclasses.replace(TINY, use_wscale=False, fmap_base=512, fmap_max=64)
+    keras.utils.set_random_seed(3)
+    d = N.build_discriminator(c, 8)
+    conv = d.get_layer("d_8x8_conv0")
+    assert conv.scale == 1.0
+    fan_in = 3 * 3 * 64
+    assert np.std(_np(conv.kernel)) == pytest.approx(np.sqrt(2.0 / fan_in), rel=0.05)
+    dense = d.get_layer("d_4x4_dense1")
+    assert dense.scale == 1.0 and np.std(_np(dense.kernel)) == pytest.approx(1 / np.sqrt(64), rel=0.2)
+    restored = L.EqualizedConv2D.from_config(conv.get_config())
+    assert restored.use_wscale is False
