@@ -12,16 +12,37 @@ from absl import flags
 from pgan_tf.networks import NetworkConfig
 from pgan_tf.schedule import ScheduleConfig
 
-LOSSES = ("wgan_gp", "lsgan")
+LOSSES = ("wgan_gp", "lsgan_mao")
 PRECISIONS = ("float32", "bfloat16", "float16")
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
 
-# Ticks get shorter as images get bigger, as in the original (kimg per tick at each resolution).
-DEFAULT_TICK_KIMG = ((4, 160), (8, 140), (16, 120), (32, 100), (64, 80), (128, 60), (256, 40), (512, 30), (1024, 20))
+# kimg per tick at each resolution: the original's `tick_kimg_dict` (train.py TrainingSchedule).
+DEFAULT_TICK_KIMG = ((4, 160), (8, 140), (16, 120), (32, 100), (64, 80), (128, 60), (256, 40), (512, 20), (1024, 10))
+# Named snapshot grids: the original's `setup_snapshot_image_grid` sizes, (screen w, h, min cols, min rows).
+NAMED_GRIDS = {"1080p": (1920, 1080, 3, 2), "4k": (3840, 2160, 7, 4)}
+MAX_GRID_SIDE = 32
 
 
 class ConfigError(ValueError):
     """A flag value that cannot work; the message says which flag and why."""
+
+
+def grid_shape(spec, resolution):
+    """(columns, rows) of the sample grid. `spec` is '1080p' / '4k' (the original's: as many
+    full-resolution images as fill that screen, 3×2 at 1024²), 'N' (N×N) or 'WxH'."""
+    spec = str(spec).strip().lower()
+    if spec in NAMED_GRIDS:
+        width, height, min_cols, min_rows = NAMED_GRIDS[spec]
+        clamp = lambda v, lo: int(min(max(v, lo), MAX_GRID_SIDE))  # noqa: E731
+        return clamp(width // resolution, min_cols), clamp(height // resolution, min_rows)
+    try:
+        cols, rows = (spec.split("x") + [spec])[:2] if "x" in spec else (spec, spec)
+        cols, rows = int(cols), int(rows)
+    except ValueError:
+        raise ConfigError(f"--grid_size: expected 1080p, 4k, N or WxH, got {spec!r}") from None
+    if not (0 < cols <= MAX_GRID_SIDE and 0 < rows <= MAX_GRID_SIDE):
+        raise ConfigError(f"--grid_size must be positive and at most {MAX_GRID_SIDE} per side, got {spec!r}")
+    return cols, rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +62,7 @@ class LogConfig:
     tick_kimg: tuple = DEFAULT_TICK_KIMG
     image_snapshot_ticks: int = 1
     network_snapshot_ticks: int = 10
-    grid_size: int = 8  # grid_size × grid_size sample images
+    grid_size: str = "1080p"  # see `grid_shape`
     metrics: tuple = ()
     metrics_ticks: int = 10
     metrics_images: int = 1024
@@ -56,7 +77,11 @@ class TrainConfig:
     data: DataConfig
     log: LogConfig = LogConfig()
     loss: str = "wgan_gp"
-    g_ema_decay: float = 0.999
+    gp_lambda: float = 10.0  # WGAN-GP weight λ (original `wgan_lambda`)
+    gp_target: float = 1.0  # gradient-norm target (original `wgan_target`; 750 for CIFAR-10, §6.4.2)
+    drift_epsilon: float = 0.001  # ε_drift (original `wgan_epsilon`)
+    g_ema_decay: float = 0.999  # 0: no G smoothing (the original's -nosmoothing)
+    reset_optimizer: bool = True  # fresh Adam state at every new stage (original reset_opt_for_new_lod)
     adam_beta1: float = 0.0
     adam_beta2: float = 0.99
     adam_epsilon: float = 1e-8
@@ -97,17 +122,25 @@ def _define(d, fv):
     d.DEFINE_float("fmap_decay", 1.0, "Feature-map decay per stage.", flag_values=fv)
     d.DEFINE_integer("fmap_max", 512, "Maximum feature maps per layer.", flag_values=fv)
     d.DEFINE_integer("latent_size", 512, "Latent vector size.", flag_values=fv)
-    d.DEFINE_integer("mbstd_group_size", 4, "Minibatch-stddev group size (0/1 disables it).", flag_values=fv)
+    d.DEFINE_integer("mbstd_group_size", 4, "Minibatch-stddev group size, clamped to the per-replica minibatch as in the original (16 = whole minibatch at the paper's sizes); 0/1 disables the layer.", flag_values=fv)
+    d.DEFINE_bool("use_wscale", True, "Equalized learning rate (paper §4.1); --nouse_wscale is the original's -nowscale.", flag_values=fv)
+    d.DEFINE_bool("use_pixelnorm", True, "Pixelwise feature normalization in G (paper §4.2); --nouse_pixelnorm is the original's -nopixelnorm.", flag_values=fv)
+    d.DEFINE_bool("use_leakyrelu", True, "Leaky ReLU in G; --nouse_leakyrelu (ReLU) is the original's -noleakyrelu.", flag_values=fv)
     d.DEFINE_float("total_kimg", 15000, "Images shown in total, in thousands.", flag_values=fv)
-    d.DEFINE_float("lod_training_kimg", 600, "Stabilization images per phase (paper 800, original 600).", flag_values=fv)
-    d.DEFINE_float("lod_transition_kimg", 600, "Fade-in images per phase (paper 800, original 600).", flag_values=fv)
-    d.DEFINE_integer("initial_resolution", 4, "First resolution.", flag_values=fv)
+    d.DEFINE_float("lod_training_kimg", 600, "Stabilization images per phase, in thousands (paper 800, original default 600).", flag_values=fv)
+    d.DEFINE_float("lod_transition_kimg", 600, "Fade-in images per phase, in thousands (paper 800, original default 600).", flag_values=fv)
+    d.DEFINE_integer("initial_resolution", 4, "Resolution the schedule starts at, with fresh networks (the original's lod_initial_resolution; e.g. 1024 runs the last stage directly, like its BENCHMARK0 mode).", flag_values=fv)
+    d.DEFINE_bool("growing", True, "Progressive growing; --nogrowing trains at the final resolution from the start (the original's -nogrowing).", flag_values=fv)
     d.DEFINE_integer("minibatch_base", 16, "Global minibatch where minibatch_dict says nothing.", flag_values=fv)
     d.DEFINE_string("minibatch_dict", "", "Per-resolution global minibatch, e.g. '256:14,512:6,1024:3'.", flag_values=fv)
     d.DEFINE_float("lr_base", 0.001, "Adam learning rate where lr_dict says nothing.", flag_values=fv)
     d.DEFINE_string("lr_dict", "", "Per-resolution learning rate, e.g. '1024:0.0015'.", flag_values=fv)
-    d.DEFINE_enum("loss", "wgan_gp", LOSSES, "WGAN-GP + drift (paper) or LSGAN.", flag_values=fv)
-    d.DEFINE_float("g_ema_decay", 0.999, "Generator EMA decay per step.", flag_values=fv)
+    d.DEFINE_enum("loss", "wgan_gp", LOSSES, "wgan_gp: WGAN-GP + drift (the paper's). lsgan_mao: plain least-squares GAN (Mao et al.), NOT the paper's appendix-B LSGAN setup (no noise layers in D).", flag_values=fv)
+    d.DEFINE_float("gp_lambda", 10.0, "WGAN-GP weight λ (original wgan_lambda).", flag_values=fv)
+    d.DEFINE_float("gp_target", 1.0, "WGAN-GP gradient-norm target (original wgan_target; the paper's CIFAR-10 runs use 750).", flag_values=fv)
+    d.DEFINE_float("drift_epsilon", 0.001, "Drift penalty weight ε_drift on D(real)² (original wgan_epsilon).", flag_values=fv)
+    d.DEFINE_float("g_ema_decay", 0.999, "Generator EMA decay per step; 0 = no G smoothing (the original's -nosmoothing).", flag_values=fv)
+    d.DEFINE_bool("reset_optimizer", True, "Fresh Adam state when a new stage starts; --noreset_optimizer carries the moments of kept weights over (the original's -noreset).", flag_values=fv)
     d.DEFINE_enum("mixed_precision", "float32", PRECISIONS, "Compute dtype (variables stay float32).", flag_values=fv)
     d.DEFINE_enum("distribute", "auto", DISTRIBUTIONS, "auto: MultiWorkerMirrored when TF_CONFIG names a cluster, else Mirrored over local GPUs (or the CPU).", flag_values=fv)
     d.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into N logical devices, one replica each (testing).", flag_values=fv)
@@ -117,15 +150,15 @@ def _define(d, fv):
     d.DEFINE_string("resume", "", "Resume from a run directory or checkpoint path; 'latest' = newest run in result_dir.", flag_values=fv)
     d.DEFINE_string("result_dir", "results", "Where run directories are created.", flag_values=fv)
     d.DEFINE_string("desc", "", "Run description appended to the run directory name.", flag_values=fv)
-    d.DEFINE_string("tick_kimg", "", "Per-resolution kimg per tick, e.g. '4:160,8:140'; empty = original's table.", flag_values=fv)
+    d.DEFINE_string("tick_kimg", "", "Per-resolution kimg per tick, e.g. '4:160,8:140'; empty = the original's table.", flag_values=fv)
     d.DEFINE_integer("image_snapshot_ticks", 1, "Write a fakes grid every N ticks.", flag_values=fv)
     d.DEFINE_integer("network_snapshot_ticks", 10, "Write a checkpoint and generator snapshot every N ticks.", flag_values=fv)
-    d.DEFINE_integer("grid_size", 8, "Sample grid is grid_size × grid_size.", flag_values=fv)
+    d.DEFINE_string("grid_size", "1080p", "Sample grid: 1080p or 4k (the original's: full-resolution images filling that screen, 3x2 at 1024^2), N (NxN) or WxH.", flag_values=fv)
     d.DEFINE_list("metrics", [], "Metrics computed during training: swd, ms_ssim, fid, is, mode_coverage.", flag_values=fv)
     d.DEFINE_integer("metrics_ticks", 10, "Compute metrics every N ticks.", flag_values=fv)
     d.DEFINE_integer("metrics_images", 1024, "Images per metric evaluation during training.", flag_values=fv)
     d.DEFINE_string("inception_path", "", "Inception-v3 weights for fid / is.", flag_values=fv)
-    d.DEFINE_bool("dry_run", False, "Print the resolved config and stage schedule, then exit.", flag_values=fv)
+    d.DEFINE_bool("dry_run", False, "Print the resolved config and stage schedule, then exit (works before the dataset exists).", flag_values=fv)
 
 
 def parse_table(text, value_type, flag):
@@ -151,6 +184,9 @@ def config_from_flags(f):
             fmap_max=f.fmap_max,
             latent_size=f.latent_size,
             mbstd_group_size=f.mbstd_group_size,
+            use_wscale=f.use_wscale,
+            use_pixelnorm=f.use_pixelnorm,
+            use_leakyrelu=f.use_leakyrelu,
         )
         schedule = ScheduleConfig(
             resolution=max(f.resolution, f.initial_resolution, 4),
@@ -162,16 +198,22 @@ def config_from_flags(f):
             minibatch_dict=parse_table(f.minibatch_dict, int, "minibatch_dict"),
             lr_base=f.lr_base,
             lr_dict=parse_table(f.lr_dict, float, "lr_dict"),
+            growing=f.growing,
         )
     except ConfigError:
         raise
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    for name in ("image_snapshot_ticks", "network_snapshot_ticks", "grid_size", "steps_per_call", "metrics_ticks", "metrics_images"):
+    if not f.growing and f.initial_resolution not in (4, f.resolution):
+        raise ConfigError("--nogrowing trains at the final resolution only: leave --initial_resolution unset")
+    for name in ("image_snapshot_ticks", "network_snapshot_ticks", "steps_per_call", "metrics_ticks", "metrics_images"):
         if getattr(f, name) <= 0:
             raise ConfigError(f"--{name} must be positive, got {getattr(f, name)}")
+    grid_shape(f.grid_size, 4)  # checks the spec
     if not 0.0 <= f.g_ema_decay < 1.0:
         raise ConfigError(f"--g_ema_decay must be in [0, 1), got {f.g_ema_decay}")
+    if f.gp_lambda < 0 or f.gp_target <= 0 or f.drift_epsilon < 0:
+        raise ConfigError("--gp_lambda and --drift_epsilon must be >= 0 and --gp_target > 0")
     tick = parse_table(f.tick_kimg, float, "tick_kimg") if f.tick_kimg else DEFAULT_TICK_KIMG
     if any(v <= 0 for _, v in tick):
         raise ConfigError("--tick_kimg values must be positive")
@@ -192,14 +234,18 @@ def config_from_flags(f):
             tick_kimg=tick,
             image_snapshot_ticks=f.image_snapshot_ticks,
             network_snapshot_ticks=f.network_snapshot_ticks,
-            grid_size=f.grid_size,
+            grid_size=str(f.grid_size).strip().lower(),
             metrics=tuple(f.metrics),
             metrics_ticks=f.metrics_ticks,
             metrics_images=f.metrics_images,
             inception_path=f.inception_path,
         ),
         loss=f.loss,
+        gp_lambda=f.gp_lambda,
+        gp_target=f.gp_target,
+        drift_epsilon=f.drift_epsilon,
         g_ema_decay=f.g_ema_decay,
+        reset_optimizer=f.reset_optimizer,
         mixed_precision=f.mixed_precision,
         distribute=f.distribute,
         num_cpu_devices=f.num_cpu_devices,
@@ -210,19 +256,20 @@ def config_from_flags(f):
     )
 
 
-def resolve_with_dataset(config, info, num_replicas):
+def resolve_with_dataset(config, info, num_replicas, labels_known=True):
     """Fills what the dataset decides (resolution, channels, labels) and checks it fits.
 
-    `info` is a `pgan_tf.dataset.DatasetInfo`. Returns the final frozen config.
+    `info` is a `pgan_tf.dataset.DatasetInfo`; `labels_known=False` (a dry run before the dataset
+    exists) skips the label check. Returns the final frozen config.
     """
     res = config.data.resolution or info.max_resolution
     if res > info.max_resolution:
         raise ConfigError(f"--resolution {res} is above the dataset's {info.max_resolution} ({info.path})")
     if res not in info.resolutions:
         raise ConfigError(f"--resolution {res} is not in the dataset (it has {list(info.resolutions)})")
-    if config.schedule.initial_resolution > res:
+    if config.schedule.growing and config.schedule.initial_resolution > res:
         raise ConfigError(f"--initial_resolution {config.schedule.initial_resolution} is above --resolution {res}")
-    if config.data.conditional and info.label_size == 0:
+    if config.data.conditional and info.label_size == 0 and labels_known:
         raise ConfigError(f"--conditional needs labels, but {info.path} has no -rxx.labels file")
     network = dataclasses.replace(
         config.network,
@@ -231,19 +278,21 @@ def resolve_with_dataset(config, info, num_replicas):
     )
     schedule = dataclasses.replace(config.schedule, resolution=res)
     for stage_res in (2**k for k in range(2, res.bit_length())):
-        if stage_res < schedule.initial_resolution:
+        if stage_res < schedule.start_resolution:
             continue
         batch = schedule.minibatch(stage_res)
         if batch % num_replicas:
             raise ConfigError(
-                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the {num_replicas} replicas"
+                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the {num_replicas} replicas "
+                f"(set --minibatch_dict / --minibatch_base, or use a flag file made for {num_replicas} GPUs)"
             )
         per_replica = batch // num_replicas
         group = min(network.mbstd_group_size, per_replica) if network.mbstd_group_size > 1 else 1
         if per_replica % group:
             raise ConfigError(
                 f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible by "
-                f"--mbstd_group_size {network.mbstd_group_size}"
+                f"--mbstd_group_size {network.mbstd_group_size} (a group size of at least the minibatch, e.g. "
+                f"16 as in the paper's preset, uses the whole minibatch)"
             )
     return dataclasses.replace(
         config, network=network, schedule=schedule, data=dataclasses.replace(config.data, resolution=res)
@@ -269,7 +318,10 @@ def train_config_from_dict(d):
         sched[key] = tuple(tuple(p) for p in sched.get(key, ()))
     d["schedule"] = ScheduleConfig(**sched)
     d["data"] = DataConfig(**d["data"])
+    if d.get("loss") == "lsgan":  # runs written before the option was named for what it is
+        d["loss"] = "lsgan_mao"
     log = dict(d["log"])
+    log["grid_size"] = str(log.get("grid_size", LogConfig.grid_size))
     log["tick_kimg"] = tuple(tuple(p) for p in log["tick_kimg"])
     log["metrics"] = tuple(log["metrics"])
     d["log"] = LogConfig(**log)

@@ -20,6 +20,7 @@ import numpy as np
 from absl import app, flags
 
 from pgan_tf import run_dir as rd
+from pgan_tf import sampling
 from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
 
 METRICS_FILE = "metrics.jsonl"
@@ -48,22 +49,17 @@ def select_snapshots(snapshots, which):
 
 def make_generate_fn(generator, batch_size=64):
     """generate_fn(n, seed) → uint8 NHWC for a snapshot generator (latents N(0, I), random
-    one-hot labels when the generator takes them), run in batches of batch_size."""
+    one-hot labels when the generator takes them), in batches of at most batch_size, fewer where
+    the resolution needs it (`sampling.model_batch_size`)."""
     latent_size = generator.inputs[0].shape[-1]
     label_size = generator.inputs[1].shape[-1] if len(generator.inputs) > 1 else 0
+    batch_size = sampling.model_batch_size(generator, cap=batch_size)
 
     def generate_fn(n, seed):
         rng = np.random.default_rng(seed)
         latents = rng.standard_normal((n, latent_size)).astype(np.float32)
-        inputs = [latents]
-        if label_size:
-            inputs.append(np.eye(label_size, dtype=np.float32)[rng.integers(label_size, size=n)])
-        out = []
-        for start in range(0, n, batch_size):
-            chunk = [x[start:start + batch_size] for x in inputs]
-            images = generator(chunk if label_size else chunk[0], training=False)
-            out.append(rd.to_uint8(images))
-        return np.concatenate(out)
+        labels = np.eye(label_size, dtype=np.float32)[rng.integers(label_size, size=n)] if label_size else None
+        return sampling.generate_uint8(generator, latents, labels, batch_size)
 
     return generate_fn
 

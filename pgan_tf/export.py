@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf import run_dir
+from pgan_tf import sampling
 
 DEFAULT_SIGNATURE = "serving_default"
 PNG_SIGNATURE = "generate_png"
@@ -82,7 +82,7 @@ def generator_input_specs(generator):
 
 
 def to_uint8_tf(images):
-    """Graph version of run_dir.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to even)."""
+    """Graph version of sampling.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to even)."""
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
@@ -195,9 +195,9 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
     """
     loaded = tf.saved_model.load(path)
     specs = generator_input_specs(generator)
+    batch_size = sampling.model_batch_size(generator, cap=batch_size)
     inputs = random_inputs(specs, batch_size, np.random.RandomState(seed))
-    keras_in = [inputs[s.name] for s in specs]
-    expected = run_dir.to_uint8(generator(keras_in if len(specs) > 1 else keras_in[0], training=False))
+    expected = sampling.generate_uint8(generator, inputs["latents"], inputs.get("labels"), batch_size)
     feed = {k: tf.constant(v) for k, v in inputs.items()}
     got = loaded.signatures[DEFAULT_SIGNATURE](**feed)[IMAGES_OUTPUT].numpy()
     if got.shape != expected.shape or got.dtype != np.uint8:

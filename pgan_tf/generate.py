@@ -18,7 +18,7 @@ import numpy as np
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
-from pgan_tf import run_dir
+from pgan_tf import run_dir, sampling
 from pgan_tf.images import grid as grid_image
 from pgan_tf.images import to_pil
 
@@ -63,12 +63,10 @@ class Sampler:
     latent_size: int
     label_size: int
     source: str
+    batch_size: int = sampling.MAX_BATCH  # images per call, sized by the resolution
 
     def __call__(self, latents, labels=None):
-        out = []
-        for i in range(0, len(latents), BATCH):
-            out.append(self.fn(latents[i:i + BATCH], None if labels is None else labels[i:i + BATCH]))
-        return np.concatenate(out)
+        return sampling.in_batches(self.fn, latents, labels, self.batch_size)
 
 
 def _saved_model_sampler(path):
@@ -87,7 +85,9 @@ def _saved_model_sampler(path):
         return sig(**feed)["images"].numpy()
 
     label_size = int(specs["labels"].shape[-1]) if "labels" in specs else 0
-    return Sampler(fn, int(specs["latents"].shape[-1]), label_size, f"SavedModel {path}")
+    _, h, w, c = sig.structured_outputs["images"].shape
+    batch = sampling.output_batch_size(h, w, c, cap=BATCH) if None not in (h, w, c) else 1
+    return Sampler(fn, int(specs["latents"].shape[-1]), label_size, f"SavedModel {path}", batch)
 
 
 def _keras_sampler(path, source):
@@ -95,10 +95,10 @@ def _keras_sampler(path, source):
 
     def fn(latents, labels):
         x = model([latents, labels] if labels is not None else latents, training=False)
-        return run_dir.to_uint8(x)
+        return sampling.to_uint8(x)
 
     label_size = int(model.inputs[1].shape[-1]) if len(model.inputs) > 1 else 0
-    return Sampler(fn, int(model.inputs[0].shape[-1]), label_size, source)
+    return Sampler(fn, int(model.inputs[0].shape[-1]), label_size, source, sampling.model_batch_size(model, cap=BATCH))
 
 
 def load_sampler(model):

@@ -31,12 +31,15 @@ def wgan_g_loss(fake_scores):
 
 
 def lsgan_d_loss(real_scores, fake_scores):
-    """Least-squares critic loss ½(D(x) − 1)² + ½D(G(z))² (Mao et al.; the paper's LSGAN runs)."""
+    """Least-squares critic loss ½(D(x) − 1)² + ½D(G(z))² (plain Mao et al., `--loss=lsgan_mao`).
+
+    Not the paper's appendix-B LSGAN setup, which also injects multiplicative Gaussian noise in D
+    and weights the terms differently."""
     return 0.5 * tf.square(real_scores - 1.0) + 0.5 * tf.square(fake_scores)
 
 
 def lsgan_g_loss(fake_scores):
-    """Least-squares generator loss ½(D(G(z)) − 1)²."""
+    """Least-squares generator loss ½(D(G(z)) − 1)² (plain Mao et al.)."""
     return 0.5 * tf.square(fake_scores - 1.0)
 
 

@@ -9,9 +9,8 @@ import json
 import os
 import re
 
-import numpy as np
-
 from pgan_tf import layers  # noqa: F401  (registers the custom layers for loading)
+from pgan_tf.sampling import to_uint8  # noqa: F401  (part of the run directory contract)
 
 CONFIG_NAME = "config.json"
 _SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d+)\.keras$")
@@ -65,9 +64,3 @@ def load_generator(path):
     if not os.path.isfile(path):
         raise RunDirError(f"snapshot not found: {path}")
     return keras.saving.load_model(path, compile=False)
-
-
-def to_uint8(images):
-    """Generator output in [-1, 1] (float, NHWC) → uint8 pixels: clip(rint((x + 1) · 127.5))."""
-    x = np.asarray(images, dtype=np.float32)
-    return np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)

@@ -1,9 +1,10 @@
 """The progressive-growing schedule: images shown → resolution, fade-in α, minibatch, lr (paper A.1).
 
-As the original `train.py`: training starts at `initial_resolution`; every phase first
-stabilizes for `lod_training_kimg`, then fades in the next block over `lod_transition_kimg`;
-the level of detail (lod) counts down to 0 at the final resolution, where training continues.
-A stage is one (resolution, fade_in) pair, trained by one compiled step.
+As the original `train.py`: training starts at `initial_resolution` (its `lod_initial_resolution`);
+every phase first stabilizes for `lod_training_kimg`, then fades in the next block over
+`lod_transition_kimg`; the level of detail (lod) counts down to 0 at the final resolution, where
+training continues. Without growing (the original's `-nogrowing`) training starts at the final
+resolution. A stage is one (resolution, fade_in) pair, trained by one compiled step.
 """
 import dataclasses
 import math
@@ -29,6 +30,7 @@ class ScheduleConfig:
     minibatch_dict: tuple = ()  # ((resolution, minibatch), ...) — a tuple so the config hashes
     lr_base: float = 0.001
     lr_dict: tuple = ()
+    growing: bool = True  # False: the final resolution from the start (paper Table 1, row a)
 
     def __post_init__(self):
         if _log2(self.initial_resolution) > _log2(self.resolution):
@@ -38,12 +40,17 @@ class ScheduleConfig:
         for name in ("total_kimg", "lod_training_kimg", "lod_transition_kimg"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.lod_training_kimg + self.lod_transition_kimg <= 0:
+        if self.start_resolution < self.resolution and self.lod_training_kimg + self.lod_transition_kimg <= 0:
             raise ValueError("lod_training_kimg + lod_transition_kimg must be > 0")
         if self.minibatch_base <= 0 or any(b <= 0 for _, b in self.minibatch_dict):
             raise ValueError("minibatch sizes must be positive")
         if self.lr_base <= 0 or any(v <= 0 for _, v in self.lr_dict):
             raise ValueError("learning rates must be positive")
+
+    @property
+    def start_resolution(self):
+        """The resolution training starts at."""
+        return self.initial_resolution if self.growing else self.resolution
 
     def minibatch(self, resolution):
         return int(dict(self.minibatch_dict).get(resolution, self.minibatch_base))
@@ -83,9 +90,9 @@ class ScheduleState:
 def lod_at(config, kimg):
     """Level of detail at `kimg`: log2(resolution) − log2(current resolution) − fade progress."""
     phase_dur = config.lod_training_kimg + config.lod_transition_kimg
-    phase_idx = math.floor(kimg / phase_dur)
+    phase_idx = math.floor(kimg / phase_dur) if phase_dur > 0 else 0
     phase_kimg = kimg - phase_idx * phase_dur
-    lod = _log2(config.resolution) - _log2(config.initial_resolution) - phase_idx
+    lod = _log2(config.resolution) - _log2(config.start_resolution) - phase_idx
     if config.lod_transition_kimg > 0:
         lod -= max(phase_kimg - config.lod_training_kimg, 0.0) / config.lod_transition_kimg
     return max(lod, 0.0)
@@ -116,10 +123,10 @@ def stages(config):
     """
     out = []
     phase_dur = config.lod_training_kimg + config.lod_transition_kimg
-    steps = _log2(config.resolution) - _log2(config.initial_resolution)
+    steps = _log2(config.resolution) - _log2(config.start_resolution)
     start = 0.0
     for p in range(steps + 1):
-        res = config.initial_resolution * 2**p
+        res = config.start_resolution * 2**p
         if p > 0 and config.lod_transition_kimg > 0:
             fade_start = (p - 1) * phase_dur + config.lod_training_kimg
             out.append(Stage(len(out), res, True, fade_start, p * phase_dur))

@@ -2,8 +2,9 @@
 
 A stage is a fixed architecture (resolution, stable or fading in). Each gets fresh functional
 models from `networks.py` with the previous stage's weights transferred in by layer name, new
-Adam optimizers (the original resets optimizer state when the networks grow), and one
-`tf.function` that runs several D+G steps per call with nothing in Python per image.
+Adam optimizers (the original resets optimizer state when the networks grow; with
+`reset_optimizer` off the moments of the kept weights carry over), and one `tf.function` that
+runs several D+G steps per call with nothing in Python per image.
 """
 import keras
 import tensorflow as tf
@@ -30,6 +31,29 @@ def make_optimizer(config, learning_rate):
     if config.mixed_precision == "float16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
+
+
+def _adam(optimizer):
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def carry_optimizer_state(old_opt, old_model, new_opt, new_model):
+    """Copies Adam's moments of every weight the two models share (same layer and weight name)
+    and its step count, so bias correction goes on: the original's `reset_opt_for_new_lod=False`.
+    Weights of new layers keep zero moments. Returns how many weights were carried."""
+    old, new = _adam(old_opt), _adam(new_opt)
+    old_vars = {v.path: v for v in old_model.trainable_variables}
+    carried = 0
+    for var in new_model.trainable_variables:
+        src = old_vars.get(var.path)
+        if src is None:
+            continue
+        i, j = old._get_variable_index(src), new._get_variable_index(var)
+        new._momentums[j].assign(old._momentums[i])
+        new._velocities[j].assign(old._velocities[i])
+        carried += 1
+    new.iterations.assign(old.iterations)
+    return carried
 
 
 class StageTrainer:
@@ -76,6 +100,9 @@ class StageTrainer:
             self.d_opt = make_optimizer(config, lr)
             self.g_opt.build(self.G.trainable_variables)
             self.d_opt.build(self.D.trainable_variables)
+            if previous is not None and not config.reset_optimizer:
+                carry_optimizer_state(previous.g_opt, previous.G, self.g_opt, self.G)
+                carry_optimizer_state(previous.d_opt, previous.D, self.d_opt, self.D)
         self._fade_vars = fade_variables(self.G) + fade_variables(self.D) + fade_variables(self.Gs)
         self._start_images = int(round(stage.start_kimg * 1000))
         self._transition_images = config.schedule.lod_transition_kimg * 1000
@@ -151,8 +178,8 @@ class StageTrainer:
                     mixed_sum = tf.reduce_sum(self.D(mixed, training=True)[:, 0])
                 grads = gp_tape.gradient(mixed_sum, mixed)
                 norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
-                gp = losses.gradient_penalty(norms)
-                per_d = losses.wgan_d_loss(real_s, fake_s) + gp + losses.drift_penalty(real_s)
+                gp = losses.gradient_penalty(norms, cfg.gp_lambda, cfg.gp_target)
+                per_d = losses.wgan_d_loss(real_s, fake_s) + gp + losses.drift_penalty(real_s, cfg.drift_epsilon)
             else:
                 per_d = losses.lsgan_d_loss(real_s, fake_s)
             if cfg.network.label_size:

@@ -21,7 +21,7 @@ from absl import app, flags, logging
 
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
-from pgan_tf import dataset, distribute, images, run_dir, schedule
+from pgan_tf import dataset, distribute, images, run_dir, sampling, schedule
 from pgan_tf.stage import STAT_NAMES, StageTrainer
 
 FLAGS = flags.FLAGS
@@ -68,15 +68,21 @@ def ensure_dataset(config, num_workers=1):
     return dataset.inspect(path)
 
 
-def stage_table(config):
-    lines = ["stage  resolution  fade   start kimg   end kimg  minibatch  lr"]
+def stage_table(config, num_replicas=1):
+    """The run's stages: resolution, fade, kimg span, global minibatch, minibatch-stddev group per
+    replica, learning rate and kimg per tick."""
+    lines = ["stage  resolution  fade   start kimg   end kimg  minibatch  mbstd group  lr        tick kimg"]
     for s in schedule.stages(config.schedule):
         if s.start_kimg >= config.schedule.total_kimg:
             break
         end = min(s.end_kimg, config.schedule.total_kimg)
+        batch = config.schedule.minibatch(s.resolution)
+        group = config.network.mbstd_group_size
+        group = min(group, batch // num_replicas) if group > 1 else "-"
         lines.append(
             f"{s.index:5d}  {s.resolution:>10}  {'yes' if s.fade_in else 'no':4}  {s.start_kimg:11.1f}  "
-            f"{end:9.1f}  {config.schedule.minibatch(s.resolution):9d}  {config.schedule.learning_rate(s.resolution):g}"
+            f"{end:9.1f}  {batch:9d}  {group:>11}  {config.schedule.learning_rate(s.resolution):<8g}  "
+            f"{C.tick_kimg_at(config, s.resolution):g}"
         )
     return "\n".join(lines)
 
@@ -143,7 +149,8 @@ class Training:
         if self.is_chief:
             self._write_config()
         rs = np.random.RandomState(config.seed)
-        n = config.log.grid_size**2
+        self.grid_cols, self.grid_rows = C.grid_shape(config.log.grid_size, config.schedule.resolution)
+        n = self.grid_cols * self.grid_rows
         self.grid_latents = rs.standard_normal((n, config.network.latent_size)).astype(np.float32)
         self.grid_labels = None
         if config.network.label_size:
@@ -223,26 +230,22 @@ class Training:
 
     # ---- samples -----------------------------------------------------------------------------
     def generate(self, latents, labels=None):
-        """EMA generator samples as uint8 NHWC at the current resolution."""
-        inputs = latents if labels is None else [latents, labels]
-        out = []
-        for i in range(0, len(latents), 64):
-            part = inputs[i : i + 64] if labels is None else [inputs[0][i : i + 64], inputs[1][i : i + 64]]
-            out.append(run_dir.to_uint8(self.trainer.Gs(part, training=False)))
-        return np.concatenate(out)
+        """EMA generator samples as uint8 NHWC at the current resolution (memory-sized batches)."""
+        return sampling.generate_uint8(self.trainer.Gs, latents, labels)
 
     def write_fakes(self):
         self.trainer.set_alpha_now()
         fakes = images.upscale_to(self.generate(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
         kimg = int(self.images_seen.numpy()) // 1000
-        images.save_png(os.path.join(self.run_dir, f"fakes{kimg:06d}.png"), images.grid(fakes, self.config.log.grid_size))
+        picture = images.grid(fakes, self.grid_cols, self.grid_rows)
+        images.save_png(os.path.join(self.run_dir, f"fakes{kimg:06d}.png"), picture)
         with self.writer.as_default():
-            tf.summary.image("fakes", images.grid(fakes, self.config.log.grid_size)[None], step=kimg)
+            tf.summary.image("fakes", picture[None], step=kimg)
 
     def write_reals(self):
-        n = self.config.log.grid_size**2
+        n = self.grid_cols * self.grid_rows
         reals = next(dataset.iterate_uint8(self.config.data.path, self.config.schedule.resolution, n, max_images=n))
-        images.save_png(os.path.join(self.run_dir, "reals.png"), images.grid(reals, self.config.log.grid_size))
+        images.save_png(os.path.join(self.run_dir, "reals.png"), images.grid(reals, self.grid_cols, self.grid_rows))
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self):
@@ -255,7 +258,7 @@ class Training:
                 self.log(f"Run directory: {self.run_dir}")
                 self.write_reals()
                 self.write_fakes()
-            self.log(stage_table(cfg))
+            self.log(stage_table(cfg, self.strategy.num_replicas_in_sync))
         self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
                  f"({distribute.describe(self.strategy)}), {cfg.mixed_precision}")
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
@@ -373,17 +376,43 @@ class Training:
                 tf.summary.scalar(f"Metrics/{k}", v)
 
 
+def assumed_dataset(config):
+    """What a dry run assumes when the dataset does not exist yet: the flags' resolution, RGB, no
+    labels. Returns (DatasetInfo, the lines that say so)."""
+    res = config.data.resolution
+    if not res:
+        raise C.ConfigError(
+            f"--dry_run: {config.data.path} does not exist, so --resolution must say the final resolution"
+        )
+    info = dataset.DatasetInfo(
+        path=config.data.path, name=os.path.basename(config.data.path.rstrip(os.sep)),
+        resolutions=tuple(2**k for k in range(2, res.bit_length())), max_resolution=res,
+        num_channels=3, num_images=0, label_size=0,
+    )
+    notes = [
+        f"Dataset {config.data.path} does not exist yet; assumed from the flags: resolution {res} "
+        f"(--resolution), 3 channels, no labels" + (" (--conditional: the dataset will say how many)" if config.data.conditional else ""),
+    ]
+    return info, notes
+
+
 def build_config(f):
-    """Flags → validated config, dataset info and strategy (the order matters: devices first)."""
+    """Flags → validated config, dataset info, strategy and notes for the reader (the order
+    matters: devices first). A dry run never creates a dataset and works without one."""
     config = C.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
     strategy = distribute.make_strategy(config.distribute)  # before any op: collectives need it
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    info = ensure_dataset(config, distribute.num_workers(strategy))
-    config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
-    return config, info, strategy
+    notes = []
+    if f.dry_run and not os.path.exists(config.data.path):
+        info, notes = assumed_dataset(config)
+        config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync, labels_known=False)
+    else:
+        info = ensure_dataset(config, distribute.num_workers(strategy))
+        config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
+    return config, info, strategy, notes
 
 
 def main(argv):
@@ -392,10 +421,12 @@ def main(argv):
     if not os.environ.get("PGAN_TF_VERBOSE"):
         logging.set_verbosity(logging.WARNING)  # absl INFO lines (checkpoint sharding) are noise
     try:
-        config, info, strategy = build_config(FLAGS)
+        config, info, strategy, notes = build_config(FLAGS)
         if FLAGS.dry_run:
             print(config.to_json())
-            print(stage_table(config))
+            for line in notes:
+                print(line)
+            print(stage_table(config, strategy.num_replicas_in_sync))
             return 0
         Training(config, strategy, info).run()
     except (C.ConfigError, dataset.DatasetError, ckpt.CheckpointError, run_dir.RunDirError, TrainingError) as e:

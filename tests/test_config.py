@@ -20,9 +20,9 @@ INFO = DatasetInfo(path="/data/x", name="x", resolutions=(4, 8, 16), max_resolut
 
 
 def test_flags_to_frozen_config():
-    cfg = _parse("--dataset_dir=/data/x", "--minibatch_dict=8:12,4:20", "--lr_dict=16:0.002", "--loss=lsgan")
+    cfg = _parse("--dataset_dir=/data/x", "--minibatch_dict=8:12,4:20", "--lr_dict=16:0.002", "--loss=lsgan_mao")
     assert cfg.schedule.minibatch_dict == ((4, 20), (8, 12))
-    assert cfg.schedule.learning_rate(16) == 0.002 and cfg.loss == "lsgan"
+    assert cfg.schedule.learning_rate(16) == 0.002 and cfg.loss == "lsgan_mao"
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.loss = "wgan_gp"
     resolved = C.resolve_with_dataset(cfg, INFO, num_replicas=1)
@@ -65,3 +65,22 @@ def test_validation_against_dataset(args, replicas, message):
 def test_tick_table_lookup():
     cfg = _parse("--dataset_dir=/d", "--tick_kimg=4:10,16:5")
     assert [C.tick_kimg_at(cfg, r) for r in (4, 8, 16, 64)] == [10, 10, 5, 5]
+
+
+@pytest.mark.parametrize("spec,res,shape", [
+    ("1080p", 1024, (3, 2)), ("1080p", 256, (7, 4)), ("1080p", 32, (32, 32)), ("4k", 1024, (7, 4)),
+    ("8", 32, (8, 8)), ("6x4", 64, (6, 4)),
+])
+def test_grid_shape_as_the_original(spec, res, shape):
+    assert C.grid_shape(spec, res) == shape
+
+
+def test_legacy_config_json_reads_back():
+    """Runs written before the lsgan rename and the grid spec still resume."""
+    cfg = C.resolve_with_dataset(_parse("--dataset_dir=/data/x"), INFO, 1)
+    d = cfg.to_dict()
+    d["loss"], d["log"]["grid_size"] = "lsgan", 8
+    for key in ("gp_lambda", "gp_target", "drift_epsilon", "reset_optimizer"):
+        d.pop(key)
+    back = C.train_config_from_dict(d)
+    assert back.loss == "lsgan_mao" and back.log.grid_size == "8" and back.gp_target == 1.0

@@ -48,14 +48,14 @@ def test_fade_alpha_follows_images_without_retracing():
     assert float(g_fade.alpha.numpy()) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("loss", ["wgan_gp", "lsgan"])
+@pytest.mark.parametrize("loss", ["wgan_gp", "lsgan_mao"])
 def test_losses_train_and_move_weights(loss):
     tr = _trainer(dataclasses.replace(BASE, loss=loss))
     before = [w.numpy().copy() for w in tr.G.trainable_weights]
     ema_before = [w.numpy().copy() for w in tr.Gs.trainable_weights]
     stats = tr.run_steps(_iterator(4), tf.constant(3)).numpy()
     assert stats.shape == (len(STAT_NAMES),) and np.all(np.isfinite(stats))
-    if loss == "lsgan":
+    if loss == "lsgan_mao":
         assert stats[2] == 0.0  # no gradient penalty
     moved = [np.abs(a - w.numpy()).max() for a, w in zip(before, tr.G.trainable_weights)]
     ema_moved = [np.abs(a - w.numpy()).max() for a, w in zip(ema_before, tr.Gs.trainable_weights)]
@@ -89,3 +89,30 @@ def test_mixed_precision_stage(precision):
     assert all(w.dtype == "float32" for w in tr.G.trainable_weights)
     assert tr.Gs.get_layer("g_4x4_conv").compute_dtype == "float32"
 
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_optimizer_reset_at_a_new_stage(reset):
+    """The original resets Adam at every new lod; --noreset_optimizer carries kept weights' moments."""
+    cfg = dataclasses.replace(BASE, reset_optimizer=reset)
+    first = _trainer(cfg)
+    first.run_steps(_iterator(4), tf.constant(2))
+    grown = _trainer(cfg, stage_index=1, previous=first, seen=32)
+    assert int(grown.d_opt.iterations.numpy()) == (0 if reset else 2)
+    for opt, old_opt, model, old_model in ((grown.d_opt, first.d_opt, grown.D, first.D),
+                                           (grown.g_opt, first.g_opt, grown.G, first.G)):
+        old_vars = {v.path: v for v in old_model.trainable_variables}
+        for var in model.trainable_variables:
+            m = opt._momentums[opt._get_variable_index(var)].numpy()
+            if reset or var.path not in old_vars:
+                assert not m.any(), var.path  # fresh (or new-layer) moments start at zero
+            else:
+                src = old_opt._momentums[old_opt._get_variable_index(old_vars[var.path])].numpy()
+                np.testing.assert_array_equal(m, src)
+
+
+def test_gradient_penalty_constants_reach_the_step():
+    """--gp_target / --gp_lambda are used: a huge target makes the penalty λ(‖g‖ − t)²/t² ≈ λ."""
+    tr = _trainer(dataclasses.replace(BASE, gp_target=750.0, gp_lambda=3.0, drift_epsilon=0.0))
+    stats = tr.run_steps(_iterator(4), tf.constant(1)).numpy()
+    assert stats[2] == pytest.approx(3.0, rel=0.02)
