@@ -21,17 +21,22 @@ counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·
 TensorFlow's graph profiler is run on the same body as a cross-check; it also counts element-wise
 ops (1 FLOP per element), which are reported but left out of the FLOP/s (they are memory-bound).
 
-    python benchmarks/train_step.py [--config=quickstart|paper-small] [--resolutions=4,8,16,32]
-        [--mixed_precision=float32,bfloat16] [--steps=8] [--calls=4] [--fade]
+    python benchmarks/train_step.py [--config=quickstart|paper-small|PATH.flags] [--resolutions=4,8,16,32]
+        [--mixed_precision=float32,bfloat16] [--steps=8] [--calls=4] [--fade] [--gpu_tflops=15.7]
 
 quickstart: the networks, minibatches and schedule of quickstart.flags (read with the training
 flags themselves, so this is the config `python -m pgan_tf.train --flagfile=quickstart.flags`
 trains), and an estimate of how long its train steps take. paper-small: the same schedule with
 4× the quickstart's widths (fmap_base 1024, fmap_max 128, latent 128; minibatch 16, as the
-paper's low resolutions).
+paper's low resolutions). Any other value is a flag file (e.g. celebahq.flags), read the same way.
+
+Every stage also reports its peak resident memory (the kernel's high-water mark, reset before the
+stage), and the estimate adds the schedule's time on one GPU of --gpu_tflops peak, assuming it
+reaches the same fraction of its peak as this CPU reaches of its own conv peak.
 """
 import collections
 import dataclasses
+import gc
 import math
 import os
 import statistics
@@ -63,7 +68,8 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Defined at run time only, so tests can import the helpers without the command-line flags
     (--mixed_precision is also a training flag)."""
-    flags.DEFINE_enum("config", "quickstart", list(CONFIGS), "Which networks and minibatches to time.")
+    flags.DEFINE_string("config", "quickstart", f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.")
+    flags.DEFINE_float("gpu_tflops", 15.7, "Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak).")
     flags.DEFINE_list("resolutions", [], "Resolutions to time (default: every resolution of the config).")
     flags.DEFINE_list("mixed_precision", ["float32", "bfloat16"], "Compute precisions to time.")
     flags.DEFINE_integer("steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call).")
@@ -75,16 +81,44 @@ def define_flags():
 
 # ------------------------------------------------------------------------------- configuration
 def load_config(name):
-    """The TrainConfig that `pgan_tf.train --flagfile=quickstart.flags` builds, with `name`'s overrides.
+    """The TrainConfig that `pgan_tf.train --flagfile=F` builds: F is quickstart.flags with `name`'s
+    overrides for a named config, else `name` is the flag file itself.
 
     The flag file is parsed by the training flags themselves (a private FlagValues), so every
     default the file leaves out is the trainer's.
     """
+    if name in CONFIGS:
+        path, overrides = os.path.join(REPO, "quickstart.flags"), [f"--{k}={v}" for k, v in CONFIGS[name].items()]
+    elif os.path.isfile(name):
+        path, overrides = name, []
+    else:
+        raise app.UsageError(f"--config: {name!r} is neither one of {', '.join(CONFIGS)} nor a flag file")
     fv = flags.FlagValues()
     C.define_flags(fv)
-    overrides = [f"--{k}={v}" for k, v in CONFIGS[name].items()]
-    fv(["train", f"--flagfile={os.path.join(REPO, 'quickstart.flags')}", *overrides])
+    fv(["train", f"--flagfile={path}", *overrides])
     return C.config_from_flags(fv)
+
+
+def reset_peak_rss():
+    """Resets the kernel's peak-RSS mark of this process (Linux: clear_refs 5); False elsewhere."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes():
+    """This process's peak resident set since the last reset (VmHWM), or None if unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def describe(config):
@@ -378,6 +412,8 @@ def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, over
     Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every precision and
     the peak kernels see the same load, so their ratios hold even while the machine's speed drifts.
     """
+    gc.collect()
+    exact_rss = reset_peak_rss()
     runs = [StageRun(dataclasses.replace(config, mixed_precision=p), strategy, stage, steps) for p in precisions]
     for _ in range(calls):
         for run in runs:
@@ -385,7 +421,11 @@ def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, over
             run.times.append(wall)
             run.cpu_shares.append(share)
             peaks.measure(run.prec)
-    return [run.result(run.overhead(overhead_reps) if overhead_reps else None) for run in runs]
+    rss = peak_rss_bytes() if exact_rss else None
+    rows = [run.result(run.overhead(overhead_reps) if overhead_reps else None) for run in runs]
+    for row in rows:
+        row["peak_rss"] = rss  # of all precisions of the stage together
+    return rows
 
 
 # ------------------------------------------------------------------------------- report
@@ -393,7 +433,7 @@ def print_table(rows, peaks):
     head = (
         f"{'res':>7} {'prec':9} {'batch':>5} {'trace_s':>7} {'compile_s':>9} {'step_ms':>8} {'cpu%':>4} {'med_ms':>7} "
         f"{'spread%':>7} {'input_ms':>8} {'img/s':>7} {'GFLOP/step':>10} {'GFLOP/s':>7} {'%matmul_peak':>12} "
-        f"{'%conv_peak':>10} {'%conv_cpu':>9}"
+        f"{'%conv_peak':>10} {'%conv_cpu':>9} {'peak_GB':>7}"
     )
     print(head)
     print("-" * len(head))
@@ -406,7 +446,8 @@ def print_table(rows, peaks):
             f"{1e3 * r['input_s']:8.2f} "
             f"{r['img_s']:7.1f} {r['flops'] / 1e9:10.2f} {rate / 1e9:7.1f} "
             f"{100 * rate / peaks.best(r['prec'], 'matmul')[0]:12.1f} {100 * rate / peaks.best(r['prec'], 'conv')[0]:10.1f} "
-            f"{100 * r['flops'] / r['best_cpu_s'] / peaks.best_per_cpu_second(r['prec'], 'conv'):9.1f}"
+            f"{100 * r['flops'] / r['best_cpu_s'] / peaks.best_per_cpu_second(r['prec'], 'conv'):9.1f} "
+            f"{r['peak_rss'] / 2**30 if r.get('peak_rss') else float('nan'):7.2f}"
         )
 
 
@@ -453,8 +494,18 @@ def print_flop_notes(rows):
     )
 
 
-def print_estimate(config, rows):
-    """How long the schedule's train steps take at the measured speeds (compile included)."""
+def format_duration(seconds):
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def print_estimate(config, rows, peaks, gpu_tflops):
+    """How long the schedule's train steps take at the measured speeds (compile included), and on
+    one GPU of `gpu_tflops` peak that reaches the same fraction of its peak (MFU) per stage as this
+    CPU reaches of its own best 3×3-conv FLOP/s (per CPU-second, %conv_cpu: independent of the load)."""
     total = config.schedule.total_kimg
     plan = [s for s in stages(config.schedule) if s.start_kimg < total]
     for prec in sorted({r["prec"] for r in rows}):
@@ -462,8 +513,9 @@ def print_estimate(config, rows):
         if any((s.resolution, False) not in by for s in plan):
             print(f"  {prec}: not every resolution of the schedule was timed")
             continue
-        median_s = best_s = compile_s = 0.0
+        median_s = best_s = compile_s = gpu_s = 0.0
         proxies = 0
+        conv_per_cpu_s = peaks.best_per_cpu_second(prec, "conv")
         for s in plan:
             r = by.get((s.resolution, s.fade_in)) or by[s.resolution, False]
             proxies += s.fade_in and (s.resolution, True) not in by
@@ -471,10 +523,17 @@ def print_estimate(config, rows):
             median_s += images / r["median_img_s"]
             best_s += images / r["img_s"]
             compile_s += r["compile_s"]
+            mfu = r["flops"] / r["best_cpu_s"] / conv_per_cpu_s
+            gpu_s += images * (r["flops"] / r["batch"]) / (gpu_tflops * 1e12 * mfu)
         note = f"; the {proxies} fade stages timed as their stable stage" if proxies else ""
         print(
-            f"  {prec:9}: {median_s / 60:.1f} min of train steps at the median speeds ({best_s / 60:.1f} min at "
-            f"the best) + {compile_s:.0f} s compiling {len(plan)} stages, for {total:g} kimg{note}"
+            f"  {prec:9}: {format_duration(median_s)} of train steps here at the median speeds "
+            f"({format_duration(best_s)} at the best) + {compile_s:.0f} s compiling {len(plan)} stages, "
+            f"for {total:g} kimg{note}"
+        )
+        print(
+            f"  {'':9}  on one GPU of {gpu_tflops:g} TFLOP/s peak at this machine's per-stage %conv_cpu: "
+            f"{format_duration(gpu_s)} of train steps"
         )
 
 
@@ -490,6 +549,8 @@ LEGEND = """\
   %peak       the step's GFLOP/s / the best matmul or conv GFLOP/s of the same precision in this run
   %conv_cpu   the same against the conv, per second of CPU time used instead of per wall second:
               still meaningful when cpu% is well below 100 (the machine is shared)
+  peak_GB     peak resident memory of the process while the stage was built, traced and timed
+              (the kernel's high-water mark, reset before the stage; all precisions of the stage)
 """
 
 
@@ -559,7 +620,7 @@ def main(argv):
         else f"\nTracing: RETRACED in {[(r['res'], r['prec'], r['traces']) for r in retraced]}"
     )
     print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
-    print_estimate(config, rows)
+    print_estimate(config, rows, peaks, FLAGS.gpu_tflops)
 
 
 if __name__ == "__main__":

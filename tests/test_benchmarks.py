@@ -125,3 +125,23 @@ def test_a_tiny_stage_step_is_counted_inside_run_steps():
     assert set(count.by_type) >= {"Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MatMul"}
     prof = ts.profiler_flops(body)
     assert {t: prof[t] for t in count.in_graph()} == dict(count.in_graph())
+
+
+def test_config_from_a_flag_file_and_named_configs():
+    repo = os.path.dirname(_PATH.rsplit(os.sep, 1)[0])
+    paper = ts.load_config(os.path.join(repo, "celebahq.flags"))
+    assert (paper.schedule.resolution, paper.network.fmap_base, paper.schedule.minibatch(1024)) == (1024, 8192, 3)
+    assert ts.load_config("paper-small").network.fmap_max == 128
+    with pytest.raises(Exception, match="neither one of"):
+        ts.load_config("no-such-config")
+
+
+def test_peak_rss_mark_resets():
+    """The per-stage memory column: the high-water mark drops back after a reset (Linux)."""
+    if not ts.reset_peak_rss():
+        pytest.skip("no /proc/self/clear_refs on this system")
+    big = np.ones(64 * 2**20 // 8)  # 64 MiB
+    high = ts.peak_rss_bytes()
+    del big
+    ts.reset_peak_rss()
+    assert ts.peak_rss_bytes() < high - 32 * 2**20
