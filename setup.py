@@ -12,6 +12,9 @@ setup(
         "tensorflow>=2.16",
         "keras>=3",
         "tensorflow-datasets",
+        # TFDS prepares its own builders (e.g. celeb_a_hq) through etils, which imports this
+        # package without declaring it.
+        "importlib_resources",
         "numpy",
         "pillow",
         "absl-py",

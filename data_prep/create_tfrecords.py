@@ -7,7 +7,7 @@ are the files written (see pgan_tf/tfrecord_format.py); `create_from_tfds` and
 
     python data_prep/create_tfrecords.py create_from_images datasets/mine ~/my-images
     python data_prep/create_tfrecords.py create_cifar10 datasets/cifar10 ~/downloads/cifar-10-batches-py
-    python data_prep/create_tfrecords.py create_from_tfds datasets/celebahq celeb_a_hq/1024 --data_dir ~/tfds
+    python data_prep/create_tfrecords.py create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq
     python data_prep/create_tfrecords.py create_synthetic datasets/synthetic --resolution 32 --num_images 20000
     python data_prep/create_tfrecords.py info datasets/cifar10
 
@@ -109,14 +109,19 @@ def build_parser():
     shaping(p)
 
     p = command("create_from_tfds", "Create dataset from a TensorFlow Datasets image dataset.",
-                "create_from_tfds datasets/celebahq celeb_a_hq/1024 --data_dir ~/tensorflow_datasets")
+                "create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq "
+                "(~/celebahq/data1024x1024.tar: a tar of the 1024x1024 PNGs)")
     target(p)
     p.add_argument("name", help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, celeb_a_hq/1024)")
     p.add_argument("--split", default="train", help="Split to read (default: train)")
     p.add_argument("--data_dir", default=None, help="TFDS data_dir (default: TFDS's own, ~/tensorflow_datasets)")
-    p.add_argument("--manual_dir", default=None, help="TFDS manual_dir, for datasets you downloaded yourself")
+    p.add_argument("--manual_dir", default=None,
+                   help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in data_dir "
+                        "is prepared from them, without downloading, when its builder downloads nothing else "
+                        "(celeb_a_hq/R reads manual_dir/dataRxR.tar)")
     p.add_argument("--download", action="store_true",
-                   help="Let TFDS download and prepare the dataset if it is not prepared in data_dir (default: refuse)")
+                   help="Let TFDS download what it needs and prepare the dataset if it is not prepared in data_dir "
+                        "(default: refuse)")
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     shaping(p)
 

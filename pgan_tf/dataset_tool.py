@@ -149,7 +149,8 @@ def create_celeba(tfrecord_dir, celeba_dir, cx=89, cy=121, *, overwrite=False, p
 def create_from_tfds(tfrecord_dir, name, split="train", *, data_dir=None, manual_dir=None, download=False,
                      shuffle=True, overwrite=False, transform="none", resolution=None, convert=None, progress=True):
     """A TFDS image dataset by name (e.g. `cifar10`, `celeb_a_hq/1024`), labels from its
-    ClassLabel feature if it has one. Downloads only with download=True."""
+    ClassLabel feature if it has one. Downloads only with download=True; prepares from
+    `manual_dir` alone when the builder downloads nothing else (see `sources.TFDS`)."""
     check_target(tfrecord_dir, overwrite)  # before TFDS spends any time
     source = sources.TFDS(name, split, data_dir=data_dir, manual_dir=manual_dir, download=download,
                           transform=sources.Transform(transform, resolution, convert))

@@ -19,6 +19,7 @@ import glob
 import gzip
 import os
 import pickle
+import re
 
 import numpy as np
 
@@ -486,9 +487,10 @@ class LSUN:
 class TFDS:
     """An image dataset from TensorFlow Datasets, by name (`cifar10`, `celeb_a_hq/1024`, …).
 
-    Reads what is prepared in `data_dir`; only when `download=True` does it call
-    `download_and_prepare` (with `manual_dir` for datasets that need manual downloads).
-    Labels when the dataset has a ClassLabel feature. Sequential, in TFDS's file order.
+    Reads what is prepared in `data_dir`. Prepares it (`download_and_prepare`) only when asked:
+    `download=True`, or `manual_dir` given for a builder that registers no download URLs (it is
+    then built from the local files alone, as `celeb_a_hq` is). Labels when the dataset has a
+    ClassLabel feature. Sequential, in TFDS's file order.
     """
 
     random_access = False
@@ -499,21 +501,14 @@ class TFDS:
 
         self.name, self.split, self.transform = name, split, transform
         where = f"tfds:{name}"
+        data_dir = os.path.expanduser(data_dir) if data_dir else None
+        manual_dir = os.path.expanduser(manual_dir) if manual_dir else None
         try:
             builder = tfds.builder(name, data_dir=data_dir)
         except Exception as e:  # noqa: BLE001 - TFDS raises many types for an unknown name
-            raise DatasetError(f"{where}: unknown or unloadable TFDS dataset ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+            raise DatasetError(f"{where}: unknown or unloadable TFDS dataset ({_one_line(e)})") from None
         if not builder.is_prepared():
-            if not download:
-                raise DatasetError(
-                    f"{where}: not prepared in {builder.data_dir} (pass --download to let TFDS download and prepare it, "
-                    "with --manual_dir for datasets that need files you downloaded yourself)"
-                )
-            config = tfds.download.DownloadConfig(manual_dir=manual_dir)
-            try:
-                builder.download_and_prepare(download_config=config)
-            except Exception as e:  # noqa: BLE001 - report TFDS's reason in one line
-                raise DatasetError(f"{where}: download_and_prepare failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+            _prepare(builder, where, manual_dir, download)
         self.builder = builder
         features = builder.info.features
         self.image_key = image_key or _pick_feature(features, tfds.features.Image, "image", where, required=True)
@@ -554,9 +549,83 @@ class TFDS:
                 )
             return arr
 
-        yield from _batched(map(convert, enumerate(ds.as_numpy_iterator())), batch_size)
+        try:
+            yield from _batched(map(convert, enumerate(ds.as_numpy_iterator())), batch_size)
+        except tf.errors.OpError as e:  # e.g. prepared images that are not the shape the builder declares
+            raise DatasetError(
+                f"tfds:{self.name}[{self.split}]: the data prepared in {self.builder.data_dir} cannot be read "
+                f"({_one_line(e)}); delete that folder and prepare it again from correct files"
+            ) from None
         if self.label_key:
             self.labels = one_hot(labels, self.num_classes)
+
+
+def _one_line(e):
+    """`Type: first line of the message`, without TensorFlow's `{{function_node ...}}` prefix."""
+    text = str(e).splitlines()[0] if str(e) else ""
+    text = re.sub(r"^\{\{[^}]*\}\}\s*", "", text).strip()
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _manual_files(builder):
+    """What the builder reads from manual_dir, in one line.
+
+    TFDS's `celeb_a_hq/R` reads `manual_dir/dataRxR.tar`, a tar of R×R PNGs (its config's
+    `file_name`); the page its instructions link to now makes TFRecords, not these tars.
+    """
+    if builder.name == "celeb_a_hq":
+        res = builder.builder_config.resolution
+        return f"{builder.builder_config.file_name}, one tar of the {res}x{res} PNG images"
+    return "the files TFDS says to download yourself: " + " ".join(str(builder.MANUAL_DOWNLOAD_INSTRUCTIONS).split())
+
+
+def _registered_urls(builder, where):
+    """How many URLs the builder downloads from (TFDS registers each with its checksum)."""
+    try:
+        return len(builder.url_infos or {})
+    except ModuleNotFoundError as e:
+        raise DatasetError(_missing_module(where, e)) from None
+
+
+def _missing_module(where, e):
+    return f"{where}: TFDS needs the Python package {e.name!r} to prepare this dataset (pip install {e.name})"
+
+
+def _check_manual_files(builder, where, manual_dir):
+    """The manual files a builder reads, checked before TFDS starts, naming the exact file wanted."""
+    if not os.path.isdir(manual_dir):
+        raise DatasetError(f"{manual_dir}: no such directory (--manual_dir)")
+    if builder.name == "celeb_a_hq":
+        path = os.path.join(manual_dir, builder.builder_config.file_name)
+        if not os.path.isfile(path):
+            raise DatasetError(
+                f"{path}: not found ({where} reads {_manual_files(builder)}; from a folder of them run "
+                f"`tar -cf {path} -C FOLDER .`, or skip TFDS: create_from_images TFRECORD_DIR FOLDER)"
+            )
+
+
+def _prepare(builder, where, manual_dir, download):
+    """Runs the builder's download_and_prepare when the flags allow it, else says what to pass."""
+    import tensorflow_datasets as tfds
+
+    manual = bool(builder.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    if not download:
+        if manual_dir is None:
+            need = (f"--manual_dir DIR holding {_manual_files(builder)}" if manual
+                    else "--download to let TFDS download and prepare it")
+            raise DatasetError(f"{where}: not prepared in {builder.data_dir} (pass {need})")
+        if _registered_urls(builder, where):
+            raise DatasetError(f"{where}: needs downloads besides the files in --manual_dir (pass --download too)")
+    if manual_dir is not None:
+        _check_manual_files(builder, where, manual_dir)
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=download)
+    try:
+        builder.download_and_prepare(download_config=config)
+    except ModuleNotFoundError as e:
+        raise DatasetError(_missing_module(where, e)) from None
+    except Exception as e:  # noqa: BLE001 - report TFDS's reason in one line
+        hint = f"; --manual_dir must hold {_manual_files(builder)}" if manual else ""
+        raise DatasetError(f"{where}: download_and_prepare failed ({_one_line(e)}){hint}") from None
 
 
 def _pick_feature(features, kind, preferred, where, required):

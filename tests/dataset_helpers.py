@@ -95,3 +95,28 @@ def snapshot(path):
 def leftovers(parent):
     """Temporary directories the writer might have left in `parent`."""
     return [n for n in os.listdir(parent) if ".tmp-" in n]
+
+
+def write_celebahq_manual_dir(manual_dir, images, folder):
+    """What TFDS's `celeb_a_hq/R` reads: `manual_dir/dataRxR.tar` of R×R PNGs, packed as
+    `tar -cf manual_dir/dataRxR.tar -C folder .` (a `./` entry, then `./NNNNN.png`).
+    Returns {file name: image}."""
+    import tarfile
+
+    res = images.shape[1]
+    names = [f"{i:05d}.png" for i in range(len(images))]
+    write_folder(folder, images, names=names)
+    os.makedirs(manual_dir, exist_ok=True)
+    with tarfile.open(os.path.join(manual_dir, f"data{res}x{res}.tar"), "w") as tar:
+        tar.add(folder, arcname=".")
+    return dict(zip(names, images))
+
+
+def tfds_order(data_dir, name, by_name):
+    """The images of `by_name` in the order of the TFDS dataset prepared in data_dir, read by
+    `image/filename` (TFDS orders examples by a hash of their key)."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    exs = list(tfds.as_numpy(builder.as_dataset(split="train", shuffle_files=False)))
+    return np.stack([by_name[os.path.basename(e["image/filename"].decode())] for e in exs])

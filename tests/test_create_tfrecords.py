@@ -9,7 +9,8 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from dataset_helpers import leftovers, random_images, reference_levels, snapshot, write_folder
+from dataset_helpers import assert_dataset_equals, leftovers, random_images, reference_levels, snapshot, write_folder
+from dataset_helpers import tfds_order, write_celebahq_manual_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "data_prep", "create_tfrecords.py")
@@ -139,3 +140,35 @@ def test_synthetic_reference_pixels(tmp_path):
     images, _ = synthetic.make_images(10, 16, seed=5)
     for res, want in reference_levels(images).items():
         np.testing.assert_array_equal(read_level(str(tmp_path / "s"), res), want)
+
+
+def _readme_line(marker):
+    with open(os.path.join(ROOT, "README.md")) as f:
+        lines = [line.strip() for line in f if marker in line]
+    assert len(lines) == 1, f"README.md: expected one line with {marker!r}, found {lines}"
+    return lines[0]
+
+
+def test_readme_celebahq_command_as_written_prepares_tfds_celeb_a_hq_offline(tmp_path):
+    """The README's CelebA-HQ line, run by a shell in a fresh HOME holding only ~/celebahq/
+    data1024x1024.tar (a handful of 1024² PNGs): TFDS's real builder prepares it with every HTTP(S)
+    request sent to a closed port, then the dataset has every level 4..1024 of those images."""
+    line = _readme_line("create_from_tfds datasets/celebahq celeb_a_hq/1024")
+    assert line.startswith("python data_prep/create_tfrecords.py create_from_tfds "), line
+    small = random_images(3, 64, 3, seed=10)
+    images = small.repeat(16, axis=1).repeat(16, axis=2)  # 1024², quick to encode as PNG
+    by_name = write_celebahq_manual_dir(str(tmp_path / "celebahq"), images, str(tmp_path / "pngs"))
+    command = sys.executable + " " + SCRIPT + line[len("python data_prep/create_tfrecords.py"):]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TFDS_DATA_DIR")}
+    env["HOME"] = str(tmp_path)
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        env[var] = "http://127.0.0.1:9"
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("Added 3 images to datasets/celebahq: 1024x1024, 3 channel(s), levels 4..1024.")
+    want = tfds_order(str(tmp_path / "tensorflow_datasets"), "celeb_a_hq/1024", by_name)
+    order = np.arange(3)
+    np.random.RandomState(123).shuffle(order)
+    assert_dataset_equals(str(tmp_path / "datasets" / "celebahq"), want[order])

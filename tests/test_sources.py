@@ -11,6 +11,7 @@ import PIL.Image
 import pytest
 
 from dataset_helpers import assert_dataset_equals, leftovers, random_images, read_level, snapshot, write_folder
+from dataset_helpers import tfds_order, write_celebahq_manual_dir
 from pgan_tf import dataset_tool as dt
 from pgan_tf import synthetic
 from pgan_tf.tfrecord_format import DatasetError, shuffled_order
@@ -431,3 +432,57 @@ def test_decoding_errors_keep_their_reason(tmp_path):
     env.close()
     with pytest.raises(DatasetError, match=r"db: key k1: floating-point image \(mode F\) cannot be converted$"):
         dt.create_lsun(str(tmp_path / "ds"), str(tmp_path / "db"), resolution=8, progress=False)
+
+
+# TFDS's own celeb_a_hq builder, prepared from a manual dir made here in the layout it reads
+# (nothing is downloaded: it registers no URLs, and we only prepare from manual_dir).
+
+
+def _celebahq(tmp_path, n, res, seed=0):
+    return write_celebahq_manual_dir(str(tmp_path / "manual"), random_images(n, res, 3, seed), str(tmp_path / "pngs"))
+
+
+def test_create_from_tfds_real_celeb_a_hq_builder_from_manual_dir(tmp_path):
+    by_name = _celebahq(tmp_path, 5, 16)
+    data_dir = str(tmp_path / "tfds")
+    info = dt.create_from_tfds(str(tmp_path / "ds"), "celeb_a_hq/16", manual_dir=str(tmp_path / "manual"),
+                               data_dir=data_dir, progress=False)
+    assert (info.num_images, info.max_resolution, info.num_channels, info.label_size) == (5, 16, 3, 0)
+    want = tfds_order(data_dir, "celeb_a_hq/16", by_name)
+    assert_dataset_equals(str(tmp_path / "ds"), want[_order(5)])
+    # Prepared once: a second run reads TFDS's copy and needs no manual_dir.
+    dt.create_from_tfds(str(tmp_path / "ds2"), "celeb_a_hq/16", data_dir=data_dir, shuffle=False, progress=False)
+    assert_dataset_equals(str(tmp_path / "ds2"), want)
+    assert leftovers(str(tmp_path)) == []
+
+
+def test_create_from_tfds_celeb_a_hq_says_what_is_missing(tmp_path):
+    _celebahq(tmp_path, 2, 8)
+    manual, data_dir = str(tmp_path / "manual"), str(tmp_path / "tfds")
+
+    def create(name, **kw):
+        dt.create_from_tfds(str(tmp_path / "ds"), name, data_dir=data_dir, progress=False, **kw)
+
+    with pytest.raises(DatasetError, match=r"^tfds:celeb_a_hq/16: not prepared in .* \(pass --manual_dir DIR holding "
+                                           r"data16x16\.tar, one tar of the 16x16 PNG images\)$"):
+        create("celeb_a_hq/16")
+    tar = os.path.join(manual, "data16x16.tar")
+    with pytest.raises(DatasetError, match=rf"^{tar}: not found \(tfds:celeb_a_hq/16 reads data16x16\.tar, .*"
+                                           rf"`tar -cf {tar} -C FOLDER \.`, or skip TFDS: create_from_images"):
+        create("celeb_a_hq/16", manual_dir=manual)
+    with pytest.raises(DatasetError, match=r"nope: no such directory \(--manual_dir\)$"):
+        create("celeb_a_hq/8", manual_dir=str(tmp_path / "nope"))
+    # 8x8 PNGs under the 16x16 name: TFDS prepares them unchecked; reading them says so.
+    os.rename(os.path.join(manual, "data8x8.tar"), tar)
+    with pytest.raises(DatasetError, match=r"^tfds:celeb_a_hq/16\[train\]: the data prepared in .* cannot be read "
+                                           r"\(InvalidArgumentError: .*expected \[16,16,3\] but got \[8,8,3\].*\); "
+                                           r"delete that folder"):
+        create("celeb_a_hq/16", manual_dir=manual)
+    assert not os.path.exists(tmp_path / "ds") and leftovers(str(tmp_path)) == []
+
+
+def test_create_from_tfds_manual_dir_does_not_download_for_builders_that_do(tmp_path):
+    with pytest.raises(DatasetError, match=r"^tfds:imagenet2012: needs downloads besides the files in --manual_dir "
+                                           r"\(pass --download too\)$"):
+        dt.create_from_tfds(str(tmp_path / "ds"), "imagenet2012", data_dir=str(tmp_path / "tfds"),
+                            manual_dir=str(tmp_path), progress=False)
