@@ -98,6 +98,7 @@ def _define(d, fv):
     d.DEFINE_integer("fmap_max", 512, "Maximum feature maps per layer.", flag_values=fv)
     d.DEFINE_integer("latent_size", 512, "Latent vector size.", flag_values=fv)
     d.DEFINE_integer("mbstd_group_size", 4, "Minibatch-stddev group size (0/1 disables it).", flag_values=fv)
+    d.DEFINE_bool("fused_scale", False, "D pools before the activation of each block's second conv, as the original's fused_scale (networks it trained by default).", flag_values=fv)
     d.DEFINE_float("total_kimg", 15000, "Images shown in total, in thousands.", flag_values=fv)
     d.DEFINE_float("lod_training_kimg", 600, "Stabilization images per phase (paper 800, original 600).", flag_values=fv)
     d.DEFINE_float("lod_transition_kimg", 600, "Fade-in images per phase (paper 800, original 600).", flag_values=fv)
@@ -151,6 +152,7 @@ def config_from_flags(f):
             fmap_max=f.fmap_max,
             latent_size=f.latent_size,
             mbstd_group_size=f.mbstd_group_size,
+            fused_scale=f.fused_scale,
         )
         schedule = ScheduleConfig(
             resolution=max(f.resolution, f.initial_resolution, 4),

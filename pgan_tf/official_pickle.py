@@ -67,6 +67,13 @@ def _scalar(dtype, data=None):
     return np.frombuffer(bytes(data), dtype=dtype)[0]
 
 
+def _latin1_bytes(text, encoding):
+    """_codecs.encode as Python 3 pickles bytes under protocols 0-2: latin-1 text → bytes only."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise OfficialPickleError("_codecs.encode used for something other than bytes")
+    return text.encode("latin1")
+
+
 def _reconstructor(cls, base, state):
     """copyreg._reconstructor (protocol 0/1 pickles) for the network stand-ins only."""
     if not (isinstance(cls, type) and issubclass(cls, NetworkState)) or base is not object or state is not None:
@@ -85,6 +92,7 @@ _ALLOWED = {
     ("builtins", "object"): object,
     ("__builtin__", "object"): object,
     ("collections", "OrderedDict"): collections.OrderedDict,
+    ("_codecs", "encode"): _latin1_bytes,
 }
 for _module in _NUMPY_MODULES:
     _ALLOWED[(_module, "_reconstruct")] = _reconstruct
