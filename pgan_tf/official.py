@@ -193,12 +193,11 @@ def fill_weights(model, variables, sources, who):
             if var not in variables:
                 raise OfficialPickleError(f"{who}: variable {var} (for layer {layer.name}) is missing from the pickle")
             value = variables[var].astype(np.float32)
-            value = convert(value) if convert else value
-            if tuple(value.shape) != tuple(weight.shape):
+            if tuple(value.shape) != tuple(weight.shape):  # every conversion keeps the shape
                 raise OfficialPickleError(
                     f"{who}: variable {var} has shape {variables[var].shape}, layer {layer.name} needs {tuple(weight.shape)}"
                 )
-            values.append(value)
+            values.append(convert(value) if convert else value)
             used.add(var)
         if len(values) != len(layer.weights):
             raise OfficialPickleError(f"{who}: layer {layer.name} has {len(layer.weights)} weights, mapped {len(values)}")
