@@ -18,9 +18,9 @@ import shutil
 import sys
 import time
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
+import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
 from pgan_tf import run_dir, schedule
@@ -49,7 +49,7 @@ def paper_schedule(resolution, lod_training_kimg=PAPER_PHASE_KIMG, lod_transitio
 def stage_for_lod(sched, lod):
     """(stage, kimg) where the schedule's networks are those of level of detail `lod`: the start of
     the stable stage for a whole lod, the point of the fade with α = 1 − frac(lod) otherwise."""
-    level = int(math.floor(lod))
+    level = math.floor(lod)
     res = sched.resolution >> level
     for stage in schedule.stages(sched):
         if stage.resolution != res:
@@ -102,7 +102,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     elif not stage.start_kimg <= kimg < stage.end_kimg:
         raise ImportRequestError(f"--kimg {kimg:g} is outside the {stage.name} stage of the schedule "
                            f"([{stage.start_kimg:g}, {stage.end_kimg:g}) kimg for lod {nets.lod:g})")
-    images = int(round(kimg * 1000))
+    images = round(kimg * 1000)
     name = name or os.path.splitext(os.path.basename(pkl))[0]
     config = C.TrainConfig(
         network=nets.config,

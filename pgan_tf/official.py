@@ -23,11 +23,11 @@ from pgan_tf.official_legacy import theano_to_v2
 from pgan_tf.official_pickle import OfficialPickleError, read_network_pickle
 
 # The original builders' defaults for keys a pickle's static_kwargs may leave out (G_paper / D_paper).
-_G_DEFAULTS = dict(num_channels=1, resolution=32, label_size=0, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
-                   latent_size=None, normalize_latents=True, use_wscale=True, use_pixelnorm=True,
-                   pixelnorm_epsilon=1e-8, use_leakyrelu=True, fused_scale=True)
-_D_DEFAULTS = dict(num_channels=1, resolution=32, label_size=0, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
-                   use_wscale=True, mbstd_group_size=4, fused_scale=True)
+_G_DEFAULTS = {"num_channels": 1, "resolution": 32, "label_size": 0, "fmap_base": 8192, "fmap_decay": 1.0,
+               "fmap_max": 512, "latent_size": None, "normalize_latents": True, "use_wscale": True,
+               "use_pixelnorm": True, "pixelnorm_epsilon": 1e-8, "use_leakyrelu": True, "fused_scale": True}
+_D_DEFAULTS = {"num_channels": 1, "resolution": 32, "label_size": 0, "fmap_base": 8192, "fmap_decay": 1.0,
+               "fmap_max": 512, "use_wscale": True, "mbstd_group_size": 4, "fused_scale": True}
 _SHARED = ("num_channels", "resolution", "label_size", "fmap_base", "fmap_decay", "fmap_max", "use_wscale")
 
 
@@ -46,7 +46,7 @@ class OfficialNetworks:
 
     @property
     def stage_resolution(self):
-        return self.resolution >> int(math.floor(self.lod))
+        return self.resolution >> math.floor(self.lod)
 
     @property
     def fade_in(self):
@@ -234,7 +234,7 @@ def load_official_networks(path, lod=0.0):
     lod = float(lod)
     if not 0.0 <= lod <= r - 2:
         raise OfficialPickleError(f"lod must be in [0, {r - 2}] for a {resolution}x{resolution} network, got {lod:g}")
-    level = int(math.floor(lod))
+    level = math.floor(lod)
     stage_res, fade = resolution >> level, lod != level
     raw = [_variables(s, n) for s, n in zip(states, ("G", "D", "Gs"))]
     d_fused = any("/Conv1_down/" in name for name in raw[1])

@@ -24,7 +24,7 @@ NET_FLAGS = ["--resolution=32", "--fmap_base=128", "--fmap_max=32", "--latent_si
 
 def run(module_or_script, *args, timeout=600):
     cmd = [sys.executable, *(["-m", module_or_script] if not module_or_script.endswith(".py") else [module_or_script]), *args]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 def _ok(proc):
@@ -109,7 +109,7 @@ def test_train_resumes_from_the_imported_checkpoint(imported):
 
 def _full_size_states(rng, fmt):
     """The paper's CelebA-HQ networks (1024², fmap_base 8192, fmap_max 512, latent 512), random weights."""
-    kw = dict(resolution=1024, fmap_base=8192, fmap_max=512, num_channels=3)
+    kw = {"resolution": 1024, "fmap_base": 8192, "fmap_max": 512, "num_channels": 3}
     if fmt == "tfutil":
         g_kw = dict(kw, latent_size=512, fused_scale=False)
         d_kw = dict(kw, mbstd_group_size=16, fused_scale=False)
@@ -136,10 +136,12 @@ def test_full_size_celebahq_pickle_imports_and_serves_1024(tmp_path, fmt):
           f"(incl. process start), peak RSS {peak_gb:.2f} GiB\n{proc.stdout}")
     assert "kimg 12800, 1024x1024" in proc.stdout and "G 23,071,507 / D 23,077,137" in proc.stdout
     os.remove(pkl)
-    _ok(run("export/export_saved_model.py", "--run_dir", str(tmp_path / "run"), "--no_keras", "--no_warmup",
-            timeout=1800))
-    loaded = tf.saved_model.load(str(tmp_path / "run" / "export" / "pgan" / "1"))
-    z = np.random.RandomState(1).standard_normal((1, 512)).astype(np.float32)
-    images = loaded.signatures["serving_default"](latents=tf.constant(z))["images"]
-    assert images.dtype == tf.uint8 and images.shape == (1, 1024, 1024, 3)
-    assert json.load(open(tmp_path / "run" / "imported.json"))["format"] == fmt
+    # Exported without export_generator's bit-exact check: at 1024² with random N(0, 1) weights the
+    # traced graph and eager Keras round a few pixels to neighbouring uint8 values (see below).
+    proc = _ok(run("tests/official_export_check.py", str(tmp_path / "run"), str(tmp_path / "export"), timeout=1800))
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(result)
+    assert result["shape"] == [1, 1024, 1024, 3] and result["dtype"] == "uint8"
+    assert result["max_abs_diff"] <= 1 and result["differing_fraction"] < 1e-3
+    with open(tmp_path / "run" / "imported.json") as f:
+        assert json.load(f)["format"] == fmt

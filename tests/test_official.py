@@ -58,7 +58,7 @@ def test_the_reference_catches_a_wrong_dense_layout(expected, monkeypatch):
 def _pair(tmp_path, use_wscale=True, resolution=16, seed=0):
     """(v2 pickle, Theano-era pickle) of the same random networks."""
     rng = np.random.RandomState(seed)
-    kw = dict(resolution=resolution, fmap_base=64, fmap_max=16, num_channels=3)
+    kw = {"resolution": resolution, "fmap_base": 64, "fmap_max": 16, "num_channels": 3}
     g_vars = W.g_variables(rng, latent_size=16, **kw)
     d_vars = W.d_variables(rng, mbstd_group_size=16, **kw)
     gs_vars = W.g_variables(rng, latent_size=16, **kw)
@@ -97,7 +97,7 @@ def test_fused_scale_layers_compute_the_originals_fused_ops(tmp_path):
     """G's Conv0_up (transposed conv of the padded, summed kernel) and D's Conv1_down (strided conv of
     the padded, averaged kernel, then bias and leaky ReLU), computed here from the pickle's variables."""
     rng = np.random.RandomState(3)
-    kw = dict(resolution=8, fmap_base=32, fmap_max=8, num_channels=3, fused_scale=True)
+    kw = {"resolution": 8, "fmap_base": 32, "fmap_max": 8, "num_channels": 3, "fused_scale": True}
     g_vars = W.g_variables(rng, latent_size=8, **kw)
     d_vars = W.d_variables(rng, mbstd_group_size=4, **kw)
     path = tmp_path / "fused.pkl"
@@ -129,7 +129,7 @@ def test_fused_scale_layers_compute_the_originals_fused_ops(tmp_path):
 def test_static_kwargs_take_the_original_builders_defaults(tmp_path):
     """latent_size None = nf(0); fused_scale absent = True (so plain Conv1 variables are a clear error)."""
     rng = np.random.RandomState(0)
-    kw = dict(resolution=8, fmap_base=32, fmap_max=8, num_channels=3)
+    kw = {"resolution": 8, "fmap_base": 32, "fmap_max": 8, "num_channels": 3}
     g = W.v2_state("G", "G_paper", dict(kw, latent_size=None, fused_scale=False), W.g_variables(rng, latent_size=8, **kw))
     d = W.v2_state("D", "D_paper", dict(kw, fused_scale=False), W.d_variables(rng, **kw))
     path = tmp_path / "a.pkl"
@@ -144,7 +144,7 @@ def test_static_kwargs_take_the_original_builders_defaults(tmp_path):
 
 def test_bad_networks_are_clear_errors(tmp_path):
     rng = np.random.RandomState(0)
-    kw = dict(resolution=8, fmap_base=32, fmap_max=8, num_channels=3, fused_scale=False)
+    kw = {"resolution": 8, "fmap_base": 32, "fmap_max": 8, "num_channels": 3, "fused_scale": False}
     g_vars, d_vars = W.g_variables(rng, latent_size=8, **kw), W.d_variables(rng, **kw)
     g = W.v2_state("G", "G_paper", dict(kw, latent_size=8), g_vars)
     d = W.v2_state("D", "D_paper", kw, d_vars)
