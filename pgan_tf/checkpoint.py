@@ -6,7 +6,13 @@ the input iterator (shuffle buffer included). The stage is stored, not derived f
 shown: a checkpoint written when a stage has just ended still holds that stage's networks.
 `tf.train.CheckpointManager` writes the data files first and the `checkpoint` index last, with an
 atomic rename, so a crash mid-write leaves the previous checkpoint as the latest good one.
+
+A checkpoint of networks imported from the original implementation (`pgan_tf.import_official`)
+holds only G, D, the EMA G, the run counters and a description of what was imported: the optimizers,
+random generator and input iterator start fresh when training resumes from it, as the original
+starts fresh optimizers when it resumes from a network pickle.
 """
+import json
 import os
 
 import tensorflow as tf
@@ -14,6 +20,8 @@ import tensorflow as tf
 CHECKPOINT_DIR = "checkpoints"
 _IMAGES_KEY = "images_seen/.ATTRIBUTES/VARIABLE_VALUE"
 _STAGE_KEY = "stage_index/.ATTRIBUTES/VARIABLE_VALUE"
+_IMPORTED_KEY = "imported/.ATTRIBUTES/VARIABLE_VALUE"
+_NETWORK_OBJECTS = ("generator", "discriminator", "generator_ema")
 
 
 class CheckpointError(ValueError):
@@ -23,6 +31,48 @@ class CheckpointError(ValueError):
 def make_checkpoint(objects, state, rng, iterator):
     """The checkpoint of one stage: `objects` (models, optimizers) + run state + rng + data."""
     return tf.train.Checkpoint(**objects, **state, rng=rng, data=iterator)
+
+
+def make_imported_checkpoint(objects, state, imported=None):
+    """The checkpoint of imported networks: G, D, EMA G from `objects` and the counters in `state`.
+
+    Written with `imported` (a JSON-able dict: network config, stage, source); read back by
+    `imported_info`, so restoring passes None.
+    """
+    info = tf.Variable(json.dumps(imported, sort_keys=True) if imported is not None else "")
+    return tf.train.Checkpoint(**{k: objects[k] for k in _NETWORK_OBJECTS}, **state, imported=info)
+
+
+def imported_info(path):
+    """The import description of a checkpoint of imported networks, or None for a training checkpoint."""
+    reader = tf.train.load_checkpoint(path)
+    if not reader.has_tensor(_IMPORTED_KEY):
+        return None
+    value = reader.get_tensor(_IMPORTED_KEY)
+    return json.loads(value.decode() if isinstance(value, bytes) else str(value))
+
+
+def check_imported(path, network_config, stage):
+    """True if checkpoint `path` holds imported networks that a run with `network_config` can resume at
+    `stage`; False for a training checkpoint. Raises CheckpointError, naming what differs, otherwise."""
+    info = imported_info(path)
+    if info is None:
+        return False
+    want = info["network"]
+    have = network_config.to_dict()
+    diff = [f"{k}={want[k]!r} (this run: {have.get(k)!r})" for k in sorted(want) if have.get(k) != want[k]]
+    if diff:
+        raise CheckpointError(
+            f"{path} holds imported networks built with {', '.join(diff)}; resume with matching settings"
+        )
+    res, fade = info["stage"]["resolution"], info["stage"]["fade_in"]
+    if (stage.resolution, stage.fade_in) != (res, fade):
+        raise CheckpointError(
+            f"{path} holds imported {res}x{res}{' fade-in' if fade else ''} networks, but at kimg "
+            f"{images_seen(path) / 1000:g} this run's schedule is in stage {stage.name}; resume with the "
+            f"schedule they were imported with (lod_training_kimg / lod_transition_kimg / resolution)"
+        )
+    return True
 
 
 def manager(checkpoint, run_dir, max_to_keep=3):

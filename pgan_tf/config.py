@@ -126,6 +126,7 @@ def _define(d, fv):
     d.DEFINE_bool("use_wscale", True, "Equalized learning rate (paper §4.1); --nouse_wscale is the original's -nowscale.", flag_values=fv)
     d.DEFINE_bool("use_pixelnorm", True, "Pixelwise feature normalization in G (paper §4.2); --nouse_pixelnorm is the original's -nopixelnorm.", flag_values=fv)
     d.DEFINE_bool("use_leakyrelu", True, "Leaky ReLU in G; --nouse_leakyrelu (ReLU) is the original's -noleakyrelu.", flag_values=fv)
+    d.DEFINE_bool("fused_scale", False, "D pools before the activation of each block's second conv, as the original's fused_scale (networks it trained by default; set by pgan_tf.import_official).", flag_values=fv)
     d.DEFINE_float("total_kimg", 15000, "Images shown in total, in thousands.", flag_values=fv)
     d.DEFINE_float("lod_training_kimg", 600, "Stabilization images per phase, in thousands (paper 800, original default 600).", flag_values=fv)
     d.DEFINE_float("lod_transition_kimg", 600, "Fade-in images per phase, in thousands (paper 800, original default 600).", flag_values=fv)
@@ -187,6 +188,7 @@ def config_from_flags(f):
             use_wscale=f.use_wscale,
             use_pixelnorm=f.use_pixelnorm,
             use_leakyrelu=f.use_leakyrelu,
+            fused_scale=f.fused_scale,
         )
         schedule = ScheduleConfig(
             resolution=max(f.resolution, f.initial_resolution, 4),

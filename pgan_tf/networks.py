@@ -30,6 +30,10 @@ class NetworkConfig:
     use_wscale: bool = True  # equalized learning rate, G and D (paper §4.1)
     use_pixelnorm: bool = True  # pixelwise feature normalization in G (paper §4.2)
     use_leakyrelu: bool = True  # leaky ReLU (0.2) in G; ReLU when off. D always uses leaky ReLU.
+    # The original's `fused_scale` (its default for networks it trains): D's second conv of a block is
+    # average-pooled before its activation (one strided conv there). G's fused upscale+conv equals the
+    # separate ops, so only D changes. Off = the separate layers of the paper's Table 2.
+    fused_scale: bool = False
 
     def __post_init__(self):
         for field in ("fmap_base", "fmap_max", "latent_size", "num_channels"):
@@ -167,6 +171,11 @@ def _d_block(x, config, res, dtype):
             1 + config.label_size, gain=1.0, use_wscale=config.use_wscale, name="d_4x4_dense1", dtype=dtype
         )(x)
     x = _d_conv(x, config, config.nf(r - 1), f"d_{_tag(res)}_conv0", dtype)
+    if config.fused_scale:
+        name = f"d_{_tag(res)}_conv1"
+        x = L.EqualizedConv2D(config.nf(r - 2), 3, use_wscale=config.use_wscale, name=name, dtype=dtype)(x)
+        x = L.downsample_layer(f"d_{_tag(res)}_downsample", dtype)(x)
+        return _lrelu(f"{name}_lrelu", dtype)(x)
     x = _d_conv(x, config, config.nf(r - 2), f"d_{_tag(res)}_conv1", dtype)
     return L.downsample_layer(f"d_{_tag(res)}_downsample", dtype)(x)
 

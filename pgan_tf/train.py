@@ -198,20 +198,24 @@ class Training:
                 self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
                          f"; dropped {', '.join(report.old_only) or '-'}")
 
-    def _make_checkpoint(self, with_stage_index=True):
-        """The current stage's checkpoint: networks, optimizers, run state, rng and input iterator."""
+    def _make_checkpoint(self, with_stage_index=True, imported=False):
+        """The current stage's checkpoint: networks, optimizers, run state, rng and input iterator
+        (`imported`: the networks and counters only, the layout of `pgan_tf.import_official`)."""
         state = {"images_seen": self.images_seen, "tick": self.tick, "tick_start": self.tick_start,
                  "elapsed": self.elapsed}
         if with_stage_index:
             state["stage_index"] = self.stage_index
+        if imported:
+            return ckpt.make_imported_checkpoint(self.trainer.checkpoint_objects(), state)
         return ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
 
     def _restore(self, path):
         seen = ckpt.images_seen(path)
         stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
+        imported = ckpt.check_imported(path, self.config.network, stage)
         self._enter_stage(stage)
         # checkpoints written before the stage index was stored restore without it
-        checkpoint = self._make_checkpoint(with_stage_index=ckpt.has_stage_index(path))
+        checkpoint = self._make_checkpoint(with_stage_index=ckpt.has_stage_index(path), imported=imported)
         checkpoint.restore(path).assert_existing_objects_matched()
         self.log(f"Resumed from {path} at kimg {seen / 1000:.1f} ({stage.name}, tick {int(self.tick.numpy())})")
 
