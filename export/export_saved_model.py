@@ -103,7 +103,9 @@ def usage_text(result, model_name):
         lines.append(f"  {name}({ins}) -> {{{outs}}}")
     lines.append(f"warmup: {result.warmup or result.warmup_note}")
     if result.max_abs_diff is not None:
-        lines.append(f"verified: reloaded SavedModel == Keras generator (max |diff| {result.max_abs_diff})")
+        lines.append(f"verified: reloaded SavedModel == Keras generator (max |diff| {result.max_abs_diff}"
+                     + (f" on {100 * result.differing_fraction:.4f}% of pixel values: float rounding)"
+                        if result.max_abs_diff else ")"))
     inputs = example_inputs(result.signatures[export.DEFAULT_SIGNATURE])
     url = f"http://localhost:8501/v1/models/{model_name}:predict"
     if len(inputs) == 1:

@@ -35,8 +35,8 @@ class ExportResult:
 
     `signatures`: {name: {"inputs": {name: (dtype, shape)}, "outputs": {...}}} with -1 for free
     dimensions; `warmup`: path of the warmup file, or None with the reason in `warmup_note`;
-    `max_abs_diff`: largest |SavedModel − Keras| over the verification uint8 pixels (None if
-    verification was off).
+    `max_abs_diff`: largest |SavedModel − Keras| over the verification uint8 pixels and
+    `differing_fraction` the share of pixel values that differ (None if verification was off).
     """
 
     path: str
@@ -45,6 +45,7 @@ class ExportResult:
     warmup: str
     warmup_note: str
     max_abs_diff: int
+    differing_fraction: float = None
 
 
 def existing_versions(model_dir):
@@ -187,11 +188,34 @@ def read_warmup_requests(path):
     return requests
 
 
-def verify_saved_model(path, generator, seed=0, batch_size=8):
-    """Reloads the SavedModel and checks it against the Keras generator; returns max |diff|.
+# The traced graph may sum in another order than Keras' eager call: float outputs then differ by
+# ~1e-6, which moves a pixel lying on a rounding boundary by one level (seen at 1024²: about one
+# value in a million). More than that is an export bug.
+MAX_PIXEL_DIFF = 1
+MAX_DIFFERING_FRACTION = 1e-3
 
-    serving_default must reproduce to_uint8(generator(x)) exactly, the PNG signature must decode
-    to the same pixels, and every warmup request must run. Raises ExportError otherwise.
+
+def check_pixels_agree(got, expected):
+    """(max |diff|, share of differing values) of two uint8 image batches; ExportError past the
+    float-rounding allowance (MAX_PIXEL_DIFF on at most MAX_DIFFERING_FRACTION of the values)."""
+    delta = np.abs(got.astype(np.int32) - expected.astype(np.int32))
+    diff, fraction = int(delta.max()), float(np.count_nonzero(delta)) / delta.size
+    if diff > MAX_PIXEL_DIFF or fraction > MAX_DIFFERING_FRACTION:
+        raise ExportError(
+            f"verification failed: SavedModel images differ from the Keras generator's by up to {diff} "
+            f"on {100 * fraction:.4f}% of the pixel values (allowed: {MAX_PIXEL_DIFF} on "
+            f"{100 * MAX_DIFFERING_FRACTION:g}%)"
+        )
+    return diff, fraction
+
+
+def verify_saved_model(path, generator, seed=0, batch_size=8):
+    """Reloads the SavedModel and checks it against the Keras generator; returns (max |diff|,
+    share of differing pixel values).
+
+    serving_default must reproduce to_uint8(generator(x)) up to float rounding (at most
+    MAX_PIXEL_DIFF on at most MAX_DIFFERING_FRACTION of the values), the PNG signature must decode
+    to serving_default's pixels, and every warmup request must run. Raises ExportError otherwise.
     """
     loaded = tf.saved_model.load(path)
     specs = generator_input_specs(generator)
@@ -202,12 +226,10 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
     got = loaded.signatures[DEFAULT_SIGNATURE](**feed)[IMAGES_OUTPUT].numpy()
     if got.shape != expected.shape or got.dtype != np.uint8:
         raise ExportError(f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 {expected.shape}")
-    diff = int(np.abs(got.astype(np.int32) - expected.astype(np.int32)).max())
-    if diff != 0:
-        raise ExportError(f"verification failed: SavedModel images differ from the Keras generator's by up to {diff}")
+    diff, fraction = check_pixels_agree(got, expected)
     pngs = loaded.signatures[PNG_SIGNATURE](**feed)[PNG_OUTPUT].numpy()
     decoded = np.stack([tf.io.decode_png(p, channels=expected.shape[-1]).numpy() for p in pngs])
-    if not np.array_equal(decoded, expected):
+    if not np.array_equal(decoded, got):
         raise ExportError("verification failed: the PNG signature's images differ from serving_default's")
     warmup = os.path.join(path, WARMUP_DIR, WARMUP_FILE)
     if os.path.isfile(warmup):
@@ -215,7 +237,7 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
             out = loaded.signatures[signature](**{k: tf.constant(v) for k, v in request.items()})
             if out[IMAGES_OUTPUT].shape[0] != len(request["latents"]):
                 raise ExportError("verification failed: a warmup request gave the wrong batch size")
-    return diff
+    return diff, fraction
 
 
 def _remove_if_empty(dirs):
@@ -278,7 +300,7 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
             warmup_path, note = write_warmup(tmp_dir, model_name, generator_input_specs(generator), seed)
         else:
             warmup_path, note = None, "warmup skipped: disabled"
-        diff = verify_saved_model(tmp_dir, generator, seed) if verify else None
+        diff, fraction = verify_saved_model(tmp_dir, generator, seed) if verify else (None, None)
         _install(tmp_dir, final_dir, overwrite)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -293,6 +315,7 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
         warmup=warmup_path,
         warmup_note=note,
         max_abs_diff=diff,
+        differing_fraction=fraction,
     )
 
 
