@@ -15,7 +15,7 @@ import re
 
 import tensorflow as tf
 
-from pgan_tf import atomic
+from pgan_tf import atomic, faults
 
 CHECKPOINT_DIR = "checkpoints"
 _IMAGES_KEY = "images_seen/.ATTRIBUTES/VARIABLE_VALUE"
@@ -70,7 +70,8 @@ def verify(path):
         raise DamagedCheckpoint(index, "missing")
     try:
         reader = tf.train.load_checkpoint(path)
-        keys = sorted(reader.get_variable_to_shape_map())
+        dtypes = reader.get_variable_to_dtype_map()
+        keys = sorted(dtypes)
     except Exception as e:  # noqa: BLE001 - any failure to parse the index means it is damaged
         raise DamagedCheckpoint(index, f"unreadable index ({_first_line(e)})") from None
     data = _data_files(path)
@@ -78,7 +79,10 @@ def verify(path):
         raise DamagedCheckpoint(path + ".data-00000-of-00001", "missing")
     for key in keys:
         try:
-            reader.get_tensor(key)
+            if dtypes[key] == tf.variant:  # iterator state: read in TensorFlow (no NumPy form)
+                tf.raw_ops.RestoreV2(prefix=path, tensor_names=[key], shape_and_slices=[""], dtypes=[tf.variant])
+            else:
+                reader.get_tensor(key)
         except IndexError:  # the reader's answer to a data file shorter than the index says
             size = sum(os.path.getsize(f) for f in data)
             raise DamagedCheckpoint(data[0], f"truncated ({size} bytes; tensor {key.split('/.ATTRIBUTES')[0]} "
@@ -99,17 +103,19 @@ def restore(checkpoint, path, what):
 
 
 def restore_newest_intact(candidates, restore_fn, report, explicit=False):
-    """Restores the first of `candidates` (newest first) that verifies and restores; returns its
-    path. Damaged ones are reported in one line each and skipped, unless `explicit` (the user
-    named that checkpoint): then the damage is the error."""
+    """Restores the first of `candidates` (newest first) that verifies and restores; returns
+    (its path, the damaged ones skipped). Damaged ones are reported in one line each and skipped,
+    unless `explicit` (the user named that checkpoint): then the damage is the error."""
+    skipped = []
     for path in candidates:
         try:
             verify(path)
             restore_fn(path)
-            return path
+            return path, skipped
         except DamagedCheckpoint as e:
             if explicit:
                 raise
+            skipped.append(path)
             report(f"{e}; falling back to an older checkpoint")
     where = os.path.dirname(candidates[0]) if candidates else "?"
     raise DamagedCheckpoint(where, f"none of its {len(candidates)} checkpoint(s) is intact")
@@ -138,6 +144,7 @@ class Saver:
     works); only then are older checkpoints beyond `keep` deleted. Checkpoints numbered above
     the new one belong to a timeline the run left by resuming from an older one: they go too.
     A failed write raises `atomic.WriteError` and leaves every earlier checkpoint as it was.
+    Checkpoints found damaged on resuming (`discard`) are deleted at the first save, not kept.
     """
 
     def __init__(self, run_dir, keep=3):
@@ -146,15 +153,22 @@ class Saver:
         self.run_dir = run_dir
         self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
         self.keep = keep
+        self._damaged = set()
+
+    def discard(self, paths):
+        """Marks damaged checkpoints: they take no place among the kept ones."""
+        self._damaged.update(paths)
 
     def save(self, checkpoint, number):
         path = os.path.join(self.directory, f"ckpt-{number}")
         tmp = f"{path}.tmp-{os.getpid()}"
         with atomic.reported(path, *glob.glob(glob.escape(tmp) + "*")):
             os.makedirs(self.directory, exist_ok=True)
+            checkpoint.save_counter.assign_add(1)  # what `Checkpoint.save` stores besides the objects
             written = checkpoint.write(tmp)
             for f in [written + ".index", *_data_files(written)]:
                 atomic.fsync_file(f)
+        faults.kill_point("checkpoint-written")
         try:
             verify(written)
         except DamagedCheckpoint as e:
@@ -166,12 +180,13 @@ class Saver:
                 os.replace(f, path + f[len(written):])
             os.replace(written + ".index", path + ".index")
             atomic.fsync_dir(self.directory)
+        faults.kill_point("checkpoint-renamed")
         self._prune(number)
         return path
 
     def _prune(self, number):
         found = checkpoints(self.run_dir)
-        older = [p for n, p in found if n < number]
+        older = [p for n, p in found if n < number and p not in self._damaged]
         kept = older[-(self.keep - 1):] if self.keep > 1 else []
         newest = os.path.join(self.directory, f"ckpt-{number}")
         lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']

@@ -47,6 +47,7 @@ class LogConfig:
     metrics_images: int = 1024
     inception_path: str = ""
     progress_seconds: float = 15.0
+    keep_checkpoints: int = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +68,7 @@ class TrainConfig:
     seed: int = 1000
     deterministic: bool = False
     resume: str = ""
+    worker_timeout: float = 300.0
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -126,6 +128,8 @@ def _define(d, fv):
     d.DEFINE_integer("metrics_images", 1024, "Images per metric evaluation during training.", flag_values=fv)
     d.DEFINE_string("inception_path", "", "Inception-v3 weights for fid / is.", flag_values=fv)
     d.DEFINE_bool("dry_run", False, "Print the resolved config and stage schedule, then exit.", flag_values=fv)
+    d.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept on disk (older ones are deleted once a new one is complete).", flag_values=fv)
+    d.DEFINE_float("worker_timeout", 300, "Multi-worker: seconds before a dead or unreachable worker stops the others.", flag_values=fv)
 
 
 def parse_table(text, value_type, flag):
@@ -173,6 +177,10 @@ def config_from_flags(f):
     if not 0.0 <= f.g_ema_decay < 1.0:
         raise ConfigError(f"--g_ema_decay must be in [0, 1), got {f.g_ema_decay}")
     tick = parse_table(f.tick_kimg, float, "tick_kimg") if f.tick_kimg else DEFAULT_TICK_KIMG
+    if f.keep_checkpoints < 1:
+        raise ConfigError(f"--keep_checkpoints must be at least 1, got {f.keep_checkpoints}")
+    if f.worker_timeout <= 0:
+        raise ConfigError(f"--worker_timeout must be positive, got {f.worker_timeout}")
     if any(v <= 0 for _, v in tick):
         raise ConfigError("--tick_kimg values must be positive")
     return TrainConfig(
@@ -197,6 +205,7 @@ def config_from_flags(f):
             metrics_ticks=f.metrics_ticks,
             metrics_images=f.metrics_images,
             inception_path=f.inception_path,
+            keep_checkpoints=f.keep_checkpoints,
         ),
         loss=f.loss,
         g_ema_decay=f.g_ema_decay,
@@ -207,6 +216,7 @@ def config_from_flags(f):
         seed=f.seed,
         deterministic=f.deterministic,
         resume=f.resume,
+        worker_timeout=f.worker_timeout,
     )
 
 

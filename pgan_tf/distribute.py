@@ -25,16 +25,54 @@ def _tf_config_workers():
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
 
 
-def make_strategy(kind="auto"):
+def make_strategy(kind="auto", worker_timeout=300.0):
     """auto: MultiWorkerMirrored when TF_CONFIG names several workers, else Mirrored over the local
-    GPUs — or over the logical CPUs when the CPU was split, or the one CPU when neither."""
+    GPUs — or over the logical CPUs when the CPU was split, or the one CPU when neither.
+
+    worker_timeout (seconds) bounds how long a multi-worker run waits for a worker that died or
+    cannot be reached: at start-up, and between heartbeats during training.
+    """
     if kind == "default":
         return tf.distribute.get_strategy()
     if kind == "multi_worker" or (kind == "auto" and _tf_config_workers() > 1):
+        configure_coordination(worker_timeout)
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices)
+
+
+def configure_coordination(worker_timeout):
+    """Sets up TensorFlow's coordination service as MultiWorkerMirroredStrategy would (leader: the
+    chief, else worker 0; every chief and worker task coordinated), with the heartbeat and
+    registration timeouts bounded by `worker_timeout`: a dead peer then aborts the collectives
+    with an UnavailableError naming it instead of leaving the others waiting for ever."""
+    from tensorflow.core.protobuf import coordination_config_pb2
+    from tensorflow.python.eager import context
+
+    if context.context().coordination_service is not None:
+        return
+    cluster = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
+    jobs = [job for job in ("chief", "worker") if job in cluster.jobs]
+    if not jobs:
+        return
+    milliseconds = max(1, int(worker_timeout * 1000))
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=f"/job:{jobs[0]}/replica:0/task:0",
+        cluster_register_timeout_in_ms=milliseconds,
+        heartbeat_timeout_in_ms=milliseconds,
+        coordinated_jobs=[coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
+                          for job in jobs],
+    )
+
+
+def task(strategy):
+    """(task type, task index) of this process in its cluster; ('worker', 0) without one."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return ("worker", 0)
+    return (resolver.task_type, resolver.task_id)
 
 
 def describe(strategy):
