@@ -267,3 +267,25 @@ def compare(dir_a, dir_b, ignore_labels=False):
             lines.append(f"labels: identical labels: {n} / {len(la)}")
             same &= n == len(la)
     return same, lines
+
+
+def verify(tfrecord_dir, *, progress=True):
+    """(problems, summary lines) of a record-by-record check of a dataset (see
+    `pgan_tf.dataset_verify`): framing and CRCs, shapes, level-to-level averages, labels."""
+    from pgan_tf import dataset_verify
+
+    bar = None
+    if progress:
+        files = [f for f in os.listdir(tfrecord_dir) if f.endswith(".tfrecords")] if os.path.isdir(tfrecord_dir) else []
+        top = max(files, default=None)
+        from pgan_tf.dataset import count_records
+
+        try:
+            total = count_records(os.path.join(tfrecord_dir, top)) if top else 0
+        except DatasetError:
+            total = "?"
+        bar = Progress(total, "images checked")
+    problems, summary = dataset_verify.verify(tfrecord_dir, progress=bar)
+    if bar:
+        bar.done()
+    return problems, summary
