@@ -27,8 +27,8 @@ def reason(exc):
         name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
         text = exc.strerror or str(exc) or type(exc).__name__
         return f"{text} ({name})" if name else text
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return message.strip().splitlines()[0]
+    message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+    return message.split("; ", 1)[1] if message.startswith("/") and "; " in message else message  # "<path>; <why>"
 
 
 def _is_write_failure(exc):
@@ -56,7 +56,7 @@ def reported(path, *cleanup):
     """Turns a failed write inside the block into `WriteError(path)`, removing `cleanup` first."""
     try:
         yield
-    except Exception as e:  # noqa: BLE001 - only write failures are converted, the rest re-raised
+    except Exception as e:  # only write failures are converted, the rest re-raised
         if not _is_write_failure(e):
             raise
         remove_quietly(*cleanup)

@@ -23,6 +23,7 @@ from pgan_tf.tfrecord_format import (
     dataset_name,
     labels_filename,
     parse_tfrecord_filename,
+    tfrecord_filename,
 )
 
 _HEADER = 12  # uint64 length + masked CRC32C of it
@@ -136,7 +137,7 @@ def _levels(tfrecord_dir):
     if not found:
         raise DatasetError(f"{tfrecord_dir}: no <name>-rKK.tfrecords files (not a dataset directory?)")
     own = dataset_name(tfrecord_dir)
-    name = own if own in found else sorted(found)[0]
+    name = own if own in found else min(found)
     return name, found[name]
 
 
@@ -152,8 +153,7 @@ def verify(tfrecord_dir, progress=None):
     problems = []
     for lod in range(MIN_RESOLUTION_LOG2, top):
         if lod not in files:
-            problems.append(f"{os.path.join(tfrecord_dir, '%s-r%02d.tfrecords' % (name, lod))}: missing level "
-                            f"({2 ** lod}x{2 ** lod})")
+            problems.append(f"{tfrecord_filename(tfrecord_dir, lod, name)}: missing level ({2 ** lod}x{2 ** lod})")
     lods = sorted((k for k in files if k >= MIN_RESOLUTION_LOG2), reverse=True)  # largest first
     scans = {k: scan_records(files[k]) for k in lods}
     reported = {k: 0 for k in lods}
@@ -206,9 +206,9 @@ def verify(tfrecord_dir, progress=None):
                                 f"holds {top_count}")
     num_images = max(counts.values())
     labels_note = _check_labels(tfrecord_dir, name, num_images, problems)
-    summary = [f"checked {sum(counts.values())} records in {len(lods)} level(s) "
-               f"({', '.join(f'{2 ** k}x{2 ** k}' for k in sorted(lods))}), {num_images} images; {labels_note}"]
-    return problems, summary
+    levels = ", ".join(f"{2 ** k}x{2 ** k}" for k in sorted(lods))
+    summary = f"checked {sum(counts.values())} records in {len(lods)} level(s) ({levels}), {num_images} images; "
+    return problems, [summary + labels_note]
 
 
 def _check_labels(tfrecord_dir, name, num_images, problems):
