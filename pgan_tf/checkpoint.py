@@ -162,24 +162,32 @@ class Saver:
     def save(self, checkpoint, number):
         path = os.path.join(self.directory, f"ckpt-{number}")
         tmp = f"{path}.tmp-{os.getpid()}"
-        with atomic.reported(path, *glob.glob(glob.escape(tmp) + "*")):
-            os.makedirs(self.directory, exist_ok=True)
-            checkpoint.save_counter.assign_add(1)  # what `Checkpoint.save` stores besides the objects
-            written = checkpoint.write(tmp)
-            for f in [written + ".index", *_data_files(written)]:
-                atomic.fsync_file(f)
+        try:
+            with atomic.reported(path):
+                os.makedirs(self.directory, exist_ok=True)
+                checkpoint.save_counter.assign_add(1)  # what `Checkpoint.save` stores besides the objects
+                written = checkpoint.write(tmp)
+                for f in [written + ".index", *_data_files(written)]:
+                    atomic.fsync_file(f)
+        except atomic.WriteError:
+            atomic.remove_quietly(*glob.glob(glob.escape(tmp) + "*"))
+            raise
         faults.kill_point("checkpoint-written")
         try:
             verify(written)
         except DamagedCheckpoint as e:
             atomic.remove_quietly(*glob.glob(glob.escape(tmp) + "*"))
             raise atomic.WriteError(path, f"written but does not read back ({e})") from None
-        with atomic.reported(path):
-            atomic.remove_quietly(path + ".index")  # an older copy of the same number stops counting first
-            for f in _data_files(written):
-                os.replace(f, path + f[len(written):])
-            os.replace(written + ".index", path + ".index")
-            atomic.fsync_dir(self.directory)
+        try:
+            with atomic.reported(path):
+                atomic.remove_quietly(path + ".index")  # an older copy of the same number stops counting first
+                for f in _data_files(written):
+                    os.replace(f, path + f[len(written):])
+                os.replace(written + ".index", path + ".index")
+                atomic.fsync_dir(self.directory)
+        except atomic.WriteError:
+            atomic.remove_quietly(*glob.glob(glob.escape(tmp) + "*"), *_data_files(path))
+            raise
         faults.kill_point("checkpoint-renamed")
         self._prune(number)
         return path
