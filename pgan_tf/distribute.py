@@ -1,6 +1,9 @@
 """Choosing the tf.distribute strategy and splitting a global batch between replicas."""
+import contextlib
 import json
 import os
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -17,7 +20,7 @@ def split_cpu(num_devices):
     )
 
 
-def _tf_config_workers():
+def tf_config_workers():
     try:
         cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
     except json.JSONDecodeError as e:
@@ -34,12 +37,53 @@ def make_strategy(kind="auto", worker_timeout=300.0):
     """
     if kind == "default":
         return tf.distribute.get_strategy()
-    if kind == "multi_worker" or (kind == "auto" and _tf_config_workers() > 1):
+    if kind == "multi_worker" or (kind == "auto" and tf_config_workers() > 1):
         configure_coordination(worker_timeout)
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        with _deadline(worker_timeout, _peers()):
+            return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices)
+
+
+def _peers():
+    """'task address, ...' of the other tasks TF_CONFIG names (for the start-up error)."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    me = config.get("task", {})
+    return ", ".join(f"/job:{job}/replica:0/task:{i} ({address})"
+                     for job, addresses in config.get("cluster", {}).items()
+                     for i, address in enumerate(addresses) if (job, i) != (me.get("type"), me.get("index")))
+
+
+_WATCHDOG = """
+import os, signal, sys, time
+pid, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+deadline = time.monotonic() + seconds
+while time.monotonic() < deadline:
+    time.sleep(0.2)
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(0)
+print(message, file=sys.stderr, flush=True)
+os.kill(pid, signal.SIGKILL)
+"""
+
+
+@contextlib.contextmanager
+def _deadline(seconds, peers):
+    """Ends this process with one line on stderr if the block does not finish in `seconds`.
+
+    Joining the cluster waits inside TensorFlow holding the GIL, where no Python timer, signal
+    handler or exception can act, so the deadline is kept by a small watchdog process."""
+    message = (f"error: the cluster did not come together within --worker_timeout={seconds:g}s: cannot reach "
+               f"{peers or 'the other workers'}; start every worker of TF_CONFIG")
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message])
+    try:
+        yield
+    finally:
+        watchdog.kill()
+        watchdog.wait()
 
 
 def configure_coordination(worker_timeout):
@@ -47,7 +91,7 @@ def configure_coordination(worker_timeout):
     chief, else worker 0; every chief and worker task coordinated), with the heartbeat and
     registration timeouts bounded by `worker_timeout`: a dead peer then aborts the collectives
     with an UnavailableError naming it instead of leaving the others waiting for ever."""
-    from tensorflow.core.protobuf import coordination_config_pb2
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
     from tensorflow.python.eager import context
 
     if context.context().coordination_service is not None:

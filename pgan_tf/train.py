@@ -227,7 +227,12 @@ class Training:
         """Writes a checkpoint (chief only); returns its path or None."""
         if self.saver is None:
             return None
-        path = self.saver.save(self._make_checkpoint(), int(self.images_seen.numpy()))
+        try:
+            path = self.saver.save(self._make_checkpoint(), int(self.images_seen.numpy()))
+        except atomic.WriteError as e:
+            found = ckpt.checkpoints(self.run_dir)
+            kept = f"newest checkpoint kept: {found[-1][1]}" if found else "no earlier checkpoint"
+            raise atomic.WriteError(e.path, f"{e.reason}; {kept}") from None
         self.log(f"  checkpoint {path}")
         return path
 
@@ -469,7 +474,7 @@ def main(argv):
         print(f"error: corrupt data: {faults.first_line(e)}", file=sys.stderr)
         return 1
     except faults.PEER_ERRORS as e:
-        if strategy is None or distribute.num_workers(strategy) == 1:
+        if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
             raise
         print(f"error: lost worker {faults.lost_task(e, distribute.task(strategy))}; restart every worker with "
               f"--resume (newest checkpoint kept)", file=sys.stderr)
