@@ -41,8 +41,9 @@ class DamagedCheckpoint(RuntimeError):
 
 
 def _first_line(exc):
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0]
+    """The first line of an error, without TensorFlow's `{{function_node ...}}` and `[Op:...]` frames."""
+    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+    return re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", text)
 
 
 def checkpoints(run_dir):

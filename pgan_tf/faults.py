@@ -12,6 +12,7 @@ import collections
 import os
 import re
 import signal
+import struct
 import sys
 
 import tensorflow as tf
@@ -40,12 +41,29 @@ def first_line(exc):
     return text.strip().splitlines()[0]
 
 
+def _record_size(filename):
+    """Bytes per record of a level file (all its records have the same size), or None."""
+    try:
+        with open(filename, "rb") as f:
+            header = f.read(8)
+    except OSError:
+        return None
+    return struct.unpack("<Q", header)[0] + 16 if len(header) == 8 else None
+
+
 def corrupt_record(exc, filename, resolution):
-    """The one-line description of a `DataLossError` met reading `filename` (a level file)."""
+    """The one-line description of a `DataLossError` met reading `filename` (a level file): the
+    record's index and start offset (TensorFlow's offset may point past the record's header), as
+    `create_tfrecords.py verify` reports it."""
     m = _OFFSET_RE.search(str(exc))
-    where = f"at byte offset {m.group(2)}" if m else "at an unknown offset"
-    what = f"{m.group(1)} record" if m else first_line(exc)
-    return f"{filename}: {what} {where} ({resolution}x{resolution} level)"
+    level = f"({resolution}x{resolution} level)"
+    if not m:
+        return f"{filename}: {first_line(exc)} {level}"
+    offset, step = int(m.group(2)), _record_size(filename)
+    if not step:
+        return f"{filename}: {m.group(1)} record at byte offset {offset} {level}"
+    index = offset // step
+    return f"{filename}: {m.group(1)} record {index} at byte offset {index * step} {level}"
 
 
 def lost_task(exc, own_task):

@@ -3,8 +3,8 @@ import errno
 import os
 
 import pytest
-
 from fault_helpers import fill, small_filesystem
+
 from pgan_tf import atomic
 
 

@@ -8,14 +8,18 @@ import tensorflow as tf
 from pgan_tf import faults
 
 
-def test_corrupt_record_line():
-    e = tf.errors.DataLossError(None, None, "corrupted record at 1235000 [[{{node while/IteratorGetNext}}]]")
-    assert faults.corrupt_record(e, "/d/x-r03.tfrecords", 8) == (
-        "/d/x-r03.tfrecords: corrupted record at byte offset 1235000 (8x8 level)")
-    e = tf.errors.DataLossError(None, None, "truncated record at 77")
-    assert faults.corrupt_record(e, "f", 4) == "f: truncated record at byte offset 77 (4x4 level)"
+def test_corrupt_record_line(tmp_path):
+    level = tmp_path / "x-r03.tfrecords"
+    with tf.io.TFRecordWriter(str(level)) as w:
+        for _ in range(4):
+            w.write(b"r" * 84)  # 100 bytes a record on disk
+    e = tf.errors.DataLossError(None, None, "corrupted record at 212 [[{{node while/IteratorGetNext}}]]")
+    assert faults.corrupt_record(e, str(level), 8) == f"{level}: corrupted record 2 at byte offset 200 (8x8 level)"
+    e = tf.errors.DataLossError(None, None, "truncated record at 300")
+    assert faults.corrupt_record(e, str(level), 8) == f"{level}: truncated record 3 at byte offset 300 (8x8 level)"
+    assert faults.corrupt_record(e, "/missing", 4) == "/missing: truncated record at byte offset 300 (4x4 level)"
     e = tf.errors.DataLossError(None, None, "something else\nmore")
-    assert faults.corrupt_record(e, "f", 4) == "f: something else at an unknown offset (4x4 level)"
+    assert faults.corrupt_record(e, "f", 4) == "f: something else (4x4 level)"
 
 
 def test_lost_task_is_the_peer_not_this_process():
