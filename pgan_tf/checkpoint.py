@@ -206,6 +206,11 @@ class Saver:
                 atomic.remove_quietly(p + ".index", *_data_files(p))
 
 
+def latest(run_dir):
+    """The newest complete checkpoint of a run, or None."""
+    return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+
+
 def images_seen(path):
     """Images shown when checkpoint `path` was written (read without building any model)."""
     return int(tf.train.load_checkpoint(path).get_tensor(_IMAGES_KEY))
