@@ -10,6 +10,7 @@ are the files written (see pgan_tf/tfrecord_format.py); `create_from_tfds` and
     python data_prep/create_tfrecords.py create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq
     python data_prep/create_tfrecords.py create_synthetic datasets/synthetic --resolution 32 --num_images 20000
     python data_prep/create_tfrecords.py info datasets/cifar10
+    python data_prep/create_tfrecords.py verify datasets/cifar10
 
 Bad input is refused with one line, `error: <file>: <reason>`, exit code 1, and the target
 directory is left as it was. An existing non-empty target is only replaced with --overwrite.
@@ -67,6 +68,12 @@ def build_parser():
     p.add_argument("tfrecord_dir", help="Directory containing dataset")
     p.add_argument("output_dir", help="Directory to extract the images into")
     p.add_argument("--overwrite", action="store_true", help="Replace output_dir if it exists and is not empty")
+    p.add_argument("--quiet", action="store_true", help="No progress output")
+
+    p = command("verify", "Check every record of every level: CRCs, shapes, level-to-level averages, labels "
+                          "(exit code 0 if intact, 1 if any problem; each problem is listed).",
+                "verify datasets/mnist")
+    p.add_argument("tfrecord_dir", help="Directory containing dataset")
     p.add_argument("--quiet", action="store_true", help="No progress output")
 
     p = command("compare", "Compare two datasets (exit code 0 if identical, 1 if not).",
@@ -155,6 +162,11 @@ def run(args):
         n = dt.extract(args.tfrecord_dir, args.output_dir, **common)
         print(f"Extracted {n} images to {args.output_dir}.")
         return 0
+    if cmd == "verify":
+        problems, summary = dt.verify(args.tfrecord_dir, progress=progress)
+        print("\n".join(problems + summary))
+        print(f"{len(problems)} problem(s) found." if problems else "Dataset is intact.")
+        return 1 if problems else 0
     if cmd == "compare":
         same, lines = dt.compare(args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels))
         print("\n".join(lines))

@@ -4,24 +4,31 @@ One `tf.train.Checkpoint` per save holds G, D, the EMA G, both optimizers, the n
 shown, the index of the stage whose networks it holds, the tick counters, the random generator and
 the input iterator (shuffle buffer included). The stage is stored, not derived from the images
 shown: a checkpoint written when a stage has just ended still holds that stage's networks.
-`tf.train.CheckpointManager` writes the data files first and the `checkpoint` index last, with an
-atomic rename, so a crash mid-write leaves the previous checkpoint as the latest good one.
+`Saver` writes each checkpoint under a temporary name, reads it back and renames it into place, so
+a crash or a full disk mid-write leaves the previous checkpoints as they were; resuming verifies
+the checkpoint it picks (`verify`: every tensor read, CRC checked) and falls back to the newest
+intact one (`restore_newest_intact`).
 
 A checkpoint of networks imported from the original implementation (`pgan_tf.import_official`)
 holds only G, D, the EMA G, the run counters and a description of what was imported: the optimizers,
 random generator and input iterator start fresh when training resumes from it, as the original
 starts fresh optimizers when it resumes from a network pickle.
 """
+import glob
 import json
 import os
+import re
 
 import tensorflow as tf
+
+from pgan_tf import atomic, faults
 
 CHECKPOINT_DIR = "checkpoints"
 _IMAGES_KEY = "images_seen/.ATTRIBUTES/VARIABLE_VALUE"
 _STAGE_KEY = "stage_index/.ATTRIBUTES/VARIABLE_VALUE"
 _IMPORTED_KEY = "imported/.ATTRIBUTES/VARIABLE_VALUE"
 _NETWORK_OBJECTS = ("generator", "discriminator", "generator_ema")
+_NAME_RE = re.compile(r"^ckpt-(\d+)\.index$")
 
 
 class CheckpointError(ValueError):
@@ -75,10 +82,178 @@ def check_imported(path, network_config, stage):
     return True
 
 
-def manager(checkpoint, run_dir, max_to_keep=3):
-    return tf.train.CheckpointManager(
-        checkpoint, os.path.join(run_dir, CHECKPOINT_DIR), max_to_keep=max_to_keep, checkpoint_name="ckpt"
-    )
+class DamagedCheckpoint(RuntimeError):
+    """A checkpoint that cannot be read back whole, or does not fit the networks it should hold."""
+
+    def __init__(self, path, what):
+        super().__init__(f"damaged checkpoint {path}: {what}")
+        self.path = path
+
+
+def _first_line(exc):
+    """The first line of an error, without TensorFlow's `{{function_node ...}}` and `[Op:...]` frames."""
+    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+    return re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", text)
+
+
+def checkpoints(run_dir):
+    """[(images seen, path)] of every checkpoint of a run that has an index file, oldest first."""
+    directory = os.path.join(run_dir, CHECKPOINT_DIR)
+    if not os.path.isdir(directory):
+        return []
+    found = []
+    for name in os.listdir(directory):
+        m = _NAME_RE.match(name)
+        if m:
+            found.append((int(m.group(1)), os.path.join(directory, f"ckpt-{m.group(1)}")))
+    return sorted(found)
+
+
+def _data_files(path):
+    return sorted(glob.glob(glob.escape(path) + ".data-*"))
+
+
+def verify(path):
+    """Reads every tensor of checkpoint `path` back (TensorFlow checks each one's CRC32C) and
+    raises `DamagedCheckpoint` naming the file and what is wrong with it."""
+    index = path + ".index"
+    if not os.path.isfile(index):
+        raise DamagedCheckpoint(index, "missing")
+    try:
+        reader = tf.train.load_checkpoint(path)
+        dtypes = reader.get_variable_to_dtype_map()
+        keys = sorted(dtypes)
+    except Exception as e:  # noqa: BLE001 - any failure to parse the index means it is damaged
+        raise DamagedCheckpoint(index, f"unreadable index ({_first_line(e)})") from None
+    data = _data_files(path)
+    if not data:
+        raise DamagedCheckpoint(path + ".data-00000-of-00001", "missing")
+    for key in keys:
+        try:
+            if dtypes[key] == tf.variant:  # iterator state: read in TensorFlow (no NumPy form)
+                tf.raw_ops.RestoreV2(prefix=path, tensor_names=[key], shape_and_slices=[""], dtypes=[tf.variant])
+            else:
+                reader.get_tensor(key)
+        except IndexError:  # the reader's answer to a data file shorter than the index says
+            size = sum(os.path.getsize(f) for f in data)
+            raise DamagedCheckpoint(data[0], f"truncated ({size} bytes; tensor {key.split('/.ATTRIBUTES')[0]} "
+                                             f"lies past the end)") from None
+        except Exception as e:  # noqa: BLE001 - checksum mismatch, unreadable file, ...
+            raise DamagedCheckpoint(data[0], f"tensor {key.split('/.ATTRIBUTES')[0]}: {_first_line(e)}") from None
+    if _IMAGES_KEY not in keys:
+        raise DamagedCheckpoint(index, "not a training checkpoint (no images_seen)")
+
+
+def restore(checkpoint, path, what):
+    """Restores `path` into `checkpoint`; a checkpoint whose tensors do not fit (another stage's
+    shapes, missing objects) raises `DamagedCheckpoint` saying it does not fit `what`."""
+    try:
+        checkpoint.restore(path).assert_existing_objects_matched()
+    except (ValueError, AssertionError, IndexError, tf.errors.OpError) as e:
+        raise DamagedCheckpoint(path, f"does not fit {what} ({_first_line(e)})") from None
+
+
+def restore_newest_intact(candidates, restore_fn, report, explicit=False):
+    """Restores the first of `candidates` (newest first) that verifies and restores; returns
+    (its path, the damaged ones skipped). Damaged ones are reported in one line each and skipped,
+    unless `explicit` (the user named that checkpoint): then the damage is the error."""
+    skipped = []
+    for path in candidates:
+        try:
+            verify(path)
+            restore_fn(path)
+            return path, skipped
+        except DamagedCheckpoint as e:
+            if explicit:
+                raise
+            skipped.append(path)
+            report(f"{e}; falling back to an older checkpoint")
+    where = os.path.dirname(candidates[0]) if candidates else "?"
+    raise DamagedCheckpoint(where, f"none of its {len(candidates)} checkpoint(s) is intact")
+
+
+def remove_partial(run_dir):
+    """Removes what a process killed mid-write left behind (temporary checkpoint files and
+    directories, `*.tmp-<pid>*` snapshots and grids); returns the names removed."""
+    removed = []
+    for directory in (run_dir, os.path.join(run_dir, CHECKPOINT_DIR)):
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            if atomic.is_temp_name(name) or name.endswith("_temp"):
+                atomic.remove_quietly(os.path.join(directory, name))
+                removed.append(os.path.relpath(os.path.join(directory, name), run_dir))
+    return removed
+
+
+class Saver:
+    """Writes the checkpoints of one run, keeping the newest `keep`.
+
+    Each save writes to temporary names, flushes the files to disk, reads every tensor back,
+    renames the files into place (index last: a checkpoint without its index does not exist)
+    and records it in the `checkpoint` state file (atomically, so `tf.train.latest_checkpoint`
+    works); only then are older checkpoints beyond `keep` deleted. Checkpoints numbered above
+    the new one belong to a timeline the run left by resuming from an older one: they go too.
+    A failed write raises `atomic.WriteError` and leaves every earlier checkpoint as it was.
+    Checkpoints found damaged on resuming (`discard`) are deleted at the first save, not kept.
+    """
+
+    def __init__(self, run_dir, keep=3):
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self.run_dir = run_dir
+        self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
+        self.keep = keep
+        self._damaged = set()
+
+    def discard(self, paths):
+        """Marks damaged checkpoints: they take no place among the kept ones."""
+        self._damaged.update(paths)
+
+    def save(self, checkpoint, number):
+        path = os.path.join(self.directory, f"ckpt-{number}")
+        tmp = f"{path}.tmp-{os.getpid()}"
+        try:
+            with atomic.reported(path):
+                os.makedirs(self.directory, exist_ok=True)
+                checkpoint.save_counter.assign_add(1)  # what `Checkpoint.save` stores besides the objects
+                written = checkpoint.write(tmp)
+                for f in [written + ".index", *_data_files(written)]:
+                    atomic.fsync_file(f)
+        except atomic.WriteError:
+            atomic.remove_quietly(*glob.glob(glob.escape(tmp) + "*"))
+            raise
+        faults.kill_point("checkpoint-written")
+        try:
+            verify(written)
+        except DamagedCheckpoint as e:
+            atomic.remove_quietly(*glob.glob(glob.escape(tmp) + "*"))
+            raise atomic.WriteError(path, f"written but does not read back ({e})") from None
+        try:
+            with atomic.reported(path):
+                atomic.remove_quietly(path + ".index")  # an older copy of the same number stops counting first
+                for f in _data_files(written):
+                    os.replace(f, path + f[len(written):])
+                os.replace(written + ".index", path + ".index")
+                atomic.fsync_dir(self.directory)
+        except atomic.WriteError:
+            atomic.remove_quietly(*glob.glob(glob.escape(tmp) + "*"), *_data_files(path))
+            raise
+        faults.kill_point("checkpoint-renamed")
+        self._prune(number)
+        return path
+
+    def _prune(self, number):
+        found = checkpoints(self.run_dir)
+        older = [p for n, p in found if n < number and p not in self._damaged]
+        kept = older[-(self.keep - 1):] if self.keep > 1 else []
+        newest = os.path.join(self.directory, f"ckpt-{number}")
+        lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']
+        lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in kept + [newest]]
+        atomic.write_text(os.path.join(self.directory, "checkpoint"), "\n".join(lines) + "\n")
+        for n, p in found:
+            if p != newest and p not in kept:
+                atomic.remove_quietly(p + ".index", *_data_files(p))
 
 
 def latest(run_dir):
@@ -130,21 +305,25 @@ def load_ema_generator(run_dir, path):
 
 
 def resolve_resume(target, result_dir):
-    """--resume value → (run_dir, checkpoint path). Accepts 'latest', a run dir or a checkpoint."""
+    """--resume value → (run_dir, candidate checkpoints newest first, explicit).
+
+    Accepts 'latest' (the newest run in result_dir that has a checkpoint), a run directory or a
+    checkpoint path; `explicit` is True for a checkpoint path (no fallback to another one).
+    """
     if target == "latest":
         runs = sorted(
-            (os.path.join(result_dir, d) for d in os.listdir(result_dir) if latest(os.path.join(result_dir, d)))
+            (os.path.join(result_dir, d) for d in os.listdir(result_dir) if checkpoints(os.path.join(result_dir, d)))
             if os.path.isdir(result_dir)
             else []
         )
         if not runs:
             raise CheckpointError(f"--resume=latest: no run with a checkpoint in {result_dir}")
-        return runs[-1], latest(runs[-1])
+        return runs[-1], [p for _, p in reversed(checkpoints(runs[-1]))], False
     if os.path.isdir(target):
-        path = latest(target)
-        if not path:
+        found = checkpoints(target)
+        if not found:
             raise CheckpointError(f"--resume: no checkpoint in {os.path.join(target, CHECKPOINT_DIR)}")
-        return target, path
+        return target, [p for _, p in reversed(found)], False
     if os.path.exists(target + ".index"):
-        return os.path.dirname(os.path.dirname(os.path.abspath(target))), target
+        return os.path.dirname(os.path.dirname(os.path.abspath(target))), [target], True
     raise CheckpointError(f"--resume: {target} is neither a run directory nor a checkpoint")

@@ -68,6 +68,7 @@ class LogConfig:
     metrics_images: int = 1024
     inception_path: str = ""
     progress_seconds: float = 15.0
+    keep_checkpoints: int = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +93,7 @@ class TrainConfig:
     seed: int = 1000
     deterministic: bool = False
     resume: str = ""
+    worker_timeout: float = 300.0
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -160,6 +162,8 @@ def _define(d, fv):
     d.DEFINE_integer("metrics_images", 1024, "Images per metric evaluation during training.", flag_values=fv)
     d.DEFINE_string("inception_path", "", "Inception-v3 weights for fid / is.", flag_values=fv)
     d.DEFINE_bool("dry_run", False, "Print the resolved config and stage schedule, then exit (works before the dataset exists).", flag_values=fv)
+    d.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept on disk (older ones are deleted once a new one is complete).", flag_values=fv)
+    d.DEFINE_float("worker_timeout", 300, "Multi-worker: seconds before a dead or unreachable worker stops the others.", flag_values=fv)
 
 
 def parse_table(text, value_type, flag):
@@ -217,6 +221,10 @@ def config_from_flags(f):
     if f.gp_lambda < 0 or f.gp_target <= 0 or f.drift_epsilon < 0:
         raise ConfigError("--gp_lambda and --drift_epsilon must be >= 0 and --gp_target > 0")
     tick = parse_table(f.tick_kimg, float, "tick_kimg") if f.tick_kimg else DEFAULT_TICK_KIMG
+    if f.keep_checkpoints < 1:
+        raise ConfigError(f"--keep_checkpoints must be at least 1, got {f.keep_checkpoints}")
+    if f.worker_timeout <= 0:
+        raise ConfigError(f"--worker_timeout must be positive, got {f.worker_timeout}")
     if any(v <= 0 for _, v in tick):
         raise ConfigError("--tick_kimg values must be positive")
     return TrainConfig(
@@ -241,6 +249,7 @@ def config_from_flags(f):
             metrics_ticks=f.metrics_ticks,
             metrics_images=f.metrics_images,
             inception_path=f.inception_path,
+            keep_checkpoints=f.keep_checkpoints,
         ),
         loss=f.loss,
         gp_lambda=f.gp_lambda,
@@ -255,6 +264,7 @@ def config_from_flags(f):
         seed=f.seed,
         deterministic=f.deterministic,
         resume=f.resume,
+        worker_timeout=f.worker_timeout,
     )
 
 

@@ -13,8 +13,14 @@ import time
 
 import numpy as np
 
-from pgan_tf import sources
-from pgan_tf.tfrecord_format import DatasetError, DatasetWriter, check_target, make_temp_dir, shuffled_order
+from pgan_tf import atomic, sources
+from pgan_tf.tfrecord_format import (
+    DatasetError,
+    DatasetWriter,
+    check_target,
+    make_temp_dir,
+    shuffled_order,
+)
 
 
 class Progress:
@@ -96,8 +102,7 @@ def _stage(source, tmp_dir, batch_size, progress):
     bar = Progress(source.num_images, "read") if progress else None
     for batch in source.iterate(batch_size):
         if staged is None:
-            staged = np.lib.format.open_memmap(os.path.join(tmp_dir, _STAGING), mode="w+", dtype=np.uint8,
-                                               shape=(source.num_images, *batch.shape[1:]))
+            staged = _open_staging(os.path.join(tmp_dir, _STAGING), (source.num_images, *batch.shape[1:]))
         if i + len(batch) > source.num_images:
             raise DatasetError(f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})")
         staged[i:i + len(batch)] = batch
@@ -106,6 +111,24 @@ def _stage(source, tmp_dir, batch_size, progress):
             bar(i)
     if i != source.num_images:
         raise DatasetError(f"{getattr(source, 'name', 'source')}: gave {i} images, expected {source.num_images}")
+    return staged
+
+
+def _open_staging(path, shape):
+    """A uint8 memmap with its whole size allocated up front: a full disk is an ENOSPC here, not a
+    SIGBUS when a page of a sparse mapping is first written."""
+    staged = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    try:
+        with atomic.reported(path):
+            fd = os.open(path, os.O_RDWR)
+            try:
+                if hasattr(os, "posix_fallocate"):
+                    os.posix_fallocate(fd, 0, os.path.getsize(path))
+            finally:
+                os.close(fd)
+    except atomic.WriteError as e:
+        del staged
+        raise DatasetError(f"{path}: cannot stage the images for shuffling: {e.reason}") from None
     return staged
 
 
@@ -268,3 +291,25 @@ def compare(dir_a, dir_b, ignore_labels=False):
             lines.append(f"labels: identical labels: {n} / {len(la)}")
             same &= n == len(la)
     return same, lines
+
+
+def verify(tfrecord_dir, *, progress=True):
+    """(problems, summary lines) of a record-by-record check of a dataset (see
+    `pgan_tf.dataset_verify`): framing and CRCs, shapes, level-to-level averages, labels."""
+    from pgan_tf import dataset_verify
+
+    bar = None
+    if progress:
+        files = [f for f in os.listdir(tfrecord_dir) if f.endswith(".tfrecords")] if os.path.isdir(tfrecord_dir) else []
+        top = max(files, default=None)
+        from pgan_tf.dataset import count_records
+
+        try:
+            total = count_records(os.path.join(tfrecord_dir, top)) if top else 0
+        except DatasetError:
+            total = "?"
+        bar = Progress(total, "images checked")
+    problems, summary = dataset_verify.verify(tfrecord_dir, progress=bar)
+    if bar:
+        bar.done()
+    return problems, summary

@@ -1,8 +1,8 @@
 """Image grids and PNG files for samples (`reals.png`, `fakes<kimg>.png`, generate)."""
-import os
-
 import numpy as np
 from PIL import Image
+
+from pgan_tf.atomic import replace_via_temp
 
 
 def grid(images, cols=None, rows=None):
@@ -37,7 +37,7 @@ def to_pil(image):
 
 
 def save_png(path, image):
-    """Writes an HWC uint8 image as PNG, atomically (a reader never sees half a file)."""
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    to_pil(image).save(tmp)
-    os.replace(tmp, path)
+    """Writes an HWC uint8 image as PNG, atomically (a reader never sees half a file); a failed
+    write (disk full, permissions) raises `atomic.WriteError` naming `path`."""
+    pil = to_pil(image)
+    replace_via_temp(path, lambda tmp: pil.save(tmp, format="PNG"))

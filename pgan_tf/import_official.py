@@ -134,7 +134,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         }
         objects = {"generator": nets.G, "discriminator": nets.D, "generator_ema": nets.Gs}
         checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
-        saved = ckpt.manager(checkpoint, tmp).save(checkpoint_number=images)
+        saved = ckpt.Saver(tmp).save(checkpoint, images)
         with open(os.path.join(tmp, "log.txt"), "w") as f:
             f.write(f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
                     f"as kimg {kimg:g} ({stage.name}).\n")

@@ -4,7 +4,13 @@ TF Serving (`tensorflow_model_server`) cannot be installed from PyPI, so this mo
 the parts of its REST contract our exports rely on, to test them and to try an export locally:
 `POST /v1/models/<name>[/versions/<v>]:predict` with the row ("instances" → "predictions") or
 columnar ("inputs" → "outputs") format, `{"b64": ...}` for binary strings (outputs whose name ends
-in `_bytes`), `GET /v1/models/<name>[/versions/<v>]` for status, and `{"error": ...}` on failure.
+in `_bytes`), `GET /v1/models/<name>[/versions/<v>]` for status, `GET .../metadata` for the
+signatures (TF Serving's GetModelMetadataResponse as JSON), and `{"error": ...}` on failure.
+
+Requests are bounded: a body over `max_body_bytes` is refused unread (413), a batch over
+`max_batch_size` instances is refused before the model runs (400), a client that stalls is cut
+off after `request_timeout` seconds, and no request, however malformed, stops the server (an
+unexpected failure is a 500 with its reason). It listens on 127.0.0.1 unless told otherwise.
 
     python -m pgan_tf.serving_rest --model_base_path exports/pgan --model_name pgan --port 8501
 """
@@ -20,8 +26,13 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-_PATH_RE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<verb>:predict)?$")
+_PATH_RE = re.compile(
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?:(?P<verb>:predict)|(?P<metadata>/metadata))?$"
+)
 DEFAULT_SIGNATURE = "serving_default"
+DEFAULT_MAX_BATCH_SIZE = 256
+DEFAULT_MAX_BODY_BYTES = 64 << 20
+DEFAULT_REQUEST_TIMEOUT = 30.0
 
 
 class RestError(Exception):
@@ -126,9 +137,9 @@ def format_predict_response(outputs, row_format):
     return {"predictions": [dict(zip(names, vals)) for vals in zip(*(rows[n] for n in names))]}
 
 
-def predict(loaded, body):
+def predict(loaded, body, max_batch_size=None):
     """Runs one REST predict request body (a dict) against a loaded SavedModel; returns the
-    response dict or raises RestError."""
+    response dict or raises RestError (a batch over `max_batch_size` instances is a 400)."""
     name = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
     if name not in loaded.signatures:
         raise RestError(400, f"serving signature name: \"{name}\" not found in signature def")
@@ -137,6 +148,10 @@ def predict(loaded, body):
     inputs, row_format = parse_predict_body(body, input_specs)
     if row_format and len({len(v) for v in inputs.values()}) != 1:
         raise RestError(400, "all inputs of the row format must have the same batch size")
+    batch = max((len(v) if np.ndim(v) else 1 for v in inputs.values()), default=0)
+    if max_batch_size is not None and batch > max_batch_size:
+        raise RestError(400, f"batch of {batch} instances is over this server's limit of {max_batch_size} per request "
+                             f"(--max_batch_size); split it into several requests")
     try:
         outputs = fn(**{k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()})
     except (tf.errors.OpError, ValueError, TypeError) as e:
@@ -173,6 +188,43 @@ class ModelRepository:
                 self._loaded[version] = tf.saved_model.load(os.path.join(self.base, str(version)))
             return self._loaded[version]
 
+    def signature_defs(self, version):
+        with self._lock:
+            key = ("signature_defs", version)
+            if key not in self._loaded:
+                self._loaded[key] = signature_def_map(os.path.join(self.base, str(version)))
+            return self._loaded[key]
+
+
+def signature_def_map(export_dir):
+    """The `serve` MetaGraph's signatures of a SavedModel as JSON, field for field as TF Serving
+    prints a SignatureDefMap (proto field names, default values included, int64 as strings)."""
+    from google.protobuf import json_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+        saved = saved_model_pb2.SavedModel.FromString(f.read())
+    graph = next((m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), saved.meta_graphs[0])
+    signatures = {}
+    for name in sorted(graph.signature_def):
+        try:
+            d = json_format.MessageToDict(graph.signature_def[name], preserving_proto_field_name=True,
+                                          always_print_fields_with_no_presence=True)
+        except TypeError:  # protobuf < 5 names the option differently
+            d = json_format.MessageToDict(graph.signature_def[name], preserving_proto_field_name=True,
+                                          including_default_value_fields=True)
+        signatures[name] = d
+    return {"signature_def": signatures}
+
+
+def _metadata(repo, name, version):
+    """TF Serving's GetModelMetadataResponse as JSON: the model spec and its signature defs."""
+    number = repo.resolve(name, version)
+    return {
+        "model_spec": {"name": name, "signature_name": "", "version": str(number)},
+        "metadata": {"signature_def": repo.signature_defs(number)},
+    }
+
 
 def _status(repo, name, version):
     """The model status response: every available version, or the one asked for."""
@@ -182,10 +234,13 @@ def _status(repo, name, version):
                                      for v in sorted(versions, reverse=True)]}
 
 
-def make_handler(repo):
-    """A BaseHTTPRequestHandler class answering the REST routes for `repo`."""
+def make_handler(repo, max_batch_size=DEFAULT_MAX_BATCH_SIZE, max_body_bytes=DEFAULT_MAX_BODY_BYTES,
+                 request_timeout=DEFAULT_REQUEST_TIMEOUT):
+    """A BaseHTTPRequestHandler class answering the REST routes for `repo`, within the limits."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = request_timeout  # socket timeout: a client that stalls mid-request is cut off
+
         def _reply(self, status, payload):
             data = json.dumps(payload).encode("utf-8")
             self.send_response(status)
@@ -200,19 +255,50 @@ def make_handler(repo):
                 raise RestError(404, f"Malformed request: {method} {self.path}")
             version = repo.resolve(m.group("name"), m.group("version"))
             if method == "GET":
+                if m.group("metadata"):
+                    return _metadata(repo, m.group("name"), m.group("version"))
                 return _status(repo, m.group("name"), m.group("version"))
-            length = int(self.headers.get("Content-Length") or 0)
+            body = self._read_body()
             try:
-                body = json.loads(self.rfile.read(length) or b"null")
-            except json.JSONDecodeError as e:
+                body = json.loads(body or b"null")
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise RestError(400, f"JSON Parse error: {e}") from None
-            return predict(repo.get(version), body)
+            return predict(repo.get(version), body, max_batch_size)
+
+        def _read_body(self):
+            """The request body, refused unread when it is over the limit (the connection closes)."""
+            text = self.headers.get("Content-Length")
+            if text is None:
+                self.close_connection = True
+                raise RestError(411, "a Content-Length header is required")
+            try:
+                length = int(text)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self.close_connection = True
+                raise RestError(400, f"invalid Content-Length: {text!r}")
+            if length > max_body_bytes:
+                self.close_connection = True
+                raise RestError(413, f"request body of {length} bytes is over this server's limit of "
+                                     f"{max_body_bytes} bytes (--max_body_bytes)")
+            body = self.rfile.read(length)
+            if len(body) != length:
+                self.close_connection = True
+                raise RestError(400, f"request body ended after {len(body)} of {length} bytes")
+            return body
 
         def _serve(self, method):
             try:
                 self._reply(200, self._route(method))
             except RestError as e:
                 self._reply(e.status, {"error": e.message})
+            except (ConnectionError, TimeoutError):
+                self.close_connection = True  # the client went away or stalled: nobody to answer
+            except Exception as e:  # noqa: BLE001 - one bad request must never stop the server
+                self.close_connection = True
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                self._reply(500, {"error": f"internal error: {type(e).__name__}: {reason}"})
 
         def do_GET(self):
             self._serve("GET")
@@ -226,9 +312,12 @@ def make_handler(repo):
     return Handler
 
 
-def make_server(model_base_path, model_name, host="127.0.0.1", port=0):
+def make_server(model_base_path, model_name, host="127.0.0.1", port=0, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE,
+                max_body_bytes=DEFAULT_MAX_BODY_BYTES, request_timeout=DEFAULT_REQUEST_TIMEOUT):
     """A ThreadingHTTPServer serving the model (port 0 picks a free port: see server_address)."""
-    server = http.server.ThreadingHTTPServer((host, port), make_handler(ModelRepository(model_base_path, model_name)))
+    handler = make_handler(ModelRepository(model_base_path, model_name), max_batch_size, max_body_bytes,
+                           request_timeout)
+    server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
@@ -239,11 +328,22 @@ def main(argv=None):
     p.add_argument("--model_name", default="pgan")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--max_batch_size", type=int, default=DEFAULT_MAX_BATCH_SIZE,
+                   help="most instances per predict request (a larger batch is answered 400)")
+    p.add_argument("--max_body_bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
+                   help="largest request body in bytes (a larger one is answered 413, unread)")
+    p.add_argument("--request_timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
+                   help="seconds a client may stall mid-request before it is cut off")
     args = p.parse_args(argv)
+    if args.max_batch_size < 1 or args.max_body_bytes < 1 or args.request_timeout <= 0:
+        print("error: --max_batch_size, --max_body_bytes and --request_timeout must be positive", file=sys.stderr)
+        return 2
     if not ModelRepository(args.model_base_path, args.model_name).versions():
         print(f"error: no <version>/saved_model.pb under {args.model_base_path}", file=sys.stderr)
         return 2
-    server = make_server(args.model_base_path, args.model_name, args.host, args.port)
+    server = make_server(args.model_base_path, args.model_name, args.host, args.port,
+                         max_batch_size=args.max_batch_size, max_body_bytes=args.max_body_bytes,
+                         request_timeout=args.request_timeout)
     print(f"serving {args.model_name} at http://{args.host}:{server.server_address[1]}/v1/models/{args.model_name}")
     try:
         server.serve_forever()

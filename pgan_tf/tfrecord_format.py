@@ -11,12 +11,15 @@ float32 and carried in float (the unrounded values are averaged again); every wr
 
 Images handed to `DatasetWriter` are uint8 NHWC batches (C = 1 or 3); files hold CHW.
 """
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 
 import numpy as np
+
+from pgan_tf import atomic
 
 SHUFFLE_SEED = 123
 MIN_RESOLUTION_LOG2 = 2  # 4×4
@@ -178,6 +181,18 @@ class DatasetWriter:
             w.commit()
     """
 
+    @contextlib.contextmanager
+    def _writing(self, final_path):
+        """A failed write (disk full, permissions, I/O error) inside the block drops the temporary
+        directory and raises DatasetError naming the file as it would have been called."""
+        try:
+            with atomic.reported(final_path):
+                yield
+        except atomic.WriteError as e:
+            self.abort()
+            raise DatasetError(f"{final_path}: cannot write: {e.reason} (nothing was written to "
+                               f"{self.tfrecord_dir})") from None
+
     def __init__(self, tfrecord_dir, *, overwrite=False, progress=None):
         self.tfrecord_dir = os.path.normpath(tfrecord_dir)
         self.name = dataset_name(self.tfrecord_dir)
@@ -222,9 +237,10 @@ class DatasetWriter:
             raise DatasetError(
                 f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, expected {self.shape}"
             )
-        for writer, level in zip(self._writers, pyramid(images)):
-            for img in level:
-                writer.write(encode_example(img.transpose(2, 0, 1)))
+        for lod, writer, level in zip(range(resolution_log2(self.shape[0]), 0, -1), self._writers, pyramid(images)):
+            with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
+                for img in level:
+                    writer.write(encode_example(img.transpose(2, 0, 1)))
         self.num_images += len(images)
         if self.progress is not None:
             self.progress(self.num_images)
@@ -234,8 +250,11 @@ class DatasetWriter:
         labels = np.asarray(labels, dtype=np.float32)
         if labels.ndim != 2 or labels.shape[0] != self.num_images:
             raise ValueError(f"labels must be [{self.num_images}, classes], got {labels.shape}")
-        with open(labels_filename(self.tmp_dir, self.name), "wb") as f:
+        with self._writing(labels_filename(self.tfrecord_dir, self.name)), \
+                open(labels_filename(self.tmp_dir, self.name), "wb") as f:
             np.save(f, labels)
+            f.flush()
+            os.fsync(f.fileno())
         self.has_labels = True
 
     def commit(self):
@@ -243,15 +262,26 @@ class DatasetWriter:
         if not self.num_images:
             self.abort()
             raise DatasetError(f"{self.tfrecord_dir}: no images to write")
-        for w in self._writers:
-            w.close()
+        top = resolution_log2(self.shape[0])
+        for lod, w in zip(range(top, 0, -1), self._writers):
+            with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
+                w.flush()
+                w.close()
+                atomic.fsync_file(tfrecord_filename(self.tmp_dir, lod, self.name))
         self._writers = []
         check_target(self.tfrecord_dir, self.overwrite)
         old = None
-        if os.path.isdir(self.tfrecord_dir):
-            old = self.tmp_dir + "-old"
-            os.rename(self.tfrecord_dir, old)
-        os.rename(self.tmp_dir, self.tfrecord_dir)
+        with self._writing(self.tfrecord_dir):
+            atomic.fsync_dir(self.tmp_dir)
+            if os.path.isdir(self.tfrecord_dir):
+                old = self.tmp_dir + "-old"
+                os.rename(self.tfrecord_dir, old)
+            try:
+                os.rename(self.tmp_dir, self.tfrecord_dir)
+            except OSError:
+                if old is not None:
+                    os.rename(old, self.tfrecord_dir)
+                raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         self._closed = True

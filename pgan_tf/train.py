@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
+from pgan_tf import atomic, faults
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
 from pgan_tf import dataset, distribute, images, run_dir, sampling, schedule
@@ -91,11 +92,14 @@ class Logger:
     """Prints and appends to `<run_dir>/log.txt`."""
 
     def __init__(self, path):
-        self._file = open(path, "a", buffering=1)
+        self.path = path
+        with atomic.reported(path):
+            self._file = open(path, "a", buffering=1)
 
     def __call__(self, line):
         print(line, flush=True)
-        self._file.write(line + "\n")
+        with atomic.reported(self.path):
+            self._file.write(line + "\n")
 
     def close(self):
         self._file.close()
@@ -135,13 +139,13 @@ class Training:
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.trainer = None
         self.iterator = None
-        self.manager = None
+        self.saver = None
         self.stop = _StopRequest()
         self.metrics_fn = None
 
         resume_from = None
         if config.resume:
-            self.run_dir, resume_from = ckpt.resolve_resume(config.resume, config.log.result_dir)
+            self.run_dir, resume_from, explicit = ckpt.resolve_resume(config.resume, config.log.result_dir)
         else:
             desc = config.log.desc or f"pgan-{info.name}-{config.schedule.resolution}"
             self.run_dir = new_run_dir(config.log.result_dir, desc) if self.is_chief else None
@@ -156,18 +160,17 @@ class Training:
         if config.network.label_size:
             self.grid_labels = np.eye(config.network.label_size, dtype=np.float32)[np.arange(n) % config.network.label_size]
         self.writer = tf.summary.create_file_writer(self.run_dir) if self.is_chief else None
+        if self.is_chief:
+            self.saver = ckpt.Saver(self.run_dir, config.log.keep_checkpoints)
         if resume_from:
-            self._restore(resume_from)
+            self._restore(resume_from, explicit)
 
     # ---- state -------------------------------------------------------------------------------
     def _write_config(self):
         path = os.path.join(self.run_dir, run_dir.CONFIG_NAME)
         d = self.config.to_dict()
         d["dataset"] = {"path": self.info.path, "resolution": self.config.schedule.resolution, "name": self.info.name}
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(d, f, indent=2, sort_keys=True, default=str)
-        os.replace(tmp, path)
+        atomic.write_text(path, json.dumps(d, indent=2, sort_keys=True, default=str))
 
     def _enter_stage(self, stage, previous=None):
         """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
@@ -192,8 +195,8 @@ class Training:
         )
         self.iterator = iter(ds)
         self.stage_index.assign(stage.index)
-        self.manager = ckpt.manager(self._make_checkpoint(), self.run_dir) if self.run_dir else None
         if previous is not None:
+            faults.kill_point("stage-switch")
             for report in self.trainer.transfer_reports:
                 self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
                          f"; dropped {', '.join(report.old_only) or '-'}")
@@ -209,28 +212,64 @@ class Training:
             return ckpt.make_imported_checkpoint(self.trainer.checkpoint_objects(), state)
         return ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
 
-    def _restore(self, path):
-        seen = ckpt.images_seen(path)
-        stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
-        imported = ckpt.check_imported(path, self.config.network, stage)
-        self._enter_stage(stage)
-        # checkpoints written before the stage index was stored restore without it
-        checkpoint = self._make_checkpoint(with_stage_index=ckpt.has_stage_index(path), imported=imported)
-        checkpoint.restore(path).assert_existing_objects_matched()
-        self.log(f"Resumed from {path} at kimg {seen / 1000:.1f} ({stage.name}, tick {int(self.tick.numpy())})")
+    def _restore(self, candidates, explicit):
+        """Restores the newest intact of `candidates`; damaged ones are reported and skipped
+        (an `explicit` one, named by the user, is an error instead)."""
+        if self.is_chief:
+            removed = ckpt.remove_partial(self.run_dir)
+            if removed:
+                self.log(f"Removed what an interrupted write left behind: {', '.join(removed)}")
+
+        def restore(path):
+            stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
+            imported = ckpt.check_imported(path, self.config.network, stage)
+            self._enter_stage(stage)
+            # checkpoints written before the stage index was stored restore without it
+            checkpoint = self._make_checkpoint(with_stage_index=ckpt.has_stage_index(path), imported=imported)
+            ckpt.restore(checkpoint, path, f"the {stage.name} networks of this configuration")
+
+        path, damaged = ckpt.restore_newest_intact(candidates, restore, self.log, explicit)
+        if self.saver is not None:
+            self.saver.discard(damaged)
+        self.log(f"Resumed from {path} at kimg {ckpt.images_seen(path) / 1000:.1f} ({self.trainer.stage.name}, "
+                 f"tick {int(self.tick.numpy())})")
 
     def save_checkpoint(self):
-        if self.manager is not None:
-            path = self.manager.save(checkpoint_number=int(self.images_seen.numpy()))
-            self.log(f"  checkpoint {path}")
+        """Writes a checkpoint (chief only); returns its path or None."""
+        if self.saver is None:
+            return None
+        try:
+            path = self.saver.save(self._make_checkpoint(), int(self.images_seen.numpy()))
+        except atomic.WriteError as e:
+            found = ckpt.checkpoints(self.run_dir)
+            kept = f"newest checkpoint kept: {found[-1][1]}" if found else "no earlier checkpoint"
+            raise atomic.WriteError(e.path, f"{e.reason}; {kept}") from None
+        self.log(f"  checkpoint {path}")
+        return path
 
     def save_snapshot(self):
         if self.is_chief:
             kimg = int(self.images_seen.numpy()) // 1000
             path = os.path.join(self.run_dir, run_dir.snapshot_name(kimg))
-            tmp = path + ".tmp.keras"
-            self.trainer.Gs.save(tmp)
-            os.replace(tmp, path)
+
+            def write(tmp):
+                faults.kill_point("snapshot")
+                self.trainer.Gs.save(tmp)
+
+            atomic.replace_via_temp(path, write)
+
+    def _checkpoint_after_fault(self):
+        """What the run keeps after a fault: a checkpoint of the last completed steps if one can be
+        written (chief only), else the newest one on disk, as a phrase for the error line."""
+        kimg = int(self.images_seen.numpy()) / 1000
+        if self.saver is None:
+            return "the chief writes the checkpoint"
+        try:
+            return f"saved {self.save_checkpoint()} of the last completed steps (kimg {kimg:.3f})"
+        except (atomic.WriteError, tf.errors.OpError, ValueError) as e:
+            last = ckpt.checkpoints(self.run_dir)
+            return (f"could not save a checkpoint ({str(e).splitlines()[0]}); newest checkpoint: "
+                    f"{last[-1][1] if last else 'none'}")
 
     # ---- samples -----------------------------------------------------------------------------
     def generate(self, latents, labels=None):
@@ -277,7 +316,7 @@ class Training:
             tick_end = int(self.tick_start.numpy()) + int(C.tick_kimg_at(cfg, stage.resolution) * 1000)
             target = min(tick_end, total_images, int(math.ceil(stage.end_kimg * 1000)) if math.isfinite(stage.end_kimg) else total_images)
             steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
-            stats = tr.run_steps(self.iterator, tf.constant(steps)).numpy()
+            stats = self._run_steps(tr, steps)
             if not np.all(np.isfinite(stats)):
                 last = ckpt.latest(self.run_dir) if self.run_dir else None
                 raise TrainingError(
@@ -295,6 +334,8 @@ class Training:
                 self.log(f"Stopped by {self.stop.signal} at kimg {seen / 1000:.1f}; resume with --resume={self.run_dir}")
                 return
             tick_done = seen >= tick_end or seen >= total_images
+            if not tick_done:
+                faults.kill_point("tick")
             if not tick_done and now - last_progress > cfg.log.progress_seconds:
                 done = (seen - int(self.tick_start.numpy())) / max(1, tick_end - int(self.tick_start.numpy()))
                 self.log(f"  ... kimg {seen / 1000:8.1f}  ({100 * done:3.0f}% of tick {int(self.tick.numpy()) + 1})")
@@ -306,6 +347,27 @@ class Training:
         self.save_checkpoint()
         self.save_snapshot()
         self.log(f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}.")
+
+    def _run_steps(self, trainer, steps):
+        """One compiled call; a corrupt record or a lost worker ends the run in one line, after
+        a checkpoint of the steps completed before it."""
+        try:
+            return trainer.run_steps(self.iterator, tf.constant(steps)).numpy()
+        except tf.errors.DataLossError as e:
+            res = trainer.stage.resolution
+            level = dataset.tfrecord_filename(self.config.data.path, dataset.resolution_log2(res), self.info.name)
+            raise faults.CorruptRecord(
+                f"{faults.corrupt_record(e, level, res)}; {self._checkpoint_after_fault()}. List every damaged "
+                f"record with: python data_prep/create_tfrecords.py verify {self.config.data.path}"
+            ) from None
+        except faults.PEER_ERRORS as e:
+            if self.workers == 1:
+                raise
+            lost = faults.lost_task(e, distribute.task(self.strategy))
+            raise faults.WorkerLost(
+                f"lost worker {lost} at kimg {int(self.images_seen.numpy()) / 1000:.3f}; "
+                f"{self._checkpoint_after_fault()}. Restart every worker with --resume={self.run_dir}"
+            ) from None
 
     def end_tick(self, stats, tick_seconds):
         cfg, tr = self.config, self.trainer
@@ -405,7 +467,7 @@ def build_config(f):
     matters: devices first). A dry run never creates a dataset and works without one."""
     config = C.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
-    strategy = distribute.make_strategy(config.distribute)  # before any op: collectives need it
+    strategy = distribute.make_strategy(config.distribute, config.worker_timeout)  # before any op: collectives need it
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
@@ -424,6 +486,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not os.environ.get("PGAN_TF_VERBOSE"):
         logging.set_verbosity(logging.WARNING)  # absl INFO lines (checkpoint sharding) are noise
+    strategy = None
     try:
         config, info, strategy, notes = build_config(FLAGS)
         if FLAGS.dry_run:
@@ -436,6 +499,21 @@ def main(argv):
     except (C.ConfigError, dataset.DatasetError, ckpt.CheckpointError, run_dir.RunDirError, TrainingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord, faults.WorkerLost) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.filename or 'I/O'}: {atomic.reason(e)}", file=sys.stderr)
+        return 1
+    except tf.errors.DataLossError as e:
+        print(f"error: corrupt data: {faults.first_line(e)}", file=sys.stderr)
+        return 1
+    except faults.PEER_ERRORS as e:
+        if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
+            raise
+        print(f"error: lost worker {faults.lost_task(e, distribute.task(strategy))}; restart every worker with "
+              f"--resume (newest checkpoint kept)", file=sys.stderr)
+        return 1
     return 0
 
 

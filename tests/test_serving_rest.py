@@ -195,3 +195,134 @@ def test_real_tensorflow_model_server(served):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# ---- limits, metadata, abuse and load ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def limited(served):
+    """The unconditional model again, behind small limits (4 instances, 4000-byte bodies, 2 s stalls)."""
+    server = serving_rest.make_server(os.path.join(served["base"], "pgan"), "pgan", max_batch_size=4,
+                                      max_body_bytes=4000, request_timeout=2.0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_address[1]}/v1/models/pgan", "port": server.server_address[1],
+           "g2": served["g2"]}
+    server.shutdown()
+    server.server_close()
+
+
+def raw_request(port, data, read_timeout=10.0):
+    """Sends raw bytes to the server on 127.0.0.1, closes the sending side, and returns what it
+    answers (b'' if it closes without answering)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_batch_over_the_limit_is_refused_before_running(served, limited):
+    # the issue's case: 20,000 latents accepted whole; the default limit refuses them
+    status, body = post(served["urls"]["pgan"] + ":predict", {"instances": np.zeros((20000, 16)).tolist()})
+    assert status == 400
+    assert body["error"].startswith(f"batch of 20000 instances is over this server's limit of "
+                                    f"{serving_rest.DEFAULT_MAX_BATCH_SIZE} per request (--max_batch_size)")
+    z = np.round(Z, 3)
+    assert post(limited["url"] + ":predict", {"instances": np.concatenate([z, z[:1]]).tolist()})[0] == 200  # 4 is fine
+    for body in ({"instances": np.concatenate([z, z]).tolist()}, {"inputs": {"latents": np.concatenate([z, z]).tolist()}}):
+        status, got = post(limited["url"] + ":predict", body)
+        assert status == 400 and "batch of 6 instances is over this server's limit of 4" in got["error"]
+
+
+def test_body_over_the_limit_is_413_unread(limited):
+    big = {"instances": np.zeros((3, 16)).tolist(), "pad": "x" * 5000}
+    status, body = post(limited["url"] + ":predict", big)
+    assert status == 413
+    assert body == {"error": f"request body of {len(json.dumps(big).encode())} bytes is over this server's limit of "
+                             f"4000 bytes (--max_body_bytes)"}
+    # a huge announced body is refused at once, without waiting for (or reading) any of it
+    answer = raw_request(limited["port"], b"POST /v1/models/pgan:predict HTTP/1.1\r\nHost: x\r\n"
+                                          b"Content-Length: 1000000000000\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 413") and b"over this server's limit of 4000 bytes" in answer
+
+
+@pytest.mark.parametrize("request_bytes, status, message", [
+    (b"POST /v1/models/pgan:predict HTTP/1.1\r\nHost: x\r\n\r\n", b"411", b"Content-Length header is required"),
+    (b"POST /v1/models/pgan:predict HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"400", b"invalid Content-Length"),
+    (b"POST /v1/models/pgan:predict HTTP/1.1\r\nContent-Length: abc\r\n\r\n", b"400", b"invalid Content-Length"),
+    (b"POST /v1/models/pgan:predict HTTP/1.1\r\nContent-Length: 4\r\n\r\n\xff\xfe\x00\x01", b"400", b"JSON Parse error"),
+    (b"POST /v1/models/pgan:predict HTTP/1.1\r\nContent-Length: 10\r\n\r\n[1,", b"400", b"ended after 3 of 10 bytes"),
+    (b"GET /v1/models/pgan/metadata/extra HTTP/1.1\r\n\r\n", b"404", b"Malformed request"),
+])
+def test_malformed_requests_get_an_answer_and_the_server_lives(limited, request_bytes, status, message):
+    answer = raw_request(limited["port"], request_bytes, read_timeout=10.0)
+    assert answer.split(b" ")[1] == status and message in answer
+    assert get(limited["url"])[0] == 200  # still serving
+
+
+def test_a_stalled_client_is_cut_off_and_others_are_served(limited):
+    with socket.create_connection(("127.0.0.1", limited["port"]), timeout=30) as stalled:
+        stalled.sendall(b"POST /v1/models/pgan:predict HTTP/1.1\r\nContent-Length: 100\r\n\r\n{")  # then nothing
+        assert post(limited["url"] + ":predict", {"instances": Z[:1].tolist()})[0] == 200
+        start = time.monotonic()
+        assert stalled.recv(65536) == b""  # closed by the server after its 2 s request timeout
+        assert time.monotonic() - start < 20
+
+
+def test_metadata_like_tf_serving(served):
+    status, body = get(served["urls"]["pgan"] + "/metadata")
+    assert status == 200 and sorted(body) == ["metadata", "model_spec"]
+    assert body["model_spec"] == {"name": "pgan", "signature_name": "", "version": "2"}
+    signatures = body["metadata"]["signature_def"]["signature_def"]
+    default = signatures["serving_default"]
+    assert default["method_name"] == "tensorflow/serving/predict"
+    latents = default["inputs"]["latents"]
+    assert latents["dtype"] == "DT_FLOAT" and latents["name"].startswith("serving_default_latents")
+    assert latents["tensor_shape"] == {"dim": [{"size": "-1", "name": ""}, {"size": "16", "name": ""}],
+                                       "unknown_rank": False}
+    images = default["outputs"]["images"]
+    assert images["dtype"] == "DT_UINT8"
+    assert [d["size"] for d in images["tensor_shape"]["dim"]] == ["-1", "8", "8", "3"]
+    assert "generate_png" in signatures
+    assert get(served["urls"]["pgan"] + "/versions/1/metadata")[1]["model_spec"]["version"] == "1"
+    cond = get(served["urls"]["cond"] + "/metadata")[1]["metadata"]["signature_def"]["signature_def"]
+    assert sorted(cond["serving_default"]["inputs"]) == ["labels", "latents"]
+    assert get(served["urls"]["pgan"] + "/versions/9/metadata") == (
+        404, {"error": "Servable not found for request: Specific(pgan, 9)"})
+
+
+def test_concurrent_clients_all_answered_correctly(served):
+    """8 threads × 50 requests, each with its own latents; every answer is that request's images
+    (as the same SavedModel computes them alone: float rounding may differ with the batch size)."""
+    import tensorflow as tf
+
+    url = served["urls"]["pgan"] + ":predict"
+    rng = np.random.RandomState(11)
+    latents = rng.randn(8, 50, 2, 16).astype(np.float32)
+    fn = tf.saved_model.load(os.path.join(served["base"], "pgan", "2")).signatures["serving_default"]
+    expected = np.stack([[fn(latents=tf.constant(z))["images"].numpy() for z in per_thread] for per_thread in latents])
+    failures = []
+
+    def client(t):
+        for i in range(50):
+            status, body = post(url, {"instances": latents[t, i].tolist()})
+            if status != 200 or body["predictions"] != expected[t, i].tolist():
+                failures.append((t, i, status))
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads)
+    assert failures == []

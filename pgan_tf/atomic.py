@@ -1,0 +1,119 @@
+"""Writing files so that a crash or a full disk never leaves half a file under the final name.
+
+Everything is written to a temporary name in the same directory, flushed to disk, then renamed
+into place (a rename within one file system is atomic). A write that fails (ENOSPC, EACCES, EIO,
+or TensorFlow's file errors wrapping them) removes its temporary file and raises `WriteError`,
+whose one-line message names the path and the reason.
+"""
+import contextlib
+import errno
+import os
+import re
+import shutil
+
+
+class WriteError(RuntimeError):
+    """A file could not be written; the message is `cannot write <path>: <reason>`."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def reason(exc):
+    """A short, one-line reason for an OSError or a TensorFlow file error."""
+    if isinstance(exc, OSError):
+        name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
+        text = exc.strerror or str(exc) or type(exc).__name__
+        return f"{text} ({name})" if name else text
+    message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+    return message.split("; ", 1)[1] if message.startswith("/") and "; " in message else message  # "<path>; <why>"
+
+
+def _is_write_failure(exc):
+    if isinstance(exc, OSError):
+        return True
+    try:
+        import tensorflow as tf
+    except ImportError:  # pragma: no cover - TensorFlow is a dependency
+        return False
+    return isinstance(exc, tf.errors.OpError)
+
+
+def remove_quietly(*paths):
+    """Removes files or directories that may or may not exist (cleanup after a failed write)."""
+    for p in paths:
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(p)
+
+
+@contextlib.contextmanager
+def reported(path, *cleanup):
+    """Turns a failed write inside the block into `WriteError(path)`, removing `cleanup` first."""
+    try:
+        yield
+    except Exception as e:  # only write failures are converted, the rest re-raised
+        if not _is_write_failure(e):
+            raise
+        remove_quietly(*cleanup)
+        raise WriteError(path, reason(e)) from None
+
+
+def fsync_file(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path):
+    """Makes a rename or a new file in directory `path` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def temp_name(path):
+    """`<stem>.tmp-<pid><ext>` next to `path` (the extension kept: some writers choose by it)."""
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.tmp-{os.getpid()}{ext}"
+
+
+_TEMP_RE = re.compile(r"\.tmp-\d+([._]|$)")
+
+
+def is_temp_name(name):
+    """True for a temporary name (`<stem>.tmp-<pid>...`): leftovers of a process killed mid-write."""
+    return _TEMP_RE.search(name) is not None
+
+
+def replace_via_temp(path, write):
+    """Calls `write(tmp)` to write a temporary file, flushes it and renames it to `path`."""
+    tmp = temp_name(path)
+    with reported(path, tmp):
+        write(tmp)
+        fsync_file(tmp)
+        os.replace(tmp, path)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+    return path
+
+
+def write_text(path, text):
+    """Writes a text file atomically."""
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    return replace_via_temp(path, write)
