@@ -26,6 +26,8 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf import sampling
+
 _PATH_RE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?:(?P<verb>:predict)|(?P<metadata>/metadata))?$"
 )
@@ -47,6 +49,24 @@ class RestError(Exception):
 def signature_specs(signature_fn):
     """({input name: TensorSpec}, {output name: TensorSpec}) of a loaded signature function."""
     return dict(signature_fn.structured_input_signature[1]), dict(signature_fn.structured_outputs)
+
+
+def chunk_size(output_specs):
+    """Instances per model call: sized by memory from the largest image output (a 1024² generator
+    runs one or two at a time however many a request holds); unbounded without image outputs."""
+    sizes = [sampling.output_batch_size(*spec.shape[1:])
+             for spec in output_specs.values() if spec.shape.rank == 4 and None not in spec.shape[1:]]
+    return min(sizes) if sizes else None
+
+
+def run_in_chunks(fn, inputs, chunk):
+    """{output: np.ndarray} of `fn(**inputs)`, run `chunk` instances at a time when inputs are batched."""
+    batch = {len(v) for v in inputs.values() if np.ndim(v)}
+    if chunk is None or len(batch) != 1 or batch.pop() <= chunk:
+        return {k: v.numpy() for k, v in fn(**inputs).items()}
+    n = len(next(iter(inputs.values())))
+    parts = [fn(**{k: v[i:i + chunk] for k, v in inputs.items()}) for i in range(0, n, chunk)]
+    return {k: np.concatenate([p[k].numpy() for p in parts]) for k in parts[0]}
 
 
 def _decode_value(value):
@@ -144,7 +164,7 @@ def predict(loaded, body, max_batch_size=None):
     if name not in loaded.signatures:
         raise RestError(400, f"serving signature name: \"{name}\" not found in signature def")
     fn = loaded.signatures[name]
-    input_specs, _ = signature_specs(fn)
+    input_specs, output_specs = signature_specs(fn)
     inputs, row_format = parse_predict_body(body, input_specs)
     if row_format and len({len(v) for v in inputs.values()}) != 1:
         raise RestError(400, "all inputs of the row format must have the same batch size")
@@ -153,10 +173,11 @@ def predict(loaded, body, max_batch_size=None):
         raise RestError(400, f"batch of {batch} instances is over this server's limit of {max_batch_size} per request "
                              f"(--max_batch_size); split it into several requests")
     try:
-        outputs = fn(**{k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()})
+        tensors = {k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()}
+        outputs = run_in_chunks(fn, tensors, chunk_size(output_specs))
     except (tf.errors.OpError, ValueError, TypeError) as e:
         raise RestError(400, str(e).strip().splitlines()[0]) from None
-    return format_predict_response({k: v.numpy() for k, v in outputs.items()}, row_format)
+    return format_predict_response(outputs, row_format)
 
 
 class ModelRepository:

@@ -14,6 +14,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from pgan_tf import export, serving_rest
@@ -326,3 +327,23 @@ def test_concurrent_clients_all_answered_correctly(served):
         t.join(timeout=300)
     assert not any(t.is_alive() for t in threads)
     assert failures == []
+
+
+def test_large_requests_run_in_memory_sized_chunks():
+    """A request's instances go through the model a memory-sized chunk at a time (1 at 1024²),
+    and the answer is the same as one call."""
+    specs = {"images": tf.TensorSpec([None, 1024, 1024, 3], tf.uint8), "images_bytes": tf.TensorSpec([None], tf.string)}
+    assert serving_rest.chunk_size(specs) == 1
+    assert serving_rest.chunk_size({"scores": tf.TensorSpec([None, 1], tf.float32)}) is None
+    calls = []
+
+    def fn(latents):
+        calls.append(int(latents.shape[0]))
+        return {"images": tf.cast(latents[:, :2] * 10, tf.uint8), "images_bytes": tf.strings.as_string(latents[:, 0])}
+
+    z = tf.constant(np.arange(14, dtype=np.float32).reshape(7, 2))
+    chunked = serving_rest.run_in_chunks(fn, {"latents": z}, 3)
+    whole = serving_rest.run_in_chunks(fn, {"latents": z}, None)
+    assert calls == [3, 3, 1, 7]
+    for k in whole:
+        np.testing.assert_array_equal(chunked[k], whole[k])
