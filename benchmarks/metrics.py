@@ -18,12 +18,11 @@ import os
 import threading
 import time
 
-import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
-
 import numpy as np
 import psutil
 from absl import app, flags
 
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.metrics.ms_ssim import ms_ssim_pairs, num_scales, scale_weights
 from pgan_tf.metrics.swd import SWDAccumulator, pyramid_resolutions
 
