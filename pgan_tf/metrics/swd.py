@@ -18,6 +18,7 @@ one at a time: the accumulator keeps each image in its most compact form (the ui
 to 256²; for larger images the descriptors of the finest levels plus a small Gaussian level)
 and cuts a level's patches only when that level's distance is computed.
 """
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -46,14 +47,15 @@ def _down_axis(x, axis):
     """
     ax = lambda index: _along(axis, x.ndim, index)
     even, odd = x[ax(slice(0, None, 2))], x[ax(slice(1, None, 2))]
-    out = even * np.float32(6.0)
-    out += odd * np.float32(4.0)
-    out[ax(slice(1, None))] += odd[ax(slice(None, -1))] * np.float32(4.0)
-    out[ax(0)] += odd[ax(0)] * np.float32(4.0)                 # x[−1] = x[1]
-    out[ax(slice(1, None))] += even[ax(slice(None, -1))]
-    out[ax(0)] += even[ax(1)]                                   # x[−2] = x[2]
-    out[ax(slice(None, -1))] += even[ax(slice(1, None))]
-    out[ax(-1)] += even[ax(-1)]                                 # x[n] = x[n−2]
+    h = even.shape[axis]
+    # padded: e[i] = x[2i−2] (x[−2] = x[2], x[n] = x[n−2]); o[i] = x[2i−1] (x[−1] = x[1])
+    e = np.concatenate([even[ax(slice(1, 2))], even, even[ax(slice(-1, None))]], axis=axis)
+    o = np.concatenate([odd[ax(slice(0, 1))], odd], axis=axis)
+    out = e[ax(slice(0, h))] + e[ax(slice(2, h + 2))]
+    out += e[ax(slice(1, h + 1))] * np.float32(6.0)
+    pairs = o[ax(slice(0, h))] + o[ax(slice(1, h + 1))]
+    pairs *= np.float32(4.0)
+    out += pairs
     out *= np.float32(1.0 / 16.0)
     return out
 
@@ -206,14 +208,21 @@ class ChannelStats:
         if desc.shape[0] == 0:
             return
         per = desc.reshape(desc.shape[0], self.mean.size, -1)
-        n = per.shape[0] * per.shape[2]
-        mean = per.sum(axis=(0, 2), dtype=np.float64) / n
-        centred = per - mean.astype(np.float32)[None, :, None]
-        m2 = np.einsum("ick,ick->c", centred, centred, dtype=np.float64)
-        total = self.count + n
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.count * n / total
-        self.mean += delta * n / total
+        chunk = ChannelStats(self.mean.size)
+        chunk.count = per.shape[0] * per.shape[2]
+        chunk.mean = per.sum(axis=(0, 2), dtype=np.float64) / chunk.count
+        centred = per - chunk.mean.astype(np.float32)[None, :, None]
+        chunk.m2 = np.einsum("ick,ick->c", centred, centred, dtype=np.float64)
+        self.merge(chunk)
+
+    def merge(self, other):
+        """Adds the values summarized by another ChannelStats."""
+        total = self.count + other.count
+        if other.count == 0:
+            return
+        delta = other.mean - self.mean
+        self.m2 = self.m2 + other.m2 + delta * delta * self.count * other.count / total
+        self.mean = self.mean + delta * other.count / total
         self.count = total
 
     def std(self):
@@ -276,13 +285,14 @@ def _sliced_w1(a, b, dirs_a, dirs_b, shift_a, shift_b, pool):
     total = 0.0
     for start in range(0, num_dirs, chunk):
         cols = slice(start, start + chunk)
-        # [K, M]: one contiguous row per direction (contiguous operands keep it in BLAS)
-        proj_a = np.ascontiguousarray(dirs_a[:, cols].T) @ a.T
-        proj_b = np.ascontiguousarray(dirs_b[:, cols].T) @ b.T
+        # [M, K] (the faster GEMM orientation here); the columns are the directions
+        proj_a = a @ np.ascontiguousarray(dirs_a[:, cols])
+        proj_b = b @ np.ascontiguousarray(dirs_b[:, cols])
         if a.shape[0] < _SORT_BELOW:
-            total += float(np.sum(_sorted_gaps(proj_a, proj_b, shift_a[cols], shift_b[cols])))
+            total += float(np.sum(_sorted_gaps(proj_a.T, proj_b.T, shift_a[cols],
+                                               shift_b[cols])))
             continue
-        total += sum(pool.map(wasserstein1, proj_a, proj_b, shift_a[cols], shift_b[cols]))
+        total += sum(pool.map(wasserstein1, proj_a.T, proj_b.T, shift_a[cols], shift_b[cols]))
     return total / num_dirs
 
 
@@ -377,6 +387,7 @@ class SWDAccumulator:
         self._stats = {name: [ChannelStats(self.num_channels) for _ in self.resolutions]
                        for name in self.SETS}
         self._counts = {name: 0 for name in self.SETS}
+        self._lock = threading.Lock()
 
     def _corners(self, level, first, n):
         return patch_corners(self.seed, level, first, n, self.patches_per_image,
@@ -385,7 +396,10 @@ class SWDAccumulator:
     def _describe(self, which, level, first, band, out=None):
         desc = extract_descriptors(band, self._corners(level, first, band.shape[0]),
                                    self.patch_size, out)
-        self._stats[which][level].add(desc)
+        chunk = ChannelStats(self.num_channels)
+        chunk.add(desc)
+        with self._lock:
+            self._stats[which][level].merge(chunk)
         return desc
 
     def add(self, which, batch):
@@ -424,9 +438,10 @@ class SWDAccumulator:
         """Images added so far per set."""
         return dict(self._counts)
 
-    def _level_descriptors(self, which, level):
+    def _level_descriptors(self, which, level, pool):
         """All descriptors of one set at one level, [N·P, D]; advances the stored Gaussian
-        images to the next level (their memory is reused level by level)."""
+        images to the next level (their memory is reused level by level). Batches go through
+        the pool's threads (NumPy releases the GIL in its array loops)."""
         if level < self.stored_level:
             desc = np.concatenate(self._descriptors[which][level], axis=0)
             self._descriptors[which][level] = []
@@ -436,13 +451,16 @@ class SWDAccumulator:
         desc = np.empty((rows, dims), np.float32)
         last = level == len(self.resolutions) - 1
         stored = self._stored[which]
-        for i, (first, gauss) in enumerate(stored):
-            gauss = np.asarray(gauss, np.float32)
-            band, down = _pyramid_step(gauss, last)
+
+        def advance(i):
+            first, gauss = stored[i]
+            band, down = _pyramid_step(np.asarray(gauss, np.float32), last)
             start = first * self.patches_per_image
             self._describe(which, level, first, band,
                            out=desc[start:start + band.shape[0] * self.patches_per_image])
             stored[i] = (first, down)
+
+        list(pool.map(advance, range(len(stored))))
         return desc
 
     def result(self):
@@ -461,7 +479,7 @@ class SWDAccumulator:
         out = {}
         with ThreadPoolExecutor(2) as pool:
             for level, res in enumerate(self.resolutions):
-                desc = [self._level_descriptors(name, level) for name in self.SETS]
+                desc = [self._level_descriptors(name, level, pool) for name in self.SETS]
                 stats = [self._stats[name][level] for name in self.SETS]
                 dirs = np.concatenate(random_directions(dims, self.num_dirs, self.num_repeats,
                                                         [self.seed, level]), axis=1)[order]
