@@ -1,70 +1,164 @@
-"""Throughput (images/s) of the SWD and MS-SSIM metrics on this machine.
+"""Speed and memory of the SWD and MS-SSIM metrics at the paper's scale, against NumPy references.
 
-For each resolution, times SWD descriptor extraction (Laplacian pyramid + patches) and the
-sliced Wasserstein distance over two sets of N images, then MS-SSIM over N/2 pairs. Each
-number is printed next to a reference measured in the same run: a plain vectorized NumPy
-version of the same computation, so the ratio says what running it in TensorFlow buys.
+SWD: two sets of --num_images images (paper: 16384 per set) streamed batch by batch through
+SWDAccumulator, then result(); prints seconds, images/s (both sets counted), the peak RSS of
+the process while it ran, and the ratio to a NumPy version of the original implementation's
+method (metrics/sliced_wasserstein.py: the whole minibatch's Laplacian pyramid, patches
+gathered by flat index, every level's descriptors of a set kept, per-channel normalization,
+4 × 128 directions, np.sort of the projections) measured in the same run on the same images —
+the first --ref_images of them (all by default). The reference's pyramid blurs separably,
+which is faster than the original's 2-D scipy convolution, so the ratio is if anything low.
+Its memory is the original's too: all descriptors of both sets (~10 GB at 16384 images).
 
-    python benchmarks/metrics.py [--num_images=256] [--sizes=32,64,128]
+MS-SSIM: --num_images/2 pairs at 32² against a vectorized NumPy MS-SSIM.
+
+    python benchmarks/metrics.py [--num_images=16384] [--sizes=128] [--ref_images=2048]
 """
+import os
+import threading
 import time
 
-import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
-
 import numpy as np
+import psutil
 from absl import app, flags
 
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.metrics.ms_ssim import ms_ssim_pairs, num_scales, scale_weights
 from pgan_tf.metrics.swd import SWDAccumulator, pyramid_resolutions
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("num_images", 256, "Images per set.")
-flags.DEFINE_list("sizes", ["32", "64", "128"], "Resolutions to time.")
-flags.DEFINE_integer("batch_size", 64, "Images per batch.")
+flags.DEFINE_integer("num_images", 16384, "Images per set (the paper: 16384).")
+flags.DEFINE_list("sizes", ["128"], "Image resolutions to time SWD at.")
+flags.DEFINE_integer("batch_size", 64, "Images per streamed batch.")
+flags.DEFINE_integer("ref_images", None, "Images per set for the NumPy reference and the "
+                     "ratio (default: all --num_images; 0 skips the reference).")
+flags.DEFINE_integer("ms_ssim_size", 32, "Resolution of the MS-SSIM timing (0 skips it).")
 
 
-def _images(n, size, seed):
-    rng = np.random.default_rng(seed)
+def _batch(index, n, size, which):
+    """Batch `index` of a deterministic synthetic set: 8×8 blocks of random colour + noise."""
+    rng = np.random.default_rng([("reals", "fakes").index(which), size, index])
     low = rng.uniform(0, 255, (n, size // 8, size // 8, 3))
     up = np.repeat(np.repeat(low, 8, axis=1), 8, axis=2)
     return np.clip(up + rng.normal(0, 20, up.shape), 0, 255).astype(np.uint8)
 
 
-# ------------------------------------------------------------ NumPy references (timing only)
-def _np_blur(x, scale):
+def _batches(num_images, size, which, batch_size):
+    for i, start in enumerate(range(0, num_images, batch_size)):
+        yield _batch(i, min(batch_size, num_images - start), size, which)
+
+
+class _PeakRSS:
+    """Samples the process's RSS every 20 ms in a thread; .peak is the largest seen (bytes)."""
+
+    def __init__(self):
+        self._proc = psutil.Process()
+        self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+# ------------------------------------------------------------ NumPy reference: the original's method
+def _ref_blur(x, scale):
+    """NCHW binomial blur, mirror padding without edge repeat (separable, float32)."""
     k = np.array([1, 4, 6, 4, 1], np.float32) / 16.0
-    p = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
-    h, w = x.shape[1], x.shape[2]
-    rows = sum(k[i] * p[:, i:i + h, :, :] for i in range(5))
-    return scale * sum(k[i] * rows[:, :, i:i + w, :] for i in range(5))
+    h, w = x.shape[2], x.shape[3]
+    p = np.pad(x, ((0, 0), (0, 0), (2, 2), (0, 0)), mode="reflect")
+    rows = sum(k[i] * p[:, :, i:i + h, :] for i in range(5))
+    p = np.pad(rows, ((0, 0), (0, 0), (0, 0), (2, 2)), mode="reflect")
+    return scale * sum(k[i] * p[:, :, :, i:i + w] for i in range(5))
 
 
-def _np_swd(a, b, rng):
-    levels = len(pyramid_resolutions(a.shape[1]))
-    descs = []
-    for images in (a, b):
-        g = [images.astype(np.float32)]
-        for _ in range(levels - 1):
-            g.append(_np_blur(g[-1], 1.0)[:, ::2, ::2])
-        per_level = []
-        for k in range(levels):
-            band = g[k]
-            if k < levels - 1:
-                z = np.zeros_like(g[k])
-                z[:, ::2, ::2] = g[k + 1]
-                band = g[k] - _np_blur(z, 4.0)
-            n, s = band.shape[0], band.shape[1]
-            ys = rng.integers(0, s - 6, (n, 128))[:, :, None, None] + np.arange(7)[:, None]
-            xs = rng.integers(0, s - 6, (n, 128))[:, :, None, None] + np.arange(7)[None, :]
-            d = band[np.arange(n)[:, None, None, None], ys, xs].reshape(n * 128, 49, 3)
-            d = (d - d.mean(axis=(0, 1))) / d.std(axis=(0, 1))
-            per_level.append(d.reshape(n * 128, -1))
-        descs.append(per_level)
-    for da, db in zip(*descs):
-        for _ in range(4):
-            v = rng.standard_normal((da.shape[1], 128)).astype(np.float32)
-            v /= np.linalg.norm(v, axis=0)
-            np.mean(np.abs(np.sort(da @ v, axis=0) - np.sort(db @ v, axis=0)))
+def _ref_pyramid(minibatch, levels):
+    pyr = [minibatch.astype(np.float32)]
+    for _ in range(1, levels):
+        down = _ref_blur(pyr[-1], 1.0)[:, :, ::2, ::2]
+        zeros = np.zeros_like(pyr[-1])
+        zeros[:, :, ::2, ::2] = down
+        pyr[-1] = pyr[-1] - _ref_blur(zeros, 4.0)
+        pyr.append(down)
+    return pyr
+
+
+def _ref_patches(level, rng, size=7, per_image=128):
+    n, c, h, w = level.shape
+    half = size // 2
+    count = per_image * n
+    nh, ch, dy, dx = np.ogrid[0:count, 0:c, -half:half + 1, -half:half + 1]
+    img = nh // per_image
+    y = dy + rng.integers(half, h - half, (count, 1, 1, 1))
+    x = dx + rng.integers(half, w - half, (count, 1, 1, 1))
+    return level.flat[((img * c + ch) * h + y) * w + x]  # [count, C, 7, 7]
+
+
+def _ref_finalize(desc):
+    desc = np.concatenate(desc, axis=0)
+    desc -= np.mean(desc, axis=(0, 2, 3), keepdims=True)
+    desc /= np.std(desc, axis=(0, 2, 3), keepdims=True)
+    return desc.reshape(desc.shape[0], -1)
+
+
+def _ref_sliced_wasserstein(a, b, rng, repeats=4, per_repeat=128):
+    results = []
+    for _ in range(repeats):
+        dirs = rng.standard_normal((a.shape[1], per_repeat))
+        dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
+        dirs = dirs.astype(np.float32)
+        proj_a = np.sort(np.matmul(a, dirs), axis=0)
+        proj_b = np.sort(np.matmul(b, dirs), axis=0)
+        results.append(np.mean(np.abs(proj_a - proj_b)))
+    return np.mean(results)
+
+
+def _ref_swd(num_images, size, batch_size, rng):
+    """The original's SWD on the benchmark's images: → ({key: value}, seconds)."""
+    levels = len(pyramid_resolutions(size))
+    seconds = 0.0
+    desc = {}
+    for which in ("reals", "fakes"):
+        per_level = [[] for _ in range(levels)]
+        for batch in _batches(num_images, size, which, batch_size):
+            start = time.perf_counter()
+            for lod, level in enumerate(_ref_pyramid(batch.transpose(0, 3, 1, 2), levels)):
+                per_level[lod].append(_ref_patches(level, rng))
+            seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        desc[which] = [_ref_finalize(d) for d in per_level]
+        seconds += time.perf_counter() - start
+    start = time.perf_counter()
+    dist = [_ref_sliced_wasserstein(a, b, rng) * 1e3 for a, b in zip(desc["reals"], desc["fakes"])]
+    seconds += time.perf_counter() - start
+    out = {f"SWDx1e3_{r}": d for r, d in zip(pyramid_resolutions(size), dist)}
+    out["SWDx1e3_avg"] = float(np.mean(dist))
+    return out, seconds
+
+
+# ------------------------------------------------------------ ours
+def _our_swd(num_images, size, batch_size):
+    """SWDAccumulator on the benchmark's images → ({key: value}, add seconds, result seconds)."""
+    acc = SWDAccumulator(size, 3, seed=0)
+    adding = 0.0
+    for which in ("reals", "fakes"):
+        for batch in _batches(num_images, size, which, batch_size):
+            start = time.perf_counter()
+            acc.add(which, batch)
+            adding += time.perf_counter() - start
+    start = time.perf_counter()
+    out = acc.result()
+    return out, adding, time.perf_counter() - start
 
 
 def _np_ms_ssim(a, b):
@@ -90,52 +184,64 @@ def _np_ms_ssim(a, b):
         if s == len(weights) - 1:
             cs = cs * (2 * mx * my + 6.5025) / (mx ** 2 + my ** 2 + 6.5025)
         out = out * np.maximum(cs.mean(axis=(1, 2)), 0) ** w
-    return out
+    return out.mean(axis=-1)
 
 
-# ------------------------------------------------------------ timing
-def _time(fn, repeats=2):
-    fn()  # warm-up (tracing)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _fmt(values):
+    return " ".join(f"{k.removeprefix('SWDx1e3_')}={v:.3f}" for k, v in values.items())
 
 
-def _run_swd(a, b, batch_size):
-    acc = SWDAccumulator(a.shape[1], a.shape[3], seed=0)
-    t0 = time.perf_counter()
-    for start in range(0, len(a), batch_size):
-        acc.add_reals(a[start:start + batch_size])
-        acc.add_fakes(b[start:start + batch_size])
-    t1 = time.perf_counter()
-    acc.result()
-    return t1 - t0, time.perf_counter() - t1
+def _load():
+    return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main(_):
     n = FLAGS.num_images
-    print(f"{n} images per set, batch {FLAGS.batch_size}; images/s counts both sets for SWD "
-          f"and both images of each pair for MS-SSIM")
-    print(f"{'metric':<9}{'res':>5}{'describe s':>12}{'distance s':>12}{'images/s':>10}"
-          f"{'NumPy img/s':>13}{'ratio':>7}")
+    ref_n = n if FLAGS.ref_images is None else FLAGS.ref_images
+    print(f"{os.cpu_count()} CPUs, {_load()}; SWD: {n} images per set, batches of "
+          f"{FLAGS.batch_size}; images/s counts both sets; peak RSS is the whole process's")
+    _our_swd(8, 32, 8)  # warm-up: first calls into BLAS and thread pools
     for size in (int(s) for s in FLAGS.sizes):
-        a, b = _images(n, size, 0), _images(n, size, 1)
-        _run_swd(a[:8], b[:8], FLAGS.batch_size)  # warm-up: traces the pyramid function
-        desc, dist = min((_run_swd(a, b, FLAGS.batch_size) for _ in range(2)), key=sum)
-        ours = 2 * n / (desc + dist)
-        ref = 2 * n / _time(lambda: _np_swd(a, b, np.random.default_rng(0)), repeats=1)
-        print(f"{'SWD':<9}{size:>5}{desc:>12.2f}{dist:>12.2f}{ours:>10.0f}{ref:>13.0f}"
-              f"{ours / ref:>7.2f}")
-    for size in (int(s) for s in FLAGS.sizes):
-        a, b = _images(n // 2, size, 0), _images(n // 2, size, 1)
-        t = _time(lambda: [ms_ssim_pairs(a[i:i + FLAGS.batch_size], b[i:i + FLAGS.batch_size])
-                           for i in range(0, len(a), FLAGS.batch_size)])
-        ref = _time(lambda: _np_ms_ssim(a, b), repeats=1)
-        print(f"{'MS-SSIM':<9}{size:>5}{'':>12}{t:>12.2f}{n / t:>10.0f}{n / ref:>13.0f}"
-              f"{ref / t:>7.2f}")
+        with _PeakRSS() as rss:
+            values, adding, result = _our_swd(n, size, FLAGS.batch_size)
+        total = adding + result
+        print(f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding:.1f} s, result "
+              f"{result:.1f} s), {2 * n / total:.0f} images/s, peak RSS "
+              f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(values)}")
+        if ref_n <= 0:
+            continue
+        if ref_n != n:
+            values, adding, result = _our_swd(ref_n, size, FLAGS.batch_size)
+            ours = adding + result
+            print(f"SWD {size}² ours, {ref_n} images: {ours:.1f} s, {2 * ref_n / ours:.0f} "
+                  f"images/s\n    {_fmt(values)}")
+        else:
+            ours = total
+        with _PeakRSS() as rss:
+            ref_values, ref_s = _ref_swd(ref_n, size, FLAGS.batch_size, np.random.default_rng(0))
+        print(f"SWD {size}² NumPy reference, {ref_n} images: {ref_s:.1f} s, "
+              f"{2 * ref_n / ref_s:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB\n"
+              f"    {_fmt(ref_values)}")
+        print(f"SWD {size}² speed ratio ours / reference on the same {ref_n} images: "
+              f"{ref_s / ours:.1f}x   ({_load()})")
+    size = FLAGS.ms_ssim_size
+    if size:
+        pairs = max(1, n // 2)
+        a = np.concatenate(list(_batches(pairs, size, "reals", 1024)))
+        b = np.concatenate(list(_batches(pairs, size, "fakes", 1024)))
+        runs = []
+        for fn in (lambda: np.concatenate([ms_ssim_pairs(a[i:i + 256], b[i:i + 256]).numpy()
+                                           for i in range(0, pairs, 256)]),
+                   lambda: np.concatenate([_np_ms_ssim(a[i:i + 256], b[i:i + 256])
+                                           for i in range(0, pairs, 256)])):
+            fn()
+            start = time.perf_counter()
+            scores = fn()
+            runs.append((time.perf_counter() - start, float(np.mean(scores))))
+        (ours, score), (ref, ref_score) = runs
+        print(f"MS-SSIM {size}², {pairs} pairs: ours {ours:.2f} s ({2 * pairs / ours:.0f} "
+              f"images/s, mean {score:.5f}), NumPy {ref:.2f} s ({2 * pairs / ref:.0f} images/s, "
+              f"mean {ref_score:.5f}), ratio {ref / ours:.2f}x   ({_load()})")
 
 
 if __name__ == "__main__":

@@ -4,13 +4,18 @@ import pytest
 
 from pgan_tf.metrics import swd as swd_mod
 from pgan_tf.metrics.swd import (
+    ChannelStats,
+    SWDAccumulator,
+    channel_order,
+    extract_descriptors,
     finalize_descriptors,
     gaussian_pyramid,
     laplacian_pyramid,
     patch_corners,
-    extract_descriptors,
     pyramid_resolutions,
+    random_directions,
     sliced_wasserstein,
+    stored_level,
     swd,
 )
 
@@ -107,26 +112,39 @@ def test_pyramid_resolutions():
         pyramid_resolutions(48)
 
 
+def _nchw(x):
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_pyramids_match_numpy_reference(channels):
+    """The polyphase pyramid equals blurring every pixel with the 5×5 kernel (mirror padding)."""
     x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, channels))
-    gauss = gaussian_pyramid(x.astype(np.float32), 3)
+    gauss = gaussian_pyramid(_nchw(x).astype(np.float32), 3)
     ref = [x]
     for _ in range(2):
         ref.append(_np_down(ref[-1]))
     for got, want in zip(gauss, ref):
-        np.testing.assert_allclose(got.numpy(), want, atol=2e-3)
-    lap = laplacian_pyramid(x.astype(np.float32), 3)
-    assert [t.shape[1] for t in lap] == [32, 16, 8]
+        np.testing.assert_allclose(got, _nchw(want), atol=2e-3)
+    lap = laplacian_pyramid(_nchw(x).astype(np.float32), 3)
+    assert [t.shape[2] for t in lap] == [32, 16, 8]
     for got, want in zip(lap, _np_laplacian(x, 3)):
-        np.testing.assert_allclose(got.numpy(), want, atol=2e-3)
+        np.testing.assert_allclose(got, _nchw(want), atol=2e-3)
+
+
+def test_up_of_one_pixel_spreads_the_kernel_times_four():
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    x[0, 0, 2, 3] = 1.0
+    up = swd_mod.pyr_up(x)
+    np.testing.assert_allclose(up[0, 0, 2:7, 4:9], swd_mod.binomial_kernel() * 4, atol=1e-7)
+    assert up.sum() == pytest.approx(4.0)
 
 
 def test_laplacian_of_constant_image_is_zero_except_low_pass():
-    x = np.full((1, 32, 32, 3), 77.0, np.float32)
+    x = np.full((1, 3, 32, 32), 77.0, np.float32)
     lap = laplacian_pyramid(x, 2)
-    np.testing.assert_allclose(lap[0].numpy(), 0.0, atol=1e-4)
-    np.testing.assert_allclose(lap[1].numpy(), 77.0, atol=1e-4)
+    np.testing.assert_allclose(lap[0], 0.0, atol=1e-4)
+    np.testing.assert_allclose(lap[1], 77.0, atol=1e-4)
 
 
 def test_patch_corners_range_and_batching_invariance():
@@ -139,22 +157,46 @@ def test_patch_corners_range_and_batching_invariance():
 
 
 def test_extract_descriptors_cuts_the_right_patches():
-    img = np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
+    img = np.random.default_rng(0).uniform(0, 1, (2, 3, 16, 16)).astype(np.float32)
     corners = np.array([[[0, 0], [9, 4]], [[3, 9], [5, 5]]], np.int32)
-    d = extract_descriptors(img, corners, 7).numpy()
+    d = extract_descriptors(img, corners, 7)
     assert d.shape == (4, 147)
-    np.testing.assert_array_equal(d[1], img[0, 9:16, 4:11, :].ravel())
-    np.testing.assert_array_equal(d[2], img[1, 3:10, 9:16, :].ravel())
+    np.testing.assert_array_equal(d[1], img[0, :, 9:16, 4:11].ravel())
+    np.testing.assert_array_equal(d[2], img[1, :, 3:10, 9:16].ravel())
+    out = np.zeros((4, 147), np.float32)
+    assert extract_descriptors(img, corners, 7, out=out) is out
+    np.testing.assert_array_equal(out, d)
+
+
+def test_channel_order_maps_to_the_originals_layout():
+    img = np.random.default_rng(0).uniform(0, 1, (1, 3, 16, 16)).astype(np.float32)
+    d = extract_descriptors(img, np.array([[[2, 5]]]), 7)[0]
+    original = img[0, :, 2:9, 5:12].transpose(1, 2, 0).ravel()  # (y, x, channel)
+    np.testing.assert_array_equal(d, original[channel_order(3)])
+
+
+def test_channel_stats_merge_chunks_like_one_pass():
+    rng = np.random.default_rng(0)
+    raw = rng.normal([1.0, -5.0, 130.0], [2.0, 0.5, 60.0], (400, 49, 3)).astype(np.float32)
+    raw = raw.transpose(0, 2, 1).reshape(400, -1)  # (channel, …) order
+    stats = ChannelStats(3)
+    for chunk in (raw[:7], raw[7:7], raw[7:300], raw[300:]):
+        stats.add(chunk)
+    per = raw.reshape(400, 3, 49).astype(np.float64)
+    np.testing.assert_allclose(stats.mean, per.mean(axis=(0, 2)), rtol=1e-6)
+    np.testing.assert_allclose(stats.std(), per.std(axis=(0, 2)), rtol=1e-6)
+    assert stats.count == 400 * 49
 
 
 def test_finalize_normalizes_each_channel():
     rng = np.random.default_rng(0)
     raw = rng.normal([1.0, -5.0, 30.0], [2.0, 0.5, 9.0], (400, 49, 3)).astype(np.float32)
+    raw = np.ascontiguousarray(raw.transpose(0, 2, 1))  # [400, 3, 49]
     d = finalize_descriptors([raw[:150].reshape(150, -1), raw[150:].reshape(250, -1)], 3)
-    per = d.reshape(400, 49, 3)
-    np.testing.assert_allclose(per.mean(axis=(0, 1)), 0.0, atol=1e-4)
-    np.testing.assert_allclose(per.std(axis=(0, 1)), 1.0, atol=1e-4)
-    want = (raw - raw.mean(axis=(0, 1))) / raw.std(axis=(0, 1))
+    per = d.reshape(400, 3, 49)
+    np.testing.assert_allclose(per.mean(axis=(0, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(per.std(axis=(0, 2)), 1.0, atol=1e-4)
+    want = (raw - raw.mean(axis=(0, 2), keepdims=True)) / raw.std(axis=(0, 2), keepdims=True)
     np.testing.assert_allclose(per, want, atol=1e-4)
 
 
@@ -172,16 +214,15 @@ def test_sliced_wasserstein_known_values():
         sliced_wasserstein(a, a[:10], 4, 1, seed=0)
 
 
-def test_sort_backends_agree():
+def test_sliced_wasserstein_equals_sorting_projections():
     rng = np.random.default_rng(1)
-    a = rng.normal(size=(300, 10)).astype(np.float32)
-    b = rng.standard_t(3, size=(300, 10)).astype(np.float32)
-    by_tf = sliced_wasserstein(a, b, 16, 3, seed=2, sort_backend="tf")
-    by_np = sliced_wasserstein(a, b, 16, 3, seed=2, sort_backend="numpy")
-    assert by_tf > 0.01
-    assert by_np == pytest.approx(by_tf, rel=1e-6)
-    with pytest.raises(ValueError, match="sort_backend"):
-        sliced_wasserstein(a, b, 4, 1, seed=0, sort_backend="gpu")
+    a = rng.normal(size=(3000, 10)).astype(np.float32)
+    b = rng.standard_t(3, size=(3000, 10)).astype(np.float32)
+    dirs = random_directions(10, 16, 3, seed=2)
+    want = np.mean([np.mean(np.abs(np.sort(a @ d, axis=0) - np.sort(b @ d, axis=0)))
+                    for d in dirs])
+    assert want > 0.01
+    assert sliced_wasserstein(a, b, 16, 3, seed=2) == pytest.approx(want, rel=1e-5)
 
 
 # ---------------------------------------------------------------- the whole metric
@@ -236,6 +277,62 @@ def test_bad_inputs_raise_clear_errors():
         swd(x, x[:3])
     with pytest.raises(ValueError, match="expected uint8"):
         swd(x, _smooth_images(4, 16, 3, 0))
+
+
+def _sorted_swd(reals, fakes, seed, patches=128, dirs=128, repeats=4):
+    """The same method and randomness as swd(), done the original's way: descriptors in
+    (y, x, channel) order, normalized, projected and sorted."""
+    levels = len(pyramid_resolutions(reals.shape[1]))
+    pyr = [_np_laplacian(s.astype(np.float64), levels) for s in (reals, fakes)]
+    out = []
+    for lev, res in enumerate(pyramid_resolutions(reals.shape[1])):
+        corners = patch_corners(seed, lev, 0, reals.shape[0], patches, res)
+        sets = []
+        for p in pyr:
+            d = np.stack([p[lev][i, y:y + 7, x:x + 7, :]
+                          for i in range(reals.shape[0]) for y, x in corners[i]])
+            d = (d - d.mean(axis=(0, 1, 2))) / d.std(axis=(0, 1, 2))
+            sets.append(d.reshape(d.shape[0], -1))
+        vs = random_directions(sets[0].shape[1], dirs, repeats, [seed, lev])
+        out.append(1e3 * np.mean([np.mean(np.abs(np.sort(sets[0] @ v, axis=0)
+                                                 - np.sort(sets[1] @ v, axis=0))) for v in vs]))
+    return out
+
+
+def test_equals_the_sorting_method_for_the_same_seed():
+    """Same patches, directions and normalization: equal up to float32 rounding."""
+    x = _smooth_images(12, 32, 3, 0)
+    y = _noised(_smooth_images(12, 32, 3, 1), 15)
+    got = swd(x, y, seed=4, batch_size=5)
+    want = _sorted_swd(x, y, seed=4)
+    assert got["SWDx1e3_32"] == pytest.approx(want[0], rel=1e-4)
+    assert got["SWDx1e3_16"] == pytest.approx(want[1], rel=1e-4)
+
+
+def test_stored_level_keeps_the_fewest_bytes():
+    # 128²×3 uint8 (48 KiB) is smaller than any descriptors (73.5 KiB per level)
+    assert stored_level([128, 64, 32, 16], 3, 128, 7) == 0
+    assert stored_level([256, 128, 64, 32, 16], 3, 128, 7) == 0
+    # 1024²: keep the descriptors of 1024..128 and the float32 64² Gaussian image
+    assert stored_level([1024, 512, 256, 128, 64, 32, 16], 3, 128, 7) == 4
+    # with few patches the descriptors are cheaper from the start
+    assert stored_level([64, 32, 16], 3, 4, 7) == 2
+
+
+def test_descriptors_kept_at_add_time_give_the_same_values():
+    """With few patches per image the accumulator keeps descriptors of the finer levels
+    (stored_level > 0) instead of the images: same result as the sorting method."""
+    x = _smooth_images(40, 64, 3, 0)
+    y = _noised(_smooth_images(40, 64, 3, 1), 20)
+    acc = SWDAccumulator(64, 3, seed=9, patches_per_image=4)
+    assert acc.stored_level == 2
+    for i in range(0, 40, 16):
+        acc.add_reals(x[i:i + 16])
+        acc.add_fakes(y[i:i + 16])
+    got = acc.result()
+    want = _sorted_swd(x, y, seed=9, patches=4)
+    for res, w in zip((64, 32, 16), want):
+        assert got[f"SWDx1e3_{res}"] == pytest.approx(w, rel=1e-4)
 
 
 def test_agrees_with_numpy_reference_within_seed_spread():

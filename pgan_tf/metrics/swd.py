@@ -6,15 +6,24 @@ normalized per channel with that set's own mean/std, and the two descriptor sets
 with the sliced Wasserstein distance (4 repeats × 128 random unit directions). Values are
 reported ×1e3 per level plus their average, under the original implementation's names.
 
-Images are streamed: only the descriptors are kept, never the images. Patch positions are a
-pure function of (seed, level, image index within its set, patch index), so the result does
-not depend on how the images are batched, and the two sets use the same positions: identical
-image sets give identical descriptors and a distance of exactly 0.
+Patch positions are a pure function of (seed, level, image index within its set, patch
+index), so the result does not depend on how the images are batched, and the two sets use the
+same positions: identical image sets give identical descriptors and a distance of exactly 0.
+
+Speed and memory at the paper's scale (16384 images per set): the pyramid is computed
+polyphase in NumPy (only the pixels that are kept), patches are cut through a strided window
+view, the per-channel normalization is folded into the projection directions, and each
+direction's 1-D distance is computed without sorting (wasserstein1d). Levels are processed
+one at a time: the accumulator keeps each image in its most compact form (the uint8 image up
+to 256²; for larger images the descriptors of the finest levels plus a small Gaussian level)
+and cuts a level's patches only when that level's distance is computed.
 """
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import tensorflow as tf
+
+from pgan_tf.metrics.wasserstein1d import wasserstein1
 
 _BINOMIAL_1D = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
 
@@ -26,38 +35,68 @@ def binomial_kernel():
     return (np.outer(_BINOMIAL_1D, _BINOMIAL_1D) / 256.0).astype(np.float32)
 
 
-def _blur(images, scale):
-    """Blurs float NHWC images with the binomial kernel × scale, REFLECT-padded (no edge repeat).
+def _along(axis, ndim, index):
+    """An index tuple that applies `index` (a slice or int) on one axis."""
+    return (slice(None),) * axis + (index,)
 
-    Channels are folded into the batch so one traced graph serves any channel count.
+
+def _down_axis(x, axis):
+    """Binomial blur along one axis (mirror padding without edge repeat), keeping even samples.
+
+    out[i] = (x[2i−2] + 4x[2i−1] + 6x[2i] + 4x[2i+1] + x[2i+2]) / 16.
     """
-    shape = tf.shape(images)
-    planes = tf.reshape(tf.transpose(images, [0, 3, 1, 2]), [-1, shape[1], shape[2], 1])
-    kernel = tf.constant(binomial_kernel() * scale)[:, :, None, None]
-    padded = tf.pad(planes, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
-    out = tf.nn.conv2d(padded, kernel, strides=1, padding="VALID")
-    out = tf.reshape(out, [shape[0], shape[3], shape[1], shape[2]])
-    return tf.transpose(out, [0, 2, 3, 1])
+    ax = lambda index: _along(axis, x.ndim, index)
+    even, odd = x[ax(slice(0, None, 2))], x[ax(slice(1, None, 2))]
+    h = even.shape[axis]
+    # padded: e[i] = x[2i−2] (x[−2] = x[2], x[n] = x[n−2]); o[i] = x[2i−1] (x[−1] = x[1])
+    e = np.concatenate([even[ax(slice(1, 2))], even, even[ax(slice(-1, None))]], axis=axis)
+    o = np.concatenate([odd[ax(slice(0, 1))], odd], axis=axis)
+    out = e[ax(slice(0, h))] + e[ax(slice(2, h + 2))]
+    out += e[ax(slice(1, h + 1))] * np.float32(6.0)
+    pairs = o[ax(slice(0, h))] + o[ax(slice(1, h + 1))]
+    pairs *= np.float32(4.0)
+    out += pairs
+    out *= np.float32(1.0 / 16.0)
+    return out
+
+
+def _up_axis(x, axis):
+    """Zero insertion then binomial blur × 2 along one axis, evaluated polyphase:
+
+    out[2i] = (g[i−1] + 6g[i] + g[i+1]) / 8, out[2i+1] = (g[i] + g[i+1]) / 2, with the mirror
+    padding of the zero-filled signal giving g[−1] = g[1] and g[h] = g[h−1].
+    """
+    ax = lambda index: _along(axis, x.ndim, index)
+    shape = list(x.shape)
+    shape[axis] *= 2
+    out = np.empty(shape, np.float32)
+    even = out[ax(slice(0, None, 2))]
+    odd = out[ax(slice(1, None, 2))]
+    np.multiply(x, np.float32(6.0), out=even)
+    even[ax(slice(1, None))] += x[ax(slice(None, -1))]
+    even[ax(0)] += x[ax(1)]
+    even[ax(slice(None, -1))] += x[ax(slice(1, None))]
+    even[ax(-1)] += x[ax(-1)]
+    even *= np.float32(1.0 / 8.0)
+    np.add(x[ax(slice(None, -1))], x[ax(slice(1, None))], out=odd[ax(slice(None, -1))])
+    np.multiply(x[ax(-1)], np.float32(2.0), out=odd[ax(-1)])
+    odd *= np.float32(0.5)
+    return out
 
 
 def pyr_down(images):
-    """One pyramid step down: binomial blur, then keep every second pixel (even rows/cols)."""
-    return _blur(images, 1.0)[:, ::2, ::2, :]
+    """One pyramid step down of float NCHW images: binomial blur, keep even rows/cols."""
+    return _down_axis(_down_axis(np.asarray(images, np.float32), 2), 3)
 
 
 def pyr_up(images):
-    """One pyramid step up: insert zeros after every pixel, then blur with the kernel × 4."""
-    shape = tf.shape(images)
-    n, h, w, c = shape[0], shape[1], shape[2], shape[3]
-    zeros = tf.zeros_like(images)
-    rows = tf.reshape(tf.stack([images, zeros], axis=2), [n, 2 * h, w, c])
-    full = tf.reshape(tf.stack([rows, tf.zeros_like(rows)], axis=3), [n, 2 * h, 2 * w, c])
-    return _blur(full, 4.0)
+    """One pyramid step up of float NCHW images: insert zeros, blur with the kernel × 4."""
+    return _up_axis(_up_axis(np.asarray(images, np.float32), 2), 3)
 
 
 def gaussian_pyramid(images, num_levels):
-    """List of num_levels float NHWC tensors: the images, then each successive pyr_down."""
-    levels = [tf.convert_to_tensor(images, tf.float32)]
+    """List of num_levels float32 NCHW arrays: the images, then each successive pyr_down."""
+    levels = [np.asarray(images, np.float32)]
     for _ in range(num_levels - 1):
         levels.append(pyr_down(levels[-1]))
     return levels
@@ -68,6 +107,16 @@ def laplacian_pyramid(images, num_levels):
     gauss = gaussian_pyramid(images, num_levels)
     bands = [gauss[k] - pyr_up(gauss[k + 1]) for k in range(num_levels - 1)]
     return bands + [gauss[-1]]
+
+
+def _pyramid_step(gauss, last):
+    """(band, next Gaussian level) of one Gaussian level; the last level is its own band."""
+    if last:
+        return gauss, None
+    down = pyr_down(gauss)
+    band = pyr_up(down)
+    np.subtract(gauss, band, out=band)
+    return band, down
 
 
 def pyramid_resolutions(resolution, min_resolution=16):
@@ -119,41 +168,85 @@ def patch_corners(seed, level, first_image, num_images, patches_per_image, size,
     return corners.reshape(num_images, patches_per_image, 2)
 
 
-def extract_descriptors(level_images, corners, patch_size=7):
-    """Cuts patch_size² × C patches at the given corners: [N·P, patch_size·patch_size·C] float32.
+def extract_descriptors(level_images, corners, patch_size=7, out=None):
+    """Cuts patch_size² × C patches at the given corners: [N·P, C·patch_size²] float32, each
+    row in (channel, y, x) order.
 
-    level_images: float NHWC [N, S, S, C]; corners: int [N, P, 2] top-left (y, x).
+    level_images: float NCHW [N, C, S, S]; corners: int [N, P, 2] top-left (y, x);
+    out: optional float32 array of that shape to write into.
     """
-    corners = tf.convert_to_tensor(corners, tf.int32)
-    n, p = tf.shape(corners)[0], tf.shape(corners)[1]
-    offs = tf.range(patch_size, dtype=tf.int32)
-    ys = corners[:, :, 0, None, None] + offs[None, None, :, None]  # [N, P, ps, 1]
-    xs = corners[:, :, 1, None, None] + offs[None, None, None, :]  # [N, P, 1, ps]
-    ys = tf.broadcast_to(ys, [n, p, patch_size, patch_size])
-    xs = tf.broadcast_to(xs, [n, p, patch_size, patch_size])
-    img = tf.broadcast_to(tf.range(n, dtype=tf.int32)[:, None, None, None], tf.shape(ys))
-    patches = tf.gather_nd(level_images, tf.stack([img, ys, xs], axis=-1))  # [N,P,ps,ps,C]
-    return tf.reshape(patches, [n * p, -1])
+    level_images = np.asarray(level_images, np.float32)
+    n, c = level_images.shape[:2]
+    p = corners.shape[1]
+    windows = np.lib.stride_tricks.sliding_window_view(
+        level_images, (patch_size, patch_size), axis=(2, 3))  # [N, C, Y, X, ps, ps]
+    rows = np.arange(n)[:, None]
+    patches = windows[rows, :, corners[:, :, 0], corners[:, :, 1]]  # [N, P, C, ps, ps]
+    if out is None:
+        return patches.reshape(n * p, c * patch_size * patch_size)
+    out.reshape(n, p, c, patch_size, patch_size)[...] = patches
+    return out
+
+
+def channel_order(num_channels, patch_size=7):
+    """Row permutation from this module's (channel, y, x) descriptor order to the original's
+    (y, x, channel) one: descriptor column i holds the original's column order[i]."""
+    return np.arange(patch_size * patch_size * num_channels).reshape(-1, num_channels).T.ravel()
+
+
+class ChannelStats:
+    """Per-channel count, mean and M2 (sum of squared deviations) of descriptor chunks, merged
+    chunk by chunk in float64 (Chan et al.'s parallel update)."""
+
+    def __init__(self, num_channels):
+        self.count = 0
+        self.mean = np.zeros(num_channels)
+        self.m2 = np.zeros(num_channels)
+
+    def add(self, desc):
+        """Adds a [rows, C·k] float32 chunk in (channel, …) order."""
+        if desc.shape[0] == 0:
+            return
+        per = desc.reshape(desc.shape[0], self.mean.size, -1)
+        chunk = ChannelStats(self.mean.size)
+        chunk.count = per.shape[0] * per.shape[2]
+        chunk.mean = per.sum(axis=(0, 2), dtype=np.float64) / chunk.count
+        centred = per - chunk.mean.astype(np.float32)[None, :, None]
+        chunk.m2 = np.einsum("ick,ick->c", centred, centred, dtype=np.float64)
+        self.merge(chunk)
+
+    def merge(self, other):
+        """Adds the values summarized by another ChannelStats."""
+        total = self.count + other.count
+        if other.count == 0:
+            return
+        delta = other.mean - self.mean
+        self.m2 = self.m2 + other.m2 + delta * delta * self.count * other.count / total
+        self.mean = self.mean + delta * other.count / total
+        self.count = total
+
+    def std(self):
+        """Population std per channel; a channel with zero spread gets 1 (it is only centred;
+        the original would divide by zero)."""
+        std = np.sqrt(self.m2 / max(self.count, 1))
+        return np.where(std > 0, std, 1.0)
 
 
 def finalize_descriptors(descriptors, num_channels):
-    """Concatenates descriptor batches and normalizes each colour channel with the set's own
-    mean and (population) std over all its patches, as the original. → float32 [M, D].
-
-    A channel with zero spread is only centred (the original would divide by zero).
-    """
+    """Concatenates descriptor batches ((channel, …) order) and normalizes each colour channel
+    with the set's own mean and (population) std over all its patches, as the original.
+    → float32 [M, D]. A channel with zero spread is only centred."""
     if isinstance(descriptors, (list, tuple)):
         desc = np.concatenate([np.asarray(d, np.float32) for d in descriptors], axis=0)
     else:
         desc = np.array(descriptors, np.float32)
     if desc.ndim != 2 or desc.shape[1] % num_channels:
         raise ValueError(f"descriptors must be [M, k·{num_channels}], got shape {desc.shape}")
-    per_channel = desc.reshape(desc.shape[0], -1, num_channels)
-    mean = per_channel.mean(axis=(0, 1), dtype=np.float64)
-    std = per_channel.std(axis=(0, 1), dtype=np.float64)
-    std = np.where(std > 0, std, 1.0)
-    per_channel -= mean.astype(np.float32)
-    per_channel /= std.astype(np.float32)
+    stats = ChannelStats(num_channels)
+    stats.add(desc)
+    per_channel = desc.reshape(desc.shape[0], num_channels, -1)
+    per_channel -= stats.mean.astype(np.float32)[None, :, None]
+    per_channel /= stats.std().astype(np.float32)[None, :, None]
     return desc
 
 
@@ -168,64 +261,75 @@ def random_directions(dims, dirs_per_repeat, repeats, seed):
     return out
 
 
-@tf.function(reduce_retracing=True)
-def _sorted_projection_gap_tf(a, b, dirs):
-    """Sum over the columns d of dirs of mean |sort(a·d) − sort(b·d)|, all in TensorFlow."""
-    proj_a = tf.sort(tf.transpose(tf.matmul(a, dirs)), axis=-1)
-    proj_b = tf.sort(tf.transpose(tf.matmul(b, dirs)), axis=-1)
-    gaps = tf.reduce_mean(tf.abs(proj_a - proj_b), axis=-1)
-    return tf.reduce_sum(tf.cast(gaps, tf.float64))
+# Projections of both sets are made for a chunk of directions at a time: at least 32
+# directions (fewer calls), at most ~2^24 values per set unless that is below 32 directions.
+_MIN_DIRS_PER_CHUNK = 32
+_VALUES_PER_CHUNK = 1 << 24
+# Below this many descriptors per set, sorting all directions at once in NumPy is faster than
+# the per-direction linear-time distance (whose fixed cost per call then dominates).
+_SORT_BELOW = 1 << 15
 
 
-def _sorted_projection_gap_numpy(a, b, dirs, pool):
-    """The same sum with TF projections but NumPy sorts, the two sets sorted in two threads
-    (TF's CPU sort, TopKV2, is ~4× slower than np.sort on this kind of data)."""
-    proj = [tf.matmul(dirs, x, transpose_a=True, transpose_b=True).numpy() for x in (a, b)]
-    proj_a, proj_b = pool.map(lambda p: np.sort(p, axis=-1), proj)
-    return float(np.sum(np.mean(np.abs(proj_a - proj_b), axis=-1, dtype=np.float64)))
+def _sorted_gaps(proj_a, proj_b, shift_a, shift_b):
+    """mean |sort(a − shift_a) − sort(b − shift_b)| of each row pair, by sorting (float64)."""
+    a = np.sort(proj_a - shift_a[:, None], axis=1)
+    b = np.sort(proj_b - shift_b[:, None], axis=1)
+    return np.mean(np.abs(a - b), axis=1)
 
 
-def _resolve_sort_backend(sort_backend):
-    """'auto' → 'tf' when a GPU is visible, else 'numpy'."""
-    if sort_backend == "auto":
-        return "tf" if tf.config.list_logical_devices("GPU") else "numpy"
-    if sort_backend not in ("tf", "numpy"):
-        raise ValueError(f"sort_backend must be 'auto', 'tf' or 'numpy', got {sort_backend!r}")
-    return sort_backend
+def _sliced_w1(a, b, dirs_a, dirs_b, shift_a, shift_b, pool):
+    """Mean over the columns d of the direction matrices of W1(a·dirs_a[:, d] − shift_a[d],
+    b·dirs_b[:, d] − shift_b[d]), projecting a chunk of directions at a time."""
+    num_dirs = dirs_a.shape[1]
+    chunk = max(_MIN_DIRS_PER_CHUNK, _VALUES_PER_CHUNK // max(1, a.shape[0]))
+    total = 0.0
+    for start in range(0, num_dirs, chunk):
+        cols = slice(start, start + chunk)
+        # [M, K] (the faster GEMM orientation here); the columns are the directions
+        proj_a = a @ np.ascontiguousarray(dirs_a[:, cols])
+        proj_b = b @ np.ascontiguousarray(dirs_b[:, cols])
+        if a.shape[0] < _SORT_BELOW:
+            total += float(np.sum(_sorted_gaps(proj_a.T, proj_b.T, shift_a[cols],
+                                               shift_b[cols])))
+            continue
+        total += sum(pool.map(wasserstein1, proj_a.T, proj_b.T, shift_a[cols], shift_b[cols]))
+    return total / num_dirs
 
 
-def sliced_wasserstein(a, b, dirs_per_repeat=128, repeats=4, seed=None, sort_backend="auto"):
+def sliced_wasserstein(a, b, dirs_per_repeat=128, repeats=4, seed=None):
     """Sliced Wasserstein distance between two equal-size point sets [M, D] (not ×1e3).
 
-    For each repeat: project both sets on dirs_per_repeat random unit directions, sort each
-    projection, take the mean absolute difference; the result is the mean over repeats.
-    Directions go through in chunks so that the projections stay under ~2^25 floats per set.
-    Projections run in TensorFlow; the sorts too on GPU, in NumPy on CPU (sort_backend='auto').
+    For each repeat: project both sets on dirs_per_repeat random unit directions and take the
+    mean absolute difference of the sorted projections (computed without sorting, exactly:
+    wasserstein1d); the result is the mean over repeats (every repeat has as many directions,
+    so it is the mean over all directions).
     """
-    a = tf.convert_to_tensor(a, tf.float32)
-    b = tf.convert_to_tensor(b, tf.float32)
-    if a.shape.rank != 2 or a.shape != b.shape:
+    a = np.asarray(a, np.float32)
+    b = np.asarray(b, np.float32)
+    if a.ndim != 2 or a.shape != b.shape:
         raise ValueError(f"sliced_wasserstein needs two [M, D] sets of equal shape, "
                          f"got {a.shape} and {b.shape}")
-    backend = _resolve_sort_backend(sort_backend)
     dirs = np.concatenate(random_directions(a.shape[1], dirs_per_repeat, repeats, seed), axis=1)
-    chunk = max(1, min(dirs.shape[1], (1 << 25) // max(1, int(a.shape[0]))))
-    total = 0.0
+    zeros = np.zeros(dirs.shape[1])
     with ThreadPoolExecutor(2) as pool:
-        for start in range(0, dirs.shape[1], chunk):
-            d = tf.constant(dirs[:, start:start + chunk])
-            if backend == "tf":
-                total += float(_sorted_projection_gap_tf(a, b, d))
-            else:
-                total += _sorted_projection_gap_numpy(a, b, d, pool)
-    # Every repeat has the same number of directions: the mean over repeats of the per-repeat
-    # means is the mean over all directions.
-    return total / dirs.shape[1]
+        return _sliced_w1(a, b, dirs, dirs, zeros, zeros, pool)
+
+
+def _normalized_level_distance(desc, stats, dirs, pool):
+    """SWD of two raw descriptor sets normalized per channel with their own stats, the
+    normalization folded into the directions: ((x − μ)/σ)·d = x·(d/σ) − (μ/σ)·d."""
+    per_row = dirs.shape[0] // stats[0].mean.size  # descriptor columns per channel
+    scaled, shifts = [], []
+    for st in stats:
+        inv = np.repeat(1.0 / st.std(), per_row)[:, None]
+        scaled.append((dirs * inv).astype(np.float32))
+        shifts.append(np.repeat(st.mean, per_row) @ (dirs * inv))
+    return _sliced_w1(desc[0], desc[1], scaled[0], scaled[1], shifts[0], shifts[1], pool)
 
 
 def _as_batches(images, batch_size):
     """Yields uint8 NHWC batches of at most batch_size from an array or an iterable of batches."""
-    if isinstance(images, np.ndarray) or tf.is_tensor(images):
+    if isinstance(images, np.ndarray) or hasattr(images, "numpy"):
         images = [images]
     for batch in images:
         batch = np.asarray(batch)
@@ -242,24 +346,29 @@ def _default_seed(seed):
     return int(seed)
 
 
-@tf.function(reduce_retracing=True)
-def _describe_batch(images, corners, patch_size):
-    """Laplacian pyramid of one uint8 batch and its descriptors at every level (one per corners)."""
-    bands = laplacian_pyramid(tf.cast(images, tf.float32), len(corners))
-    return [extract_descriptors(band, c, patch_size) for band, c in zip(bands, corners)]
+def stored_level(resolutions, num_channels, patches_per_image, patch_size):
+    """The pyramid level whose Gaussian image the accumulator keeps (descriptors are kept for
+    the levels above it): the choice with the fewest bytes per image. 0 keeps the uint8 image."""
+    desc_bytes = patches_per_image * patch_size * patch_size * num_channels * 4
+    best, best_bytes = 0, resolutions[0] ** 2 * num_channels
+    for level in range(1, len(resolutions)):
+        size = level * desc_bytes + resolutions[level] ** 2 * num_channels * 4
+        if size < best_bytes:
+            best, best_bytes = level, size
+    return best
 
 
 class SWDAccumulator:
-    """Streams two image sets ('reals' and 'fakes') into per-level descriptors; result() → SWD.
+    """Streams two image sets ('reals' and 'fakes'); result() → SWD.
 
-    Holds only descriptors: per level n_images · patches_per_image × patch_size²·C floats.
+    Keeps per image its most compact form (stored_level): up to 256² the uint8 image itself;
+    the patches of a level are cut, one level at a time, when result() computes its distance.
     """
 
     SETS = ("reals", "fakes")
 
     def __init__(self, resolution, num_channels, *, seed=None, patches_per_image=128,
-                 patch_size=7, num_dirs=128, num_repeats=4, min_resolution=16,
-                 sort_backend="auto"):
+                 patch_size=7, num_dirs=128, num_repeats=4, min_resolution=16):
         self.resolutions = pyramid_resolutions(resolution, min_resolution)
         if min_resolution < patch_size:
             raise ValueError(f"min_resolution {min_resolution} is smaller than the patch size")
@@ -269,15 +378,36 @@ class SWDAccumulator:
         self.patch_size = patch_size
         self.num_dirs = num_dirs
         self.num_repeats = num_repeats
-        self.sort_backend = _resolve_sort_backend(sort_backend)
-        self._descriptors = {name: [[] for _ in self.resolutions] for name in self.SETS}
+        self.stored_level = stored_level(self.resolutions, self.num_channels,
+                                         patches_per_image, patch_size)
+        # per set: list of (first image index, Gaussian level `stored_level` of the batch)
+        self._stored = {name: [] for name in self.SETS}
+        # per set and level above stored_level: descriptor chunks and their stats
+        self._descriptors = {name: [[] for _ in range(self.stored_level)] for name in self.SETS}
+        self._stats = {name: [ChannelStats(self.num_channels) for _ in self.resolutions]
+                       for name in self.SETS}
         self._counts = {name: 0 for name in self.SETS}
+        self._lock = threading.Lock()
+
+    def _corners(self, level, first, n):
+        return patch_corners(self.seed, level, first, n, self.patches_per_image,
+                             self.resolutions[level], self.patch_size)
+
+    def _describe(self, which, level, first, band, out=None):
+        desc = extract_descriptors(band, self._corners(level, first, band.shape[0]),
+                                   self.patch_size, out)
+        chunk = ChannelStats(self.num_channels)
+        chunk.add(desc)
+        with self._lock:
+            self._stats[which][level].merge(chunk)
+        return desc
 
     def add(self, which, batch):
         """Adds one uint8 NHWC batch to set `which` ('reals' or 'fakes')."""
         if which not in self.SETS:
             raise ValueError(f"unknown set {which!r}; expected one of {self.SETS}")
         expected = (self.resolutions[0], self.resolutions[0], self.num_channels)
+        batch = np.asarray(batch)
         if batch.dtype != np.uint8 or batch.ndim != 4 or tuple(batch.shape[1:]) != expected:
             raise ValueError(f"SWD {which}: expected uint8 [N, {expected[0]}, {expected[1]}, "
                              f"{expected[2]}], got {batch.dtype} {tuple(batch.shape)}")
@@ -285,15 +415,14 @@ class SWDAccumulator:
         if n == 0:
             return
         first = self._counts[which]
-        corners = [
-            patch_corners(self.seed, level, first, n, self.patches_per_image, res,
-                          self.patch_size)
-            for level, res in enumerate(self.resolutions)
-        ]
-        descs = _describe_batch(tf.constant(batch), [tf.constant(c) for c in corners],
-                                self.patch_size)
-        for store, desc in zip(self._descriptors[which], descs):
-            store.append(desc.numpy())
+        if self.stored_level == 0:
+            kept = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+        else:
+            kept = batch.transpose(0, 3, 1, 2).astype(np.float32)
+            for level in range(self.stored_level):
+                band, kept = _pyramid_step(kept, last=False)
+                self._descriptors[which][level].append(self._describe(which, level, first, band))
+        self._stored[which].append((first, kept))
         self._counts[which] = first + n
 
     def add_reals(self, batch):
@@ -306,31 +435,66 @@ class SWDAccumulator:
 
     @property
     def counts(self):
-        """Number of images seen per set."""
+        """Images added so far per set."""
         return dict(self._counts)
 
+    def _level_descriptors(self, which, level, pool):
+        """All descriptors of one set at one level, [N·P, D]; advances the stored Gaussian
+        images to the next level (their memory is reused level by level). Batches go through
+        the pool's threads (NumPy releases the GIL in its array loops)."""
+        if level < self.stored_level:
+            desc = np.concatenate(self._descriptors[which][level], axis=0)
+            self._descriptors[which][level] = []
+            return desc
+        rows = self._counts[which] * self.patches_per_image
+        dims = self.num_channels * self.patch_size * self.patch_size
+        desc = np.empty((rows, dims), np.float32)
+        last = level == len(self.resolutions) - 1
+        stored = self._stored[which]
+
+        def advance(i):
+            first, gauss = stored[i]
+            band, down = _pyramid_step(np.asarray(gauss, np.float32), last)
+            start = first * self.patches_per_image
+            self._describe(which, level, first, band,
+                           out=desc[start:start + band.shape[0] * self.patches_per_image])
+            stored[i] = (first, down)
+
+        list(pool.map(advance, range(len(stored))))
+        return desc
+
     def result(self):
-        """{'SWDx1e3_<res>': ..., 'SWDx1e3_avg': ...}; both sets must hold the same count."""
-        if self._counts["reals"] != self._counts["fakes"] or self._counts["reals"] == 0:
-            raise ValueError(f"SWD needs two non-empty sets of equal size, got "
-                             f"{self._counts['reals']} reals and {self._counts['fakes']} fakes")
+        """{'SWDx1e3_<res>': ..., 'SWDx1e3_avg': ...} from everything added so far.
+
+        Consumes the stored images: call once, after the last batch.
+        """
+        if self._counts["reals"] != self._counts["fakes"]:
+            raise ValueError(f"SWD needs the same number of reals and fakes, got "
+                             f"{self._counts['reals']} and {self._counts['fakes']} "
+                             f"(equal size sets)")
+        if self._counts["reals"] == 0:
+            raise ValueError("SWD got no images")
+        dims = self.num_channels * self.patch_size * self.patch_size
+        order = channel_order(self.num_channels, self.patch_size)
         out = {}
-        for level, res in enumerate(self.resolutions):
-            a = finalize_descriptors(self._descriptors["reals"][level], self.num_channels)
-            b = finalize_descriptors(self._descriptors["fakes"][level], self.num_channels)
-            dist = sliced_wasserstein(a, b, self.num_dirs, self.num_repeats,
-                                      seed=[self.seed, level], sort_backend=self.sort_backend)
-            out[f"SWDx1e3_{res}"] = dist * 1e3
+        with ThreadPoolExecutor(2) as pool:
+            for level, res in enumerate(self.resolutions):
+                desc = [self._level_descriptors(name, level, pool) for name in self.SETS]
+                stats = [self._stats[name][level] for name in self.SETS]
+                dirs = np.concatenate(random_directions(dims, self.num_dirs, self.num_repeats,
+                                                        [self.seed, level]), axis=1)[order]
+                dist = _normalized_level_distance(desc, stats, dirs.astype(np.float64), pool)
+                del desc
+                out[f"SWDx1e3_{res}"] = dist * 1e3
         out["SWDx1e3_avg"] = float(np.mean([out[f"SWDx1e3_{r}"] for r in self.resolutions]))
         return out
 
 
 def swd(reals, fakes, *, seed=None, patches_per_image=128, patch_size=7, num_dirs=128,
-        num_repeats=4, min_resolution=16, batch_size=64, sort_backend="auto"):
+        num_repeats=4, min_resolution=16, batch_size=64):
     """Multi-scale SWD between two uint8 NHWC image sets (arrays or iterables of batches).
 
     Returns {'SWDx1e3_<res>': float for each pyramid level, 'SWDx1e3_avg': float}.
-    sort_backend: 'auto' (TF sort on GPU, NumPy sort on CPU), 'tf' or 'numpy'.
     """
     acc = None
     for which, images in (("reals", reals), ("fakes", fakes)):
@@ -339,8 +503,7 @@ def swd(reals, fakes, *, seed=None, patches_per_image=128, patch_size=7, num_dir
                 acc = SWDAccumulator(batch.shape[1], batch.shape[3], seed=seed,
                                      patches_per_image=patches_per_image,
                                      patch_size=patch_size, num_dirs=num_dirs,
-                                     num_repeats=num_repeats, min_resolution=min_resolution,
-                                     sort_backend=sort_backend)
+                                     num_repeats=num_repeats, min_resolution=min_resolution)
             acc.add(which, batch)
     if acc is None:
         raise ValueError("SWD got no images")
