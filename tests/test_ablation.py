@@ -199,6 +199,7 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     assert os.path.exists(os.path.join(other, sweep.DONE_FILE))
 
     # the regeneration command writes the same page from the stored runs
+    md, png = report.write_report(settings.sweep_dir, str(tmp_path / "docs" / "ablation.md"))
     regen = tmp_path / "again" / "ablation.md"
     proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "ablation.py"),
                            f"--sweep_dir={settings.sweep_dir}", "--report_only", f"--report={regen}"],

@@ -163,12 +163,13 @@ def check_args(slot, args):
     write_json(path, {"train_args": args})
 
 
-class _ForwardSignals:
-    """While a training runs: SIGINT / SIGTERM to the sweep are passed to the training once (it
-    saves a checkpoint and exits), and the sweep stops after it."""
+class _Signals:
+    """SIGINT / SIGTERM during the sweep: while a training runs, passed on to it once (it saves a
+    checkpoint and exits) and the sweep stops after it; otherwise the sweep stops at once
+    (evaluation files are written atomically, so nothing is left half-done)."""
 
-    def __init__(self, proc):
-        self.proc = proc
+    def __init__(self):
+        self.proc = None
         self.received = None
 
     def __enter__(self):
@@ -176,8 +177,11 @@ class _ForwardSignals:
         return self
 
     def _handle(self, signum, frame):
-        if self.received is None:
-            self.received = signal.Signals(signum).name
+        first = self.received is None
+        self.received = signal.Signals(signum).name
+        if self.proc is None or self.proc.poll() is not None:
+            raise Interrupted(f"stopped by {self.received}; run the same command again to resume")
+        if first:
             self.proc.send_signal(signal.SIGINT)
 
     def __exit__(self, *exc):
@@ -195,21 +199,23 @@ def _child_env():
     return env
 
 
-def train(settings, args, resume_dir, echo):
-    """Runs one training to its end; returns (exit code, last output lines, signal name or None)."""
+def train(settings, args, resume_dir, echo, signals):
+    """Runs one training to its end (or until `signals` stops it); returns (exit code, last output
+    lines). Its own session: a Ctrl-C reaches it once, through `signals`, not twice."""
     cmd = [settings.python, *args] + ([f"--resume={resume_dir}"] if resume_dir else [])
     tail = collections.deque(maxlen=30)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=_child_env(), start_new_session=True)
-    with _ForwardSignals(proc) as signals:
-        for line in proc.stdout:
+    signals.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env=_child_env(), start_new_session=True)
+    try:
+        for line in signals.proc.stdout:
             tail.append(line.rstrip("\n"))
             echo(line.rstrip("\n"))
-        code = proc.wait()
-    return code, list(tail), signals.received
+        return signals.proc.wait(), list(tail)
+    finally:
+        signals.proc = None
 
 
-def run_one(settings, ablation, seed, log, echo):
+def run_one(settings, ablation, seed, log, echo, signals):
     """Brings one run to 'done' (or 'failed'); returns the state it was found in."""
     slot = os.path.join(settings.sweep_dir, slot_name(ablation, seed))
     args = train_args(settings, ablation, seed)
@@ -227,9 +233,9 @@ def run_one(settings, ablation, seed, log, echo):
         found, run = "new", None
     if found in ("new", "resume"):
         log(f"{slot_name(ablation, seed)}: {'resuming ' + run if run else 'training'}")
-        code, tail, received = train(settings, args, run, echo)
-        if received:
-            raise Interrupted(f"stopped by {received} during {slot_name(ablation, seed)}; "
+        code, tail = train(settings, args, run, echo, signals)
+        if signals.received:
+            raise Interrupted(f"stopped by {signals.received} during {slot_name(ablation, seed)}; "
                               f"run the same command again to resume")
         new_state, run = state(slot)
         if code != 0 and any(_DIVERGED in line for line in tail):
@@ -253,11 +259,16 @@ def run_one(settings, ablation, seed, log, echo):
     return found
 
 
-def sweep(settings, ablations, seeds, log=print, echo=print):
+def _say(line):
+    print(line, flush=True)
+
+
+def sweep(settings, ablations, seeds, log=_say, echo=_say):
     """Runs every (configuration, seed) not yet done, in table order; {slot name: state found}."""
     ensure_dataset(settings, log)
     found = {}
-    for seed in seeds:  # every configuration once before the second seed: early results cover all
-        for ablation in ablations:
-            found[slot_name(ablation, seed)] = run_one(settings, ablation, seed, log, echo)
+    with _Signals() as signals:
+        for seed in seeds:  # every configuration once before the second seed: early results cover all
+            for ablation in ablations:
+                found[slot_name(ablation, seed)] = run_one(settings, ablation, seed, log, echo, signals)
     return found
