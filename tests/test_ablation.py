@@ -147,6 +147,11 @@ def test_line_chart_draws_each_series_in_its_colour():
 
 
 # ------------------------------------------------------------------ a real tiny sweep
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def _files(directory):
     """{relative path: (mtime_ns, sha1)} of every file under a directory."""
     out = {}
@@ -173,13 +178,13 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     assert sweep.sweep(settings, chosen, [1], log=lines.append, echo=lambda line: None) == {
         "full-s1": "new", "no_pixelnorm-s1": "new"}
     md, png = report.write_report(settings.sweep_dir, str(tmp_path / "docs" / "ablation.md"))
-    text = open(md).read()
+    text = _read(md)
     for title in ("Full method", "− pixelwise feature normalization", "Real vs real"):
         assert title in text
     assert "![" in text and "(ablation.png)" in text and report.NOTES_PLACEHOLDER in text
     assert Image.open(png).size[0] == 1400
     full_run = sweep.state(os.path.join(settings.sweep_dir, "full-s1"))[1]
-    marker = json.load(open(os.path.join(full_run, sweep.DONE_FILE)))
+    marker = json.loads(_read(os.path.join(full_run, sweep.DONE_FILE)))
     assert [row["kimg"] for row in marker["snapshots"]] == [1, 2]
     assert marker["baseline"]["SWDx1e3_avg"] < marker["snapshots"][-1]["SWDx1e3_avg"]
     assert f"{marker['snapshots'][-1]['SWDx1e3_avg']:.2f} ± 0.00" in text
@@ -190,12 +195,13 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     os.remove(os.path.join(other, sweep.DONE_FILE))
     os.remove(os.path.join(other, "network-snapshot-000002.keras"))
     log_path = os.path.join(other, "log.txt")
-    kept = [line for line in open(log_path) if not line.startswith("Done:")]
-    open(log_path, "w").writelines(kept)
+    kept = [line for line in _read(log_path).splitlines(True) if not line.startswith("Done:")]
+    with open(log_path, "w") as f:
+        f.writelines(kept)
     assert sweep.sweep(settings, chosen, [1], log=lines.append, echo=lambda line: None) == {
         "full-s1": "done", "no_pixelnorm-s1": "resume"}
     assert _files(os.path.dirname(full_run)) == before
-    assert "Resumed from" in open(log_path).read()
+    assert "Resumed from" in _read(log_path)
     assert os.path.exists(os.path.join(other, sweep.DONE_FILE))
 
     # the regeneration command writes the same page from the stored runs
@@ -203,9 +209,9 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     regen = tmp_path / "again" / "ablation.md"
     proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "ablation.py"),
                            f"--sweep_dir={settings.sweep_dir}", "--report_only", f"--report={regen}"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert regen.read_text() == open(md).read()
+    assert regen.read_text() == _read(md)
 
     changed = sweep.Settings(**{**settings.__dict__, "overrides": settings.overrides + ("--lr_base=0.01",)})
     with pytest.raises(sweep.SweepError, match="other settings"):
@@ -214,5 +220,23 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
 
 def test_cli_usage_errors_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "ablation.py"), "--only=no_such",
-                           f"--sweep_dir={tmp_path}"], capture_output=True, text=True, timeout=60)
+                           f"--sweep_dir={tmp_path}"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: unknown configuration")
+
+
+@pytest.mark.slow
+def test_a_diverged_run_is_kept_as_a_result_and_not_retrained(tmp_path):
+    from pgan_tf.dataset_tool import create_synthetic
+
+    create_synthetic(str(tmp_path / "data"), num_images=160, resolution=16, seed=3, progress=False)
+    settings = sweep.Settings(sweep_dir=str(tmp_path / "sweep"), flagfile=os.path.join(REPO, "quickstart.flags"),
+                              overrides=(f"--dataset_dir={tmp_path}/data", *TINY, "--lr_base=1e30"),
+                              snapshot_ticks=1, num_images=32)
+    chosen = configs.select("no_ema")
+    assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {"no_ema-s1": "new"}
+    run = sweep.state(os.path.join(settings.sweep_dir, "no_ema-s1"))[1]
+    failed = json.loads(_read(os.path.join(run, sweep.FAILED_FILE)))
+    assert failed["config"] == "no_ema" and "non-finite loss" in failed["error"]
+    assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {"no_ema-s1": "failed"}
+    with pytest.raises(report.ReportError, match="no finished run"):
+        report.write_report(settings.sweep_dir, str(tmp_path / "ablation.md"))

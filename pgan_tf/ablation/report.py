@@ -238,6 +238,8 @@ def render(runs, sweep_dir, png_name, notes):
     failed = [r for r in runs if r["state"] == "failed"]
     unfinished = [r for r in runs if r["state"] not in ("done", "failed")]
     regen = f"python benchmarks/ablation.py --sweep_dir={sweep_dir} --report_only"
+    one_seed = ("" if min(len(e["seeds"]) for k, e in summary.items() if k != "reals" and e["seeds"]) > 1 else
+                " Some configurations have a single seed: no spread, so every difference counts there.")
     parts = [f"""\
 # Ablation: each contribution of the paper switched off, at small scale
 
@@ -261,7 +263,7 @@ images); evenness is better closer to 1; unclassified is better closer to the re
 
 Computed from the table above: Δ = switched off − full method, marked "(within spread)" when it
 is smaller than the two seed spreads added. The verdict follows average SWD, the measure Table 1
-reports for every step.
+reports for every step.{one_seed}
 
 {agreement_table(summary)}
 
