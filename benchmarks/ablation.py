@@ -37,8 +37,8 @@ _OVERRIDES = {  # flags replacing the base flag file's values when given
     "create_synthetic": flags.DEFINE_integer("create_synthetic", None, "Synthetic images to create if the dataset is absent."),
 }
 flags.DEFINE_multi_string("train_flag", [], "Any further training flag, e.g. --train_flag=--minibatch_base=8 (repeatable).")
-flags.DEFINE_integer("snapshot_ticks", 2, "Generator snapshot every N ticks: the points of the curves.")
-flags.DEFINE_integer("eval_images", 2048, "Generated and real images per evaluation (pgan_tf.evaluate imports lazily: its --num_images).")
+flags.DEFINE_integer("snapshot_ticks", 4, "Generator snapshot every N ticks (the quickstart's 4: every 20 kimg): the points of the curves.")
+flags.DEFINE_integer("eval_images", 1024, "Generated and real images per evaluation (pgan_tf.evaluate imports lazily: its --num_images).")
 flags.DEFINE_integer("eval_seed", 0, "Seed of the evaluation's latents, patches and projections.")
 flags.DEFINE_bool("retry_failed", False, "Train diverged runs again instead of keeping them as a result.")
 flags.DEFINE_string("report", os.path.join(ROOT, "docs", "ablation.md"), "Markdown report to write (the PNG goes next to it).")
@@ -60,7 +60,7 @@ def main(argv):
         ablations = configs.select(FLAGS.only)
         seeds = [int(s) for s in FLAGS.seeds]
         if FLAGS.snapshot_ticks <= 0 or FLAGS.eval_images < 2:
-            raise ValueError("--snapshot_ticks must be positive and --num_images at least 2")
+            raise ValueError("--snapshot_ticks must be positive and --eval_images at least 2")
         if not os.path.isfile(FLAGS.base_flags):
             raise ValueError(f"--base_flags: no such file {FLAGS.base_flags}")
     except ValueError as e:

@@ -42,8 +42,8 @@ class Settings:
     sweep_dir: str
     flagfile: str  # the base setting (quickstart.flags)
     overrides: tuple = ()  # training flags replacing the flag file's, e.g. ('--total_kimg=60',)
-    snapshot_ticks: int = 2
-    num_images: int = 2048
+    snapshot_ticks: int = 4
+    num_images: int = 1024
     eval_seed: int = 0
     retry_failed: bool = False
     python: str = sys.executable
@@ -216,7 +216,8 @@ def train(settings, args, resume_dir, echo, signals):
 
 
 def run_one(settings, ablation, seed, log, echo, signals):
-    """Brings one run to 'done' (or 'failed'); returns the state it was found in."""
+    """Brings one run to 'done' (or 'failed' when its training diverges); returns the state it
+    was found in."""
     slot = os.path.join(settings.sweep_dir, slot_name(ablation, seed))
     args = train_args(settings, ablation, seed)
     check_args(slot, args)
@@ -243,7 +244,7 @@ def run_one(settings, ablation, seed, log, echo, signals):
                 "config": ablation.name, "seed": seed, "train_args": args, "exit_code": code,
                 "error": next(line for line in reversed(tail) if _DIVERGED in line)})
             log(f"{slot_name(ablation, seed)}: training diverged; recorded in {FAILED_FILE}")
-            return "failed"
+            return found
         if code != 0 or new_state != "evaluate":
             raise SweepError(f"training {slot_name(ablation, seed)} stopped (exit code {code}) without "
                              f"finishing:\n  " + "\n  ".join(tail[-8:]))
