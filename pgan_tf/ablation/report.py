@@ -1,0 +1,305 @@
+"""docs/ablation.md from the stored run directories of a sweep, without retraining: the setup,
+the paper's Table 1 form (one row per configuration, mean ± spread over seeds, final snapshot),
+a PNG of the curves, and where the numbers agree with the paper.
+
+The spread is half the range over seeds (with two seeds, mean ± spread are exactly the two
+values). A difference counts only when it exceeds the two configurations' spreads added.
+"""
+import math
+import os
+import re
+
+from pgan_tf import run_dir as rd
+from pgan_tf.ablation import configs, plot, sweep
+
+NOTES_START, NOTES_END = "<!-- lead-notes:start -->", "<!-- lead-notes:end -->"
+NOTES_PLACEHOLDER = ("**[Placeholder for the lead: after the real sweep, explain in prose where and "
+                     "why this small-scale result agrees with the paper or not — scale, budget, "
+                     "dataset. Everything outside this marked block is regenerated.]**")
+_SLOT_RE = re.compile(r"^(?P<name>[a-z_]+)-s(?P<seed>\d+)$")
+
+
+class ReportError(ValueError):
+    """The stored runs cannot make a report (none finished, or mixed settings)."""
+
+
+def load_runs(sweep_dir):
+    """[{'config', 'seed', 'state', 'run_dir', 'done' (the marker's dict) or 'failed'}] of every slot."""
+    if not os.path.isdir(sweep_dir):
+        raise ReportError(f"sweep directory not found: {sweep_dir}")
+    runs = []
+    for name in sorted(os.listdir(sweep_dir)):
+        m = _SLOT_RE.match(name)
+        if not m or m["name"] not in configs.BY_NAME:
+            continue
+        found, run = sweep.state(os.path.join(sweep_dir, name))
+        entry = {"config": m["name"], "seed": int(m["seed"]), "state": found, "run_dir": run}
+        if found == "done":
+            entry["done"] = sweep.read_json(os.path.join(run, sweep.DONE_FILE))
+        elif found == "failed":
+            entry["failed"] = sweep.read_json(os.path.join(run, sweep.FAILED_FILE))
+        runs.append(entry)
+    return runs
+
+
+def mean_spread(values):
+    """(mean, half the range) of finite values; (nan, nan) when there are none."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return math.nan, math.nan
+    return sum(values) / len(values), (max(values) - min(values)) / 2
+
+
+def swd_levels(row):
+    """SWD keys of a metrics row, finest level first, then the average (the paper's column order)."""
+    levels = sorted((k for k in row if re.fullmatch(r"SWDx1e3_\d+", k)), key=lambda k: -int(k[8:]))
+    return levels + ["SWDx1e3_avg"]
+
+
+METRIC_COLUMNS = ("MS-SSIM", "modes_hit", "shape_evenness", "colour_evenness", "unclassified")
+
+
+def summarize(runs):
+    """{config: {'seeds': [...], 'failed': [...], key: (mean, spread), 'train_seconds': ...,
+    'curves': {key: [(kimg, mean over seeds)]}}} over the finished runs; plus the real-vs-real
+    floor under 'reals'. Refuses runs made with different settings."""
+    done = [r for r in runs if r["state"] == "done"]
+    if not done:
+        raise ReportError("no finished run in the sweep directory yet (no ablation-done.json)")
+    settings = {(r["done"]["resolution"], r["done"]["train_kimg"], r["done"]["num_images"],
+                 tuple(r["done"].get("overrides", ()))) for r in done}
+    if len(settings) > 1:
+        raise ReportError(f"the finished runs were made with different settings {sorted(settings)}; "
+                          f"keep one sweep per directory")
+    keys = swd_levels(done[0]["done"]["baseline"]) + list(METRIC_COLUMNS)
+    out = {"reals": {k: mean_spread([r["done"]["baseline"].get(k) for r in done]) for k in keys}}
+    for ablation in configs.ABLATIONS:
+        mine = [r for r in done if r["config"] == ablation.name]
+        failed = [r["seed"] for r in runs if r["config"] == ablation.name and r["state"] == "failed"]
+        if not mine and not failed:
+            continue
+        finals = [r["done"]["snapshots"][-1] for r in mine]
+        entry = {"seeds": sorted(r["seed"] for r in mine), "failed": sorted(failed),
+                 "train_seconds": mean_spread([r["done"]["train_seconds"] for r in mine]),
+                 "eval_seconds": sum(r["done"]["eval_seconds"] for r in mine),
+                 "train_total": sum(r["done"]["train_seconds"] for r in mine)}
+        entry.update({k: mean_spread([f.get(k) for f in finals]) for k in keys})
+        entry["curves"] = {k: _mean_curve([r["done"]["snapshots"] for r in mine], k)
+                           for k in ("SWDx1e3_avg", "shape_evenness")}
+        out[ablation.name] = entry
+    return out
+
+
+def _mean_curve(runs_snapshots, key):
+    by_kimg = {}
+    for snapshots in runs_snapshots:
+        for row in snapshots:
+            by_kimg.setdefault(row["kimg"], []).append(row[key])
+    return [(kimg, sum(v) / len(v)) for kimg, v in sorted(by_kimg.items())]
+
+
+def _fmt(pair, digits, percent=False):
+    mean, spread = pair
+    if not math.isfinite(mean):
+        return "–"
+    scale, unit = (100, "%") if percent else (1, "")
+    return f"{mean * scale + 0.0:.{digits}f} ± {spread * scale:.{digits}f}{unit}"  # + 0.0: no "-0.000"
+
+
+def _minutes(seconds):
+    return f"{int(seconds) // 60}m {int(seconds) % 60:02d}s"
+
+
+def results_table(summary):
+    """The Table 1 form: a floor row, then one row per configuration."""
+    swd = swd_levels({k: 0 for k in summary["reals"]})
+    head = (["Configuration"] + [f"SWD×10³ {k[8:]}" if k[8:] != "avg" else "SWD×10³ avg" for k in swd]
+            + ["MS-SSIM", "modes hit (of 12)", "shape evenness", "colour evenness", "unclassified",
+               "training time", "seeds"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|"]
+    reals = summary["reals"]
+    lines.append("| *Real vs real (floor; reals' own MS-SSIM)* | " + " | ".join(
+        [_fmt(reals[k], 2) for k in swd] + [_fmt(reals["MS-SSIM"], 4), _fmt(reals["modes_hit"], 1),
+                                            _fmt(reals["shape_evenness"], 3), _fmt(reals["colour_evenness"], 3),
+                                            _fmt(reals["unclassified"], 1, percent=True), "–", "–"]) + " |")
+    for ablation in configs.ABLATIONS:
+        entry = summary.get(ablation.name)
+        if entry is None:
+            continue
+        seeds = ", ".join(map(str, entry["seeds"])) or "–"
+        if entry["failed"]:
+            seeds += f" (diverged: {', '.join(map(str, entry['failed']))})"
+        time_cell = (f"{_minutes(entry['train_seconds'][0])} ± {int(entry['train_seconds'][1])}s"
+                     if entry["seeds"] else "–")
+        lines.append(f"| {ablation.title} | " + " | ".join(
+            [_fmt(entry[k], 2) for k in swd] + [_fmt(entry["MS-SSIM"], 4), _fmt(entry["modes_hit"], 1),
+                                                _fmt(entry["shape_evenness"], 3), _fmt(entry["colour_evenness"], 3),
+                                                _fmt(entry["unclassified"], 1, percent=True), time_cell, seeds]) + " |")
+    return "\n".join(lines)
+
+
+def _difference(entry, full, key):
+    """(ablated − full, whether it exceeds the spreads added)."""
+    (a, sa), (f, sf) = entry[key], full[key]
+    delta = a - f
+    return delta, math.isfinite(delta) and abs(delta) > sa + sf
+
+
+def verdict(ablation, entry, full):
+    """One phrase: what the numbers here say against what the paper expects (by average SWD)."""
+    if not entry["seeds"]:
+        return "diverged in every seed (no numbers)"
+    delta, clear = _difference(entry, full, "SWDx1e3_avg")
+    if not clear:
+        return ("agrees: no clear SWD difference" if ablation.expect == "similar"
+                else "not shown: SWD difference within the seed spread")
+    if ablation.expect == "similar":
+        return f"differs: SWD clearly {'worse' if delta > 0 else 'better'} without it"
+    return "agrees: SWD clearly worse without it" if delta > 0 else "disagrees: SWD clearly better without it"
+
+
+def agreement_table(summary):
+    full = summary.get("full")
+    if full is None or not full["seeds"]:
+        return "The full method has no finished run yet, so no contribution can be compared with it."
+    lines = ["| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM | Δ shape evenness | Δ training time | Here |",
+             "|---|---|--:|--:|--:|--:|---|"]
+    for ablation in configs.ABLATIONS[1:]:
+        entry = summary.get(ablation.name)
+        if entry is None:
+            continue
+        cells = []
+        for key, digits in (("SWDx1e3_avg", 2), ("MS-SSIM", 4), ("shape_evenness", 3)):
+            delta, clear = _difference(entry, full, key) if entry["seeds"] else (math.nan, False)
+            cells.append("–" if not math.isfinite(delta) else f"{delta:+.{digits}f}" + ("" if clear else " (within spread)"))
+        dt = entry["train_seconds"][0] - full["train_seconds"][0] if entry["seeds"] else math.nan
+        cells.append("–" if not math.isfinite(dt) else f"{dt:+.0f}s ({entry['train_seconds'][0] / full['train_seconds'][0]:.2f}×)")
+        lines.append(f"| {ablation.title} | {ablation.paper_claim} | " + " | ".join(cells)
+                     + f" | {verdict(ablation, entry, full)} |")
+    return "\n".join(lines)
+
+
+def curves_png(summary, path):
+    """Writes the plot: average SWD (with the floor) and shape evenness against kimg."""
+    names = [a for a in configs.ABLATIONS if a.name in summary and summary[a.name]["seeds"]]
+    panels = [{"title": "SWD x 1e3, average of the levels (lower is better)",
+               "series": {a.name: summary[a.name]["curves"]["SWDx1e3_avg"] for a in names},
+               "floor": summary["reals"]["SWDx1e3_avg"][0]},
+              {"title": "Shape evenness (1 = discs, squares, triangles equally often)",
+               "series": {a.name: summary[a.name]["curves"]["shape_evenness"] for a in names},
+               "floor": summary["reals"]["shape_evenness"][0]}]
+    image = plot.line_chart(panels, [a.name for a in names], xlabel="images shown (kimg)",
+                            floor_label="reals (SWD: real vs real)")
+    tmp = f"{path}.tmp-{os.getpid()}.png"
+    image.save(tmp)
+    os.replace(tmp, path)
+
+
+def _setup_text(runs, summary, sweep_dir):
+    done = [r for r in runs if r["state"] == "done"]
+    first = done[0]
+    cfg = rd.read_config(first["run_dir"])
+    net, sch = cfg["network"], cfg["schedule"]
+    marker = first["done"]
+    snaps = sorted({row["kimg"] for row in marker["snapshots"]})
+    overrides = marker.get("overrides", [])
+    flagfile = marker.get("flagfile", "quickstart.flags")
+    total_train = sum(r["done"]["train_seconds"] for r in done)
+    total_eval = sum(r["done"]["eval_seconds"] for r in done)
+    budget = (f"**Reduced budget, not the quickstart's:** `{flagfile}` with {' '.join(f'`{o}`' for o in overrides)}."
+              if overrides else f"The budget is `{flagfile}`'s unchanged.")
+    return f"""\
+## Setup
+
+- Data: the built-in synthetic dataset `{cfg['dataset']['name']}` (discs, squares and triangles
+  in red, yellow, green or blue: 12 known modes), trained at {sch['resolution']}² final resolution.
+- Schedule: {sch['total_kimg']:g}k images shown per run; growing from {sch['initial_resolution']}² with
+  {sch['lod_training_kimg']:g}k images to stabilize and {sch['lod_transition_kimg']:g}k to fade in each
+  resolution (the "no growing" runs show the same {sch['total_kimg']:g}k images at {sch['resolution']}²
+  throughout). Minibatch {sch['minibatch_base']}, Adam lr {sch['lr_base']:g}, WGAN-GP, G EMA decay
+  {cfg['g_ema_decay']:g} per step (0 in the no-EMA runs).
+- Networks: fmap_base {net['fmap_base']}, fmap_max {net['fmap_max']}, latent {net['latent_size']}.
+- {budget}
+- Seeds: {', '.join(map(str, sorted({r['seed'] for r in done})))}; snapshots at {', '.join(f'{k:g}' for k in snaps)} kimg.
+- Evaluation of every snapshot, upscaled (nearest neighbour) from its stage's resolution to
+  {marker['resolution']}², on {marker['num_images']} generated and {marker['num_images']} real images:
+  SWD per Laplacian level and average (§5), MS-SSIM among the generated images (Odena et al.,
+  as in Table 1; the reals' own value is the target), and mode coverage (modes hit, evenness of
+  the shapes and of the colours, share of images that fit no mode). The floor row scores two
+  disjoint halves of the reals against each other: what a perfect generator would score.
+- Time: {_minutes(total_train)} of training and {_minutes(total_eval)} of evaluation for
+  {len(done)} finished run{'s' if len(done) > 1 else ''}, wall-clock on a machine with {os.cpu_count()} CPU cores (times grow
+  when the machine is shared; the training times come from each run's log.txt, excluding start-up).
+"""
+
+
+def render(runs, sweep_dir, png_name, notes):
+    summary = summarize(runs)
+    failed = [r for r in runs if r["state"] == "failed"]
+    unfinished = [r for r in runs if r["state"] not in ("done", "failed")]
+    regen = f"python benchmarks/ablation.py --sweep_dir={sweep_dir} --report_only"
+    one_seed = ("" if min(len(e["seeds"]) for k, e in summary.items() if k != "reals" and e["seeds"]) > 1 else
+                " Some configurations have a single seed: no spread, so every difference counts there.")
+    parts = [f"""\
+# Ablation: each contribution of the paper switched off, at small scale
+
+*Generated by `benchmarks/ablation.py` from the run directories in `{sweep_dir}`; regenerate
+(no training) with `{regen}`. Only the block between the lead-notes markers is kept by hand.*
+
+The paper's Table 1 adds its contributions one at a time and shows SWD and MS-SSIM improving.
+Here the full method is trained next to the same setting with exactly one contribution
+switched off (leave one out), a few seeds each.
+""", _setup_text(runs, summary, sweep_dir), f"""\
+## Results (final snapshot, mean ± half the range over seeds)
+
+{results_table(summary)}
+
+Lower SWD is better; MS-SSIM is better the closer it is to the reals' (higher means less varied
+images); evenness is better closer to 1; unclassified is better closer to the reals'.
+
+![Average SWD and shape evenness against images shown, one line per configuration (mean over seeds)]({png_name})
+
+## Agreement with the paper
+
+Computed from the table above: Δ = switched off − full method, marked "(within spread)" when it
+is smaller than the two seed spreads added. The verdict follows average SWD, the measure Table 1
+reports for every step.{one_seed}
+
+{agreement_table(summary)}
+
+{NOTES_START}
+{notes}
+{NOTES_END}
+"""]
+    if failed:
+        parts.append("## Diverged runs\n\n" + "\n".join(
+            f"- {r['config']} seed {r['seed']}: {r['failed']['error']}" for r in failed) + "\n")
+    if unfinished:
+        parts.append("## Not finished yet\n\n" + "\n".join(
+            f"- {r['config']} seed {r['seed']}: {r['state']}" for r in unfinished) + "\n")
+    return "\n".join(parts)
+
+
+def kept_notes(path):
+    """The hand-written block of an existing report, or the placeholder."""
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        m = re.search(re.escape(NOTES_START) + r"\n(.*?)\n?" + re.escape(NOTES_END), text, re.DOTALL)
+        if m and m.group(1).strip():
+            return m.group(1).rstrip("\n")
+    return NOTES_PLACEHOLDER
+
+
+def write_report(sweep_dir, out_path):
+    """Writes the markdown and its PNG (next to it, same stem); returns both paths."""
+    runs = load_runs(sweep_dir)
+    png = os.path.splitext(out_path)[0] + ".png"
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    text = render(runs, sweep_dir, os.path.basename(png), kept_notes(out_path))
+    curves_png(summarize(runs), png)
+    tmp = f"{out_path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, out_path)
+    return out_path, png
