@@ -140,8 +140,9 @@ class StageTrainer:
         per_replica = self.strategy.run(self._replica_step, args=(reals, labels, alpha) + draws)
         stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         beta = cfg.g_ema_decay
-        for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
-            s.assign(v + beta * (s - v))
+        with tf.name_scope("generator_ema"):
+            for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+                s.assign(v + beta * (s - v))
         self.images_seen.assign_add(self.global_batch)
         return stats
 
