@@ -21,14 +21,21 @@ counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·
 TensorFlow's graph profiler is run on the same body as a cross-check; it also counts element-wise
 ops (1 FLOP per element), which are reported but left out of the FLOP/s (they are memory-bound).
 
-    python benchmarks/train_step.py [--config=quickstart|paper-small|PATH.flags] [--resolutions=4,8,16,32]
-        [--mixed_precision=float32,bfloat16] [--steps=8] [--calls=4] [--fade] [--gpu_tflops=15.7]
+    python benchmarks/train_step.py [--config=quickstart|paper-small|wide-128|wide-256|PATH.flags] [--resolutions=4,8,16,32]
+        [--mixed_precision=float32,auto] [--steps=8] [--calls=4] [--fade] [--gpu_tflops=15.7]
 
 quickstart: the networks, minibatches and schedule of quickstart.flags (read with the training
 flags themselves, so this is the config `python -m pgan_tf.train --flagfile=quickstart.flags`
 trains), and an estimate of how long its train steps take. paper-small: the same schedule with
 4× the quickstart's widths (fmap_base 1024, fmap_max 128, latent 128; minibatch 16, as the
-paper's low resolutions). Any other value is a flag file (e.g. celebahq.flags), read the same way.
+paper's low resolutions). wide-128 / wide-256: 128 / 256 feature maps at every resolution, latent as
+wide, minibatch 16. Any other value is a flag file (e.g. celebahq.flags), read the same way.
+"auto" in --mixed_precision is what training resolves it to on this machine (pgan_tf.precision).
+
+With --profile (default), one more call per stage and precision runs under the TF profiler, and a
+table gives the share of the step's op time per op kind: convolutions, their input and filter
+gradients, matmuls, other (element-wise) ops, Adam, the generator EMA, and the part of all of them
+that is the gradient penalty's second-order part.
 
 Every stage also reports its peak resident memory (the kernel's high-water mark, reset before the
 stage), and the estimate adds the schedule's time on one GPU of --gpu_tflops peak, assuming it
@@ -54,7 +61,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from pgan_tf import config as C
-from pgan_tf import distribute
+from pgan_tf import distribute, precision
 from pgan_tf.schedule import stages
 from pgan_tf.stage import StageTrainer
 
@@ -79,7 +86,7 @@ def define_flags():
     flags.DEFINE_string("config", "quickstart", f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.")
     flags.DEFINE_float("gpu_tflops", 15.7, "Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak).")
     flags.DEFINE_list("resolutions", [], "Resolutions to time (default: every resolution of the config).")
-    flags.DEFINE_list("mixed_precision", ["float32", "bfloat16"], "Compute precisions to time.")
+    flags.DEFINE_list("mixed_precision", ["float32", "auto"], "Compute precisions to time; auto: what training picks on this machine.")
     flags.DEFINE_integer("steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call).")
     flags.DEFINE_integer("calls", 4, "Timed run_steps calls per stage (the best and the median are reported).")
     flags.DEFINE_bool("fade", False, "Also time the fade-in stage of every resolution above the first.")
@@ -720,6 +727,20 @@ def print_overhead(rows):
         )
 
 
+def resolve_precisions(names):
+    """The concrete precisions to time, in order and without repeats ("auto": as training resolves
+    it on this machine), each printed with the reason."""
+    out = []
+    for name in names:
+        choice = precision.resolve(name)
+        print(f"--mixed_precision={name}: {choice.precision} ({choice.reason})")
+        if choice.warning:
+            print(f"  WARNING: {choice.warning}")
+        if choice.precision not in out:
+            out.append(choice.precision)
+    return out
+
+
 def main(argv):
     del argv
     # The only TF warnings here are expected: the FLOP profiler's deprecated v1 API and one
@@ -731,20 +752,21 @@ def main(argv):
     resolutions = [int(r) for r in FLAGS.resolutions] or sorted({s.resolution for s in stages(config.schedule)})
     plan = [s for s in stages(config.schedule) if s.resolution in resolutions and (FLAGS.fade or not s.fade_in)]
     print(f"Train step benchmark, config {FLAGS.config}: {describe(config)}")
+    precisions = resolve_precisions(FLAGS.mixed_precision)
     print(
         f"{strategy.num_replicas_in_sync} replica(s) ({type(strategy).__name__}), "
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}; "
         f"{steps} steps per run_steps call, {FLAGS.calls} timed calls per stage; in-memory data"
     )
-    peaks = Peaks(FLAGS.mixed_precision, FLAGS.peak_size, FLAGS.peak_conv_batch)
+    peaks = Peaks(precisions, FLAGS.peak_size, FLAGS.peak_conv_batch)
     rows = []
     for i, stage in enumerate(plan):
         done = measure_stage(
-            config, strategy, stage, FLAGS.mixed_precision, steps, FLAGS.calls, peaks, 8 * (i == 0), FLAGS.profile
+            config, strategy, stage, precisions, steps, FLAGS.calls, peaks, 8 * (i == 0), FLAGS.profile
         )
         rows += done
         print(f"  timed {stage.name}: " + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done), flush=True)
-    rows.sort(key=lambda r: (FLAGS.mixed_precision.index(r["prec"]), r["res"], not r["fade"]))
+    rows.sort(key=lambda r: (precisions.index(r["prec"]), r["res"], not r["fade"]))
 
     print("\nPeaks, one call of each after every timed train call (GFLOP/s: min / median / best, cpu% of the best):")
     for (prec, kind), history in peaks.history.items():

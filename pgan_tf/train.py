@@ -21,7 +21,7 @@ from absl import app, flags, logging
 
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
-from pgan_tf import dataset, distribute, images, run_dir, sampling, schedule
+from pgan_tf import dataset, distribute, images, precision, run_dir, sampling, schedule
 from pgan_tf.stage import STAT_NAMES, StageTrainer
 
 FLAGS = flags.FLAGS
@@ -260,7 +260,7 @@ class Training:
                 self.write_fakes()
             self.log(stage_table(cfg, self.strategy.num_replicas_in_sync))
         self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
-                 f"({distribute.describe(self.strategy)}), {cfg.mixed_precision}")
+                 f"({distribute.describe(self.strategy)}), {cfg.mixed_precision} ({cfg.precision_note})")
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
         tick_wall = time.time()
         last_progress = time.time()
@@ -404,6 +404,10 @@ def build_config(f):
     strategy = distribute.make_strategy(config.distribute)  # before any op: collectives need it
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    choice = precision.resolve(config.mixed_precision)  # may time a probe: before the seed is set
+    if choice.warning:
+        logging.warning(choice.warning)
+    config = C.with_precision(config, choice)
     keras.utils.set_random_seed(config.seed)
     notes = []
     if f.dry_run and not os.path.exists(config.data.path):
