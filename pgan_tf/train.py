@@ -23,6 +23,7 @@ from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
 from pgan_tf import dataset, distribute, images, precision, run_dir, sampling, schedule
 from pgan_tf.stage import STAT_NAMES, StageTrainer
+from pgan_tf.switch_timing import SwitchTimer
 
 FLAGS = flags.FLAGS
 
@@ -138,6 +139,7 @@ class Training:
         self.manager = None
         self.stop = _StopRequest()
         self.metrics_fn = None
+        self.switch = SwitchTimer()
 
         resume_from = None
         if config.resume:
@@ -172,6 +174,7 @@ class Training:
     def _enter_stage(self, stage, previous=None):
         """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
         cfg = self.config
+        start = time.perf_counter()
         keras.utils.set_random_seed(cfg.seed + 7919 * stage.index)
         self.trainer = StageTrainer(
             cfg, self.strategy, stage, self.images_seen, self.rng, previous, self.workers, self.worker
@@ -193,6 +196,9 @@ class Training:
         self.iterator = iter(ds)
         self.stage_index.assign(stage.index)
         self.manager = ckpt.manager(self._make_checkpoint(), self.run_dir) if self.run_dir else None
+        built = time.perf_counter()
+        self.trainer.run_steps.get_concrete_function(self.iterator, tf.constant(cfg.steps_per_call))
+        self.switch.entered(stage.name, built - start, time.perf_counter() - built)
         if previous is not None:
             for report in self.trainer.transfer_reports:
                 self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
@@ -262,7 +268,7 @@ class Training:
         self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
                  f"({distribute.describe(self.strategy)}), {cfg.mixed_precision} ({cfg.precision_note})")
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
-        tick_wall = time.time()
+        tick_wall = run_start = time.time()
         last_progress = time.time()
         while int(self.images_seen.numpy()) < total_images:
             seen = int(self.images_seen.numpy())
@@ -273,7 +279,11 @@ class Training:
             tick_end = int(self.tick_start.numpy()) + int(C.tick_kimg_at(cfg, stage.resolution) * 1000)
             target = min(tick_end, total_images, int(math.ceil(stage.end_kimg * 1000)) if math.isfinite(stage.end_kimg) else total_images)
             steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
+            call_start = time.perf_counter()
             stats = tr.run_steps(self.iterator, tf.constant(steps)).numpy()
+            switch_line = self.switch.called(time.perf_counter() - call_start, steps)
+            if switch_line:
+                self.log(switch_line)
             if not np.all(np.isfinite(stats)):
                 last = ckpt.latest(self.run_dir) if self.run_dir else None
                 raise TrainingError(
@@ -301,6 +311,7 @@ class Training:
                 tick_wall = last_progress = time.time()
         self.save_checkpoint()
         self.save_snapshot()
+        self.log(self.switch.summary(time.time() - run_start))
         self.log(f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}.")
 
     def end_tick(self, stats, tick_seconds):
