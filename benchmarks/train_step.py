@@ -297,11 +297,12 @@ _OPTIMIZER_SCOPE = re.compile(r"(^|/)adam(_\d+)?/")
 def op_kind(name, op_type):
     """Which part of the step an executed op belongs to, from its (oneDNN-rewritten) type and name.
 
-    The optimizer's ops are under its name scope ("adam", "adam_1"), the EMA's under
-    "generator_ema" (stage.py); convolutions count with their fused bias / activation."""
+    The optimizer's ops are under its name scope ("adam", "adam_1") or are the fused Adam kernel
+    (pgan_tf/optimizer.py), the EMA's under "generator_ema" (stage.py); convolutions count with
+    their fused bias / activation."""
     if "generator_ema/" in name:
         return "ema"
-    if _OPTIMIZER_SCOPE.search(name):
+    if _OPTIMIZER_SCOPE.search(name) or "ApplyAdam" in op_type:
         return "optimizer"
     if "Conv2DBackpropInput" in op_type:
         return "conv_bp_input"

@@ -153,6 +153,7 @@ def test_op_kinds_from_names_and_onednn_types():
     assert ts.op_kind("while/gradient_tape/x/Conv2DBackpropFilter", "Conv2DBackpropFilter") == "conv_bp_filter"
     assert ts.op_kind("while/d_4x4_dense0_1/MatMul", "_MklMatMul") == "matmul"
     assert ts.op_kind("while/adam_1/update_0_12/Square", "Square") == "optimizer"
+    assert ts.op_kind("while/ResourceApplyAdam_3", "ResourceApplyAdam") == "optimizer"
     assert ts.op_kind("while/generator_ema/sub_3", "Sub") == "ema"
     assert ts.op_kind("while/g_16x16_conv0_lrelu_1/LeakyRelu", "LeakyRelu") == "elementwise"
     assert ts.op_kind("while/IteratorGetNext", "IteratorGetNext") == "input"
