@@ -21,14 +21,21 @@ counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·
 TensorFlow's graph profiler is run on the same body as a cross-check; it also counts element-wise
 ops (1 FLOP per element), which are reported but left out of the FLOP/s (they are memory-bound).
 
-    python benchmarks/train_step.py [--config=quickstart|paper-small|PATH.flags] [--resolutions=4,8,16,32]
-        [--mixed_precision=float32,bfloat16] [--steps=8] [--calls=4] [--fade] [--gpu_tflops=15.7]
+    python benchmarks/train_step.py [--config=quickstart|paper-small|wide-128|wide-256|PATH.flags] [--resolutions=4,8,16,32]
+        [--mixed_precision=float32,auto] [--steps=8] [--calls=4] [--fade] [--gpu_tflops=15.7]
 
 quickstart: the networks, minibatches and schedule of quickstart.flags (read with the training
 flags themselves, so this is the config `python -m pgan_tf.train --flagfile=quickstart.flags`
 trains), and an estimate of how long its train steps take. paper-small: the same schedule with
 4× the quickstart's widths (fmap_base 1024, fmap_max 128, latent 128; minibatch 16, as the
-paper's low resolutions). Any other value is a flag file (e.g. celebahq.flags), read the same way.
+paper's low resolutions). wide-128 / wide-256: 128 / 256 feature maps at every resolution, latent as
+wide, minibatch 16. Any other value is a flag file (e.g. celebahq.flags), read the same way.
+"auto" in --mixed_precision is what training resolves it to on this machine (pgan_tf.precision).
+
+With --profile (default), one more call per stage and precision runs under the TF profiler, and a
+table gives the share of the step's op time per op kind: convolutions, their input and filter
+gradients, matmuls, other (element-wise) ops, Adam, the generator EMA, and the part of all of them
+that is the gradient penalty's second-order part.
 
 Every stage also reports its peak resident memory (the kernel's high-water mark, reset before the
 stage), and the estimate adds the schedule's time on one GPU of --gpu_tflops peak, assuming it
@@ -37,9 +44,13 @@ reaches the same fraction of its peak as this CPU reaches of its own conv peak.
 import collections
 import dataclasses
 import gc
+import glob
 import math
 import os
+import re
+import shutil
 import statistics
+import tempfile
 import time
 
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
@@ -50,7 +61,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from pgan_tf import config as C
-from pgan_tf import distribute
+from pgan_tf import distribute, precision
 from pgan_tf.schedule import stages
 from pgan_tf.stage import StageTrainer
 
@@ -58,6 +69,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
     "quickstart": {},
     "paper-small": {"fmap_base": 1024, "fmap_max": 128, "latent_size": 128, "minibatch_base": 16},
+    # The paper's networks cut to 128 / 256 feature maps at every resolution (its 1024² networks
+    # have 512 up to 64²), latent as wide; minibatch 16 as the paper's low resolutions.
+    "wide-128": {"fmap_base": 8192, "fmap_max": 128, "latent_size": 128, "minibatch_base": 16},
+    "wide-256": {"fmap_base": 8192, "fmap_max": 256, "latent_size": 256, "minibatch_base": 16},
 }
 CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter")
 MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
@@ -71,12 +86,13 @@ def define_flags():
     flags.DEFINE_string("config", "quickstart", f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.")
     flags.DEFINE_float("gpu_tflops", 15.7, "Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak).")
     flags.DEFINE_list("resolutions", [], "Resolutions to time (default: every resolution of the config).")
-    flags.DEFINE_list("mixed_precision", ["float32", "bfloat16"], "Compute precisions to time.")
+    flags.DEFINE_list("mixed_precision", ["float32", "auto"], "Compute precisions to time; auto: what training picks on this machine.")
     flags.DEFINE_integer("steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call).")
     flags.DEFINE_integer("calls", 4, "Timed run_steps calls per stage (the best and the median are reported).")
     flags.DEFINE_bool("fade", False, "Also time the fade-in stage of every resolution above the first.")
     flags.DEFINE_integer("peak_size", 2048, "Matmul peak: an [n, n] x [n, n] product.")
     flags.DEFINE_integer("peak_conv_batch", 8, "Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME.")
+    flags.DEFINE_bool("profile", True, "Run one more call per stage and precision under the TF profiler: time per op type.")
 
 
 # ------------------------------------------------------------------------------- configuration
@@ -271,6 +287,105 @@ def step_graph(concrete_function):
     return dict(_called_graphs(loops[0]))["body"]
 
 
+# ------------------------------------------------------------------------------- time per op type
+OP_KINDS = ("conv", "conv_bp_input", "conv_bp_filter", "matmul", "elementwise", "optimizer", "ema", "input")
+# Ops that only call or loop over other ops: their events enclose the ops they run.
+_CALL_OPS = {"While", "StatelessWhile", "If", "StatelessIf", "Case", "PartitionedCall", "StatefulPartitionedCall"}
+_OPTIMIZER_SCOPE = re.compile(r"(^|/)adam(_\d+)?/")
+
+
+def op_kind(name, op_type):
+    """Which part of the step an executed op belongs to, from its (oneDNN-rewritten) type and name.
+
+    The optimizer's ops are under its name scope ("adam", "adam_1") or are the fused Adam kernel
+    (pgan_tf/optimizer.py), the EMA's under "generator_ema" (stage.py); convolutions count with
+    their fused bias / activation."""
+    if "generator_ema/" in name:
+        return "ema"
+    if _OPTIMIZER_SCOPE.search(name) or "ApplyAdam" in op_type:
+        return "optimizer"
+    if "Conv2DBackpropInput" in op_type:
+        return "conv_bp_input"
+    if "Conv2DBackpropFilter" in op_type:
+        return "conv_bp_filter"
+    if "Conv2D" in op_type:
+        return "conv"
+    if "MatMul" in op_type:
+        return "matmul"
+    if op_type.startswith(("Iterator", "Rng")) or "Random" in op_type:
+        return "input"
+    return "elementwise"
+
+
+def is_second_order(name):
+    """The gradient penalty's second-order part: the outer tape's gradients of the ops that
+    computed the penalty's input gradient, i.e. gradients of gradients."""
+    return "gradient_tape/gradient_tape/" in name
+
+
+@dataclasses.dataclass
+class OpTimes:
+    """Seconds of executed ops per kind (summed over the threads that run them), the part of them
+    that is the gradient penalty's second-order part, and the wall time of the profiled call."""
+
+    by_kind: collections.Counter
+    second_order: collections.Counter
+    wall_s: float
+
+    @property
+    def total(self):
+        return sum(self.by_kind.values())
+
+    def share(self, kind):
+        return self.by_kind[kind] / max(self.total, 1e-12)
+
+
+def parse_op_events(xspace):
+    """(name, type, seconds) of every executed TF op of the host plane of a profiler XSpace.
+
+    Op events are named "<op name>:<op type>"; calls and loops are left out (they enclose ops)."""
+    for plane in xspace.planes:
+        if not plane.name.startswith("/host:"):
+            continue
+        names = {k: m.name for k, m in plane.event_metadata.items()}
+        for line in plane.lines:
+            for event in line.events:
+                name, sep, op_type = names[event.metadata_id].rpartition(":")
+                if not sep or not name or name.endswith(":") or " " in name or not op_type.isidentifier():
+                    continue
+                if op_type.lstrip("_") in _CALL_OPS:
+                    continue
+                yield name, op_type, event.duration_ps * 1e-12
+
+
+def profile_op_times(fn):
+    """Runs `fn()` once under the TF profiler; returns its ops' `OpTimes`."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    logdir = tempfile.mkdtemp(prefix="train_step_profile_")
+    try:
+        tf.profiler.experimental.start(logdir)
+        t = time.perf_counter()
+        try:
+            fn()
+        finally:
+            wall = time.perf_counter() - t
+            tf.profiler.experimental.stop()
+        (path,) = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+        xspace = xplane_pb2.XSpace()
+        with open(path, "rb") as f:
+            xspace.ParseFromString(f.read())
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)
+    times = OpTimes(collections.Counter(), collections.Counter(), wall)
+    for name, op_type, seconds in parse_op_events(xspace):
+        kind = op_kind(name, op_type)
+        times.by_kind[kind] += seconds
+        if is_second_order(name):
+            times.second_order[kind] += seconds
+    return times
+
+
 # ------------------------------------------------------------------------------- peak FLOP/s
 class Peaks:
     """A large matmul and a large 3×3 conv per precision, compiled once, timed next to the step.
@@ -359,6 +474,7 @@ class StageRun:
         self.first_s = self.call(steps)[0]
         self.call(steps)
         self.times, self.cpu_shares = [], []
+        self.op_times = None
 
     def call(self, steps):
         """Wall seconds of one run_steps call of `steps` steps (stats read back), and the share of
@@ -403,14 +519,16 @@ class StageRun:
             "profiler": profiler_flops(body),
             "profiler_outer": sum(profiler_flops(self.concrete.graph).values()),
             "traces": self.trainer.run_steps.experimental_get_tracing_count(),
+            "op_times": self.op_times,
         }
 
 
-def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, overhead_reps=0):
+def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, overhead_reps=0, profile=False):
     """Times one stage in every precision, the precisions' calls interleaved.
 
     Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every precision and
     the peak kernels see the same load, so their ratios hold even while the machine's speed drifts.
+    With `profile`, one more call per precision runs under the TF profiler (not timed).
     """
     gc.collect()
     exact_rss = reset_peak_rss()
@@ -422,6 +540,8 @@ def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, over
             run.cpu_shares.append(share)
             peaks.measure(run.prec)
     rss = peak_rss_bytes() if exact_rss else None
+    for run in runs if profile else ():
+        run.op_times = profile_op_times(lambda run=run: run.call(steps))
     rows = [run.result(run.overhead(overhead_reps) if overhead_reps else None) for run in runs]
     for row in rows:
         row["peak_rss"] = rss  # of all precisions of the stage together
@@ -491,6 +611,44 @@ def print_flop_notes(rows):
     print(
         f"  The profiler on run_steps' own graph finds at most {outer:.0f} FLOPs (loop-counter arithmetic): it does not look "
         "inside the While loop's body, so it must be given the body graph."
+    )
+
+
+OP_COLUMNS = (
+    ("conv", "conv"), ("bp_in", "conv_bp_input"), ("bp_filt", "conv_bp_filter"), ("matmul", "matmul"),
+    ("elemwise", "elementwise"), ("adam", "optimizer"), ("ema", "ema"), ("input", "input"),
+)
+
+
+def print_op_table(rows):
+    """Share of the step's op time per op kind, from the TF profiler (one call per row)."""
+    rows = [r for r in rows if r.get("op_times")]
+    if not rows:
+        return
+    print(
+        "\nWhere the step's time goes (TF profiler, one call of the compiled step; % of the time the executed ops "
+        "took, summed over the threads that ran them):"
+    )
+    head = f"{'res':>7} {'prec':9} " + " ".join(f"{h:>8}" for h, _ in OP_COLUMNS) + f" {'GP2nd':>6} {'(conv)':>6} {'op_ms':>7} {'ops/wall':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        t, steps = r["op_times"], r["steps"]
+        second = sum(t.second_order.values())
+        second_conv = sum(t.second_order[k] for k in ("conv", "conv_bp_input", "conv_bp_filter"))
+        name = f"{r['res']}{'-fade' if r['fade'] else ''}"
+        print(
+            f"{name:>7} {r['prec']:9} " + " ".join(f"{100 * t.share(k):8.1f}" for _, k in OP_COLUMNS)
+            + f" {100 * second / t.total:6.1f} {100 * second_conv / t.total:6.1f}"
+            + f" {1e3 * t.total / steps:7.0f} {t.total / t.wall_s:8.2f}"
+        )
+    print(
+        "  conv / bp_in / bp_filt: 3x3 and 1x1 convolutions (with any bias / activation oneDNN fused into them) and "
+        "their input and filter gradients; elemwise: every other op of the networks and losses (bias, activations, "
+        "pixel norm, casts, reductions, resampling); adam: the optimizers' updates; ema: the generator average; "
+        "input: reading the batch, random numbers. GP2nd: the gradient penalty's second-order part (gradients of "
+        "its input gradient), a part of the columns before it, of which (conv) in convolutions. op_ms: op time per "
+        "step; ops/wall: op time / wall time of the call (above 1: ops ran side by side)."
     )
 
 
@@ -570,6 +728,20 @@ def print_overhead(rows):
         )
 
 
+def resolve_precisions(names):
+    """The concrete precisions to time, in order and without repeats ("auto": as training resolves
+    it on this machine), each printed with the reason."""
+    out = []
+    for name in names:
+        choice = precision.resolve(name)
+        print(f"--mixed_precision={name}: {choice.precision} ({choice.reason})")
+        if choice.warning:
+            print(f"  WARNING: {choice.warning}")
+        if choice.precision not in out:
+            out.append(choice.precision)
+    return out
+
+
 def main(argv):
     del argv
     # The only TF warnings here are expected: the FLOP profiler's deprecated v1 API and one
@@ -581,18 +753,21 @@ def main(argv):
     resolutions = [int(r) for r in FLAGS.resolutions] or sorted({s.resolution for s in stages(config.schedule)})
     plan = [s for s in stages(config.schedule) if s.resolution in resolutions and (FLAGS.fade or not s.fade_in)]
     print(f"Train step benchmark, config {FLAGS.config}: {describe(config)}")
+    precisions = resolve_precisions(FLAGS.mixed_precision)
     print(
         f"{strategy.num_replicas_in_sync} replica(s) ({type(strategy).__name__}), "
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}; "
         f"{steps} steps per run_steps call, {FLAGS.calls} timed calls per stage; in-memory data"
     )
-    peaks = Peaks(FLAGS.mixed_precision, FLAGS.peak_size, FLAGS.peak_conv_batch)
+    peaks = Peaks(precisions, FLAGS.peak_size, FLAGS.peak_conv_batch)
     rows = []
     for i, stage in enumerate(plan):
-        done = measure_stage(config, strategy, stage, FLAGS.mixed_precision, steps, FLAGS.calls, peaks, 8 * (i == 0))
+        done = measure_stage(
+            config, strategy, stage, precisions, steps, FLAGS.calls, peaks, 8 * (i == 0), FLAGS.profile
+        )
         rows += done
         print(f"  timed {stage.name}: " + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done), flush=True)
-    rows.sort(key=lambda r: (FLAGS.mixed_precision.index(r["prec"]), r["res"], not r["fade"]))
+    rows.sort(key=lambda r: (precisions.index(r["prec"]), r["res"], not r["fade"]))
 
     print("\nPeaks, one call of each after every timed train call (GFLOP/s: min / median / best, cpu% of the best):")
     for (prec, kind), history in peaks.history.items():
@@ -609,6 +784,7 @@ def main(argv):
         )
     print("\n" + LEGEND)
     print_table(rows, peaks)
+    print_op_table(rows)
     print_ratios(rows)
     print_flop_notes(rows)
     print("\nFixed cost of a run_steps call (Python dispatch, loop set-up, reading the stats back):")

@@ -13,7 +13,7 @@ from pgan_tf.networks import NetworkConfig
 from pgan_tf.schedule import ScheduleConfig
 
 LOSSES = ("wgan_gp", "lsgan_mao")
-PRECISIONS = ("float32", "bfloat16", "float16")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # the flag; "auto" is resolved at start-up
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
 
 # kimg per tick at each resolution: the original's `tick_kimg_dict` (train.py TrainingSchedule).
@@ -86,7 +86,8 @@ class TrainConfig:
     adam_beta1: float = 0.0
     adam_beta2: float = 0.99
     adam_epsilon: float = 1e-8
-    mixed_precision: str = "float32"
+    mixed_precision: str = "float32"  # concrete: the flag's "auto" is resolved by `with_precision`
+    precision_note: str = ""  # why this precision (pgan_tf.precision.Choice.reason)
     distribute: str = "auto"
     num_cpu_devices: int = 0  # >1: split the CPU into this many logical devices (tests, benchmarks)
     steps_per_call: int = 8
@@ -103,7 +104,14 @@ class TrainConfig:
 
     @property
     def dtype_policy(self):
+        if self.mixed_precision == "auto":
+            raise ConfigError("mixed_precision 'auto' must be resolved at start-up (config.with_precision)")
         return {"float32": None, "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}[self.mixed_precision]
+
+
+def with_precision(config, choice):
+    """The config with the start-up's precision `choice` (a `pgan_tf.precision.Choice`) in it."""
+    return dataclasses.replace(config, mixed_precision=choice.precision, precision_note=choice.reason)
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -144,7 +152,7 @@ def _define(d, fv):
     d.DEFINE_float("drift_epsilon", 0.001, "Drift penalty weight ε_drift on D(real)² (original wgan_epsilon).", flag_values=fv)
     d.DEFINE_float("g_ema_decay", 0.999, "Generator EMA decay per step; 0 = no G smoothing (the original's -nosmoothing).", flag_values=fv)
     d.DEFINE_bool("reset_optimizer", True, "Fresh Adam state when a new stage starts; --noreset_optimizer carries the moments of kept weights over (the original's -noreset).", flag_values=fv)
-    d.DEFINE_enum("mixed_precision", "float32", PRECISIONS, "Compute dtype (variables stay float32).", flag_values=fv)
+    d.DEFINE_enum("mixed_precision", "auto", PRECISIONS, "Compute dtype (variables stay float32). auto: bfloat16 where the hardware has it (CPU avx512_bf16 / amx_bf16, GPU compute capability >= 8.0), float16 on an older GPU if a start-up probe finds it faster, else float32.", flag_values=fv)
     d.DEFINE_enum("distribute", "auto", DISTRIBUTIONS, "auto: MultiWorkerMirrored when TF_CONFIG names a cluster, else Mirrored over local GPUs (or the CPU).", flag_values=fv)
     d.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into N logical devices, one replica each (testing).", flag_values=fv)
     d.DEFINE_integer("steps_per_call", 8, "Training steps run per compiled call.", flag_values=fv)

@@ -13,6 +13,7 @@ from pgan_tf import losses
 from pgan_tf import networks
 from pgan_tf.distribute import replica_slice
 from pgan_tf.layers import WeightedSum, downscale2d, upscale2d
+from pgan_tf.optimizer import FusedAdam
 
 STAT_NAMES = ("loss_d", "loss_g", "grad_penalty", "score_real", "score_fake")
 
@@ -22,7 +23,7 @@ def fade_variables(model):
 
 
 def make_optimizer(config, learning_rate):
-    opt = keras.optimizers.Adam(
+    opt = FusedAdam(
         learning_rate=learning_rate,
         beta_1=config.adam_beta1,
         beta_2=config.adam_beta2,
@@ -122,6 +123,9 @@ class StageTrainer:
             stats += self._one_step(next(iterator))
         return stats / tf.cast(num_steps, tf.float32)
 
+    # Plain Python control flow on static settings only: converting these with AutoGraph would
+    # cost seconds of tracing at every stage switch and change nothing.
+    @tf.autograph.experimental.do_not_convert
     def _one_step(self, batch):
         cfg, n = self.config, self.worker_batch
         reals, labels = (batch if cfg.network.label_size else (batch, tf.zeros([n, 0])))
@@ -140,11 +144,13 @@ class StageTrainer:
         per_replica = self.strategy.run(self._replica_step, args=(reals, labels, alpha) + draws)
         stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         beta = cfg.g_ema_decay
-        for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
-            s.assign(v + beta * (s - v))
+        with tf.name_scope("generator_ema"):
+            for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+                s.assign(v + beta * (s - v))
         self.images_seen.assign_add(self.global_batch)
         return stats
 
+    @tf.autograph.experimental.do_not_convert
     def _replica_step(self, reals, labels, alpha, z_d, z_g, eps, flip):
         cfg = self.config
         ctx = tf.distribute.get_replica_context()

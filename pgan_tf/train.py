@@ -22,8 +22,9 @@ from absl import app, flags, logging
 from pgan_tf import atomic, faults
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
-from pgan_tf import dataset, distribute, images, run_dir, sampling, schedule
+from pgan_tf import dataset, distribute, images, precision, run_dir, sampling, schedule
 from pgan_tf.stage import STAT_NAMES, StageTrainer
+from pgan_tf.switch_timing import SwitchTimer
 
 FLAGS = flags.FLAGS
 
@@ -142,6 +143,7 @@ class Training:
         self.saver = None
         self.stop = _StopRequest()
         self.metrics_fn = None
+        self.switch = SwitchTimer()
 
         resume_from = None
         if config.resume:
@@ -175,6 +177,7 @@ class Training:
     def _enter_stage(self, stage, previous=None):
         """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
         cfg = self.config
+        start = time.perf_counter()
         keras.utils.set_random_seed(cfg.seed + 7919 * stage.index)
         self.trainer = StageTrainer(
             cfg, self.strategy, stage, self.images_seen, self.rng, previous, self.workers, self.worker
@@ -195,6 +198,9 @@ class Training:
         )
         self.iterator = iter(ds)
         self.stage_index.assign(stage.index)
+        built = time.perf_counter()
+        self.trainer.run_steps.get_concrete_function(self.iterator, tf.constant(cfg.steps_per_call))
+        self.switch.entered(stage.name, built - start, time.perf_counter() - built)
         if previous is not None:
             faults.kill_point("stage-switch")
             for report in self.trainer.transfer_reports:
@@ -303,9 +309,9 @@ class Training:
                 self.write_fakes()
             self.log(stage_table(cfg, self.strategy.num_replicas_in_sync))
         self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
-                 f"({distribute.describe(self.strategy)}), {cfg.mixed_precision}")
+                 f"({distribute.describe(self.strategy)}), {cfg.mixed_precision} ({cfg.precision_note})")
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
-        tick_wall = time.time()
+        tick_wall = run_start = time.time()
         last_progress = time.time()
         while int(self.images_seen.numpy()) < total_images:
             seen = int(self.images_seen.numpy())
@@ -316,7 +322,11 @@ class Training:
             tick_end = int(self.tick_start.numpy()) + int(C.tick_kimg_at(cfg, stage.resolution) * 1000)
             target = min(tick_end, total_images, int(math.ceil(stage.end_kimg * 1000)) if math.isfinite(stage.end_kimg) else total_images)
             steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
+            call_start = time.perf_counter()
             stats = self._run_steps(tr, steps)
+            switch_line = self.switch.called(time.perf_counter() - call_start, steps)
+            if switch_line:
+                self.log(switch_line)
             if not np.all(np.isfinite(stats)):
                 last = ckpt.latest(self.run_dir) if self.run_dir else None
                 raise TrainingError(
@@ -346,6 +356,7 @@ class Training:
                 tick_wall = last_progress = time.time()
         self.save_checkpoint()
         self.save_snapshot()
+        self.log(self.switch.summary(time.time() - run_start))
         self.log(f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}.")
 
     def _run_steps(self, trainer, steps):
@@ -470,6 +481,10 @@ def build_config(f):
     strategy = distribute.make_strategy(config.distribute, config.worker_timeout)  # before any op: collectives need it
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    choice = precision.resolve(config.mixed_precision)  # may time a probe: before the seed is set
+    if choice.warning:
+        logging.warning(choice.warning)
+    config = C.with_precision(config, choice)
     keras.utils.set_random_seed(config.seed)
     notes = []
     if f.dry_run and not os.path.exists(config.data.path):

@@ -145,3 +145,44 @@ def test_peak_rss_mark_resets():
     del big
     ts.reset_peak_rss()
     assert ts.peak_rss_bytes() < high - 32 * 2**20
+
+
+def test_op_kinds_from_names_and_onednn_types():
+    assert ts.op_kind("while/body/_1/while/discriminator_16x16_1/d_16x16_conv0_1/add", "_MklNativeFusedConv2D") == "conv"
+    assert ts.op_kind("while/gradient_tape/while/d_8x8_conv1_1/convolution/Conv2DBackpropInput", "_MklNativeConv2DBackpropInput") == "conv_bp_input"
+    assert ts.op_kind("while/gradient_tape/x/Conv2DBackpropFilter", "Conv2DBackpropFilter") == "conv_bp_filter"
+    assert ts.op_kind("while/d_4x4_dense0_1/MatMul", "_MklMatMul") == "matmul"
+    assert ts.op_kind("while/adam_1/update_0_12/Square", "Square") == "optimizer"
+    assert ts.op_kind("while/ResourceApplyAdam_3", "ResourceApplyAdam") == "optimizer"
+    assert ts.op_kind("while/generator_ema/sub_3", "Sub") == "ema"
+    assert ts.op_kind("while/g_16x16_conv0_lrelu_1/LeakyRelu", "LeakyRelu") == "elementwise"
+    assert ts.op_kind("while/IteratorGetNext", "IteratorGetNext") == "input"
+    assert ts.is_second_order("while/gradient_tape/gradient_tape/while/d_16x16_conv0_1/convolution/Conv2D")
+    assert not ts.is_second_order("while/gradient_tape/while/d_16x16_conv0_1/convolution/Conv2DBackpropInput")
+
+
+def test_profiled_tiny_step_has_every_kind_of_op():
+    """The profiler table's source: one call of a tiny stage's compiled step."""
+    from pgan_tf.config import DataConfig, TrainConfig
+    from pgan_tf.networks import NetworkConfig
+    from pgan_tf.schedule import ScheduleConfig, stages
+    from pgan_tf.stage import StageTrainer
+
+    cfg = TrainConfig(
+        network=NetworkConfig(fmap_base=16, fmap_max=8, latent_size=8),
+        schedule=ScheduleConfig(resolution=8, total_kimg=1, minibatch_base=4),
+        data=DataConfig(path="unused"),
+    )
+    stage = [s for s in stages(cfg.schedule) if s.resolution == 8 and not s.fade_in][0]
+    trainer = StageTrainer(
+        cfg, tf.distribute.get_strategy(), stage, tf.Variable(0, dtype=tf.int64), tf.random.Generator.from_seed(0)
+    )
+    images = np.zeros((4, 8, 8, 3), np.float32)
+    iterator = iter(tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True))
+    trainer.run_steps(iterator, tf.constant(1))
+    times = ts.profile_op_times(lambda: trainer.run_steps(iterator, tf.constant(2)).numpy())
+    assert {"conv", "conv_bp_input", "conv_bp_filter", "matmul", "elementwise", "optimizer", "ema"} <= set(times.by_kind)
+    assert sum(times.share(k) for k in times.by_kind) == pytest.approx(1.0)
+    assert 0 < sum(times.second_order.values()) < times.total
+    assert times.second_order["optimizer"] == 0 and times.second_order["ema"] == 0
+    assert 0 < times.total < 10 * times.wall_s

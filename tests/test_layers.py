@@ -175,3 +175,26 @@ def test_weighted_sum_round_trip_keeps_alpha(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), 0.3, rtol=1e-6)
     clone = L.WeightedSum.from_config(fade.get_config())
     assert clone.get_config() == fade.get_config()
+
+
+@pytest.mark.parametrize("use_wscale", [True, False])
+def test_equalized_layers_gradients_match_the_plain_formula(use_wscale):
+    """conv(x, k·s) + b and x·(k·s) + b, with their gradients w.r.t. input, kernel and bias, as
+    written out with plain TF ops (the layers use BiasAdd, which must change nothing)."""
+    rng = np.random.default_rng(7)
+    x = tf.constant(rng.normal(size=(2, 4, 4, 3)).astype(np.float32))
+    for layer, plain in (
+        (L.EqualizedConv2D(5, 3, use_wscale=use_wscale), lambda l, x: tf.nn.conv2d(x, l.kernel * l.scale, 1, "SAME")),
+        (L.EqualizedDense(5, use_wscale=use_wscale), lambda l, x: tf.reshape(x, (2, -1)) @ (l.kernel * l.scale)),
+    ):
+        layer(x)
+        layer.bias.assign(rng.normal(size=5).astype(np.float32))
+        weights = tf.constant(rng.normal(size=layer.compute_output_shape(x.shape)).astype(np.float32))
+        results = []
+        for f in (layer, lambda x: plain(layer, x) + layer.bias):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(f(x) * weights)
+            results.append([loss] + tape.gradient(loss, [x, layer.kernel, layer.bias]))
+        for a, b in zip(*results):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
