@@ -45,11 +45,14 @@ import collections
 import dataclasses
 import gc
 import glob
+import json
 import math
 import os
 import re
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -92,6 +95,10 @@ def define_flags():
     flags.DEFINE_bool("fade", False, "Also time the fade-in stage of every resolution above the first.")
     flags.DEFINE_integer("peak_size", 2048, "Matmul peak: an [n, n] x [n, n] product.")
     flags.DEFINE_integer("peak_conv_batch", 8, "Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME.")
+    flags.DEFINE_bool("isolate", False, "Time every resolution in a process of its own (a stage's peak memory is its own, and "
+                      "the paper's widths need 10+ GB per stage), then print one summary and the schedule estimate.")
+    flags.DEFINE_integer("overhead_reps", 8, "Pairs of calls measuring the fixed cost of a call (first stage only).")
+    flags.DEFINE_string("rows_json", "", "With --isolate, internal: where a child process writes its summary rows.")
     flags.DEFINE_bool("profile", True, "Run one more call per stage and precision under the TF profiler: time per op type.")
 
 
@@ -660,7 +667,7 @@ def format_duration(seconds):
     return f"{seconds / 86400:.1f} days"
 
 
-def print_estimate(config, rows, peaks, gpu_tflops):
+def print_estimate(config, rows, gpu_tflops):
     """How long the schedule's train steps take at the measured speeds (compile included), and on
     one GPU of `gpu_tflops` peak that reaches the same fraction of its peak (MFU) per stage as this
     CPU reaches of its own best 3×3-conv FLOP/s (per CPU-second, %conv_cpu: independent of the load)."""
@@ -673,7 +680,6 @@ def print_estimate(config, rows, peaks, gpu_tflops):
             continue
         median_s = best_s = compile_s = gpu_s = 0.0
         proxies = 0
-        conv_per_cpu_s = peaks.best_per_cpu_second(prec, "conv")
         for s in plan:
             r = by.get((s.resolution, s.fade_in)) or by[s.resolution, False]
             proxies += s.fade_in and (s.resolution, True) not in by
@@ -681,7 +687,7 @@ def print_estimate(config, rows, peaks, gpu_tflops):
             median_s += images / r["median_img_s"]
             best_s += images / r["img_s"]
             compile_s += r["compile_s"]
-            mfu = r["flops"] / r["best_cpu_s"] / conv_per_cpu_s
+            mfu = r["flops"] / r["best_cpu_s"] / r["conv_per_cpu_s"]
             gpu_s += images * (r["flops"] / r["batch"]) / (gpu_tflops * 1e12 * mfu)
         note = f"; the {proxies} fade stages timed as their stable stage" if proxies else ""
         print(
@@ -759,11 +765,14 @@ def main(argv):
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}; "
         f"{steps} steps per run_steps call, {FLAGS.calls} timed calls per stage; in-memory data"
     )
+    if FLAGS.isolate:
+        run_isolated(config, plan, steps)
+        return
     peaks = Peaks(precisions, FLAGS.peak_size, FLAGS.peak_conv_batch)
     rows = []
     for i, stage in enumerate(plan):
         done = measure_stage(
-            config, strategy, stage, precisions, steps, FLAGS.calls, peaks, 8 * (i == 0), FLAGS.profile
+            config, strategy, stage, precisions, steps, FLAGS.calls, peaks, FLAGS.overhead_reps * (i == 0), FLAGS.profile
         )
         rows += done
         print(f"  timed {stage.name}: " + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done), flush=True)
@@ -795,8 +804,56 @@ def main(argv):
         if not retraced
         else f"\nTracing: RETRACED in {[(r['res'], r['prec'], r['traces']) for r in retraced]}"
     )
+    for r in rows:
+        r["conv_per_cpu_s"] = peaks.best_per_cpu_second(r["prec"], "conv")
+    if FLAGS.rows_json:
+        write_summary_rows(FLAGS.rows_json, rows)
     print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
-    print_estimate(config, rows, peaks, FLAGS.gpu_tflops)
+    print_estimate(config, rows, FLAGS.gpu_tflops)
+
+
+SUMMARY_KEYS = ("res", "fade", "prec", "batch", "steps", "trace_s", "compile_s", "best_s", "median_s", "best_cpu_s",
+                "cpu_share", "img_s", "median_img_s", "flops", "peak_rss", "conv_per_cpu_s", "traces")
+
+
+def write_summary_rows(path, rows):
+    with open(path, "w") as f:
+        json.dump([{k: r.get(k) for k in SUMMARY_KEYS} for r in rows], f)
+
+
+def run_isolated(config, plan, steps):
+    """Each resolution of `plan` timed by a child process of this script; one summary after."""
+    rows, failed = [], []
+    resolutions = sorted({s.resolution for s in plan})
+    for i, res in enumerate(resolutions):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "rows.json")
+            cmd = [sys.executable, os.path.abspath(__file__), f"--config={FLAGS.config}", f"--resolutions={res}",
+                   f"--mixed_precision={','.join(FLAGS.mixed_precision)}", f"--steps={steps}", f"--calls={FLAGS.calls}",
+                   f"--peak_size={FLAGS.peak_size}", f"--peak_conv_batch={FLAGS.peak_conv_batch}",
+                   f"--overhead_reps={FLAGS.overhead_reps if i == 0 else 0}", f"--gpu_tflops={FLAGS.gpu_tflops}",
+                   "--profile" if FLAGS.profile else "--noprofile", "--fade" if FLAGS.fade else "--nofade",
+                   f"--rows_json={out}"]
+            print(f"\n===== {res}x{res} in its own process =====", flush=True)
+            code = subprocess.call(cmd)
+            if code != 0 or not os.path.exists(out):
+                failed.append((res, code))
+                continue
+            with open(out) as f:
+                rows += json.load(f)
+    print(f"\n===== Summary, config {FLAGS.config} (every resolution timed in its own process) =====")
+    print(f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} {'img/s':>8} "
+          f"{'GFLOP/step':>10} {'%conv_cpu':>9} {'peak_GB':>7}")
+    for r in rows:
+        name = f"{r['res']}{'-fade' if r['fade'] else ''}"
+        rss = r["peak_rss"] / 2**30 if r["peak_rss"] else float("nan")
+        print(f"{name:>7} {r['prec']:9} {r['batch']:5d} {r['compile_s']:9.1f} {r['best_s']:8.2f} "
+              f"{100 * r['cpu_share']:4.0f} {r['img_s']:8.2f} {r['flops'] / 1e9:10.1f} "
+              f"{100 * r['flops'] / r['best_cpu_s'] / r['conv_per_cpu_s']:9.1f} {rss:7.2f}")
+    for res, code in failed:
+        print(f"  {res}x{res}: the child process failed (exit code {code}{': killed, out of memory?' if code in (-9, 137) else ''})")
+    print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
+    print_estimate(config, rows, FLAGS.gpu_tflops)
 
 
 if __name__ == "__main__":
