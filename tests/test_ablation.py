@@ -1,6 +1,5 @@
 """The ablation sweep (pgan_tf.ablation, benchmarks/ablation.py): log parsing, run states, the
 report's numbers and plot, and a real tiny sweep that is interrupted and resumed."""
-import hashlib
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ import pytest
 from PIL import Image
 
 from pgan_tf.ablation import configs, evaluation, plot, report, sweep
+from dataset_helpers import snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -153,14 +153,9 @@ def _read(path):
 
 
 def _files(directory):
-    """{relative path: (mtime_ns, sha1)} of every file under a directory."""
-    out = {}
-    for root, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, directory)] = (os.stat(path).st_mtime_ns, hashlib.sha1(f.read()).hexdigest())
-    return out
+    """{relative path: (mtime_ns, contents)} of everything under a directory: untouched means both equal."""
+    return {rel: (os.stat(os.path.join(directory, rel)).st_mtime_ns, data)
+            for rel, data in snapshot(directory).items()}
 
 
 TINY = ("--resolution=16", "--initial_resolution=16", "--total_kimg=2", "--tick_kimg=16:1", "--fmap_base=32",
