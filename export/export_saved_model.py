@@ -6,7 +6,6 @@ Writes `<export_base>/<model_name>/<version>/` (export_base defaults to `<run_di
 export stays with the run it came from) and `<export_base>/<model_name>-<version>.keras`, then
 prints the signatures, a TF Serving command line and REST request examples.
 """
-import argparse
 import json
 import os
 import sys
@@ -17,14 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pgan_tf  # noqa: E402,F401  (imports TensorFlow quietly)
 from pgan_tf import checkpoint as ckpt  # noqa: E402
-from pgan_tf import export, run_dir  # noqa: E402
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with the project's one-line `error: ...` and exit code 2."""
-
-    def error(self, message):
-        raise SystemExit(_fail(message))
+from pgan_tf import cli, export, run_dir  # noqa: E402
 
 
 def _fail(message):
@@ -33,7 +25,7 @@ def _fail(message):
 
 
 def parse_args(argv):
-    p = _Parser(description=__doc__.splitlines()[0])
+    p = cli.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run_dir", required=True, help="training run directory (has config.json)")
     p.add_argument("--snapshot", default=None,
                    help="snapshot kimg (e.g. 6000) or path to a .keras snapshot; default: the latest")

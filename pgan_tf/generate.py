@@ -18,7 +18,7 @@ import numpy as np
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
-from pgan_tf import run_dir, sampling
+from pgan_tf import cli, run_dir, sampling
 from pgan_tf.images import grid as grid_image
 from pgan_tf.images import to_pil
 
@@ -191,14 +191,8 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
     return written
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def parse_args(argv):
-    p = _Parser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
+    p = cli.ArgumentParser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--num", type=int, default=16, help="number of PNG images (default 16)")

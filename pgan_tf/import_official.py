@@ -9,7 +9,6 @@ schedule's final stable stage starts, i.e. where the paper's training reaches fu
 `export/export_saved_model.py`, `pgan_tf.generate`, `pgan_tf.evaluate` and `pgan_tf.train --resume`
 all work on it. The directory is assembled under a temporary name and renamed when complete.
 """
-import argparse
 import dataclasses
 import json
 import math
@@ -23,7 +22,7 @@ import tensorflow as tf
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 from pgan_tf import checkpoint as ckpt
 from pgan_tf import config as C
-from pgan_tf import run_dir, schedule
+from pgan_tf import cli, run_dir, schedule
 from pgan_tf.official import load_official_networks
 from pgan_tf.official_pickle import OfficialPickleError
 
@@ -149,14 +148,8 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def parse_args(argv):
-    p = _Parser(prog="python -m pgan_tf.import_official", description=__doc__.splitlines()[0])
+    p = cli.ArgumentParser(prog="python -m pgan_tf.import_official", description=__doc__.splitlines()[0])
     p.add_argument("pickle", help="network pickle of the original (G, D, Gs): its own or a Theano-era one")
     p.add_argument("--run_dir", required=True, help="run directory to create (must not exist)")
     p.add_argument("--name", default=None, help="name recorded in config.json (default: the pickle's file name)")
