@@ -1,4 +1,4 @@
-"""Images/s read through `pgan_tf.dataset.make_dataset` at each resolution of a synthetic
+"""Images/s read through `pgan_tf.data.dataset.make_dataset` at each resolution of a synthetic
 dataset, and as a ratio to a reference measured in the same run.
 
 The dataset is written into a temporary directory (the synthetic dataset, --num_images images
@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
-from pgan_tf import dataset as D  # noqa: E402
-from pgan_tf.dataset_tool import create_synthetic  # noqa: E402
-from pgan_tf.tfrecord_format import resolution_log2, tfrecord_filename  # noqa: E402
+from pgan_tf.data import dataset  # noqa: E402
+from pgan_tf.data.dataset_tool import create_synthetic  # noqa: E402
+from pgan_tf.data.tfrecord_format import resolution_log2, tfrecord_filename  # noqa: E402
 
 
 def images_per_second(ds, batch, images, repeats):
@@ -63,7 +63,7 @@ def main():
               f"in {time.perf_counter() - t:.1f} s ({os.cpu_count()} CPUs)")
         print(f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} {'pipeline/raw':>13}")
         for res in info.resolutions:
-            pipeline = D.make_dataset(path, res, args.batch, mirror=True, seed=0)
+            pipeline = dataset.make_dataset(path, res, args.batch, mirror=True, seed=0)
             raw = tf.data.TFRecordDataset(tfrecord_filename(path, resolution_log2(res))).repeat().batch(args.batch)
             raw = raw.prefetch(tf.data.AUTOTUNE)
             ips = images_per_second(pipeline, args.batch, args.images, args.repeats)

@@ -1,4 +1,4 @@
-"""Latency of `pgan_tf.serving_rest` under concurrent clients, on 127.0.0.1 only.
+"""Latency of `pgan_tf.serving.rest` under concurrent clients, on 127.0.0.1 only.
 
 Exports a generator (random weights, --resolution, --latent_size) into a temporary directory
 (or serves --model_base_path), starts the server in this process on a free loopback port, then
@@ -23,7 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
 import numpy as np  # noqa: E402
 
-from pgan_tf import export, networks, serving_rest  # noqa: E402
+from pgan_tf.model import networks  # noqa: E402
+
+from pgan_tf.serving import export, rest as serving_rest
 
 
 def _post(url, body, timeout=120):

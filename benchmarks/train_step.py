@@ -30,7 +30,7 @@ trains), and an estimate of how long its train steps take. paper-small: the same
 4× the quickstart's widths (fmap_base 1024, fmap_max 128, latent 128; minibatch 16, as the
 paper's low resolutions). wide-128 / wide-256: 128 / 256 feature maps at every resolution, latent as
 wide, minibatch 16. Any other value is a flag file (e.g. celebahq.flags), read the same way.
-"auto" in --mixed_precision is what training resolves it to on this machine (pgan_tf.precision).
+"auto" in --mixed_precision is what training resolves it to on this machine (pgan_tf.training.precision).
 
 With --profile (default), one more call per stage and precision runs under the TF profiler, and a
 table gives the share of the step's op time per op kind: convolutions, their input and filter
@@ -63,10 +63,10 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from pgan_tf import config as C
-from pgan_tf import distribute, precision
-from pgan_tf.schedule import stages
-from pgan_tf.stage import StageTrainer
+from pgan_tf.training import config as config_lib
+from pgan_tf.training import distribute, precision
+from pgan_tf.training.schedule import stages
+from pgan_tf.training.stage import StageTrainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
@@ -117,9 +117,9 @@ def load_config(name):
     else:
         raise app.UsageError(f"--config: {name!r} is neither one of {', '.join(CONFIGS)} nor a flag file")
     fv = flags.FlagValues()
-    C.define_flags(fv)
+    config_lib.define_flags(fv)
     fv(["train", f"--flagfile={path}", *overrides])
-    return C.config_from_flags(fv)
+    return config_lib.config_from_flags(fv)
 
 
 def reset_peak_rss():
@@ -305,7 +305,7 @@ def op_kind(name, op_type):
     """Which part of the step an executed op belongs to, from its (oneDNN-rewritten) type and name.
 
     The optimizer's ops are under its name scope ("adam", "adam_1") or are the fused Adam kernel
-    (pgan_tf/optimizer.py), the EMA's under "generator_ema" (stage.py); convolutions count with
+    (pgan_tf/training/optimizer.py), the EMA's under "generator_ema" (stage.py); convolutions count with
     their fused bias / activation."""
     if "generator_ema/" in name:
         return "ema"

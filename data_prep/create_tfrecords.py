@@ -2,7 +2,7 @@
 """Create, describe, extract and compare multi-resolution PGGAN datasets.
 
 The subcommands and their arguments are those of the original PGGAN `dataset_tool.py`, and so
-are the files written (see pgan_tf/tfrecord_format.py); `create_from_tfds` and
+are the files written (see pgan_tf/data/tfrecord_format.py); `create_from_tfds` and
 `create_synthetic` are new. Examples:
 
     python data_prep/create_tfrecords.py create_from_images datasets/mine ~/my-images
@@ -150,47 +150,47 @@ def _summary(info):
 
 def run(args):
     """Executes parsed arguments; returns the exit code."""
-    from pgan_tf import dataset_tool as dt
+    from pgan_tf.data import dataset_tool
 
     progress = not getattr(args, "quiet", False)
     common = dict(overwrite=getattr(args, "overwrite", False), progress=progress)
     cmd = args.command
     if cmd in ("display", "info"):
-        print("\n".join(dt.info(args.tfrecord_dir)))
+        print("\n".join(dataset_tool.info(args.tfrecord_dir)))
         return 0
     if cmd == "extract":
-        n = dt.extract(args.tfrecord_dir, args.output_dir, **common)
+        n = dataset_tool.extract(args.tfrecord_dir, args.output_dir, **common)
         print(f"Extracted {n} images to {args.output_dir}.")
         return 0
     if cmd == "verify":
-        problems, summary = dt.verify(args.tfrecord_dir, progress=progress)
+        problems, summary = dataset_tool.verify(args.tfrecord_dir, progress=progress)
         print("\n".join(problems + summary))
         print(f"{len(problems)} problem(s) found." if problems else "Dataset is intact.")
         return 1 if problems else 0
     if cmd == "compare":
-        same, lines = dt.compare(args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels))
+        same, lines = dataset_tool.compare(args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels))
         print("\n".join(lines))
         print("Datasets are identical." if same else "Datasets differ.")
         return 0 if same else 1
     if cmd == "create_mnist":
-        info = dt.create_mnist(args.tfrecord_dir, args.mnist_dir, **common)
+        info = dataset_tool.create_mnist(args.tfrecord_dir, args.mnist_dir, **common)
     elif cmd == "create_cifar10":
-        info = dt.create_cifar10(args.tfrecord_dir, args.cifar10_dir, **common)
+        info = dataset_tool.create_cifar10(args.tfrecord_dir, args.cifar10_dir, **common)
     elif cmd == "create_cifar100":
-        info = dt.create_cifar100(args.tfrecord_dir, args.cifar100_dir, **common)
+        info = dataset_tool.create_cifar100(args.tfrecord_dir, args.cifar100_dir, **common)
     elif cmd == "create_lsun":
-        info = dt.create_lsun(args.tfrecord_dir, args.lmdb_dir, args.resolution, args.max_images, **common)
+        info = dataset_tool.create_lsun(args.tfrecord_dir, args.lmdb_dir, args.resolution, args.max_images, **common)
     elif cmd == "create_celeba":
-        info = dt.create_celeba(args.tfrecord_dir, args.celeba_dir, args.cx, args.cy, **common)
+        info = dataset_tool.create_celeba(args.tfrecord_dir, args.celeba_dir, args.cx, args.cy, **common)
     elif cmd == "create_from_images":
-        info = dt.create_from_images(args.tfrecord_dir, args.image_dir, bool(args.shuffle), transform=args.transform,
+        info = dataset_tool.create_from_images(args.tfrecord_dir, args.image_dir, bool(args.shuffle), transform=args.transform,
                                      resolution=args.resolution, convert=args.convert, **common)
     elif cmd == "create_from_tfds":
-        info = dt.create_from_tfds(args.tfrecord_dir, args.name, args.split, data_dir=args.data_dir,
+        info = dataset_tool.create_from_tfds(args.tfrecord_dir, args.name, args.split, data_dir=args.data_dir,
                                    manual_dir=args.manual_dir, download=args.download, shuffle=bool(args.shuffle),
                                    transform=args.transform, resolution=args.resolution, convert=args.convert, **common)
     elif cmd == "create_synthetic":
-        info = dt.create_synthetic(args.tfrecord_dir, num_images=args.num_images, resolution=args.resolution,
+        info = dataset_tool.create_synthetic(args.tfrecord_dir, num_images=args.num_images, resolution=args.resolution,
                                    seed=args.seed, shuffle=bool(args.shuffle), **common)
     else:  # pragma: no cover - argparse only lets known commands through
         raise AssertionError(cmd)
@@ -203,7 +203,7 @@ def main(argv=None):
     _use_checkout()
     import logging
 
-    from pgan_tf.tfrecord_format import DatasetError
+    from pgan_tf.data.tfrecord_format import DatasetError
 
     if not os.environ.get("PGAN_TF_VERBOSE"):
         logging.getLogger("absl").setLevel(logging.ERROR)  # TFDS's warnings; errors are ours to say

@@ -15,8 +15,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pgan_tf  # noqa: E402,F401  (imports TensorFlow quietly)
-from pgan_tf import checkpoint as ckpt  # noqa: E402
-from pgan_tf import cli, export, run_dir  # noqa: E402
+from pgan_tf.training import checkpoint as ckpt  # noqa: E402
+from pgan_tf.core import cli  # noqa: E402
+from pgan_tf.serving import export
+from pgan_tf.training import rundir
 
 
 def _fail(message):
@@ -59,15 +61,15 @@ def choose_checkpoint(rd, checkpoint):
 def choose_snapshot(rd, snapshot):
     """(kimg or None, path) of the snapshot to export: latest, a kimg, or an explicit path."""
     if snapshot is None:
-        return run_dir.latest_snapshot(rd)
+        return rundir.latest_snapshot(rd)
     if snapshot.isdigit():
-        snaps = dict(run_dir.list_snapshots(rd))
+        snaps = dict(rundir.list_snapshots(rd))
         if int(snapshot) not in snaps:
             have = ", ".join(str(k) for k in sorted(snaps)) or "none"
-            raise run_dir.RunDirError(f"no snapshot at kimg {int(snapshot)} in {rd} (available: {have})")
+            raise rundir.RunDirError(f"no snapshot at kimg {int(snapshot)} in {rd} (available: {have})")
         return int(snapshot), snaps[int(snapshot)]
     if not os.path.isfile(snapshot):
-        raise run_dir.RunDirError(f"snapshot not found: {snapshot}")
+        raise rundir.RunDirError(f"snapshot not found: {snapshot}")
     return None, snapshot
 
 
@@ -119,7 +121,7 @@ def usage_text(result, model_name):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        run_dir.read_config(args.run_dir)
+        rundir.read_config(args.run_dir)
         if args.checkpoint:
             snap_path = choose_checkpoint(args.run_dir, args.checkpoint)
         else:
@@ -137,7 +139,7 @@ def main(argv=None):
         if args.checkpoint:
             generator, kimg = ckpt.load_ema_generator(args.run_dir, snap_path)
         else:
-            generator = run_dir.load_generator(snap_path)
+            generator = rundir.load_generator(snap_path)
         result = export.export_generator(
             generator, export_base, args.model_name, version=version,
             overwrite=args.overwrite, warmup=not args.no_warmup,

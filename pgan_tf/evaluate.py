@@ -19,8 +19,8 @@ import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 import numpy as np
 from absl import app, flags
 
-from pgan_tf import run_dir as rd
-from pgan_tf import sampling
+from pgan_tf.training import rundir
+from pgan_tf.model import sampling
 from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
 
 METRICS_FILE = "metrics.jsonl"
@@ -71,7 +71,7 @@ def snapshot_resolution(generator):
 
 def _reals(dataset_path, resolution, batch_size, skip, take):
     """uint8 batches of the reals [skip, skip + take) at a resolution."""
-    from pgan_tf.dataset import iterate_uint8
+    from pgan_tf.data.dataset import iterate_uint8
 
     seen = 0
     for batch in iterate_uint8(dataset_path, resolution, batch_size, max_images=skip + take):
@@ -123,7 +123,7 @@ def baseline_row(names, dataset_path, resolution, num_images, *, seed, inception
 def snapshot_row(names, kimg, path, dataset_path, num_images, *, seed, inception_path,
                  batch_size=64, progress=None):
     """Metrics of one snapshot against the reals at its resolution."""
-    generator = rd.load_generator(path)
+    generator = rundir.load_generator(path)
     resolution = snapshot_resolution(generator)
     values = compute_metrics(
         names, make_generate_fn(generator, batch_size),
@@ -219,13 +219,13 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
         from pgan_tf.metrics.fid import InceptionFeatures
 
         inception_path = InceptionFeatures(inception_path)  # load once, fail early
-    config = rd.read_config(run_dir)
+    config = rundir.read_config(run_dir)
     dataset_path = config["dataset"]["path"]
-    chosen = select_snapshots(rd.list_snapshots(run_dir), snapshots)
+    chosen = select_snapshots(rundir.list_snapshots(run_dir), snapshots)
     rows = []
     plans = []
     for kimg, path in chosen:
-        generator = rd.load_generator(path)
+        generator = rundir.load_generator(path)
         plans.append((kimg, path, snapshot_resolution(generator)))
     if baseline:
         for res in sorted({res for _, _, res in plans}):

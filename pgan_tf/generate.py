@@ -18,9 +18,13 @@ import numpy as np
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
-from pgan_tf import cli, run_dir, sampling
-from pgan_tf.images import grid as grid_image
-from pgan_tf.images import to_pil
+from pgan_tf.core import cli
+
+from pgan_tf.model import sampling
+
+from pgan_tf.training import rundir
+from pgan_tf.core.images import grid as grid_image
+from pgan_tf.core.images import to_pil
 
 BATCH = 32
 
@@ -91,7 +95,7 @@ def _saved_model_sampler(path):
 
 
 def _keras_sampler(path, source):
-    model = run_dir.load_generator(path)
+    model = rundir.load_generator(path)
 
     def fn(latents, labels):
         x = model([latents, labels] if labels is not None else latents, training=False)
@@ -110,8 +114,8 @@ def load_sampler(model):
         raise ValueError(f"model not found: {model}")
     if os.path.isfile(os.path.join(model, "saved_model.pb")):
         return _saved_model_sampler(model)
-    if os.path.isfile(os.path.join(model, run_dir.CONFIG_NAME)):
-        kimg, path = run_dir.latest_snapshot(model)
+    if os.path.isfile(os.path.join(model, rundir.CONFIG_NAME)):
+        kimg, path = rundir.latest_snapshot(model)
         return _keras_sampler(path, f"run {model}, snapshot kimg {kimg}")
     versions = sorted(int(d) for d in os.listdir(model)
                       if d.isdigit() and os.path.isfile(os.path.join(model, d, "saved_model.pb")))

@@ -20,11 +20,12 @@ import time
 import tensorflow as tf
 
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
-from pgan_tf import checkpoint as ckpt
-from pgan_tf import config as C
-from pgan_tf import cli, run_dir, schedule
-from pgan_tf.official import load_official_networks
-from pgan_tf.official_pickle import OfficialPickleError
+from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import config as config_lib
+from pgan_tf.core import cli
+from pgan_tf.training import rundir, schedule
+from pgan_tf.official.convert import load_official_networks
+from pgan_tf.official.unpickler import OfficialPickleError
 
 # The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3 at 256² / 512² / 1024².
 PAPER_PHASE_KIMG = 800.0
@@ -106,11 +107,11 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
                            f"([{stage.start_kimg:g}, {stage.end_kimg:g}) kimg for lod {nets.lod:g})")
     images = round(kimg * 1000)
     name = name or os.path.splitext(os.path.basename(pkl))[0]
-    config = C.TrainConfig(
+    config = config_lib.TrainConfig(
         network=nets.config,
         schedule=dataclasses.replace(sched, total_kimg=kimg),
-        data=C.DataConfig(path=os.path.abspath(dataset_dir) if dataset_dir else "", resolution=nets.resolution),
-        log=C.LogConfig(desc=name),
+        data=config_lib.DataConfig(path=os.path.abspath(dataset_dir) if dataset_dir else "", resolution=nets.resolution),
+        log=config_lib.LogConfig(desc=name),
         seed=seed,
     )
     tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
@@ -118,14 +119,14 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     try:
         d = config.to_dict()
         d["dataset"] = {"path": config.data.path, "resolution": nets.resolution, "name": name}
-        _write_json(os.path.join(tmp, run_dir.CONFIG_NAME), d)
+        _write_json(os.path.join(tmp, rundir.CONFIG_NAME), d)
         imported = {
             "source": os.path.abspath(pkl), "format": nets.format, "pickle_lod": nets.pickle_lod, "lod": nets.lod,
             "network": nets.config.to_dict(), "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
             "kimg": kimg,
         }
         _write_json(os.path.join(tmp, IMPORTED_FILE), imported)
-        snapshot = run_dir.snapshot_name(int(kimg))
+        snapshot = rundir.snapshot_name(int(kimg))
         nets.Gs.save(os.path.join(tmp, snapshot))
         state = {
             "images_seen": tf.Variable(images, dtype=tf.int64), "tick": tf.Variable(0, dtype=tf.int64),

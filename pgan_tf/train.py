@@ -19,12 +19,15 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from pgan_tf import atomic, faults
-from pgan_tf import checkpoint as ckpt
-from pgan_tf import config as C
-from pgan_tf import dataset, distribute, images, precision, run_dir, sampling, schedule
-from pgan_tf.stage import STAT_NAMES, StageTrainer
-from pgan_tf.switch_timing import SwitchTimer
+from pgan_tf.core import atomic, faults
+from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import config as config_lib
+from pgan_tf.core import images
+from pgan_tf.data import dataset
+from pgan_tf.model import sampling
+from pgan_tf.training import distribute, precision, rundir, schedule
+from pgan_tf.training.stage import STAT_NAMES, StageTrainer
+from pgan_tf.training.switch_timing import SwitchTimer
 
 FLAGS = flags.FLAGS
 
@@ -56,11 +59,11 @@ def ensure_dataset(config, num_workers=1):
     only: workers of a cluster creating it at once would race, so they must find it made)."""
     path = config.data.path
     if not os.path.exists(path) and config.data.create_synthetic > 0:
-        from pgan_tf.dataset_tool import create_synthetic
+        from pgan_tf.data.dataset_tool import create_synthetic
 
         res = config.data.resolution or config.schedule.resolution
         if num_workers > 1:
-            raise C.ConfigError(
+            raise config_lib.ConfigError(
                 f"--dataset_dir={path} does not exist; with {num_workers} workers create it before starting "
                 f"them: python data_prep/create_tfrecords.py create_synthetic {path} --resolution {res} "
                 f"--num_images {config.data.create_synthetic} --seed {config.seed}"
@@ -84,7 +87,7 @@ def stage_table(config, num_replicas=1):
         lines.append(
             f"{s.index:5d}  {s.resolution:>10}  {'yes' if s.fade_in else 'no':4}  {s.start_kimg:11.1f}  "
             f"{end:9.1f}  {batch:9d}  {group:>11}  {config.schedule.learning_rate(s.resolution):<8g}  "
-            f"{C.tick_kimg_at(config, s.resolution):g}"
+            f"{config_lib.tick_kimg_at(config, s.resolution):g}"
         )
     return "\n".join(lines)
 
@@ -155,7 +158,7 @@ class Training:
         if self.is_chief:
             self._write_config()
         rs = np.random.RandomState(config.seed)
-        self.grid_cols, self.grid_rows = C.grid_shape(config.log.grid_size, config.schedule.resolution)
+        self.grid_cols, self.grid_rows = config_lib.grid_shape(config.log.grid_size, config.schedule.resolution)
         n = self.grid_cols * self.grid_rows
         self.grid_latents = rs.standard_normal((n, config.network.latent_size)).astype(np.float32)
         self.grid_labels = None
@@ -169,7 +172,7 @@ class Training:
 
     # ---- state -------------------------------------------------------------------------------
     def _write_config(self):
-        path = os.path.join(self.run_dir, run_dir.CONFIG_NAME)
+        path = os.path.join(self.run_dir, rundir.CONFIG_NAME)
         d = self.config.to_dict()
         d["dataset"] = {"path": self.info.path, "resolution": self.config.schedule.resolution, "name": self.info.name}
         atomic.write_text(path, json.dumps(d, indent=2, sort_keys=True, default=str))
@@ -256,7 +259,7 @@ class Training:
     def save_snapshot(self):
         if self.is_chief:
             kimg = int(self.images_seen.numpy()) // 1000
-            path = os.path.join(self.run_dir, run_dir.snapshot_name(kimg))
+            path = os.path.join(self.run_dir, rundir.snapshot_name(kimg))
 
             def write(tmp):
                 faults.kill_point("snapshot")
@@ -319,7 +322,7 @@ class Training:
             if stage != self.trainer.stage:
                 self._enter_stage(stage, previous=self.trainer)
             tr = self.trainer
-            tick_end = int(self.tick_start.numpy()) + int(C.tick_kimg_at(cfg, stage.resolution) * 1000)
+            tick_end = int(self.tick_start.numpy()) + int(config_lib.tick_kimg_at(cfg, stage.resolution) * 1000)
             target = min(tick_end, total_images, int(math.ceil(stage.end_kimg * 1000)) if math.isfinite(stage.end_kimg) else total_images)
             steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
             call_start = time.perf_counter()
@@ -458,7 +461,7 @@ def assumed_dataset(config):
     labels. Returns (DatasetInfo, the lines that say so)."""
     res = config.data.resolution
     if not res:
-        raise C.ConfigError(
+        raise config_lib.ConfigError(
             f"--dry_run: {config.data.path} does not exist, so --resolution must say the final resolution"
         )
     info = dataset.DatasetInfo(
@@ -476,7 +479,7 @@ def assumed_dataset(config):
 def build_config(f):
     """Flags → validated config, dataset info, strategy and notes for the reader (the order
     matters: devices first). A dry run never creates a dataset and works without one."""
-    config = C.config_from_flags(f)
+    config = config_lib.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
     strategy = distribute.make_strategy(config.distribute, config.worker_timeout)  # before any op: collectives need it
     if config.deterministic:
@@ -484,15 +487,15 @@ def build_config(f):
     choice = precision.resolve(config.mixed_precision)  # may time a probe: before the seed is set
     if choice.warning:
         logging.warning(choice.warning)
-    config = C.with_precision(config, choice)
+    config = config_lib.with_precision(config, choice)
     keras.utils.set_random_seed(config.seed)
     notes = []
     if f.dry_run and not os.path.exists(config.data.path):
         info, notes = assumed_dataset(config)
-        config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync, labels_known=False)
+        config = config_lib.resolve_with_dataset(config, info, strategy.num_replicas_in_sync, labels_known=False)
     else:
         info = ensure_dataset(config, distribute.num_workers(strategy))
-        config = C.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
+        config = config_lib.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
     return config, info, strategy, notes
 
 
@@ -511,7 +514,7 @@ def main(argv):
             print(stage_table(config, strategy.num_replicas_in_sync))
             return 0
         Training(config, strategy, info).run()
-    except (C.ConfigError, dataset.DatasetError, ckpt.CheckpointError, run_dir.RunDirError, TrainingError) as e:
+    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError, rundir.RunDirError, TrainingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord, faults.WorkerLost) as e:
@@ -533,5 +536,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    C.define_flags()
+    config_lib.define_flags()
     app.run(lambda argv: sys.exit(main(argv)))

@@ -9,16 +9,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pgan_tf import export, run_dir  # noqa: E402
+from pgan_tf.serving import export  # noqa: E402
+
+from pgan_tf.training import rundir
 
 
 def main(rd, export_base):
-    _, path = run_dir.latest_snapshot(rd)
-    generator = run_dir.load_generator(path)
+    _, path = rundir.latest_snapshot(rd)
+    generator = rundir.load_generator(path)
     result = export.export_generator(generator, export_base, "pgan", warmup=False, verify=False)
     z = np.random.RandomState(1).standard_normal((1, generator.inputs[0].shape[-1])).astype(np.float32)
     served = tf.saved_model.load(result.path).signatures["serving_default"](latents=tf.constant(z))["images"].numpy()
-    keras_images = run_dir.to_uint8(generator(z))
+    keras_images = rundir.to_uint8(generator(z))
     diff = np.abs(served.astype(np.int32) - keras_images.astype(np.int32))
     print(json.dumps({"shape": list(served.shape), "dtype": served.dtype.name, "max_abs_diff": int(diff.max()),
                       "differing_fraction": float((diff > 0).mean())}))

@@ -4,7 +4,7 @@
 `network.Network` (`build_func_spec`, `param_values`, `toplevel_params`), made from placeholder
 classes under those module names so the files have the structure the original writes. Weights are
 random; the Theano-era state is made from version-2 variables by inverting the conversion facts
-(see pgan_tf/official_legacy.py), with a random wscale per layer.
+(see pgan_tf/official/legacy.py), with a random wscale per layer.
 """
 import contextlib
 import pickle
@@ -13,7 +13,7 @@ import types
 
 import numpy as np
 
-from pgan_tf.official_legacy import LINEAR, RELU, he_std
+from pgan_tf.official.legacy import LINEAR, RELU, he_std
 
 
 class _StateHolder:

@@ -131,7 +131,7 @@ def test_usage_errors(tmp_path, capsys):
 
 
 def test_synthetic_reference_pixels(tmp_path):
-    from pgan_tf import synthetic
+    from pgan_tf.data import synthetic
 
     assert create_tfrecords.main(["create_synthetic", str(tmp_path / "s"), "--num_images", "10", "--resolution",
                                   "16", "--shuffle", "0", "--seed", "5", "--quiet"]) == 0

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from pgan_tf import run_dir as rd
+from pgan_tf.training import rundir
 from pgan_tf.evaluate import _progress_printer, format_table, select_snapshots
-from pgan_tf.networks import NetworkConfig, build_generator
+from pgan_tf.model.networks import NetworkConfig, build_generator
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,7 +66,7 @@ def _event_scalars(logdir):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from pgan_tf.dataset_tool import create_synthetic
+    from pgan_tf.data.dataset_tool import create_synthetic
 
     root = tmp_path_factory.mktemp("run")
     data = str(root / "synth")
@@ -81,7 +81,7 @@ def tiny_run(tmp_path_factory):
         import keras
 
         keras.utils.set_random_seed(kimg)
-        build_generator(config, 16).save(str(run / rd.snapshot_name(kimg)))
+        build_generator(config, 16).save(str(run / rundir.snapshot_name(kimg)))
     return str(run)
 
 

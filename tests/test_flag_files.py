@@ -8,8 +8,8 @@ import sys
 import pytest
 from absl import flags
 
-from pgan_tf import config as C
-from pgan_tf import schedule
+from pgan_tf.training import config as config_lib
+from pgan_tf.training import schedule
 from pgan_tf import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,11 +51,11 @@ FLAG_FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO, "*
 
 def _resolve(name, tmp_path, *extra):
     fv = flags.FlagValues()
-    C.define_flags(fv)
+    config_lib.define_flags(fv)
     fv(["train", f"--flagfile={os.path.join(REPO, name)}", f"--dataset_dir={tmp_path / 'absent'}", *extra])
-    cfg = C.config_from_flags(fv)
+    cfg = config_lib.config_from_flags(fv)
     info, notes = train.assumed_dataset(cfg)
-    return C.resolve_with_dataset(cfg, info, num_replicas=1, labels_known=False), notes
+    return config_lib.resolve_with_dataset(cfg, info, num_replicas=1, labels_known=False), notes
 
 
 def _actual(cfg):

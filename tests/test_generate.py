@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgan_tf import export, generate, images, run_dir
+from pgan_tf import generate
+
+from pgan_tf.core import images
+
+from pgan_tf.serving import export
+
+from pgan_tf.training import rundir
 from test_export import TINY_COND, keras_uint8, make_run_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +72,7 @@ def sources(tmp_path_factory):
     rd = str(root / "run")
     g = make_run_dir(rd, kimgs=(8,))[8]
     result = export.export_generator(g, str(root / "exports"), "pgan", warmup=False)
-    return {"g": g, "root": root, "run": rd, "keras": os.path.join(rd, run_dir.snapshot_name(8)),
+    return {"g": g, "root": root, "run": rd, "keras": os.path.join(rd, rundir.snapshot_name(8)),
             "saved_model": result.path, "base": os.path.dirname(result.path)}
 
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pgan_tf import checkpoint as ckpt
-from pgan_tf import config as C
-from pgan_tf import run_dir
-from pgan_tf.official import load_official_pickle
-from tests import official_writer as W
+from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import config as config_lib
+from pgan_tf.training import rundir
+from pgan_tf.official.convert import load_official_pickle
+from tests import official_writer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY32 = os.path.join(REPO, "tests", "data", "official", "tiny32.pkl")
+TINY32 = os.path.join(REPO, "tests", "fixtures", "official", "tiny32.pkl")
 PHASES = ["--lod_training_kimg=0.064", "--lod_transition_kimg=0.064"]  # final 32² stage from kimg 0.384
 NET_FLAGS = ["--resolution=32", "--fmap_base=128", "--fmap_max=32", "--latent_size=32", "--mbstd_group_size=4", *PHASES]
 
@@ -43,9 +43,9 @@ def imported(tmp_path_factory):
 def test_writes_a_run_directory(imported):
     _, out, proc = imported
     assert "wrote" in proc.stdout and "--resume=" in proc.stdout
-    cfg = C.train_config_from_dict(run_dir.read_config(out))
+    cfg = config_lib.train_config_from_dict(rundir.read_config(out))
     assert (cfg.network.latent_size, cfg.network.fmap_base, cfg.schedule.resolution) == (32, 128, 32)
-    assert run_dir.latest_snapshot(out)[0] == 0  # kimg 0.384 → snapshot 000000
+    assert rundir.latest_snapshot(out)[0] == 0  # kimg 0.384 → snapshot 000000
     path = ckpt.latest(out)
     assert path.endswith("ckpt-384") and ckpt.images_seen(path) == 384 and not ckpt.has_stage_index(path)
     info = ckpt.imported_info(path)
@@ -62,14 +62,14 @@ def test_export_serves_the_imported_generator(imported):
     _ok(run("export/export_saved_model.py", "--run_dir", out, "--checkpoint", "latest",
             "--export_base", str(tmp / "export_ckpt"), "--no_keras"))
     _, _, Gs, _ = load_official_pickle(TINY32)
-    expected = np.load(os.path.join(REPO, "tests", "data", "official", "tiny32-expected.npz"))
+    expected = np.load(os.path.join(REPO, "tests", "fixtures", "official", "tiny32-expected.npz"))
     z = expected["latents"]
     for base in ("export", "export_ckpt"):
         loaded = tf.saved_model.load(str(tmp / base / "pgan" / "1"))
         images = loaded.signatures["serving_default"](latents=tf.constant(z))["images"].numpy()
         assert images.dtype == np.uint8 and images.shape == (8, 32, 32, 3)
-        np.testing.assert_array_equal(images, run_dir.to_uint8(Gs(z)))
-        original = run_dir.to_uint8(np.transpose(expected["Gs_lod0_nchw"], (0, 2, 3, 1)))
+        np.testing.assert_array_equal(images, rundir.to_uint8(Gs(z)))
+        original = rundir.to_uint8(np.transpose(expected["Gs_lod0_nchw"], (0, 2, 3, 1)))
         assert np.abs(images.astype(int) - original.astype(int)).max() <= 1
 
 
@@ -113,21 +113,21 @@ def _full_size_states(rng, fmt):
     if fmt == "tfutil":
         g_kw = dict(kw, latent_size=512, fused_scale=False)
         d_kw = dict(kw, mbstd_group_size=16, fused_scale=False)
-        return [W.v2_state("G", "G_paper", g_kw, W.g_variables(rng, latent_size=512, **kw)),
-                W.v2_state("D", "D_paper", d_kw, W.d_variables(rng, mbstd_group_size=16, **kw)),
-                W.v2_state("Gs", "G_paper", g_kw, W.g_variables(rng, latent_size=512, **kw))]
+        return [official_writer.v2_state("G", "G_paper", g_kw, official_writer.g_variables(rng, latent_size=512, **kw)),
+                official_writer.v2_state("D", "D_paper", d_kw, official_writer.d_variables(rng, mbstd_group_size=16, **kw)),
+                official_writer.v2_state("Gs", "G_paper", g_kw, official_writer.g_variables(rng, latent_size=512, **kw))]
     spec_g = dict(kw, latent_size=512, normalize_latents=True, use_wscale=True, use_pixelnorm=True, use_leakyrelu=True)
     spec_d = dict(kw, use_wscale=True, mbstat_avg="all", use_gdrop=False)
-    return [W.theano_state("G_paper", spec_g, W.g_variables(rng, latent_size=512, **kw), rng),
-            W.theano_state("D_paper", spec_d, W.d_variables(rng, mbstd_group_size=16, **kw), rng),
-            W.theano_state("G_paper", spec_g, W.g_variables(rng, latent_size=512, **kw), rng)]
+    return [official_writer.theano_state("G_paper", spec_g, official_writer.g_variables(rng, latent_size=512, **kw), rng),
+            official_writer.theano_state("D_paper", spec_d, official_writer.d_variables(rng, mbstd_group_size=16, **kw), rng),
+            official_writer.theano_state("G_paper", spec_g, official_writer.g_variables(rng, latent_size=512, **kw), rng)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["tfutil", "theano"])
 def test_full_size_celebahq_pickle_imports_and_serves_1024(tmp_path, fmt):
     pkl = tmp_path / f"celebahq-{fmt}.pkl"
-    W.write_pickle(pkl, _full_size_states(np.random.RandomState(0), fmt), fmt=fmt, protocol=None if fmt == "tfutil" else 2)
+    official_writer.write_pickle(pkl, _full_size_states(np.random.RandomState(0), fmt), fmt=fmt, protocol=None if fmt == "tfutil" else 2)
     start = time.time()
     proc = _ok(run("pgan_tf.import_official", str(pkl), "--run_dir", str(tmp_path / "run"), timeout=1800))
     seconds = time.time() - start

@@ -50,7 +50,7 @@ def final_state(run_dir):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
     whole = train(tmp, "--total_kimg=0.2", "--desc=whole", "--metrics=mode_coverage", "--metrics_ticks=3",
                   "--metrics_images=64")
@@ -76,8 +76,8 @@ def runs(tmp_path_factory):
     }
 
 
-def test_run_directory_has_every_output(runs):
-    run_dir, proc = runs["whole"]
+def test_run_directory_has_every_output(trained):
+    run_dir, proc = trained["whole"]
     names = os.listdir(run_dir)
     for expected in ("config.json", "log.txt", "reals.png", "checkpoints"):
         assert expected in names
@@ -93,27 +93,27 @@ def test_run_directory_has_every_output(runs):
     assert any(line.startswith("  metrics ") and "coverage" in line for line in log.splitlines())
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["network"]["latent_size"] == 8 and config["dataset"]["resolution"] == 8
-    from pgan_tf import config as C
+    from pgan_tf.training import config as config_lib
 
-    assert C.train_config_from_dict(config).network.latent_size == 8  # a run's config reads back
+    assert config_lib.train_config_from_dict(config).network.latent_size == 8  # a run's config reads back
 
 
-def test_snapshot_generates_final_resolution(runs):
-    from pgan_tf import run_dir as R
+def test_snapshot_generates_final_resolution(trained):
+    from pgan_tf.training import rundir
 
-    run_dir, _ = runs["whole"]
-    kimg, path = R.latest_snapshot(run_dir)
-    g = R.load_generator(path)
+    run_dir, _ = trained["whole"]
+    kimg, path = rundir.latest_snapshot(run_dir)
+    g = rundir.load_generator(path)
     out = g(np.random.default_rng(0).normal(size=(2, 8)).astype(np.float32))
     assert out.shape == (2, 8, 8, 3)
 
 
-def test_resume_ends_with_identical_weights(runs):
-    stopped_dir, first = runs["stopped"]
+def test_resume_ends_with_identical_weights(trained):
+    stopped_dir, first = trained["stopped"]
     assert "Done: kimg 0.1" in first.stdout
-    _, resumed = runs["resumed"]
+    _, resumed = trained["resumed"]
     assert "Resumed from" in resumed.stdout
-    path_a, whole = final_state(runs["whole"][0])
+    path_a, whole = final_state(trained["whole"][0])
     path_b, again = final_state(stopped_dir)
     assert os.path.basename(path_a) == os.path.basename(path_b)
     assert whole.keys() == again.keys() and len(whole) > 20
@@ -121,35 +121,35 @@ def test_resume_ends_with_identical_weights(runs):
         np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
 
 
-def test_resume_from_a_checkpoint_written_as_a_stage_ended(runs):
-    from pgan_tf import checkpoint as ckpt
-    from pgan_tf.schedule import stage_at
+def test_resume_from_a_checkpoint_written_as_a_stage_ended(trained):
+    from pgan_tf.training import checkpoint as ckpt
+    from pgan_tf.training.schedule import stage_at
 
-    boundary_dir, proc = runs["boundary"]
-    path = os.path.join(runs["pristine"], "checkpoints", "ckpt-64")
-    schedule = _config(runs["whole"][0]).schedule
+    boundary_dir, proc = trained["boundary"]
+    path = os.path.join(trained["pristine"], "checkpoints", "ckpt-64")
+    schedule = _config(trained["whole"][0]).schedule
     assert ckpt.stage_of(path, schedule).name == "4x4" and stage_at(schedule, 0.064).name == "8x8-fade"
     assert "Resumed from" in proc.stdout and "at kimg 0.1 (4x4," in proc.stdout
-    _, whole = final_state(runs["whole"][0])
+    _, whole = final_state(trained["whole"][0])
     _, again = final_state(boundary_dir)
     assert whole.keys() == again.keys()
     for k in whole:
         np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
 
 
-def test_ema_generator_loads_from_any_checkpoint(runs):
-    from pgan_tf import checkpoint as ckpt
-    from pgan_tf import run_dir as R
-    from pgan_tf.layers import WeightedSum
+def test_ema_generator_loads_from_any_checkpoint(trained):
+    from pgan_tf.training import checkpoint as ckpt
+    from pgan_tf.training import rundir
+    from pgan_tf.model.layers import WeightedSum
 
-    run_dir, _ = runs["whole"]
+    run_dir, _ = trained["whole"]
     z = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
     g, kimg = ckpt.load_ema_generator(run_dir, tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints")))
-    snap_kimg, snap = R.latest_snapshot(run_dir)
+    snap_kimg, snap = rundir.latest_snapshot(run_dir)
     assert kimg == 0.2 and snap_kimg == 0
-    np.testing.assert_array_equal(g(z).numpy(), R.load_generator(snap)(z).numpy())
+    np.testing.assert_array_equal(g(z).numpy(), rundir.load_generator(snap)(z).numpy())
     # mid-fade: 104 images = 40 of the 64-image transition into 8x8
-    fading, kimg = ckpt.load_ema_generator(run_dir, os.path.join(runs["pristine"], "checkpoints", "ckpt-104"))
+    fading, kimg = ckpt.load_ema_generator(run_dir, os.path.join(trained["pristine"], "checkpoints", "ckpt-104"))
     alphas = [float(layer.alpha.numpy()) for layer in fading.layers if isinstance(layer, WeightedSum)]
     assert kimg == 0.104 and alphas == [pytest.approx(40 / 64)]
     with pytest.raises(ckpt.CheckpointError, match="checkpoint not found"):
@@ -157,15 +157,15 @@ def test_ema_generator_loads_from_any_checkpoint(runs):
 
 
 def _config(run_dir):
-    from pgan_tf import config as C
+    from pgan_tf.training import config as config_lib
 
-    return C.train_config_from_dict(json.load(open(os.path.join(run_dir, "config.json"))))
+    return config_lib.train_config_from_dict(json.load(open(os.path.join(run_dir, "config.json"))))
 
 
-def test_two_replicas_match_one(runs):
-    assert "2 replica(s)" in runs["two"][1].stdout
-    _, one = final_state(runs["whole"][0])
-    _, two = final_state(runs["two"][0])
+def test_two_replicas_match_one(trained):
+    assert "2 replica(s)" in trained["two"][1].stdout
+    _, one = final_state(trained["whole"][0])
+    _, two = final_state(trained["two"][0])
     for k in one:
         if k.startswith(("generator", "discriminator")):
             np.testing.assert_allclose(one[k], two[k], rtol=1e-3, atol=1e-4, err_msg=k)
@@ -185,14 +185,14 @@ def test_workers_do_not_create_the_dataset_together(tmp_path):
     """With several workers the synthetic set is not made on the fly (they would race)."""
     from absl import flags
 
-    from pgan_tf import config as C
+    from pgan_tf.training import config as config_lib
     from pgan_tf.train import ensure_dataset
 
     fv = flags.FlagValues()
-    C.define_flags(fv)
+    config_lib.define_flags(fv)
     fv(["train", f"--dataset_dir={tmp_path}/data", "--create_synthetic=16", "--resolution=8", "--seed=5"])
-    config = C.config_from_flags(fv)
-    with pytest.raises(C.ConfigError, match=r"with 2 workers create it before starting them: python "
+    config = config_lib.config_from_flags(fv)
+    with pytest.raises(config_lib.ConfigError, match=r"with 2 workers create it before starting them: python "
                        r"data_prep/create_tfrecords.py create_synthetic .*/data --resolution 8 --num_images 16 --seed 5"):
         ensure_dataset(config, num_workers=2)
     assert not os.path.exists(tmp_path / "data")
@@ -278,13 +278,13 @@ def test_dry_run_prints_config_and_schedule_quietly(tmp_path):
     assert not os.path.exists(tmp_path / "results")  # a dry run creates no run directory
 
 
-def test_export_cli_exports_a_checkpoints_ema_generator(runs, tmp_path):
+def test_export_cli_exports_a_checkpoints_ema_generator(trained, tmp_path):
     """`export_saved_model.py --checkpoint` on a real run: the SavedModel equals the checkpoint's EMA G."""
-    from pgan_tf import checkpoint as ckpt
-    from pgan_tf import run_dir as R
+    from pgan_tf.training import checkpoint as ckpt
+    from pgan_tf.training import rundir
 
     script = os.path.join(REPO, "export", "export_saved_model.py")
-    run_dir = runs["pristine"]
+    run_dir = trained["pristine"]
     path = os.path.join(run_dir, "checkpoints", "ckpt-104")
     proc = subprocess.run([sys.executable, script, f"--run_dir={run_dir}", f"--checkpoint={path}",
                            f"--export_base={tmp_path}", "--no_warmup"], cwd=REPO, capture_output=True, text=True)
@@ -293,7 +293,7 @@ def test_export_cli_exports_a_checkpoints_ema_generator(runs, tmp_path):
     z = np.random.default_rng(1).normal(size=(3, 8)).astype(np.float32)
     served = tf.saved_model.load(os.path.join(tmp_path, "pgan", "1")).signatures["serving_default"]
     generator, _ = ckpt.load_ema_generator(run_dir, path)
-    np.testing.assert_array_equal(served(latents=tf.constant(z))["images"].numpy(), R.to_uint8(generator(z)))
+    np.testing.assert_array_equal(served(latents=tf.constant(z))["images"].numpy(), rundir.to_uint8(generator(z)))
     for args, message in ((["--checkpoint=latest", "--snapshot=0"], "error: give --snapshot or --checkpoint, not both"),
                           ([f"--checkpoint={path}9"], f"error: checkpoint not found: {path}9")):
         bad = subprocess.run([sys.executable, script, f"--run_dir={run_dir}", f"--export_base={tmp_path}/x", *args],

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from pgan_tf import images
-from pgan_tf import run_dir as rd
+from pgan_tf.core import images
+from pgan_tf.training import rundir
 
 METRICS = ("swd", "ms_ssim", "mode_coverage")
 _TICK_RE = re.compile(r"^tick\s+\d+\s+kimg\s+([\d.]+)\s.*?\btime\s+(\d+h \d+m|\d+m \d+s|\d+s)\s")
@@ -64,7 +64,7 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
     """{'resolution', 'baseline': row, 'snapshots': [row, ...], 'train_seconds', 'train_kimg'} of a
     finished run; each row holds the metric values, a snapshot row also 'kimg', its native
     'resolution' and 'train_seconds'."""
-    from pgan_tf.dataset import iterate_uint8
+    from pgan_tf.data.dataset import iterate_uint8
     from pgan_tf.evaluate import baseline_row, make_generate_fn, snapshot_resolution
     from pgan_tf.metrics.registry import compute_metrics
 
@@ -72,7 +72,7 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
     done = finished_training(log_text)
     if done is None:
         raise ValueError(f"{run_dir}: training has not finished (no 'Done:' line in log.txt)")
-    config = rd.read_config(run_dir)
+    config = rundir.read_config(run_dir)
     dataset_path, final = config["dataset"]["path"], int(config["schedule"]["resolution"])
     ticks = tick_times(log_text)
     say = progress or (lambda text: None)
@@ -82,9 +82,9 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
                             batch_size=batch_size)
     say(f"reals vs reals {final}²: {time.time() - start:.1f}s")
     rows = []
-    for kimg, path in rd.list_snapshots(run_dir):
+    for kimg, path in rundir.list_snapshots(run_dir):
         start = time.time()
-        generator = rd.load_generator(path)
+        generator = rundir.load_generator(path)
         native = snapshot_resolution(generator)
         values = compute_metrics(
             METRICS, _upscaled(make_generate_fn(generator, batch_size), final),

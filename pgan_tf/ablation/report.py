@@ -9,7 +9,7 @@ import math
 import os
 import re
 
-from pgan_tf import run_dir as rd
+from pgan_tf.training import rundir
 from pgan_tf.ablation import configs, plot, sweep
 
 NOTES_START, NOTES_END = "<!-- lead-notes:start -->", "<!-- lead-notes:end -->"
@@ -198,7 +198,7 @@ def curves_png(summary, path):
 def _setup_text(runs, summary, sweep_dir):
     done = [r for r in runs if r["state"] == "done"]
     first = done[0]
-    cfg = rd.read_config(first["run_dir"])
+    cfg = rundir.read_config(first["run_dir"])
     net, sch = cfg["network"], cfg["schedule"]
     marker = first["done"]
     snaps = sorted({row["kimg"] for row in marker["snapshots"]})

@@ -83,7 +83,7 @@ def ensure_dataset(settings, log):
     count = int(flags.get("create_synthetic", 0) or 0)
     if os.path.exists(path) or count <= 0:
         return path
-    from pgan_tf.dataset_tool import create_synthetic
+    from pgan_tf.data.dataset_tool import create_synthetic
 
     resolution = int(flags.get("resolution", 0) or 0)
     if resolution <= 0:

@@ -1,0 +1,667 @@
+"""Image sources for the dataset writer: folders of images, CIFAR-10/100, MNIST, LSUN, CelebA,
+TFDS and the built-in synthetic dataset.
+
+Every source has `num_images`, `labels` (float32 one-hot `[n, classes]` in source order, or
+None), `check()` (cheap checks of every image, before anything is written) and either
+`read(indices, batch_size)` (random access: uint8 NHWC batches in the order of `indices`) or
+`iterate(batch_size)` (sequential sources: batches in source order; `labels` is filled as they
+are read). Bad input raises `DatasetError` whose message is `<file>: <reason>`.
+
+Images must be square, power-of-two, RGB or grayscale 8-bit, all of one size — as the original
+tool demands — unless a `Transform` says how to make them so: `transform='center-crop'` crops
+the centred square, `resolution=N` resizes (Lanczos, the original's LSUN filter), and
+`convert='rgb'|'gray'` converts any other mode (RGBA, CMYK, palette, 16-bit, …) explicitly.
+"""
+import concurrent.futures
+import contextlib
+import dataclasses
+import glob
+import gzip
+import os
+import pickle
+import re
+
+import numpy as np
+
+from pgan_tf.data.tfrecord_format import DatasetError
+
+TRANSFORMS = ("none", "center-crop")
+CONVERSIONS = (None, "rgb", "gray")
+_CONVERT_HINT = "pass --convert rgb (or gray) to convert it explicitly"
+
+
+def _num_workers():
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def one_hot(labels, num_classes):
+    labels = np.asarray(labels, np.int64)
+    out = np.zeros((labels.size, num_classes), np.float32)
+    out[np.arange(labels.size), labels] = 1.0
+    return out
+
+
+def _is_pow2(n):
+    return n >= 4 and not n & (n - 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-image checks and transforms.
+
+
+@dataclasses.dataclass(frozen=True)
+class Transform:
+    """How images are made square, power-of-two and 8-bit RGB/grayscale (default: not at all)."""
+
+    transform: str = "none"
+    resolution: int = None
+    convert: str = None
+
+    def __post_init__(self):
+        if self.transform not in TRANSFORMS:
+            raise DatasetError(f"--transform: must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
+        if self.convert not in CONVERSIONS:
+            raise DatasetError(f"--convert: must be rgb or gray, got {self.convert!r}")
+        if self.resolution is not None and not _is_pow2(self.resolution):
+            raise DatasetError(f"--resolution: must be a power of two >= 4, got {self.resolution}")
+
+    def output_size(self, width, height, where):
+        """The side of the square image this transform makes of a width×height one."""
+        if self.transform == "center-crop":
+            side = min(width, height)
+        elif width != height:
+            raise DatasetError(f"{where}: image is {width}x{height}, not square (pass --transform center-crop)")
+        else:
+            side = width
+        if self.resolution is not None:
+            return self.resolution
+        if not _is_pow2(side):
+            what = f"its centre crop {side}x{side}" if width != height else "it"
+            raise DatasetError(f"{where}: image is {width}x{height} and {what} is not a power of two >= 4 "
+                               "(pass --resolution N to resize)")
+        return side
+
+    def channels(self, mode, where, rawmode=None):
+        """1 or 3: the channels an image of PIL `mode` becomes, or a DatasetError."""
+        if self.convert is not None:
+            if mode == "F":
+                raise DatasetError(f"{where}: floating-point image (mode F) cannot be converted")
+            return 3 if self.convert == "rgb" else 1
+        if _is_16bit(mode, rawmode):
+            raise DatasetError(f"{where}: 16-bit image ({mode}); the original tool accepts 8-bit RGB or grayscale only; {_CONVERT_HINT}")
+        if mode == "RGB":
+            return 3
+        if mode == "L":
+            return 1
+        reason = {
+            "RGBA": "has an alpha channel (RGBA)",
+            "LA": "has an alpha channel (LA)",
+            "PA": "has an alpha channel (PA)",
+            "CMYK": "is CMYK",
+            "P": "is a palette image (P)",
+            "1": "is a 1-bit image",
+            "F": "is a floating-point image (F)",
+        }.get(mode, f"has mode {mode}")
+        raise DatasetError(f"{where}: image {reason}; images must be RGB or grayscale; {_CONVERT_HINT}")
+
+    def apply(self, img, where):
+        """PIL image → uint8 HWC array (C = 1 or 3), transformed as asked."""
+        import PIL.Image
+
+        rawmode = _rawmode(img)
+        self.channels(img.mode, where, rawmode)  # refuses what is not accepted
+        if self.convert is not None:
+            img = _convert(img, self.convert)
+        side = self.output_size(img.width, img.height, where)
+        if self.transform == "center-crop" and img.width != img.height:
+            w, h = img.size
+            crop = min(w, h)  # the centred square, as the original's LSUN crop
+            img = img.crop(((w - crop) // 2, (h - crop) // 2, (w + crop) // 2, (h + crop) // 2))
+        if img.width != side:
+            img = img.resize((side, side), PIL.Image.LANCZOS)
+        arr = np.asarray(img)
+        return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _rawmode(img):
+    tile = getattr(img, "tile", None)
+    if not tile:
+        return None
+    args = tile[0][-1] if not hasattr(tile[0], "args") else tile[0].args
+    if isinstance(args, tuple):
+        args = args[0] if args else None
+    return args if isinstance(args, str) else None
+
+
+def _is_16bit(mode, rawmode):
+    return mode.startswith("I;16") or mode == "I" or (rawmode is not None and ";16" in rawmode)
+
+
+def _convert(img, target):
+    import PIL.Image
+
+    if img.mode.startswith("I;16") or img.mode == "I":
+        arr = np.asarray(img).astype(np.int64)
+        img = PIL.Image.fromarray((arr.clip(0, 65535) >> 8).astype(np.uint8))
+    want = "RGB" if target == "rgb" else "L"
+    return img if img.mode == want else img.convert(want)
+
+
+def _array_to_pil(arr, where):
+    """A decoded HWC array (e.g. from TFDS) as a PIL image, so one Transform serves all sources."""
+    import PIL.Image
+
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.dtype not in (np.uint8, np.uint16) or (arr.dtype == np.uint16 and arr.ndim != 2):
+        raise DatasetError(f"{where}: {arr.dtype} image of shape {arr.shape}; expected 8-bit RGB or grayscale")
+    if arr.ndim == 3 and arr.shape[2] not in (3, 4):
+        raise DatasetError(f"{where}: image with {arr.shape[2]} channels; expected RGB or grayscale")
+    return PIL.Image.fromarray(np.ascontiguousarray(arr))  # L, RGB, RGBA or I;16
+
+
+@contextlib.contextmanager
+def _decoding(where):
+    """Turns what PIL raises on a bad file into one DatasetError line naming `where`."""
+    import PIL.Image
+
+    try:
+        yield
+    except DatasetError:  # a ValueError too, but already ours
+        raise
+    except PIL.UnidentifiedImageError:
+        raise DatasetError(f"{where}: not an image file (cannot identify the image format)") from None
+    except OSError as e:
+        if e.errno is not None:  # the file system's refusal, not the decoder's
+            raise DatasetError(f"{where}: cannot read ({e.strerror})") from None
+        raise DatasetError(f"{where}: corrupt or truncated image ({e})") from None
+    except (SyntaxError, ValueError, EOFError) as e:
+        raise DatasetError(f"{where}: corrupt or truncated image ({e})") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parallel, ordered decoding.
+
+
+def ordered_map(fn, items, workers=None, in_flight=None):
+    """Yields fn(item) for each item in order, computed by a thread pool (PIL decodes without
+    the GIL), with a bounded number of items in flight."""
+    workers = workers or _num_workers()
+    in_flight = in_flight or 4 * workers
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        pending = []
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= in_flight:
+                    yield pending.pop(0).result()
+            while pending:
+                yield pending.pop(0).result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def _batched(arrays, batch_size):
+    batch = []
+    for a in arrays:
+        batch.append(a)
+        if len(batch) == batch_size:
+            yield np.stack(batch)
+            batch = []
+    if batch:
+        yield np.stack(batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources.
+
+
+class ArraySource:
+    """Images already in memory (uint8 NHWC) with optional one-hot labels."""
+
+    random_access = True
+
+    def __init__(self, images, labels=None, where=""):
+        self.images = images
+        self.labels = labels
+        self.where = where
+        self.num_images = len(images)
+
+    def check(self):
+        if not self.num_images:
+            raise DatasetError(f"{self.where}: no images")
+        _, h, w, c = self.images.shape
+        if h != w or not _is_pow2(h) or c not in (1, 3):
+            raise DatasetError(f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or grayscale")
+
+    def read(self, indices, batch_size=64):
+        for i in range(0, len(indices), batch_size):
+            yield self.images[np.asarray(indices[i:i + batch_size])]
+
+
+class ImageFolder:
+    """The files directly in a folder (not subfolders), in sorted order, as the original tool
+    (`sorted(glob(dir/*))`: names starting with '.' are not read)."""
+
+    random_access = True
+    labels = None
+
+    def __init__(self, image_dir, transform=Transform()):
+        self.image_dir = image_dir
+        self.transform = transform
+        if not os.path.exists(image_dir):
+            raise DatasetError(f"{image_dir}: no such directory")
+        if not os.path.isdir(image_dir):
+            raise DatasetError(f"{image_dir}: not a directory")
+        try:
+            os.listdir(image_dir)
+        except OSError as e:
+            raise DatasetError(f"{image_dir}: cannot read ({e.strerror})") from None
+        self.files = sorted(glob.glob(os.path.join(glob.escape(image_dir), "*")))
+        if not self.files:
+            raise DatasetError(f"{image_dir}: no input images found (empty folder)")
+        self.num_images = len(self.files)
+        self.shape = None  # (H, W, C) every image becomes
+
+    def _header(self, path):
+        """(width, height, mode, rawmode) from the file's header, without decoding the pixels."""
+        import PIL.Image
+
+        if os.path.isdir(path):
+            raise DatasetError(f"{path}: is a directory (images are read directly from IMAGE_DIR, not from subfolders)")
+        with _decoding(path), PIL.Image.open(path) as img:
+            return img.width, img.height, img.mode, _rawmode(img)
+
+    def check(self):
+        """Reads every header: sizes, modes, channels agree and are accepted."""
+        first = None
+        for path, (w, h, mode, rawmode) in zip(self.files, ordered_map(self._header, self.files)):
+            shape = (self.transform.output_size(w, h, path),) * 2 + (self.transform.channels(mode, path, rawmode),)
+            if first is None:
+                first, self.shape = path, shape
+            elif shape != self.shape:
+                if shape[2] != self.shape[2]:
+                    raise DatasetError(
+                        f"{path}: has {shape[2]} channel(s) ({mode}) but {os.path.basename(first)} has {self.shape[2]} "
+                        f"(mixed RGB and grayscale; {_CONVERT_HINT})"
+                    )
+                raise DatasetError(
+                    f"{path}: mixed sizes: {w}x{h} but {os.path.basename(first)} is {self.shape[1]}x{self.shape[0]} "
+                    "(pass --resolution N, with --transform center-crop for non-square images)"
+                )
+
+    def load(self, path):
+        """uint8 HWC array of one file, decoded and transformed; DatasetError if corrupt."""
+        import PIL.Image
+
+        with _decoding(path), PIL.Image.open(path) as img:
+            img.load()
+            arr = self.transform.apply(img, path)
+        if self.shape is not None and arr.shape != self.shape:
+            raise DatasetError(f"{path}: decodes to {arr.shape}, expected {self.shape}")
+        return arr
+
+    def read(self, indices, batch_size=64):
+        return _batched(ordered_map(self.load, [self.files[i] for i in indices]), batch_size)
+
+
+class CelebA(ImageFolder):
+    """CelebA aligned images (218×178), cropped to 128² around (cx, cy) as the original tool.
+
+    Reads `img_align_celeba_png/*.png` as the original does, or else the JPEG distribution's
+    `img_align_celeba/*.jpg`.
+    """
+
+    def __init__(self, celeba_dir, cx=89, cy=121):
+        if not os.path.isdir(celeba_dir):
+            raise DatasetError(f"{celeba_dir}: no such directory")
+        for sub in ("img_align_celeba_png", "img_align_celeba"):
+            if os.path.isdir(os.path.join(celeba_dir, sub)):
+                break
+        else:
+            raise DatasetError(f"{celeba_dir}: has neither img_align_celeba_png/ nor img_align_celeba/")
+        super().__init__(os.path.join(celeba_dir, sub))
+        if not (64 <= cx <= 178 - 64 and 64 <= cy <= 218 - 64):
+            raise DatasetError(f"{celeba_dir}: crop centre ({cx}, {cy}) puts the 128x128 crop outside the 178x218 images")
+        self.cx, self.cy = cx, cy
+        self.shape = (128, 128, 3)
+
+    def check(self):
+        for path, (w, h, mode, rawmode) in zip(self.files, ordered_map(self._header, self.files)):
+            if (w, h) != (178, 218):
+                raise DatasetError(f"{path}: image is {w}x{h}, expected CelebA's aligned 178x218")
+            if mode != "RGB" or _is_16bit(mode, rawmode):
+                raise DatasetError(f"{path}: image has mode {mode}, expected 8-bit RGB")
+
+    def load(self, path):
+        import PIL.Image
+
+        with _decoding(path), PIL.Image.open(path) as img:
+            arr = np.asarray(img)
+        if arr.shape != (218, 178, 3):
+            raise DatasetError(f"{path}: image is {arr.shape}, expected (218, 178, 3)")
+        return arr[self.cy - 64:self.cy + 64, self.cx - 64:self.cx + 64]
+
+
+def _find(where, *names):
+    for name in names:
+        path = os.path.join(where, name)
+        if os.path.isfile(path):
+            return path
+    raise DatasetError(f"{os.path.join(where, names[0])}: not found")
+
+
+def _unpickle(path):
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1")
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise DatasetError(f"{path}: not a CIFAR python pickle ({type(e).__name__}: {e})") from None
+
+
+def _cifar_dir(cifar_dir, marker, subdir):
+    if not os.path.isdir(cifar_dir):
+        raise DatasetError(f"{cifar_dir}: no such directory")
+    if not os.path.exists(os.path.join(cifar_dir, marker)) and os.path.isdir(os.path.join(cifar_dir, subdir)):
+        return os.path.join(cifar_dir, subdir)
+    return cifar_dir
+
+
+def _cifar_images(path, data, n_classes, label_key):
+    try:
+        images = np.asarray(data["data"], np.uint8)
+        labels = np.asarray(data[label_key], np.int64)
+    except (KeyError, TypeError, ValueError) as e:
+        raise DatasetError(f"{path}: not a CIFAR batch (missing or bad {e})") from None
+    if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or len(labels) != len(images):
+        raise DatasetError(f"{path}: data is {images.shape} with {len(labels)} labels, expected [n, 3072] and n labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise DatasetError(f"{path}: labels outside 0..{n_classes - 1}")
+    return images.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+
+def cifar10(cifar_dir):
+    """CIFAR-10 python batches `data_batch_1..5` (the `cifar-10-batches-py` folder), with labels."""
+    cifar_dir = _cifar_dir(cifar_dir, "data_batch_1", "cifar-10-batches-py")
+    images, labels = [], []
+    for batch in range(1, 6):
+        path = _find(cifar_dir, f"data_batch_{batch}")
+        x, y = _cifar_images(path, _unpickle(path), 10, "labels")
+        images.append(x)
+        labels.append(y)
+    return ArraySource(np.concatenate(images), one_hot(np.concatenate(labels), 10), cifar_dir)
+
+
+def cifar100(cifar_dir):
+    """CIFAR-100 python `train` file (the `cifar-100-python` folder), with the 100 fine labels."""
+    cifar_dir = _cifar_dir(cifar_dir, "train", "cifar-100-python")
+    path = _find(cifar_dir, "train")
+    images, labels = _cifar_images(path, _unpickle(path), 100, "fine_labels")
+    return ArraySource(images, one_hot(labels, 100), cifar_dir)
+
+
+def _read_idx(path, ndim):
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DatasetError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    if len(raw) < 4 + 4 * ndim or raw[:3] != b"\0\0\x08" or raw[3] != ndim:
+        raise DatasetError(f"{path}: not an idx file of unsigned bytes with {ndim} dimension(s)")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DatasetError(f"{path}: truncated: holds {data.size} bytes, the header says {dims}")
+    return data.reshape(dims)
+
+
+def mnist(mnist_dir):
+    """MNIST training idx files (gzipped as downloaded, or not), padded to 32², with labels."""
+    if not os.path.isdir(mnist_dir):
+        raise DatasetError(f"{mnist_dir}: no such directory")
+    images = _read_idx(_find(mnist_dir, "train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte"), 3)
+    labels_path = _find(mnist_dir, "train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte", "train-labels.idx1-ubyte")
+    labels = _read_idx(labels_path, 1)
+    if images.shape[1:] != (28, 28) or len(labels) != len(images):
+        raise DatasetError(f"{labels_path}: {len(labels)} labels for {len(images)} images of {images.shape[1:]}; expected 28x28 and one label each")
+    if labels.size and labels.max() > 9:
+        raise DatasetError(f"{labels_path}: labels outside 0..9")
+    images = np.pad(images, [(0, 0), (2, 2), (2, 2)], "constant")[..., None]
+    return ArraySource(images, one_hot(labels, 10), mnist_dir)
+
+
+class LSUN:
+    """One LSUN category's LMDB (keys → encoded JPEG/WebP), in key order, center-cropped and
+    resized to `resolution` (Lanczos) as the original tool. Sequential; not shuffled."""
+
+    random_access = False
+    labels = None
+
+    def __init__(self, lmdb_dir, resolution=256, max_images=None):
+        try:
+            import lmdb
+        except ImportError:
+            raise DatasetError(f"{lmdb_dir}: reading LSUN needs the lmdb package (pip install lmdb)") from None
+        if not os.path.exists(lmdb_dir):
+            raise DatasetError(f"{lmdb_dir}: no such file or directory")
+        try:
+            self.env = lmdb.open(lmdb_dir, readonly=True, lock=False, readahead=False, max_readers=64)
+        except lmdb.Error as e:
+            raise DatasetError(f"{lmdb_dir}: not an LMDB database ({e})") from None
+        self.lmdb_dir = lmdb_dir
+        self.transform = Transform("center-crop", resolution, "rgb")
+        entries = self.env.stat()["entries"]
+        self.num_images = entries if max_images is None else min(entries, max_images)
+        if not self.num_images:
+            raise DatasetError(f"{lmdb_dir}: no images (empty database)")
+
+    def check(self):
+        pass  # the values are only known by decoding them; `iterate` checks each
+
+    def _decode(self, item):
+        import io
+
+        import PIL.Image
+
+        key, value = item
+        where = f"{self.lmdb_dir}: key {key.decode('utf-8', 'replace')}"
+        with _decoding(where), PIL.Image.open(io.BytesIO(value)) as img:
+            img.load()
+            return self.transform.apply(img, where)
+
+    def _items(self):
+        with self.env.begin(write=False) as txn:
+            for i, item in enumerate(txn.cursor()):
+                if i == self.num_images:
+                    break
+                yield bytes(item[0]), bytes(item[1])
+
+    def iterate(self, batch_size=64):
+        return _batched(ordered_map(self._decode, self._items()), batch_size)
+
+
+class TFDS:
+    """An image dataset from TensorFlow Datasets, by name (`cifar10`, `celeb_a_hq/1024`, …).
+
+    Reads what is prepared in `data_dir`. Prepares it (`download_and_prepare`) only when asked:
+    `download=True`, or `manual_dir` given for a builder that registers no download URLs (it is
+    then built from the local files alone, as `celeb_a_hq` is). Labels when the dataset has a
+    ClassLabel feature. Sequential, in TFDS's file order.
+    """
+
+    random_access = False
+
+    def __init__(self, name, split="train", data_dir=None, manual_dir=None, download=False, transform=Transform(),
+                 image_key=None, label_key=None):
+        import tensorflow_datasets as tfds
+
+        self.name, self.split, self.transform = name, split, transform
+        where = f"tfds:{name}"
+        data_dir = os.path.expanduser(data_dir) if data_dir else None
+        manual_dir = os.path.expanduser(manual_dir) if manual_dir else None
+        try:
+            builder = tfds.builder(name, data_dir=data_dir)
+        except Exception as e:  # noqa: BLE001 - TFDS raises many types for an unknown name
+            raise DatasetError(f"{where}: unknown or unloadable TFDS dataset ({_one_line(e)})") from None
+        if not builder.is_prepared():
+            _prepare(builder, where, manual_dir, download)
+        self.builder = builder
+        features = builder.info.features
+        self.image_key = image_key or _pick_feature(features, tfds.features.Image, "image", where, required=True)
+        self.label_key = label_key or _pick_feature(features, tfds.features.ClassLabel, "label", where, required=False)
+        self.num_classes = features[self.label_key].num_classes if self.label_key else 0
+        try:
+            self.num_images = builder.info.splits[split].num_examples
+        except Exception as e:  # noqa: BLE001
+            raise DatasetError(f"{where}: no split {split!r} (has {', '.join(builder.info.splits)}): {e}") from None
+        if not self.num_images:
+            raise DatasetError(f"{where}: split {split!r} is empty")
+        self.labels = None
+
+    def check(self):
+        pass  # checked per image as it is read
+
+    def iterate(self, batch_size=64):
+        import tensorflow as tf
+
+        ds = self.builder.as_dataset(split=self.split, shuffle_files=False)
+        keys = (self.image_key, self.label_key) if self.label_key else (self.image_key,)
+        ds = ds.map(lambda ex: tuple(ex[k] for k in keys), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+        labels = []
+        first = []
+
+        def convert(item):
+            i, ex = item
+            where = f"tfds:{self.name}[{self.split}] example {i}"
+            labels.extend(ex[1:2])
+            arr = self.transform.apply(_array_to_pil(np.asarray(ex[0]), where), where)
+            if not first:
+                first.append(arr.shape)
+            elif arr.shape != first[0]:
+                raise DatasetError(
+                    f"{where}: mixed sizes: {arr.shape} but example 0 is {first[0]} "
+                    "(pass --resolution N, with --transform center-crop for non-square images)"
+                )
+            return arr
+
+        try:
+            yield from _batched(map(convert, enumerate(ds.as_numpy_iterator())), batch_size)
+        except tf.errors.OpError as e:  # e.g. prepared images that are not the shape the builder declares
+            raise DatasetError(
+                f"tfds:{self.name}[{self.split}]: the data prepared in {self.builder.data_dir} cannot be read "
+                f"({_one_line(e)}); delete that folder and prepare it again from correct files"
+            ) from None
+        if self.label_key:
+            self.labels = one_hot(labels, self.num_classes)
+
+
+def _one_line(e):
+    """`Type: first line of the message`, without TensorFlow's `{{function_node ...}}` prefix."""
+    text = str(e).splitlines()[0] if str(e) else ""
+    text = re.sub(r"^\{\{[^}]*\}\}\s*", "", text).strip()
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _manual_files(builder):
+    """What the builder reads from manual_dir, in one line.
+
+    TFDS's `celeb_a_hq/R` reads `manual_dir/dataRxR.tar`, a tar of R×R PNGs (its config's
+    `file_name`); the page its instructions link to now makes TFRecords, not these tars.
+    """
+    if builder.name == "celeb_a_hq":
+        res = builder.builder_config.resolution
+        return f"{builder.builder_config.file_name}, one tar of the {res}x{res} PNG images"
+    return "the files TFDS says to download yourself: " + " ".join(str(builder.MANUAL_DOWNLOAD_INSTRUCTIONS).split())
+
+
+def _registered_urls(builder, where):
+    """How many URLs the builder downloads from (TFDS registers each with its checksum)."""
+    try:
+        return len(builder.url_infos or {})
+    except ModuleNotFoundError as e:
+        raise DatasetError(_missing_module(where, e)) from None
+
+
+def _missing_module(where, e):
+    return f"{where}: TFDS needs the Python package {e.name!r} to prepare this dataset (pip install {e.name})"
+
+
+def _check_manual_files(builder, where, manual_dir):
+    """The manual files a builder reads, checked before TFDS starts, naming the exact file wanted."""
+    if not os.path.isdir(manual_dir):
+        raise DatasetError(f"{manual_dir}: no such directory (--manual_dir)")
+    if builder.name == "celeb_a_hq":
+        path = os.path.join(manual_dir, builder.builder_config.file_name)
+        if not os.path.isfile(path):
+            raise DatasetError(
+                f"{path}: not found ({where} reads {_manual_files(builder)}; from a folder of them run "
+                f"`tar -cf {path} -C FOLDER .`, or skip TFDS: create_from_images TFRECORD_DIR FOLDER)"
+            )
+
+
+def _prepare(builder, where, manual_dir, download):
+    """Runs the builder's download_and_prepare when the flags allow it, else says what to pass."""
+    import tensorflow_datasets as tfds
+
+    manual = bool(builder.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    if not download:
+        if manual_dir is None:
+            need = (f"--manual_dir DIR holding {_manual_files(builder)}" if manual
+                    else "--download to let TFDS download and prepare it")
+            raise DatasetError(f"{where}: not prepared in {builder.data_dir} (pass {need})")
+        if _registered_urls(builder, where):
+            raise DatasetError(f"{where}: needs downloads besides the files in --manual_dir (pass --download too)")
+    if manual_dir is not None:
+        _check_manual_files(builder, where, manual_dir)
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=download)
+    try:
+        builder.download_and_prepare(download_config=config)
+    except ModuleNotFoundError as e:
+        raise DatasetError(_missing_module(where, e)) from None
+    except Exception as e:  # noqa: BLE001 - report TFDS's reason in one line
+        hint = f"; --manual_dir must hold {_manual_files(builder)}" if manual else ""
+        raise DatasetError(f"{where}: download_and_prepare failed ({_one_line(e)}){hint}") from None
+
+
+def _pick_feature(features, kind, preferred, where, required):
+    if preferred in features and isinstance(features[preferred], kind):
+        return preferred
+    found = [k for k, v in features.items() if isinstance(v, kind)]
+    if found:
+        return found[0]
+    if required:
+        raise DatasetError(f"{where}: has no {kind.__name__} feature (features: {', '.join(features)})")
+    return None
+
+
+class Synthetic:
+    """The built-in procedural dataset (`pgan_tf.data.synthetic`), labels = mode ids."""
+
+    random_access = True
+
+    def __init__(self, num_images, resolution, seed=0):
+        from pgan_tf.data import synthetic
+
+        if not _is_pow2(resolution):
+            raise DatasetError(f"--resolution: must be a power of two >= 4, got {resolution}")
+        if num_images < 1:
+            raise DatasetError(f"--num_images: must be >= 1, got {num_images}")
+        self._synthetic = synthetic
+        self.resolution = resolution
+        self.num_images = num_images
+        self.params = synthetic.sample_params(num_images, seed)
+        self.labels = one_hot(synthetic.mode_id(self.params["shape"], self.params["colour"]), synthetic.NUM_MODES)
+
+    def check(self):
+        pass
+
+    def read(self, indices, batch_size=64):
+        batch_size = max(batch_size, (1 << 20) // (self.resolution * self.resolution))
+        for i in range(0, len(indices), batch_size):
+            idx = np.asarray(indices[i:i + batch_size])
+            yield self._synthetic.render({k: v[idx] for k, v in self.params.items()}, self.resolution)

@@ -1,0 +1,224 @@
+"""One stage of progressive training: its networks, optimizers and compiled train step.
+
+A stage is a fixed architecture (resolution, stable or fading in). Each gets fresh functional
+models from `networks.py` with the previous stage's weights transferred in by layer name, new
+Adam optimizers (the original resets optimizer state when the networks grow; with
+`reset_optimizer` off the moments of the kept weights carry over), and one `tf.function` that
+runs several D+G steps per call with nothing in Python per image.
+"""
+import keras
+import tensorflow as tf
+
+from pgan_tf.training import losses
+from pgan_tf.model import networks
+from pgan_tf.training.distribute import replica_slice
+from pgan_tf.model.layers import WeightedSum, downscale2d, upscale2d
+from pgan_tf.training.optimizer import FusedAdam
+
+STAT_NAMES = ("loss_d", "loss_g", "grad_penalty", "score_real", "score_fake")
+
+
+def fade_variables(model):
+    return [layer.alpha for layer in model.layers if isinstance(layer, WeightedSum)]
+
+
+def make_optimizer(config, learning_rate):
+    opt = FusedAdam(
+        learning_rate=learning_rate,
+        beta_1=config.adam_beta1,
+        beta_2=config.adam_beta2,
+        epsilon=config.adam_epsilon,
+    )
+    if config.mixed_precision == "float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+def _adam(optimizer):
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def carry_optimizer_state(old_opt, old_model, new_opt, new_model):
+    """Copies Adam's moments of every weight the two models share (same layer and weight name)
+    and its step count, so bias correction goes on: the original's `reset_opt_for_new_lod=False`.
+    Weights of new layers keep zero moments. Returns how many weights were carried."""
+    old, new = _adam(old_opt), _adam(new_opt)
+    old_vars = {v.path: v for v in old_model.trainable_variables}
+    carried = 0
+    for var in new_model.trainable_variables:
+        src = old_vars.get(var.path)
+        if src is None:
+            continue
+        i, j = old._get_variable_index(src), new._get_variable_index(var)
+        new._momentums[j].assign(old._momentums[i])
+        new._velocities[j].assign(old._velocities[i])
+        carried += 1
+    new.iterations.assign(old.iterations)
+    return carried
+
+
+class StageTrainer:
+    """Networks, optimizers and the compiled step of one stage.
+
+    `images_seen` (int64) and `rng` (tf.random.Generator) belong to the whole run and are shared
+    by every stage; α of a fade stage is derived from `images_seen` inside the step. Every worker
+    draws the random numbers of the whole global batch from the same generator and keeps its own
+    block, so no two workers share latents.
+    """
+
+    def __init__(self, config, strategy, stage, images_seen, rng, previous=None, num_workers=1, worker=0):
+        self.config = config
+        self.strategy = strategy
+        self.stage = stage
+        self.images_seen = images_seen
+        self.rng = rng
+        self.num_workers = num_workers
+        self.worker = worker
+        net, res, fade = config.network, stage.resolution, stage.fade_in
+        self.global_batch = config.schedule.minibatch(res)
+        self.worker_batch = self.global_batch // num_workers
+        self.local_replicas = strategy.num_replicas_in_sync // num_workers
+        per_replica = self.worker_batch // self.local_replicas
+        group = min(net.mbstd_group_size, per_replica) if net.mbstd_group_size > 1 else 1
+        self.group = group
+        with strategy.scope():
+            self.G = networks.build_generator(net, res, fade, dtype=config.dtype_policy)
+            self.D = networks.build_discriminator(net, res, fade, dtype=config.dtype_policy)
+            self.Gs = networks.build_generator(net, res, fade)
+            if previous is None:
+                self.Gs.set_weights(self.G.get_weights())
+                self.transfer_reports = ()
+            else:
+                self.transfer_reports = (
+                    networks.transfer_weights(previous.G, self.G),
+                    networks.transfer_weights(previous.D, self.D),
+                )
+                fresh = networks.transfer_weights(previous.Gs, self.Gs).new_only
+                for name in fresh:  # EMA of a brand-new block starts at the block's init
+                    self.Gs.get_layer(name).set_weights(self.G.get_layer(name).get_weights())
+            lr = config.schedule.learning_rate(res)
+            self.g_opt = make_optimizer(config, lr)
+            self.d_opt = make_optimizer(config, lr)
+            self.g_opt.build(self.G.trainable_variables)
+            self.d_opt.build(self.D.trainable_variables)
+            if previous is not None and not config.reset_optimizer:
+                carry_optimizer_state(previous.g_opt, previous.G, self.g_opt, self.G)
+                carry_optimizer_state(previous.d_opt, previous.D, self.d_opt, self.D)
+        self._fade_vars = fade_variables(self.G) + fade_variables(self.D) + fade_variables(self.Gs)
+        self._start_images = int(round(stage.start_kimg * 1000))
+        self._transition_images = config.schedule.lod_transition_kimg * 1000
+        self.run_steps = tf.function(self._run_steps)
+
+    # ---- the compiled step -------------------------------------------------------------------
+    def alpha(self):
+        """α from the images shown so far (fade stages); 1 for a stable stage."""
+        if not self.stage.fade_in:
+            return tf.constant(1.0)
+        done = tf.cast(self.images_seen - self._start_images, tf.float32)
+        return tf.clip_by_value(done / self._transition_images, 0.0, 1.0)
+
+    def _run_steps(self, iterator, num_steps):
+        stats = tf.zeros([len(STAT_NAMES)])
+        for _ in tf.range(num_steps):
+            stats += self._one_step(next(iterator))
+        return stats / tf.cast(num_steps, tf.float32)
+
+    # Plain Python control flow on static settings only: converting these with AutoGraph would
+    # cost seconds of tracing at every stage switch and change nothing.
+    @tf.autograph.experimental.do_not_convert
+    def _one_step(self, batch):
+        cfg, n = self.config, self.worker_batch
+        reals, labels = (batch if cfg.network.label_size else (batch, tf.zeros([n, 0])))
+        alpha = self.alpha()
+        for v in self._fade_vars:
+            v.assign(alpha)
+        latent, b = cfg.network.latent_size, self.global_batch
+        draws = (
+            self.rng.normal([b, latent]),
+            self.rng.normal([b, latent]),
+            self.rng.uniform([b, 1, 1, 1]),
+            self.rng.uniform([b]) < 0.5,
+        )
+        if self.num_workers > 1:
+            draws = tuple(x[self.worker * n : (self.worker + 1) * n] for x in draws)
+        per_replica = self.strategy.run(self._replica_step, args=(reals, labels, alpha) + draws)
+        stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        beta = cfg.g_ema_decay
+        with tf.name_scope("generator_ema"):
+            for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+                s.assign(v + beta * (s - v))
+        self.images_seen.assign_add(self.global_batch)
+        return stats
+
+    @tf.autograph.experimental.do_not_convert
+    def _replica_step(self, reals, labels, alpha, z_d, z_g, eps, flip):
+        cfg = self.config
+        ctx = tf.distribute.get_replica_context()
+        replica = ctx.replica_id_in_sync_group % self.local_replicas
+
+        def mine(x):
+            return replica_slice(x, replica, self.local_replicas, self.group)
+
+        reals, labels, z_d, z_g, eps, flip = map(mine, (reals, labels, z_d, z_g, eps, flip))
+        if cfg.data.mirror:
+            reals = tf.where(flip[:, None, None, None], tf.reverse(reals, axis=[2]), reals)
+        if self.stage.fade_in:  # the reals fade like the generator's output (original process_reals)
+            reals = upscale2d(downscale2d(reals)) + alpha * (reals - upscale2d(downscale2d(reals)))
+        g_in_d = [z_d, labels] if cfg.network.label_size else z_d
+        g_in_g = [z_g, labels] if cfg.network.label_size else z_g
+        batch = self.global_batch
+
+        def average(per_sample):
+            return tf.nn.compute_average_loss(per_sample, global_batch_size=batch)
+
+        fakes = self.G(g_in_d, training=True)
+        with tf.GradientTape() as tape:
+            real_out = self.D(reals, training=True)
+            fake_out = self.D(fakes, training=True)
+            real_s, fake_s = real_out[:, 0], fake_out[:, 0]
+            gp = tf.zeros_like(real_s)
+            if cfg.loss == "wgan_gp":
+                mixed = reals + eps * (fakes - reals)
+                with tf.GradientTape() as gp_tape:
+                    gp_tape.watch(mixed)
+                    mixed_sum = tf.reduce_sum(self.D(mixed, training=True)[:, 0])
+                grads = gp_tape.gradient(mixed_sum, mixed)
+                norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
+                gp = losses.gradient_penalty(norms, cfg.gp_lambda, cfg.gp_target)
+                per_d = losses.wgan_d_loss(real_s, fake_s) + gp + losses.drift_penalty(real_s, cfg.drift_epsilon)
+            else:
+                per_d = losses.lsgan_d_loss(real_s, fake_s)
+            if cfg.network.label_size:
+                per_d += losses.label_loss(real_out[:, 1:], labels) + losses.label_loss(fake_out[:, 1:], labels)
+            loss_d = average(per_d)
+            scaled_d = self.d_opt.scale_loss(loss_d) if hasattr(self.d_opt, "scale_loss") else loss_d
+        d_grads = tape.gradient(scaled_d, self.D.trainable_variables)
+        self.d_opt.apply_gradients(zip(d_grads, self.D.trainable_variables))
+
+        with tf.GradientTape() as tape:
+            out = self.D(self.G(g_in_g, training=True), training=True)
+            per_g = losses.wgan_g_loss(out[:, 0]) if cfg.loss == "wgan_gp" else losses.lsgan_g_loss(out[:, 0])
+            if cfg.network.label_size:
+                per_g += losses.label_loss(out[:, 1:], labels)
+            loss_g = average(per_g)
+            scaled_g = self.g_opt.scale_loss(loss_g) if hasattr(self.g_opt, "scale_loss") else loss_g
+        g_grads = tape.gradient(scaled_g, self.G.trainable_variables)
+        self.g_opt.apply_gradients(zip(g_grads, self.G.trainable_variables))
+        return tf.stack([loss_d, loss_g, average(gp), average(real_s), average(fake_s)])
+
+    # ---- sampling ----------------------------------------------------------------------------
+    def set_alpha_now(self):
+        """Sets α of every fade layer from `images_seen` (for sampling outside the step)."""
+        alpha = float(self.alpha())
+        for v in self._fade_vars:
+            v.assign(alpha)
+        return alpha
+
+    def checkpoint_objects(self):
+        return {
+            "generator": self.G,
+            "discriminator": self.D,
+            "generator_ema": self.Gs,
+            "g_optimizer": self.g_opt,
+            "d_optimizer": self.d_opt,
+        }

@@ -1,0 +1,99 @@
+"""The growth schedule against hand-computed values (original 600/600 and paper 800/800)."""
+import math
+
+import pytest
+
+from pgan_tf.training import schedule
+
+
+def _cfg(train=600, trans=600, res=32, **kw):
+    return schedule.ScheduleConfig(
+        resolution=res, total_kimg=10000, lod_training_kimg=train, lod_transition_kimg=trans, **kw
+    )
+
+
+@pytest.mark.parametrize(
+    "kimg,res,fade,alpha,lod",
+    [
+        (0, 4, False, 1.0, 3.0),
+        (599.9, 4, False, 1.0, 3.0),
+        (600, 4, False, 1.0, 3.0),
+        (750, 8, True, 0.25, 2.75),
+        (900, 8, True, 0.5, 2.5),
+        (1200, 8, False, 1.0, 2.0),
+        (2100, 16, True, 0.5, 1.5),
+        (3300, 32, True, 0.5, 0.5),
+        (3600, 32, False, 1.0, 0.0),
+        (9000, 32, False, 1.0, 0.0),
+    ],
+)
+def test_schedule_600_600(kimg, res, fade, alpha, lod):
+    s = schedule.schedule_at(_cfg(), kimg)
+    assert (s.resolution, s.fade_in) == (res, fade)
+    assert s.alpha == pytest.approx(alpha) and s.lod == pytest.approx(lod)
+
+
+def test_schedule_paper_800_800_celebahq_minibatches():
+    cfg = schedule.ScheduleConfig(
+        resolution=1024,
+        total_kimg=12000,
+        lod_training_kimg=800,
+        lod_transition_kimg=800,
+        minibatch_dict=((256, 14), (512, 6), (1024, 3)),
+    )
+    # 256² fades in from 128² between 8800 and 9600 kimg (phase 5, after 800 stable at 128²)
+    s = schedule.schedule_at(cfg, 9000)
+    assert (s.resolution, s.fade_in, s.minibatch) == (256, True, 14)
+    assert s.alpha == pytest.approx(0.25)
+    assert schedule.schedule_at(cfg, 1000).minibatch == 16
+    assert schedule.schedule_at(cfg, 1000).alpha == pytest.approx(0.25)
+    last = schedule.schedule_at(cfg, 12800)  # 8 doublings × 1600 kimg
+    assert (last.resolution, last.fade_in, last.minibatch) == (1024, False, 3)
+    assert schedule.schedule_at(cfg, 4000).learning_rate == 0.001
+
+
+def test_stage_list():
+    stages = schedule.stages(_cfg())
+    got = [(s.resolution, s.fade_in, s.start_kimg, s.end_kimg) for s in stages]
+    assert got == [
+        (4, False, 0, 600),
+        (8, True, 600, 1200),
+        (8, False, 1200, 1800),
+        (16, True, 1800, 2400),
+        (16, False, 2400, 3000),
+        (32, True, 3000, 3600),
+        (32, False, 3600, math.inf),
+    ]
+    assert [s.index for s in stages] == list(range(7))
+    assert schedule.stage_at(_cfg(), 2500).name == "16x16"
+
+
+def test_stages_agree_with_schedule_everywhere():
+    cfg = _cfg(train=3, trans=5)
+    for k in range(0, 400):
+        kimg = k * 0.1 + 0.05
+        stage, state = schedule.stage_at(cfg, kimg), schedule.schedule_at(cfg, kimg)
+        assert (stage.resolution, stage.fade_in) == (state.resolution, state.fade_in)
+        assert schedule.fade_alpha(stage, kimg, cfg) == pytest.approx(state.alpha)
+
+
+def test_no_transition_jumps():
+    cfg = _cfg(train=100, trans=0, res=16)
+    assert [(s.resolution, s.fade_in, s.start_kimg) for s in schedule.stages(cfg)] == [
+        (4, False, 0),
+        (8, False, 100),
+        (16, False, 200),
+    ]
+    assert schedule.schedule_at(cfg, 150).resolution == 8
+
+
+def test_tables_and_validation():
+    cfg = _cfg(minibatch_dict=((8, 32),), lr_dict=((16, 0.002),))
+    assert cfg.minibatch(8) == 32 and cfg.minibatch(4) == 16
+    assert cfg.learning_rate(16) == 0.002 and cfg.learning_rate(8) == 0.001
+    with pytest.raises(ValueError, match="total_kimg must be >= 0"):
+        schedule.ScheduleConfig(resolution=32, total_kimg=-1)
+    with pytest.raises(ValueError, match="above resolution"):
+        schedule.ScheduleConfig(resolution=8, total_kimg=1, initial_resolution=16)
+    with pytest.raises(ValueError, match="powers of two"):
+        schedule.ScheduleConfig(resolution=24, total_kimg=1)
