@@ -28,7 +28,8 @@ import tensorflow as tf  # noqa: E402
 
 from pgan_tf.data import dataset  # noqa: E402
 from pgan_tf.data.dataset_tool import create_synthetic  # noqa: E402
-from pgan_tf.data.tfrecord_format import resolution_log2, tfrecord_filename  # noqa: E402
+from pgan_tf.core.resolution import res_log2  # noqa: E402
+from pgan_tf.data.tfrecord_format import tfrecord_filename  # noqa: E402
 
 
 def images_per_second(ds, batch, images, repeats):
@@ -64,7 +65,7 @@ def main():
         print(f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} {'pipeline/raw':>13}")
         for res in info.resolutions:
             pipeline = dataset.make_dataset(path, res, args.batch, mirror=True, seed=0)
-            raw = tf.data.TFRecordDataset(tfrecord_filename(path, resolution_log2(res))).repeat().batch(args.batch)
+            raw = tf.data.TFRecordDataset(tfrecord_filename(path, res_log2(res))).repeat().batch(args.batch)
             raw = raw.prefetch(tf.data.AUTOTUNE)
             ips = images_per_second(pipeline, args.batch, args.images, args.repeats)
             ref = images_per_second(raw, args.batch, args.images, args.repeats)

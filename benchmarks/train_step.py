@@ -63,6 +63,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import distribute, precision
 from pgan_tf.training.schedule import stages
@@ -147,7 +148,7 @@ def peak_rss_bytes():
 def describe(config):
     net, sch = config.network, config.schedule
     widths = ", ".join(
-        f"{2 ** r}:{net.nf(r - 1)}" for r in range(2, int(math.log2(sch.resolution)) + 1)
+        f"{res}:{net.nf(res_log2(res) - 1)}" for res in resolutions_up_to(sch.resolution)
     )
     return (
         f"fmap_base {net.fmap_base}, fmap_max {net.fmap_max}, latent {net.latent_size}, "

@@ -16,13 +16,12 @@ import struct
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core.resolution import MIN_RES_LOG2, res_log2, resolutions_up_to
 from pgan_tf.data.tfrecord_format import (  # noqa: F401  (DatasetError is part of this module's API)
     LABELS_SUFFIX,
-    MIN_RESOLUTION_LOG2,
     DatasetError,
     decode_example,
     parse_tfrecord_filename,
-    resolution_log2,
     tfrecord_filename,
 )
 
@@ -109,7 +108,7 @@ def inspect(path):
     name, files = _level_files(path)
     top = max(files)
     channels, count = None, None
-    for lod in range(MIN_RESOLUTION_LOG2, top + 1):
+    for lod in range(MIN_RES_LOG2, top + 1):
         f = files.get(lod)
         if f is None:
             raise DatasetError(
@@ -138,7 +137,7 @@ def inspect(path):
     return DatasetInfo(
         path=path,
         name=name,
-        resolutions=tuple(2**k for k in range(MIN_RESOLUTION_LOG2, top + 1)),
+        resolutions=resolutions_up_to(2**top),
         max_resolution=2**top,
         num_channels=channels,
         num_images=count,
@@ -168,7 +167,7 @@ def _level(path, resolution, info=None):
     info = info or inspect(path)
     if resolution not in info.resolutions:
         raise DatasetError(f"{path}: has no {resolution}x{resolution} level (it has {list(info.resolutions)})")
-    return info, tfrecord_filename(path, resolution_log2(resolution), info.name)
+    return info, tfrecord_filename(path, res_log2(resolution), info.name)
 
 
 def _parse_batch(records, shape):

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from pgan_tf.core import atomic
+from pgan_tf.core.resolution import res_log2
 
 from pgan_tf.data import sources
 from pgan_tf.data.tfrecord_format import (
@@ -256,7 +257,7 @@ def compare(dir_a, dir_b, ignore_labels=False):
     """(identical: bool, report lines). Compares the images of every level (decoded, so the
     records' byte layout does not matter), and the labels."""
     from pgan_tf.data.dataset import inspect, read_labels
-    from pgan_tf.data.tfrecord_format import resolution_log2, tfrecord_filename
+    from pgan_tf.data.tfrecord_format import tfrecord_filename
 
     a, b = inspect(dir_a), inspect(dir_b)
     lines, same = [], True
@@ -267,7 +268,7 @@ def compare(dir_a, dir_b, ignore_labels=False):
         lines.append(f"Datasets have different levels: {list(a.resolutions)} vs {list(b.resolutions)}")
         same = False
     for res in sorted(set(a.resolutions) & set(b.resolutions), reverse=True):
-        lod = resolution_log2(res)
+        lod = res_log2(res)
         fa, fb = tfrecord_filename(dir_a, lod, a.name), tfrecord_filename(dir_b, lod, b.name)
         identical = total = 0
         first_diff = None

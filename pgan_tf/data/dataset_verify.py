@@ -17,8 +17,8 @@ import struct
 
 import numpy as np
 
+from pgan_tf.core.resolution import MIN_RES_LOG2
 from pgan_tf.data.tfrecord_format import (
-    MIN_RESOLUTION_LOG2,
     DatasetError,
     dataset_name,
     labels_filename,
@@ -151,10 +151,10 @@ def verify(tfrecord_dir, progress=None):
     name, files = _levels(tfrecord_dir)
     top = max(files)
     problems = []
-    for lod in range(MIN_RESOLUTION_LOG2, top):
+    for lod in range(MIN_RES_LOG2, top):
         if lod not in files:
             problems.append(f"{tfrecord_filename(tfrecord_dir, lod, name)}: missing level ({2 ** lod}x{2 ** lod})")
-    lods = sorted((k for k in files if k >= MIN_RESOLUTION_LOG2), reverse=True)  # largest first
+    lods = sorted((k for k in files if k >= MIN_RES_LOG2), reverse=True)  # largest first
     scans = {k: scan_records(files[k]) for k in lods}
     reported = {k: 0 for k in lods}
     counts = {k: 0 for k in lods}

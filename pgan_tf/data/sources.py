@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from pgan_tf.core.resolution import is_resolution
 from pgan_tf.data.tfrecord_format import DatasetError
 
 TRANSFORMS = ("none", "center-crop")
@@ -39,10 +40,6 @@ def one_hot(labels, num_classes):
     out = np.zeros((labels.size, num_classes), np.float32)
     out[np.arange(labels.size), labels] = 1.0
     return out
-
-
-def _is_pow2(n):
-    return n >= 4 and not n & (n - 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -62,7 +59,7 @@ class Transform:
             raise DatasetError(f"--transform: must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
         if self.convert not in CONVERSIONS:
             raise DatasetError(f"--convert: must be rgb or gray, got {self.convert!r}")
-        if self.resolution is not None and not _is_pow2(self.resolution):
+        if self.resolution is not None and not is_resolution(self.resolution):
             raise DatasetError(f"--resolution: must be a power of two >= 4, got {self.resolution}")
 
     def output_size(self, width, height, where):
@@ -75,7 +72,7 @@ class Transform:
             side = width
         if self.resolution is not None:
             return self.resolution
-        if not _is_pow2(side):
+        if not is_resolution(side):
             what = f"its centre crop {side}x{side}" if width != height else "it"
             raise DatasetError(f"{where}: image is {width}x{height} and {what} is not a power of two >= 4 "
                                "(pass --resolution N to resize)")
@@ -232,7 +229,7 @@ class ArraySource:
         if not self.num_images:
             raise DatasetError(f"{self.where}: no images")
         _, h, w, c = self.images.shape
-        if h != w or not _is_pow2(h) or c not in (1, 3):
+        if h != w or not is_resolution(h) or c not in (1, 3):
             raise DatasetError(f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or grayscale")
 
     def read(self, indices, batch_size=64):
@@ -647,7 +644,7 @@ class Synthetic:
     def __init__(self, num_images, resolution, seed=0):
         from pgan_tf.data import synthetic
 
-        if not _is_pow2(resolution):
+        if not is_resolution(resolution):
             raise DatasetError(f"--resolution: must be a power of two >= 4, got {resolution}")
         if num_images < 1:
             raise DatasetError(f"--num_images: must be >= 1, got {num_images}")

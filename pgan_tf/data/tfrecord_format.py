@@ -20,9 +20,9 @@ import tempfile
 import numpy as np
 
 from pgan_tf.core import atomic
+from pgan_tf.core.resolution import MIN_RES_LOG2, res_log2
 
 SHUFFLE_SEED = 123
-MIN_RESOLUTION_LOG2 = 2  # 4×4
 LABELS_SUFFIX = "-rxx.labels"
 _LEVEL_RE = re.compile(r"^(?P<prefix>.+)-r(?P<lod>\d\d)\.tfrecords$")
 
@@ -59,14 +59,6 @@ def parse_tfrecord_filename(filename):
     """`(prefix, resolution_log2)` of a level file name, or None if it is not one."""
     m = _LEVEL_RE.match(os.path.basename(filename))
     return (m.group("prefix"), int(m.group("lod"))) if m else None
-
-
-def resolution_log2(resolution):
-    """log2 of a power-of-two resolution >= 4, else ValueError."""
-    r = int(resolution)
-    if r < 4 or r & (r - 1):
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
-    return r.bit_length() - 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,11 +208,11 @@ class DatasetWriter:
         if h != w:
             raise DatasetError(f"{self.tfrecord_dir}: images must be square, got {w}x{h}")
         try:
-            lod = resolution_log2(h)
+            lod = res_log2(h)
         except ValueError:
             raise DatasetError(f"{self.tfrecord_dir}: image size must be a power of two >= 4, got {w}x{h}") from None
         self.shape = tuple(shape)
-        for k in range(lod, MIN_RESOLUTION_LOG2 - 1, -1):
+        for k in range(lod, MIN_RES_LOG2 - 1, -1):
             path = tfrecord_filename(self.tmp_dir, k, self.name)
             self._writers.append(tf.io.TFRecordWriter(path))
 
@@ -237,7 +229,7 @@ class DatasetWriter:
             raise DatasetError(
                 f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, expected {self.shape}"
             )
-        for lod, writer, level in zip(range(resolution_log2(self.shape[0]), 0, -1), self._writers, pyramid(images)):
+        for lod, writer, level in zip(range(res_log2(self.shape[0]), 0, -1), self._writers, pyramid(images)):
             with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
                 for img in level:
                     writer.write(encode_example(img.transpose(2, 0, 1)))
@@ -262,7 +254,7 @@ class DatasetWriter:
         if not self.num_images:
             self.abort()
             raise DatasetError(f"{self.tfrecord_dir}: no images to write")
-        top = resolution_log2(self.shape[0])
+        top = res_log2(self.shape[0])
         for lod, w in zip(range(top, 0, -1), self._writers):
             with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
                 w.flush()

@@ -9,6 +9,7 @@ import os
 
 from absl import flags
 
+from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.model.networks import NetworkConfig
 from pgan_tf.training.schedule import ScheduleConfig
 
@@ -297,7 +298,7 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
         label_size=info.label_size if config.data.conditional else 0,
     )
     schedule = dataclasses.replace(config.schedule, resolution=res)
-    for stage_res in (2**k for k in range(2, res.bit_length())):
+    for stage_res in resolutions_up_to(res):
         if stage_res < schedule.start_resolution:
             continue
         batch = schedule.minibatch(stage_res)

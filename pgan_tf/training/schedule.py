@@ -9,12 +9,7 @@ resolution. A stage is one (resolution, fade_in) pair, trained by one compiled s
 import dataclasses
 import math
 
-
-def _log2(x):
-    r = int(round(math.log2(x))) if x > 0 else -1
-    if x < 4 or 2**r != x:
-        raise ValueError(f"resolutions must be powers of two >= 4, got {x}")
-    return r
+from pgan_tf.core.resolution import res_log2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +28,7 @@ class ScheduleConfig:
     growing: bool = True  # False: the final resolution from the start (paper Table 1, row a)
 
     def __post_init__(self):
-        if _log2(self.initial_resolution) > _log2(self.resolution):
+        if res_log2(self.initial_resolution) > res_log2(self.resolution):
             raise ValueError(
                 f"initial_resolution {self.initial_resolution} is above resolution {self.resolution}"
             )
@@ -92,7 +87,7 @@ def lod_at(config, kimg):
     phase_dur = config.lod_training_kimg + config.lod_transition_kimg
     phase_idx = math.floor(kimg / phase_dur) if phase_dur > 0 else 0
     phase_kimg = kimg - phase_idx * phase_dur
-    lod = _log2(config.resolution) - _log2(config.start_resolution) - phase_idx
+    lod = res_log2(config.resolution) - res_log2(config.start_resolution) - phase_idx
     if config.lod_transition_kimg > 0:
         lod -= max(phase_kimg - config.lod_training_kimg, 0.0) / config.lod_transition_kimg
     return max(lod, 0.0)
@@ -101,7 +96,7 @@ def lod_at(config, kimg):
 def schedule_at(config, kimg):
     """Resolution, fade-in α, minibatch and lr at `kimg` thousand images shown."""
     lod = lod_at(config, kimg)
-    resolution = 2 ** (_log2(config.resolution) - int(math.floor(lod)))
+    resolution = 2 ** (res_log2(config.resolution) - int(math.floor(lod)))
     frac = lod - math.floor(lod)
     fade_in = frac > 0.0
     return ScheduleState(
@@ -123,7 +118,7 @@ def stages(config):
     """
     out = []
     phase_dur = config.lod_training_kimg + config.lod_transition_kimg
-    steps = _log2(config.resolution) - _log2(config.start_resolution)
+    steps = res_log2(config.resolution) - res_log2(config.start_resolution)
     start = 0.0
     for p in range(steps + 1):
         res = config.start_resolution * 2**p

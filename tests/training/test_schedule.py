@@ -95,5 +95,5 @@ def test_tables_and_validation():
         schedule.ScheduleConfig(resolution=32, total_kimg=-1)
     with pytest.raises(ValueError, match="above resolution"):
         schedule.ScheduleConfig(resolution=8, total_kimg=1, initial_resolution=16)
-    with pytest.raises(ValueError, match="powers of two"):
+    with pytest.raises(ValueError, match="power of two"):
         schedule.ScheduleConfig(resolution=24, total_kimg=1)
