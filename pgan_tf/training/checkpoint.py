@@ -297,12 +297,12 @@ def load_ema_generator(run_dir, path):
         raise CheckpointError(f"checkpoint not found: {path}")
     cfg = config_lib.train_config_from_dict(rundir.read_config(run_dir))
     stage = stage_of(path, cfg.schedule)
-    kimg = images_seen(path) / 1000.0
+    seen = images_seen(path)
     generator = networks.build_generator(cfg.network, stage.resolution, stage.fade_in)
     tf.train.Checkpoint(generator_ema=generator).read(path).expect_partial().assert_existing_objects_matched()
     if stage.fade_in:
-        networks.set_alpha(generator, schedule.fade_alpha(stage, kimg, cfg.schedule))
-    return generator, kimg
+        networks.set_alpha(generator, float(schedule.fade_alpha(stage, seen, cfg.schedule)))
+    return generator, seen / 1000.0
 
 
 def resolve_resume(target, result_dir):

@@ -9,6 +9,8 @@ resolution. A stage is one (resolution, fade_in) pair, trained by one compiled s
 import dataclasses
 import math
 
+import tensorflow as tf
+
 from pgan_tf.core.resolution import res_log2
 
 
@@ -83,30 +85,24 @@ class ScheduleState:
 
 
 def lod_at(config, kimg):
-    """Level of detail at `kimg`: log2(resolution) − log2(current resolution) − fade progress."""
-    phase_dur = config.lod_training_kimg + config.lod_transition_kimg
-    phase_idx = math.floor(kimg / phase_dur) if phase_dur > 0 else 0
-    phase_kimg = kimg - phase_idx * phase_dur
-    lod = res_log2(config.resolution) - res_log2(config.start_resolution) - phase_idx
-    if config.lod_transition_kimg > 0:
-        lod -= max(phase_kimg - config.lod_training_kimg, 0.0) / config.lod_transition_kimg
-    return max(lod, 0.0)
+    """The original's level of detail at `kimg`, counting down to 0 at the final resolution:
+    log2(final resolution) − log2(the stage's resolution), plus 1 − α while a block fades in."""
+    stage = stage_at(config, kimg)
+    lod = res_log2(config.resolution) - res_log2(stage.resolution)
+    return lod + (1.0 - float(fade_alpha(stage, kimg * 1000, config))) if stage.fade_in else float(lod)
 
 
 def schedule_at(config, kimg):
-    """Resolution, fade-in α, minibatch and lr at `kimg` thousand images shown."""
-    lod = lod_at(config, kimg)
-    resolution = 2 ** (res_log2(config.resolution) - int(math.floor(lod)))
-    frac = lod - math.floor(lod)
-    fade_in = frac > 0.0
+    """Stage resolution, fade-in α, lod, minibatch and lr at `kimg` thousand images shown."""
+    stage = stage_at(config, kimg)
     return ScheduleState(
         kimg=kimg,
-        lod=lod,
-        resolution=resolution,
-        fade_in=fade_in,
-        alpha=1.0 - frac if fade_in else 1.0,
-        minibatch=config.minibatch(resolution),
-        learning_rate=config.learning_rate(resolution),
+        lod=lod_at(config, kimg),
+        resolution=stage.resolution,
+        fade_in=stage.fade_in,
+        alpha=float(fade_alpha(stage, kimg * 1000, config)),
+        minibatch=config.minibatch(stage.resolution),
+        learning_rate=config.learning_rate(stage.resolution),
     )
 
 
@@ -141,8 +137,14 @@ def stage_at(config, kimg):
     raise ValueError(f"kimg {kimg} is outside the schedule")
 
 
-def fade_alpha(stage, kimg, config):
-    """α of a fade stage at `kimg`: the fraction of the transition done, in [0, 1]; 1 if stable."""
+def fade_alpha(stage, images_seen, config):
+    """α of `stage` once `images_seen` images have been shown: the fraction of its transition done,
+    in [0, 1] (float32 tensor); 1 for a stable stage.
+
+    The one formula of α: the compiled step passes the run's int64 counter (a tensor; α then moves
+    every step without retracing), evaluation and logging a Python number.
+    """
     if not stage.fade_in:
-        return 1.0
-    return min(max((kimg - stage.start_kimg) / config.lod_transition_kimg, 0.0), 1.0)
+        return tf.constant(1.0)
+    done = tf.cast(images_seen - int(round(stage.start_kimg * 1000)), tf.float32)
+    return tf.clip_by_value(done / (config.lod_transition_kimg * 1000), 0.0, 1.0)

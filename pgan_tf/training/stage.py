@@ -9,7 +9,7 @@ runs several D+G steps per call with nothing in Python per image.
 import keras
 import tensorflow as tf
 
-from pgan_tf.training import losses
+from pgan_tf.training import losses, schedule
 from pgan_tf.model import networks
 from pgan_tf.training.distribute import replica_slice
 from pgan_tf.model.layers import WeightedSum, downscale2d, upscale2d
@@ -105,17 +105,12 @@ class StageTrainer:
                 carry_optimizer_state(previous.g_opt, previous.G, self.g_opt, self.G)
                 carry_optimizer_state(previous.d_opt, previous.D, self.d_opt, self.D)
         self._fade_vars = fade_variables(self.G) + fade_variables(self.D) + fade_variables(self.Gs)
-        self._start_images = int(round(stage.start_kimg * 1000))
-        self._transition_images = config.schedule.lod_transition_kimg * 1000
         self.run_steps = tf.function(self._run_steps)
 
     # ---- the compiled step -------------------------------------------------------------------
     def alpha(self):
-        """α from the images shown so far (fade stages); 1 for a stable stage."""
-        if not self.stage.fade_in:
-            return tf.constant(1.0)
-        done = tf.cast(self.images_seen - self._start_images, tf.float32)
-        return tf.clip_by_value(done / self._transition_images, 0.0, 1.0)
+        """α of this stage after the images shown so far (`schedule.fade_alpha`)."""
+        return schedule.fade_alpha(self.stage, self.images_seen, self.config.schedule)
 
     def _run_steps(self, iterator, num_steps):
         stats = tf.zeros([len(STAT_NAMES)])
