@@ -22,7 +22,7 @@ import tensorflow as tf
 import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
-from pgan_tf.core import cli
+from pgan_tf.core import atomic, cli
 from pgan_tf.training import rundir, schedule
 from pgan_tf.official.convert import load_official_networks
 from pgan_tf.official.unpickler import OfficialPickleError
@@ -114,8 +114,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         log=config_lib.LogConfig(desc=name),
         seed=seed,
     )
-    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
-    os.makedirs(tmp)
+    tmp = atomic.make_temp_dir(out)
     try:
         d = config.to_dict()
         d["dataset"] = {"path": config.data.path, "resolution": nets.resolution, "name": name}
@@ -138,7 +137,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         with open(os.path.join(tmp, "log.txt"), "w") as f:
             f.write(f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
                     f"as kimg {kimg:g} ({stage.name}).\n")
-        os.rename(tmp, out)
+        atomic.install_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -174,7 +173,7 @@ def main(argv=None):
     except (OfficialPickleError, ImportRequestError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:
+    except (OSError, atomic.WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     nets, rd = result["networks"], result["run_dir"]

@@ -21,6 +21,7 @@ import sys
 import time
 
 from pgan_tf.ablation import evaluation
+from pgan_tf.core import atomic
 
 ARGS_FILE = "ablation-args.json"
 DONE_FILE = "ablation-done.json"
@@ -108,12 +109,7 @@ def train_args(settings, ablation, seed):
 
 def write_json(path, obj):
     """Writes JSON atomically (a reader never sees half a file, a crash leaves none)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(obj, indent=1))
 
 
 def read_json(path):

@@ -232,9 +232,7 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
                 idx += 1
             if bar:
                 bar(idx)
-        if os.path.isdir(output_dir):
-            shutil.rmtree(output_dir)
-        os.rename(tmp, output_dir)
+        atomic.install_dir(tmp, output_dir, replace=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -15,7 +15,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 
 import numpy as np
 
@@ -144,18 +143,11 @@ def check_target(tfrecord_dir, overwrite):
 
 
 def make_temp_dir(target):
-    """A new empty directory next to `target` (same file system, so it can be renamed into
-    place), with the permissions a plain mkdir would give."""
-    parent = os.path.dirname(os.path.abspath(target))
+    """`atomic.make_temp_dir` next to `target`, its failure as a DatasetError."""
     try:
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.normpath(target))}.tmp-", dir=parent)
-    except OSError as e:
-        raise DatasetError(f"{parent}: cannot create a directory there ({e.strerror})") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    return tmp
+        return atomic.make_temp_dir(target)
+    except atomic.WriteError as e:
+        raise DatasetError(f"{e.path}: cannot create a directory there ({e.reason})") from None
 
 
 class DatasetWriter:
@@ -262,20 +254,8 @@ class DatasetWriter:
                 atomic.fsync_file(tfrecord_filename(self.tmp_dir, lod, self.name))
         self._writers = []
         check_target(self.tfrecord_dir, self.overwrite)
-        old = None
         with self._writing(self.tfrecord_dir):
-            atomic.fsync_dir(self.tmp_dir)
-            if os.path.isdir(self.tfrecord_dir):
-                old = self.tmp_dir + "-old"
-                os.rename(self.tfrecord_dir, old)
-            try:
-                os.rename(self.tmp_dir, self.tfrecord_dir)
-            except OSError:
-                if old is not None:
-                    os.rename(old, self.tfrecord_dir)
-                raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            atomic.install_dir(self.tmp_dir, self.tfrecord_dir, replace=True)
         self._closed = True
 
     def abort(self):
