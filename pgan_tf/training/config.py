@@ -10,6 +10,7 @@ import os
 from absl import flags
 
 from pgan_tf.core.resolution import resolutions_up_to
+from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
 from pgan_tf.training.schedule import ScheduleConfig
 
@@ -308,7 +309,7 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
                 f"(set --minibatch_dict / --minibatch_base, or use a flag file made for {num_replicas} GPUs)"
             )
         per_replica = batch // num_replicas
-        group = min(network.mbstd_group_size, per_replica) if network.mbstd_group_size > 1 else 1
+        group = mbstd_group(network.mbstd_group_size, per_replica)
         if per_replica % group:
             raise ConfigError(
                 f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible by "

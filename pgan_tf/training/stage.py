@@ -12,7 +12,7 @@ import tensorflow as tf
 from pgan_tf.training import losses, schedule
 from pgan_tf.model import networks
 from pgan_tf.training.distribute import replica_slice
-from pgan_tf.model.layers import WeightedSum, downscale2d, upscale2d
+from pgan_tf.model.layers import WeightedSum, downscale2d, mbstd_group, upscale2d
 from pgan_tf.training.optimizer import FusedAdam
 
 STAT_NAMES = ("loss_d", "loss_g", "grad_penalty", "score_real", "score_fake")
@@ -79,8 +79,7 @@ class StageTrainer:
         self.worker_batch = self.global_batch // num_workers
         self.local_replicas = strategy.num_replicas_in_sync // num_workers
         per_replica = self.worker_batch // self.local_replicas
-        group = min(net.mbstd_group_size, per_replica) if net.mbstd_group_size > 1 else 1
-        self.group = group
+        self.group = mbstd_group(net.mbstd_group_size, per_replica)
         with strategy.scope():
             self.G = networks.build_generator(net, res, fade, dtype=config.dtype_policy)
             self.D = networks.build_discriminator(net, res, fade, dtype=config.dtype_policy)
