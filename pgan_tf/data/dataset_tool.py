@@ -9,11 +9,11 @@ raises `DatasetError` (`<file>: <reason>`) and leaves the target as it was.
 import os
 import shutil
 import sys
-import time
 
 import numpy as np
 
 from pgan_tf.core import atomic
+from pgan_tf.core.progress import CountProgress
 from pgan_tf.core.resolution import res_log2
 
 from pgan_tf.data import sources
@@ -24,34 +24,6 @@ from pgan_tf.data.tfrecord_format import (
     make_temp_dir,
     shuffled_order,
 )
-
-
-class Progress:
-    """`count/total images, rate img/s` on stderr at most every `interval` seconds."""
-
-    def __init__(self, total, what="images", stream=None, interval=1.0):
-        self.total, self.what, self.interval = total, what, interval
-        self.stream = stream or sys.stderr
-        self.start = self.last = time.monotonic()
-        self.count = 0
-        self.tty = getattr(self.stream, "isatty", lambda: False)()
-
-    def _line(self, now):
-        rate = self.count / max(now - self.start, 1e-9)
-        return f"{self.count}/{self.total} {self.what}, {rate:.0f} img/s"
-
-    def __call__(self, count):
-        self.count = count
-        now = time.monotonic()
-        if now - self.last >= self.interval:
-            self.last = now
-            self.stream.write(("\r" if self.tty else "") + self._line(now) + ("" if self.tty else "\n"))
-            self.stream.flush()
-
-    def done(self):
-        now = time.monotonic()
-        self.stream.write(("\r" if self.tty else "") + self._line(now) + f" in {now - self.start:.1f} s\n")
-        self.stream.flush()
 
 
 def _say(progress, msg):
@@ -67,7 +39,7 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     """
     from pgan_tf.data.dataset import inspect
 
-    bar = Progress(source.num_images) if progress else None
+    bar = CountProgress(source.num_images) if progress else None
     with DatasetWriter(tfrecord_dir, overwrite=overwrite, progress=bar) as writer:
         source.check()
         n = source.num_images
@@ -102,7 +74,7 @@ def _stage(source, tmp_dir, batch_size, progress):
     """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing)."""
     _say(progress, f"reading {source.num_images} images in source order (staged for shuffling)")
     staged, i = None, 0
-    bar = Progress(source.num_images, "read") if progress else None
+    bar = CountProgress(source.num_images, "read") if progress else None
     for batch in source.iterate(batch_size):
         if staged is None:
             staged = _open_staging(os.path.join(tmp_dir, _STAGING), (source.num_images, *batch.shape[1:]))
@@ -222,7 +194,7 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
     d = inspect(tfrecord_dir)
     check_target(output_dir, overwrite)
     tmp = make_temp_dir(output_dir)
-    bar = Progress(d.num_images) if progress else None
+    bar = CountProgress(d.num_images) if progress else None
     try:
         idx = 0
         for batch in iterate_uint8(tfrecord_dir, d.max_resolution, 64):
@@ -309,7 +281,7 @@ def verify(tfrecord_dir, *, progress=True):
             total = count_records(os.path.join(tfrecord_dir, top)) if top else 0
         except DatasetError:
             total = "?"
-        bar = Progress(total, "images checked")
+        bar = CountProgress(total, "images checked")
     problems, summary = dataset_verify.verify(tfrecord_dir, progress=bar)
     if bar:
         bar.done()
