@@ -192,11 +192,13 @@ def write_tensorboard(logdir, rows):
 def _progress_printer(label, stream=None, interval=None):
     """progress(phase, done, total): a self-overwriting line on a terminal; when stderr is a file,
     a plain line every `interval` seconds (10 by default) and at the end of each phase."""
-    line = ProgressLine(stream, 0.2 if interval is None else interval, 10.0 if interval is None else interval)
+    tty_interval, log_interval = (0.2, 10.0) if interval is None else (interval, interval)
+    line = ProgressLine(stream, tty_interval, log_interval)
 
     def progress(phase, done, total):
         finished = done >= total
-        line.show(f"  {label}: {phase} {done}/{total}", force=finished, end=finished and phase == "fakes")
+        line.show(f"  {label}: {phase} {done}/{total}", force=finished,
+                  end=finished and phase == "fakes")
     return progress
 
 

@@ -137,7 +137,8 @@ def make_temp_dir(target: str) -> str:
     parent = os.path.dirname(os.path.abspath(target))
     try:
         os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.normpath(target))}.tmp-", dir=parent)
+        name = os.path.basename(os.path.normpath(target))
+        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
     except OSError as e:
         raise WriteError(parent, reason(e)) from None
     umask = os.umask(0)

@@ -42,7 +42,7 @@ class ProgressLine:
 
 
 class CountProgress:
-    """`count/total <what>, rate img/s`, at most every `interval` seconds; `done()` adds the time."""
+    """`count/total <what>, rate img/s` at most every `interval` seconds; `done()` adds the time."""
 
     def __init__(self, total: int, what: str = "images", stream=None, interval: float = 1.0):
         self.total, self.what = total, what

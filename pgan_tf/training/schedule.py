@@ -88,8 +88,10 @@ def lod_at(config, kimg):
     """The original's level of detail at `kimg`, counting down to 0 at the final resolution:
     log2(final resolution) − log2(the stage's resolution), plus 1 − α while a block fades in."""
     stage = stage_at(config, kimg)
-    lod = res_log2(config.resolution) - res_log2(stage.resolution)
-    return lod + (1.0 - float(fade_alpha(stage, kimg * 1000, config))) if stage.fade_in else float(lod)
+    lod = float(res_log2(config.resolution) - res_log2(stage.resolution))
+    if stage.fade_in:
+        lod += 1.0 - float(fade_alpha(stage, kimg * 1000, config))
+    return lod
 
 
 def schedule_at(config, kimg):

@@ -78,7 +78,8 @@ def test_any_failure_of_the_writer_removes_the_temporary_file(tmp_path):
 def test_temp_dir_is_installed_and_replaces_an_old_one(tmp_path):
     target = tmp_path / "out" / "ds"
     tmp = atomic.make_temp_dir(str(target))
-    assert os.path.dirname(tmp) == str(tmp_path / "out") and os.path.basename(tmp).startswith(".ds.tmp-")
+    assert os.path.dirname(tmp) == str(tmp_path / "out")
+    assert os.path.basename(tmp).startswith(".ds.tmp-")
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(tmp).st_mode & 0o777 == 0o777 & ~umask

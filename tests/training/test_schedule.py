@@ -88,8 +88,8 @@ def test_fade_alpha_of_images_shown_in_python_and_in_a_compiled_step():
 
     cfg = _cfg(train=600, trans=600)
     fade = schedule.stage_at(cfg, 700)  # 8x8 fades in from 600 to 1200 kimg
-    assert [float(schedule.fade_alpha(fade, n, cfg)) for n in (0, 600_000, 750_000, 1_200_000, 2_000_000)] == [
-        0.0, 0.0, 0.25, 1.0, 1.0]
+    seen = (0, 600_000, 750_000, 1_200_000, 2_000_000)
+    assert [float(schedule.fade_alpha(fade, n, cfg)) for n in seen] == [0.0, 0.0, 0.25, 1.0, 1.0]
     assert float(schedule.fade_alpha(schedule.stage_at(cfg, 100), 50_000, cfg)) == 1.0
     seen = tf.Variable(900_000, dtype=tf.int64)
     assert float(tf.function(lambda: schedule.fade_alpha(fade, seen, cfg))()) == 0.5
