@@ -194,7 +194,6 @@ class Training:
             stage.resolution,
             self.trainer.global_batch,
             labels=cfg.network.label_size > 0,
-            mirror=False,  # mirroring happens in the step, from the checkpointed generator
             shuffle=True,
             shuffle_buffer=cfg.data.shuffle_buffer,
             seed=cfg.seed + stage.index,

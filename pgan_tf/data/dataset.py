@@ -2,7 +2,7 @@
 original PGGAN `dataset_tool.py`) as `tf.data` pipelines.
 
     info = inspect(path)                       # what the directory holds, checked
-    ds = make_dataset(path, 32, 64, mirror=True, input_context=ctx)   # float NHWC in [-1, 1]
+    ds = make_dataset(path, 32, 64, input_context=ctx)   # float NHWC in [-1, 1]
     for batch in iterate_uint8(path, 32, 256): ...                    # uint8 NHWC, file order
 
 Records are parsed a batch at a time (`tf.io.parse_example` + `decode_raw` on the batch), so
@@ -180,16 +180,16 @@ def _to_nhwc(chw):
     return tf.transpose(chw, [0, 2, 3, 1])
 
 
-def make_dataset(path, resolution, batch_size, *, labels=False, mirror=False, shuffle=True, shuffle_buffer=4096,
+def make_dataset(path, resolution, batch_size, *, labels=False, shuffle=True, shuffle_buffer=4096,
                  seed=None, repeat=True, drop_remainder=True, input_context=None, prefetch=True):
     """Batches of float32 NHWC images in [-1, 1] (x / 127.5 − 1) at `resolution`, or
     (images, float32 one-hot labels) with labels=True.
 
     batch_size is the global batch; with a `tf.distribute.InputContext` this pipeline reads
     its shard of the records and batches `ctx.get_per_replica_batch_size(batch_size)`.
-    mirror: each image is flipped left-right with probability 0.5. shuffle_buffer is in
-    records, capped at MAX_SHUFFLE_BYTES of images. The records on disk are already in shuffled
-    order (the writer's RandomState(123) order).
+    shuffle_buffer is in records, capped at MAX_SHUFFLE_BYTES of images. The records on disk are
+    already in shuffled order (the writer's RandomState(123) order). No augmentation here: the
+    training step mirrors the reals itself (`--mirror`), from the checkpointed random generator.
     """
     info, filename = _level(path, resolution)
     if labels and not info.label_size:
@@ -211,26 +211,14 @@ def make_dataset(path, resolution, batch_size, *, labels=False, mirror=False, sh
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if mirror:
-        flip_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
 
-    def to_float(records, step=None):
-        x = _parse_batch(records, shape)
-        if step is not None:  # vectorized mirror, one stateless coin per image (on uint8: cheaper)
-            coin = tf.random.stateless_uniform([tf.shape(x)[0]], seed=tf.stack([tf.constant(flip_seed, tf.int64), step]))
-            x = tf.where((coin < 0.5)[:, None, None, None], tf.reverse(x, axis=[3]), x)
-        return tf.cast(_to_nhwc(x), tf.float32) * (1 / 127.5) - 1
-
-    def mirrored(step, batch):
-        return (to_float(batch[0], step), batch[1]) if labels else to_float(batch, step)
+    def to_float(records):
+        return tf.cast(_to_nhwc(_parse_batch(records, shape)), tf.float32) * (1 / 127.5) - 1
 
     def with_labels(records, onehot):
         return to_float(records), onehot
 
-    if mirror:
-        ds = ds.enumerate().map(mirrored, num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(with_labels if labels else to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(with_labels if labels else to_float, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds
