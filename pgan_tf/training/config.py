@@ -12,9 +12,9 @@ from absl import flags
 from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
+from pgan_tf.training.losses import LOSSES
 from pgan_tf.training.schedule import ScheduleConfig
 
-LOSSES = ("wgan_gp", "lsgan_mao")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # the flag; "auto" is resolved at start-up
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
 

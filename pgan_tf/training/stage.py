@@ -165,25 +165,22 @@ class StageTrainer:
         def average(per_sample):
             return tf.nn.compute_average_loss(per_sample, global_batch_size=batch)
 
+        class_labels = labels if cfg.network.label_size else None
         fakes = self.G(g_in_d, training=True)
         with tf.GradientTape() as tape:
             real_out = self.D(reals, training=True)
             fake_out = self.D(fakes, training=True)
-            real_s, fake_s = real_out[:, 0], fake_out[:, 0]
-            gp = tf.zeros_like(real_s)
-            if cfg.loss == "wgan_gp":
-                mixed = reals + eps * (fakes - reals)
+            norms = None
+            if losses.uses_gradient_penalty(cfg.loss):
+                mixed = losses.interpolate(reals, fakes, eps)
                 with tf.GradientTape() as gp_tape:
                     gp_tape.watch(mixed)
                     mixed_sum = tf.reduce_sum(self.D(mixed, training=True)[:, 0])
-                grads = gp_tape.gradient(mixed_sum, mixed)
-                norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
-                gp = losses.gradient_penalty(norms, cfg.gp_lambda, cfg.gp_target)
-                per_d = losses.wgan_d_loss(real_s, fake_s) + gp + losses.drift_penalty(real_s, cfg.drift_epsilon)
-            else:
-                per_d = losses.lsgan_d_loss(real_s, fake_s)
-            if cfg.network.label_size:
-                per_d += losses.label_loss(real_out[:, 1:], labels) + losses.label_loss(fake_out[:, 1:], labels)
+                norms = losses.gradient_norms(gp_tape.gradient(mixed_sum, mixed))
+            per_d, gp = losses.discriminator_loss(
+                cfg.loss, real_out, fake_out, class_labels, norms,
+                gp_lambda=cfg.gp_lambda, gp_target=cfg.gp_target, drift_epsilon=cfg.drift_epsilon,
+            )
             loss_d = average(per_d)
             scaled_d = self.d_opt.scale_loss(loss_d) if hasattr(self.d_opt, "scale_loss") else loss_d
         d_grads = tape.gradient(scaled_d, self.D.trainable_variables)
@@ -191,14 +188,12 @@ class StageTrainer:
 
         with tf.GradientTape() as tape:
             out = self.D(self.G(g_in_g, training=True), training=True)
-            per_g = losses.wgan_g_loss(out[:, 0]) if cfg.loss == "wgan_gp" else losses.lsgan_g_loss(out[:, 0])
-            if cfg.network.label_size:
-                per_g += losses.label_loss(out[:, 1:], labels)
-            loss_g = average(per_g)
+            loss_g = average(losses.generator_loss(cfg.loss, out, class_labels))
             scaled_g = self.g_opt.scale_loss(loss_g) if hasattr(self.g_opt, "scale_loss") else loss_g
         g_grads = tape.gradient(scaled_g, self.G.trainable_variables)
         self.g_opt.apply_gradients(zip(g_grads, self.G.trainable_variables))
-        return tf.stack([loss_d, loss_g, average(gp), average(real_s), average(fake_s)])
+        scores = average(real_out[:, 0]), average(fake_out[:, 0])
+        return tf.stack([loss_d, loss_g, average(gp), *scores])
 
     # ---- sampling ----------------------------------------------------------------------------
     def set_alpha_now(self):
