@@ -84,7 +84,7 @@ def count_records(path):
 
 
 def _level_files(path):
-    """{resolution_log2: file} of the directory's single dataset name, and that name."""
+    """{level: file} of the directory's single dataset (level = log2(resolution)), and its name."""
     found = {}
     for f in sorted(glob.glob(os.path.join(glob.escape(path), "*.tfrecords"))):
         parsed = parse_tfrecord_filename(f)
@@ -108,11 +108,11 @@ def inspect(path):
     name, files = _level_files(path)
     top = max(files)
     channels, count = None, None
-    for lod in range(MIN_RES_LOG2, top + 1):
-        f = files.get(lod)
+    for level in range(MIN_RES_LOG2, top + 1):
+        f = files.get(level)
         if f is None:
             raise DatasetError(
-                f"{tfrecord_filename(path, lod, name)}: missing: a dataset needs every level from 4x4 up to "
+                f"{tfrecord_filename(path, level, name)}: missing: a dataset needs every level from 4x4 up to "
                 f"{2 ** top}x{2 ** top}"
             )
         try:
@@ -121,7 +121,7 @@ def inspect(path):
             raise
         except Exception as e:  # noqa: BLE001 - any parse failure means the file is not ours
             raise DatasetError(f"{f}: not a dataset record ({type(e).__name__})") from None
-        res = 2**lod
+        res = 2**level
         if len(shape) != 3 or shape[1:] != (res, res) or shape[0] not in (1, 3) or (channels and shape[0] != channels):
             raise DatasetError(f"{f}: records have shape {list(shape)}, expected [{channels or 'C'}, {res}, {res}]")
         channels = shape[0]

@@ -238,8 +238,8 @@ def compare(dir_a, dir_b, ignore_labels=False):
         lines.append(f"Datasets have different levels: {list(a.resolutions)} vs {list(b.resolutions)}")
         same = False
     for res in sorted(set(a.resolutions) & set(b.resolutions), reverse=True):
-        lod = res_log2(res)
-        fa, fb = tfrecord_filename(dir_a, lod, a.name), tfrecord_filename(dir_b, lod, b.name)
+        level = res_log2(res)
+        fa, fb = tfrecord_filename(dir_a, level, a.name), tfrecord_filename(dir_b, level, b.name)
         identical = total = 0
         first_diff = None
         for ba, bb in zip(_decoded(fa), _decoded(fb)):

@@ -2,7 +2,9 @@
 
 A dataset directory `<dir>` holds one uncompressed TFRecord file per resolution,
 `<dir>/<basename(dir)>-rKK.tfrecords` with KK = log2(resolution) from 02 (4×4) up to the full
-resolution, and optionally `<basename>-rxx.labels` (float32 one-hot `[n, classes]`, `np.save`d).
+resolution (a file's *level* here; the original's code calls it lod, which in the schedule is
+the level of detail, counting the other way), and optionally `<basename>-rxx.labels` (float32
+one-hot `[n, classes]`, `np.save`d).
 Each record is a `tf.train.Example` with two features: `shape` (int64 `[C, H, W]`) and `data`
 (the raw uint8 image in CHW order). Level k−1 is the 2×2 box average of level k computed in
 float32 and carried in float (the unrounded values are averaged again); every written level is
@@ -23,7 +25,7 @@ from pgan_tf.core.resolution import MIN_RES_LOG2, res_log2
 
 SHUFFLE_SEED = 123
 LABELS_SUFFIX = "-rxx.labels"
-_LEVEL_RE = re.compile(r"^(?P<prefix>.+)-r(?P<lod>\d\d)\.tfrecords$")
+_LEVEL_RE = re.compile(r"^(?P<prefix>.+)-r(?P<level>\d\d)\.tfrecords$")
 
 
 class DatasetError(ValueError):
@@ -42,10 +44,11 @@ def dataset_name(tfrecord_dir):
     return os.path.basename(os.path.normpath(tfrecord_dir))
 
 
-def tfrecord_filename(tfrecord_dir, resolution_log2, name=None):
-    """`<dir>/<name>-rKK.tfrecords` (name defaults to the directory's base name)."""
+def tfrecord_filename(tfrecord_dir: str, level: int, name: str = None) -> str:
+    """`<dir>/<name>-rKK.tfrecords`, KK = `level` = log2(resolution) (name defaults to the
+    directory's base name)."""
     name = dataset_name(tfrecord_dir) if name is None else name
-    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, resolution_log2))
+    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, level))
 
 
 def labels_filename(tfrecord_dir, name=None):
@@ -55,9 +58,9 @@ def labels_filename(tfrecord_dir, name=None):
 
 
 def parse_tfrecord_filename(filename):
-    """`(prefix, resolution_log2)` of a level file name, or None if it is not one."""
+    """`(prefix, level)` of a level file name, or None if it is not one."""
     m = _LEVEL_RE.match(os.path.basename(filename))
-    return (m.group("prefix"), int(m.group("lod"))) if m else None
+    return (m.group("prefix"), int(m.group("level"))) if m else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,12 +203,12 @@ class DatasetWriter:
         if h != w:
             raise DatasetError(f"{self.tfrecord_dir}: images must be square, got {w}x{h}")
         try:
-            lod = res_log2(h)
+            top = res_log2(h)
         except ValueError:
             raise DatasetError(f"{self.tfrecord_dir}: image size must be a power of two >= 4, got {w}x{h}") from None
         self.shape = tuple(shape)
-        for k in range(lod, MIN_RES_LOG2 - 1, -1):
-            path = tfrecord_filename(self.tmp_dir, k, self.name)
+        for level in range(top, MIN_RES_LOG2 - 1, -1):
+            path = tfrecord_filename(self.tmp_dir, level, self.name)
             self._writers.append(tf.io.TFRecordWriter(path))
 
     def add_images(self, images):
@@ -221,9 +224,10 @@ class DatasetWriter:
             raise DatasetError(
                 f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, expected {self.shape}"
             )
-        for lod, writer, level in zip(range(res_log2(self.shape[0]), 0, -1), self._writers, pyramid(images)):
-            with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
-                for img in level:
+        levels = range(res_log2(self.shape[0]), 0, -1)
+        for level, writer, pixels in zip(levels, self._writers, pyramid(images)):
+            with self._writing(tfrecord_filename(self.tfrecord_dir, level, self.name)):
+                for img in pixels:
                     writer.write(encode_example(img.transpose(2, 0, 1)))
         self.num_images += len(images)
         if self.progress is not None:
@@ -247,11 +251,11 @@ class DatasetWriter:
             self.abort()
             raise DatasetError(f"{self.tfrecord_dir}: no images to write")
         top = res_log2(self.shape[0])
-        for lod, w in zip(range(top, 0, -1), self._writers):
-            with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
+        for level, w in zip(range(top, 0, -1), self._writers):
+            with self._writing(tfrecord_filename(self.tfrecord_dir, level, self.name)):
                 w.flush()
                 w.close()
-                atomic.fsync_file(tfrecord_filename(self.tmp_dir, lod, self.name))
+                atomic.fsync_file(tfrecord_filename(self.tmp_dir, level, self.name))
         self._writers = []
         check_target(self.tfrecord_dir, self.overwrite)
         with self._writing(self.tfrecord_dir):
