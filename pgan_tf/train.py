@@ -263,7 +263,7 @@ class Training:
 
             def write(tmp):
                 faults.kill_point("snapshot")
-                self.trainer.Gs.save(tmp)
+                self.trainer.generator_ema.save(tmp)
 
             atomic.replace_via_temp(path, write)
 
@@ -283,7 +283,7 @@ class Training:
     # ---- samples -----------------------------------------------------------------------------
     def generate(self, latents, labels=None):
         """EMA generator samples as uint8 NHWC at the current resolution (memory-sized batches)."""
-        return sampling.generate_uint8(self.trainer.Gs, latents, labels)
+        return sampling.generate_uint8(self.trainer.generator_ema, latents, labels)
 
     def write_fakes(self):
         self.trainer.set_alpha_now()

@@ -35,7 +35,7 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     """Writes `source` (see `pgan_tf.data.sources`) as a dataset; returns its DatasetInfo.
 
     shuffle: records in RandomState(123) order of the source's order, as the original tool.
-    Sequential sources are staged through a temporary uint8 file when shuffled.
+    Sequential sources are spooled to a temporary uint8 file when shuffled.
     """
     from pgan_tf.data.dataset import inspect
 
@@ -49,13 +49,13 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
         elif not shuffle:
             batches = source.iterate(batch_size)
         else:
-            staged = _stage(source, writer.tmp_dir, batch_size, progress)
-            batches = (staged[order[i:i + batch_size]] for i in range(0, n, batch_size))
+            spooled = _spool(source, writer.tmp_dir, batch_size, progress)
+            batches = (spooled[order[i:i + batch_size]] for i in range(0, n, batch_size))
         for batch in batches:
             writer.add_images(batch)
         if not source.random_access and shuffle:
-            del staged, batches
-            os.remove(os.path.join(writer.tmp_dir, _STAGING))
+            del spooled, batches
+            os.remove(os.path.join(writer.tmp_dir, _SPOOL))
         labels = source.labels  # sequential sources know them once read
         if writer.num_images != n:
             raise DatasetError(f"{tfrecord_dir}: the source gave {writer.num_images} images, expected {n}")
@@ -67,32 +67,32 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     return inspect(tfrecord_dir)
 
 
-_STAGING = "staging.npy"
+_SPOOL = "spool.npy"
 
 
-def _stage(source, tmp_dir, batch_size, progress):
+def _spool(source, tmp_dir, batch_size, progress):
     """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing)."""
-    _say(progress, f"reading {source.num_images} images in source order (staged for shuffling)")
-    staged, i = None, 0
+    _say(progress, f"reading {source.num_images} images in source order (spooled to disk for shuffling)")
+    spooled, i = None, 0
     bar = CountProgress(source.num_images, "read") if progress else None
     for batch in source.iterate(batch_size):
-        if staged is None:
-            staged = _open_staging(os.path.join(tmp_dir, _STAGING), (source.num_images, *batch.shape[1:]))
+        if spooled is None:
+            spooled = _open_spool(os.path.join(tmp_dir, _SPOOL), (source.num_images, *batch.shape[1:]))
         if i + len(batch) > source.num_images:
             raise DatasetError(f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})")
-        staged[i:i + len(batch)] = batch
+        spooled[i:i + len(batch)] = batch
         i += len(batch)
         if bar:
             bar(i)
     if i != source.num_images:
         raise DatasetError(f"{getattr(source, 'name', 'source')}: gave {i} images, expected {source.num_images}")
-    return staged
+    return spooled
 
 
-def _open_staging(path, shape):
+def _open_spool(path, shape):
     """A uint8 memmap with its whole size allocated up front: a full disk is an ENOSPC here, not a
     SIGBUS when a page of a sparse mapping is first written."""
-    staged = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    spooled = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
     try:
         with atomic.reported(path):
             fd = os.open(path, os.O_RDWR)
@@ -102,9 +102,9 @@ def _open_staging(path, shape):
             finally:
                 os.close(fd)
     except atomic.WriteError as e:
-        del staged
-        raise DatasetError(f"{path}: cannot stage the images for shuffling: {e.reason}") from None
-    return staged
+        del spooled
+        raise DatasetError(f"{path}: cannot spool the images for shuffling: {e.reason}") from None
+    return spooled
 
 
 # ---------------------------------------------------------------------------------------------

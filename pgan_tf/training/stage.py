@@ -83,18 +83,18 @@ class StageTrainer:
         with strategy.scope():
             self.G = networks.build_generator(net, res, fade, dtype=config.dtype_policy)
             self.D = networks.build_discriminator(net, res, fade, dtype=config.dtype_policy)
-            self.Gs = networks.build_generator(net, res, fade)
+            ema = self.generator_ema = networks.build_generator(net, res, fade)
             if previous is None:
-                self.Gs.set_weights(self.G.get_weights())
+                ema.set_weights(self.G.get_weights())
                 self.transfer_reports = ()
             else:
                 self.transfer_reports = (
                     networks.transfer_weights(previous.G, self.G),
                     networks.transfer_weights(previous.D, self.D),
                 )
-                fresh = networks.transfer_weights(previous.Gs, self.Gs).new_only
+                fresh = networks.transfer_weights(previous.generator_ema, ema).new_only
                 for name in fresh:  # EMA of a brand-new block starts at the block's init
-                    self.Gs.get_layer(name).set_weights(self.G.get_layer(name).get_weights())
+                    ema.get_layer(name).set_weights(self.G.get_layer(name).get_weights())
             lr = config.schedule.learning_rate(res)
             self.g_opt = make_optimizer(config, lr)
             self.d_opt = make_optimizer(config, lr)
@@ -103,7 +103,7 @@ class StageTrainer:
             if previous is not None and not config.reset_optimizer:
                 carry_optimizer_state(previous.g_opt, previous.G, self.g_opt, self.G)
                 carry_optimizer_state(previous.d_opt, previous.D, self.d_opt, self.D)
-        self._fade_vars = fade_variables(self.G) + fade_variables(self.D) + fade_variables(self.Gs)
+        self._fade_vars = [v for m in (self.G, self.D, self.generator_ema) for v in fade_variables(m)]
         self.run_steps = tf.function(self._run_steps)
 
     # ---- the compiled step -------------------------------------------------------------------
@@ -139,7 +139,7 @@ class StageTrainer:
         stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         beta = cfg.g_ema_decay
         with tf.name_scope("generator_ema"):
-            for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+            for s, v in zip(self.generator_ema.trainable_variables, self.G.trainable_variables):
                 s.assign(v + beta * (s - v))
         self.images_seen.assign_add(self.global_batch)
         return stats
@@ -207,7 +207,7 @@ class StageTrainer:
         return {
             "generator": self.G,
             "discriminator": self.D,
-            "generator_ema": self.Gs,
+            "generator_ema": self.generator_ema,
             "g_optimizer": self.g_opt,
             "d_optimizer": self.d_opt,
         }
