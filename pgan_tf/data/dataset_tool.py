@@ -16,7 +16,7 @@ from pgan_tf.core import atomic
 from pgan_tf.core.progress import CountProgress
 from pgan_tf.core.resolution import res_log2
 
-from pgan_tf.data import sources
+from pgan_tf.data import decoding, sources
 from pgan_tf.data.tfrecord_format import (
     DatasetError,
     DatasetWriter,
@@ -115,7 +115,7 @@ def create_from_images(tfrecord_dir, image_dir, shuffle=True, *, overwrite=False
                        convert=None, progress=True):
     """Every file directly in `image_dir` (sorted by name), all square, power-of-two, same size,
     RGB or grayscale — or made so by `transform`/`resolution`/`convert`."""
-    source = sources.ImageFolder(image_dir, sources.Transform(transform, resolution, convert))
+    source = sources.ImageFolder(image_dir, decoding.Transform(transform, resolution, convert))
     _say(progress, f"loading {source.num_images} images from {image_dir}")
     return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress)
 
@@ -151,7 +151,7 @@ def create_from_tfds(tfrecord_dir, name, split="train", *, data_dir=None, manual
     `manual_dir` alone when the builder downloads nothing else (see `sources.TFDS`)."""
     check_target(tfrecord_dir, overwrite)  # before TFDS spends any time
     source = sources.TFDS(name, split, data_dir=data_dir, manual_dir=manual_dir, download=download,
-                          transform=sources.Transform(transform, resolution, convert))
+                          transform=decoding.Transform(transform, resolution, convert))
     return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress)
 
 
