@@ -14,10 +14,11 @@ calls and the peak kernels are interleaved (each sees the same load), the best c
 headline number (the median is printed next to it), and every row says how much of the cores
 this process got during its best call (cpu%).
 
-FLOPs are counted from the graph that is timed, not by hand (pgan_tf/training/flops.py): the body of the `While` loop in
-`run_steps`'s concrete function is one D+G step. Every Conv2D, Conv2DBackpropInput,
-Conv2DBackpropFilter, MatMul and BatchMatMul in it (and in any function it calls) that runs is
-counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·M·K·N (matmuls).
+FLOPs are counted from the graph that is timed, not by hand (pgan_tf/training/flops.py): the
+body of the `While` loop in `run_steps`'s concrete function is one D+G step. Every Conv2D,
+Conv2DBackpropInput, Conv2DBackpropFilter, MatMul and BatchMatMul in it (and in any function it
+calls) that runs is counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·M·K·N
+(matmuls).
 TensorFlow's graph profiler is run on the same body as a cross-check; it also counts element-wise
 ops (1 FLOP per element), which are reported but left out of the FLOP/s (they are memory-bound).
 

@@ -1,4 +1,4 @@
-"""The train-step benchmark's own helpers: its configurations and the peak-memory mark (no timing)."""
+"""The train-step benchmark's own helpers: its configurations, the peak-memory mark (no timing)."""
 import importlib.util
 import os
 
