@@ -43,7 +43,7 @@ def _is_write_failure(exc):
     return isinstance(exc, tf.errors.OpError)
 
 
-def remove_quietly(*paths):
+def remove_quietly(*paths: str) -> None:
     """Removes files or directories that may or may not exist (cleanup after a failed write)."""
     for p in paths:
         if os.path.isdir(p) and not os.path.islink(p):
@@ -65,7 +65,7 @@ def reported(path, *cleanup):
         raise WriteError(path, reason(e)) from None
 
 
-def fsync_file(path):
+def fsync_file(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -73,7 +73,7 @@ def fsync_file(path):
         os.close(fd)
 
 
-def fsync_dir(path):
+def fsync_dir(path: str) -> None:
     """Makes a rename or a new file in directory `path` durable (no-op where unsupported)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -87,7 +87,7 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def temp_name(path):
+def temp_name(path: str) -> str:
     """`<stem>.tmp-<pid><ext>` next to `path` (the extension kept: some writers choose by it)."""
     stem, ext = os.path.splitext(path)
     return f"{stem}.tmp-{os.getpid()}{ext}"
@@ -96,7 +96,7 @@ def temp_name(path):
 _TEMP_RE = re.compile(r"\.tmp-\d+([._]|$)")
 
 
-def is_temp_name(name):
+def is_temp_name(name: str) -> bool:
     """True for a temporary name (`<stem>.tmp-<pid>...`): leftovers of a process killed mid-write."""
     return _TEMP_RE.search(name) is not None
 

@@ -180,8 +180,10 @@ def _to_nhwc(chw):
     return tf.transpose(chw, [0, 2, 3, 1])
 
 
-def make_dataset(path, resolution, batch_size, *, labels=False, shuffle=True, shuffle_buffer=4096,
-                 seed=None, repeat=True, drop_remainder=True, input_context=None, prefetch=True):
+def make_dataset(path: str, resolution: int, batch_size: int, *, labels: bool = False,
+                 shuffle: bool = True, shuffle_buffer: int = 4096, seed: int = None,
+                 repeat: bool = True, drop_remainder: bool = True, input_context=None,
+                 prefetch: bool = True) -> tf.data.Dataset:
     """Batches of float32 NHWC images in [-1, 1] (x / 127.5 − 1) at `resolution`, or
     (images, float32 one-hot labels) with labels=True.
 

@@ -57,7 +57,7 @@ def labels_filename(tfrecord_dir, name=None):
     return os.path.join(tfrecord_dir, name + LABELS_SUFFIX)
 
 
-def parse_tfrecord_filename(filename):
+def parse_tfrecord_filename(filename: str) -> tuple:
     """`(prefix, level)` of a level file name, or None if it is not one."""
     m = _LEVEL_RE.match(os.path.basename(filename))
     return (m.group("prefix"), int(m.group("level"))) if m else None
@@ -145,7 +145,7 @@ def check_target(tfrecord_dir, overwrite):
             raise DatasetError(f"{tfrecord_dir}: already exists and is not empty (pass --overwrite to replace it)")
 
 
-def make_temp_dir(target):
+def make_temp_dir(target: str) -> str:
     """`atomic.make_temp_dir` next to `target`, its failure as a DatasetError."""
     try:
         return atomic.make_temp_dir(target)

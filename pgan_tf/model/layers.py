@@ -168,7 +168,7 @@ class PixelNorm(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
-def mbstd_group(group_size, batch):
+def mbstd_group(group_size: int, batch):
     """The minibatch-stddev group used for `batch` samples: min(group_size, batch), as the
     original's `tf.minimum(group_size, N)`; a group size of 1 or less means no grouping (1).
 

@@ -312,7 +312,7 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
     )
 
 
-def export_keras(generator, path, overwrite=False):
+def export_keras(generator, path: str, overwrite: bool = False) -> str:
     """Saves the generator as a `.keras` file (loads with keras.saving.load_model after
     `import pgan_tf.model.layers`); written to a temporary name, then renamed."""
     if not path.endswith(".keras"):

@@ -144,7 +144,7 @@ def worker_index(strategy):
     return task[1] if task[0] == "chief" else chiefs + task[1]
 
 
-def replica_slice(x, replica, num_replicas, group_size):
+def replica_slice(x: tf.Tensor, replica, num_replicas: int, group_size: int) -> tf.Tensor:
     """This replica's share of a (per-worker) global batch, chosen so minibatch-stddev groups match.
 
     MinibatchStdDev groups sample n with the samples n ± k·(N/G) (stride grouping). Viewing the

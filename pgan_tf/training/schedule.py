@@ -84,7 +84,7 @@ class ScheduleState:
     learning_rate: float
 
 
-def lod_at(config, kimg):
+def lod_at(config: ScheduleConfig, kimg: float) -> float:
     """The original's level of detail at `kimg`, counting down to 0 at the final resolution:
     log2(final resolution) − log2(the stage's resolution), plus 1 − α while a block fades in."""
     stage = stage_at(config, kimg)
@@ -94,7 +94,7 @@ def lod_at(config, kimg):
     return lod
 
 
-def schedule_at(config, kimg):
+def schedule_at(config: ScheduleConfig, kimg: float) -> ScheduleState:
     """Stage resolution, fade-in α, lod, minibatch and lr at `kimg` thousand images shown."""
     stage = stage_at(config, kimg)
     return ScheduleState(
@@ -108,7 +108,7 @@ def schedule_at(config, kimg):
     )
 
 
-def stages(config):
+def stages(config: ScheduleConfig) -> list:
     """Every stage of the run in order, with the kimg at which it starts and ends.
 
     A fade stage runs from the end of a phase's stabilization to the end of its transition; the
@@ -131,7 +131,7 @@ def stages(config):
     return [s for s in out if s.end_kimg > s.start_kimg]
 
 
-def stage_at(config, kimg):
+def stage_at(config: ScheduleConfig, kimg: float) -> Stage:
     """The stage that trains at `kimg` (stages start inclusive, end exclusive)."""
     for stage in stages(config):
         if stage.start_kimg <= kimg < stage.end_kimg:
@@ -139,7 +139,7 @@ def stage_at(config, kimg):
     raise ValueError(f"kimg {kimg} is outside the schedule")
 
 
-def fade_alpha(stage, images_seen, config):
+def fade_alpha(stage: Stage, images_seen, config: ScheduleConfig) -> tf.Tensor:
     """α of `stage` once `images_seen` images have been shown: the fraction of its transition done,
     in [0, 1] (float32 tensor); 1 for a stable stage.
 

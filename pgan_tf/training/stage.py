@@ -107,7 +107,7 @@ class StageTrainer:
         self.run_steps = tf.function(self._run_steps)
 
     # ---- the compiled step -------------------------------------------------------------------
-    def alpha(self):
+    def alpha(self) -> tf.Tensor:
         """α of this stage after the images shown so far (`schedule.fade_alpha`)."""
         return schedule.fade_alpha(self.stage, self.images_seen, self.config.schedule)
 
