@@ -2,9 +2,9 @@
 
 A dataset directory `<dir>` holds one uncompressed TFRecord file per resolution,
 `<dir>/<basename(dir)>-rKK.tfrecords` with KK = log2(resolution) from 02 (4×4) up to the full
-resolution (a file's *level* here; the original's code calls it lod, which in the schedule is
-the level of detail, counting the other way), and optionally `<basename>-rxx.labels` (float32
-one-hot `[n, classes]`, `np.save`d).
+resolution (`res_log2`; a file holds the *level* KK; the original's code calls it lod, which in
+the schedule is the level of detail, counting the other way), and optionally
+`<basename>-rxx.labels` (float32 one-hot `[n, classes]`, `np.save`d).
 Each record is a `tf.train.Example` with two features: `shape` (int64 `[C, H, W]`) and `data`
 (the raw uint8 image in CHW order). Level k−1 is the 2×2 box average of level k computed in
 float32 and carried in float (the unrounded values are averaged again); every written level is
@@ -45,8 +45,8 @@ def dataset_name(tfrecord_dir):
 
 
 def tfrecord_filename(tfrecord_dir: str, level: int, name: str = None) -> str:
-    """`<dir>/<name>-rKK.tfrecords`, KK = `level` = log2(resolution) (name defaults to the
-    directory's base name)."""
+    """`<dir>/<name>-rKK.tfrecords`, KK = `level`, the res_log2 of its images (name defaults to
+    the directory's base name)."""
     name = dataset_name(tfrecord_dir) if name is None else name
     return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, level))
 
