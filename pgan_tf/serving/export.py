@@ -1,4 +1,4 @@
-"""Exports a generator as a versioned SavedModel for TensorFlow Serving (DESIGN.md §5).
+"""Exports a generator as a versioned SavedModel for TensorFlow Serving (docs/design.md §6).
 
 `<export_base>/<model_name>/<version>/` gets `saved_model.pb` + `variables/` with two signatures
 traced from the Keras generator (so loading needs plain TensorFlow only, not pgan_tf):
