@@ -20,6 +20,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from pgan_tf.core import atomic, faults
+from pgan_tf.core.labels import one_hot
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.core import images
@@ -163,7 +164,7 @@ class Training:
         self.grid_latents = rs.standard_normal((n, config.network.latent_size)).astype(np.float32)
         self.grid_labels = None
         if config.network.label_size:
-            self.grid_labels = np.eye(config.network.label_size, dtype=np.float32)[np.arange(n) % config.network.label_size]
+            self.grid_labels = one_hot(np.arange(n) % config.network.label_size, config.network.label_size)
         self.writer = tf.summary.create_file_writer(self.run_dir) if self.is_chief else None
         if self.is_chief:
             self.saver = ckpt.Saver(self.run_dir, config.log.keep_checkpoints)
@@ -281,13 +282,13 @@ class Training:
                     f"{last[-1][1] if last else 'none'}")
 
     # ---- samples -----------------------------------------------------------------------------
-    def generate(self, latents, labels=None):
-        """EMA generator samples as uint8 NHWC at the current resolution (memory-sized batches)."""
-        return sampling.generate_uint8(self.trainer.Gs, latents, labels)
+    def sampler(self):
+        """The EMA generator of the current stage: uint8 NHWC samples in memory-sized batches."""
+        return sampling.Sampler.from_model(self.trainer.Gs)
 
     def write_fakes(self):
         self.trainer.set_alpha_now()
-        fakes = images.upscale_to(self.generate(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
+        fakes = images.upscale_to(self.sampler()(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
         kimg = int(self.images_seen.numpy()) // 1000
         picture = images.grid(fakes, self.grid_cols, self.grid_rows)
         images.save_png(os.path.join(self.run_dir, f"fakes{kimg:06d}.png"), picture)
@@ -432,13 +433,10 @@ class Training:
         cfg, tr = self.config, self.trainer
         tr.set_alpha_now()
         res = tr.stage.resolution
-        label_size = cfg.network.label_size
+        sampler = self.sampler()
 
         def generate_fn(n, seed):
-            rs = np.random.RandomState(seed)
-            z = rs.standard_normal((n, cfg.network.latent_size)).astype(np.float32)
-            labels = np.eye(label_size, dtype=np.float32)[rs.randint(label_size, size=n)] if label_size else None
-            return self.generate(z, labels)
+            return sampler.sample(n, np.random.RandomState(seed))
 
         def real_batches_fn(n):
             return dataset.iterate_uint8(cfg.data.path, res, 256, max_images=n)
