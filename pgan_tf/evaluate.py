@@ -214,8 +214,7 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
         from pgan_tf.metrics.fid import InceptionFeatures
 
         inception_path = InceptionFeatures(inception_path)  # load once, fail early
-    config = rundir.read_config(run_dir)
-    dataset_path = config["dataset"]["path"]
+    dataset_path = rundir.read_config(run_dir).dataset.path
     chosen = select_snapshots(rundir.list_snapshots(run_dir), snapshots)
     rows = []
     plans = []

@@ -7,7 +7,6 @@ events, snapshots and checkpoints. Everything in a chunk runs inside one `tf.fun
 import json
 import math
 import os
-import re
 import signal
 import sys
 import time
@@ -44,15 +43,6 @@ def format_time(seconds):
     if s < 3600:
         return f"{s // 60}m {s % 60:02d}s"
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
-
-
-def new_run_dir(result_dir, desc):
-    """results/<NNNNN>-<desc>, numbered one past the highest existing run."""
-    os.makedirs(result_dir, exist_ok=True)
-    ids = [int(m.group(1)) for m in (re.match(r"^(\d+)-", d) for d in os.listdir(result_dir)) if m]
-    path = os.path.join(result_dir, f"{max(ids, default=-1) + 1:05d}-{desc}")
-    os.makedirs(path)
-    return path
 
 
 def ensure_dataset(config, num_workers=1):
@@ -151,13 +141,14 @@ class Training:
 
         resume_from = None
         if config.resume:
-            self.run_dir, resume_from, explicit = ckpt.resolve_resume(config.resume, config.log.result_dir)
+            self.run_dir, resume_from, explicit = rundir.resolve_resume(config.resume, config.log.result_dir)
         else:
             desc = config.log.desc or f"pgan-{info.name}-{config.schedule.resolution}"
-            self.run_dir = new_run_dir(config.log.result_dir, desc) if self.is_chief else None
-        self.log = Logger(os.path.join(self.run_dir, "log.txt")) if self.is_chief else print
+            self.run_dir = rundir.create(config.log.result_dir, desc) if self.is_chief else None
+        self.log = Logger(os.path.join(self.run_dir, rundir.LOG_NAME)) if self.is_chief else print
         if self.is_chief:
-            self._write_config()
+            dataset_entry = rundir.DatasetEntry(info.path, config.schedule.resolution, info.name)
+            rundir.write_config(self.run_dir, config, dataset_entry)
         rs = np.random.RandomState(config.seed)
         self.grid_cols, self.grid_rows = config_lib.grid_shape(config.log.grid_size, config.schedule.resolution)
         n = self.grid_cols * self.grid_rows
@@ -172,12 +163,6 @@ class Training:
             self._restore(resume_from, explicit)
 
     # ---- state -------------------------------------------------------------------------------
-    def _write_config(self):
-        path = os.path.join(self.run_dir, rundir.CONFIG_NAME)
-        d = self.config.to_dict()
-        d["dataset"] = {"path": self.info.path, "resolution": self.config.schedule.resolution, "name": self.info.name}
-        atomic.write_text(path, json.dumps(d, indent=2, sort_keys=True, default=str))
-
     def _enter_stage(self, stage, previous=None):
         """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
         cfg = self.config
@@ -332,7 +317,7 @@ class Training:
             if switch_line:
                 self.log(switch_line)
             if not np.all(np.isfinite(stats)):
-                last = ckpt.latest(self.run_dir) if self.run_dir else None
+                last = rundir.latest_checkpoint(self.run_dir) if self.run_dir else None
                 raise TrainingError(
                     f"non-finite loss at kimg {self.images_seen.numpy() / 1000:.1f} "
                     f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STAT_NAMES, stats))}); stopped without "
@@ -506,7 +491,7 @@ def main(argv):
     try:
         config, info, strategy, notes = build_config(FLAGS)
         if FLAGS.dry_run:
-            print(config.to_json())
+            print(rundir.config_json(config))
             for line in notes:
                 print(line)
             print(stage_table(config, strategy.num_replicas_in_sync))

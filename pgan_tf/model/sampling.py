@@ -14,7 +14,8 @@ import numpy as np
 
 from pgan_tf.core.labels import one_hot
 
-# Callers keep their own streams: training, generate and export use RandomState, evaluate a Generator.
+# Callers keep their own streams: training, generate and export draw from a RandomState,
+# evaluate from a Generator.
 Rng = np.random.RandomState | np.random.Generator
 
 # Largest activation one batch may hold, in elements (2²⁶ float32 = 256 MiB): far below 2³¹ and
@@ -102,8 +103,9 @@ class Sampler:
         def fn(latents, labels):
             return to_uint8(model(latents if labels is None else [latents, labels], training=False))
 
+        latent_size = int(model.inputs[0].shape[-1])
         label_size = int(model.inputs[1].shape[-1]) if len(model.inputs) > 1 else 0
-        return cls(fn, int(model.inputs[0].shape[-1]), label_size, model_batch_size(model, cap), source)
+        return cls(fn, latent_size, label_size, model_batch_size(model, cap), source)
 
     def __call__(self, latents: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """uint8 NHWC images of the latents (and labels), concatenated over the batches."""
