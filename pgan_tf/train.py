@@ -152,7 +152,7 @@ class Training:
         rs = np.random.RandomState(config.seed)
         self.grid_cols, self.grid_rows = config_lib.grid_shape(config.log.grid_size, config.schedule.resolution)
         n = self.grid_cols * self.grid_rows
-        self.grid_latents = rs.standard_normal((n, config.network.latent_size)).astype(np.float32)
+        self.grid_latents = sampling.random_latents(rs, n, config.network.latent_size)
         self.grid_labels = None
         if config.network.label_size:
             self.grid_labels = one_hot(np.arange(n) % config.network.label_size, config.network.label_size)
