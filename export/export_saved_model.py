@@ -15,7 +15,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pgan_tf  # noqa: E402,F401  (imports TensorFlow quietly)
-from pgan_tf.training import checkpoint as ckpt  # noqa: E402
 from pgan_tf.core import cli  # noqa: E402
 from pgan_tf.serving import export
 from pgan_tf.training import rundir
@@ -46,31 +45,6 @@ def parse_args(argv):
     if args.checkpoint and args.snapshot:
         p.error("give --snapshot or --checkpoint, not both")
     return args
-
-
-def choose_checkpoint(rd, checkpoint):
-    """Path of the checkpoint to export: the run's latest, or the one given (checked on loading)."""
-    if checkpoint != "latest":
-        return checkpoint
-    path = ckpt.latest(rd)
-    if not path:
-        raise ckpt.CheckpointError(f"no checkpoint in {os.path.join(rd, ckpt.CHECKPOINT_DIR)}")
-    return path
-
-
-def choose_snapshot(rd, snapshot):
-    """(kimg or None, path) of the snapshot to export: latest, a kimg, or an explicit path."""
-    if snapshot is None:
-        return rundir.latest_snapshot(rd)
-    if snapshot.isdigit():
-        snaps = dict(rundir.list_snapshots(rd))
-        if int(snapshot) not in snaps:
-            have = ", ".join(str(k) for k in sorted(snaps)) or "none"
-            raise rundir.RunDirError(f"no snapshot at kimg {int(snapshot)} in {rd} (available: {have})")
-        return int(snapshot), snaps[int(snapshot)]
-    if not os.path.isfile(snapshot):
-        raise rundir.RunDirError(f"snapshot not found: {snapshot}")
-    return None, snapshot
 
 
 def example_inputs(signature, n=1, seed=0):
@@ -121,11 +95,11 @@ def usage_text(result, model_name):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        rundir.read_config(args.run_dir)
+        rundir.check_run_dir(args.run_dir)
         if args.checkpoint:
-            snap_path = choose_checkpoint(args.run_dir, args.checkpoint)
+            snap_path = rundir.find_checkpoint(args.run_dir, args.checkpoint)
         else:
-            kimg, snap_path = choose_snapshot(args.run_dir, args.snapshot)
+            kimg, snap_path = rundir.find_snapshot(args.run_dir, args.snapshot)
         export_base = args.export_base or os.path.join(args.run_dir, "export")
         model_dir = os.path.join(os.path.abspath(export_base), args.model_name)
         version = export.resolve_version(model_dir, args.version, args.overwrite)
@@ -137,7 +111,7 @@ def main(argv=None):
             if os.path.exists(keras_path) and not args.overwrite:
                 return _fail(f"{keras_path} already exists (use --overwrite to replace it)")
         if args.checkpoint:
-            generator, kimg = ckpt.load_ema_generator(args.run_dir, snap_path)
+            generator, kimg = rundir.load_ema_generator(args.run_dir, snap_path)
         else:
             generator = rundir.load_generator(snap_path)
         result = export.export_generator(

@@ -49,17 +49,12 @@ def select_snapshots(snapshots, which):
 
 def make_generate_fn(generator, batch_size=64):
     """generate_fn(n, seed) → uint8 NHWC for a snapshot generator (latents N(0, I), random
-    one-hot labels when the generator takes them), in batches of at most batch_size, fewer where
-    the resolution needs it (`sampling.model_batch_size`)."""
-    latent_size = generator.inputs[0].shape[-1]
-    label_size = generator.inputs[1].shape[-1] if len(generator.inputs) > 1 else 0
-    batch_size = sampling.model_batch_size(generator, cap=batch_size)
+    one-hot labels when the generator takes them, from `np.random.default_rng(seed)`), in batches
+    of at most batch_size, fewer where the resolution needs it (`sampling.Sampler`)."""
+    sampler = sampling.Sampler.from_model(generator, cap=batch_size)
 
     def generate_fn(n, seed):
-        rng = np.random.default_rng(seed)
-        latents = rng.standard_normal((n, latent_size)).astype(np.float32)
-        labels = np.eye(label_size, dtype=np.float32)[rng.integers(label_size, size=n)] if label_size else None
-        return sampling.generate_uint8(generator, latents, labels, batch_size)
+        return sampler.sample(n, np.random.default_rng(seed))
 
     return generate_fn
 
@@ -219,8 +214,7 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
         from pgan_tf.metrics.fid import InceptionFeatures
 
         inception_path = InceptionFeatures(inception_path)  # load once, fail early
-    config = rundir.read_config(run_dir)
-    dataset_path = config["dataset"]["path"]
+    dataset_path = rundir.read_config(run_dir).dataset.path
     chosen = select_snapshots(rundir.list_snapshots(run_dir), snapshots)
     rows = []
     plans = []

@@ -8,7 +8,6 @@ SavedModels are run through their `serving_default` signature with plain TensorF
 directories through their latest snapshot. The same seed gives byte-identical files.
 """
 import argparse
-import dataclasses
 import math
 import os
 import sys
@@ -19,6 +18,7 @@ import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
 from pgan_tf.core import cli
+from pgan_tf.core.labels import one_hot
 
 from pgan_tf.model import sampling
 
@@ -59,20 +59,6 @@ def interpolation_latents(rng, keyframes, steps, latent_size):
                            for i in range(keyframes)])
 
 
-@dataclasses.dataclass(frozen=True)
-class Sampler:
-    """A loaded generator: `fn(latents, labels or None)` → uint8 NHWC images."""
-
-    fn: object
-    latent_size: int
-    label_size: int
-    source: str
-    batch_size: int = sampling.MAX_BATCH  # images per call, sized by the resolution
-
-    def __call__(self, latents, labels=None):
-        return sampling.in_batches(self.fn, latents, labels, self.batch_size)
-
-
 def _saved_model_sampler(path):
     loaded = tf.saved_model.load(path)
     if "serving_default" not in loaded.signatures:
@@ -91,23 +77,16 @@ def _saved_model_sampler(path):
     label_size = int(specs["labels"].shape[-1]) if "labels" in specs else 0
     _, h, w, c = sig.structured_outputs["images"].shape
     batch = sampling.output_batch_size(h, w, c, cap=BATCH) if None not in (h, w, c) else 1
-    return Sampler(fn, int(specs["latents"].shape[-1]), label_size, f"SavedModel {path}", batch)
+    return sampling.Sampler(fn, int(specs["latents"].shape[-1]), label_size, batch, f"SavedModel {path}")
 
 
 def _keras_sampler(path, source):
-    model = rundir.load_generator(path)
-
-    def fn(latents, labels):
-        x = model([latents, labels] if labels is not None else latents, training=False)
-        return sampling.to_uint8(x)
-
-    label_size = int(model.inputs[1].shape[-1]) if len(model.inputs) > 1 else 0
-    return Sampler(fn, int(model.inputs[0].shape[-1]), label_size, source, sampling.model_batch_size(model, cap=BATCH))
+    return sampling.Sampler.from_model(rundir.load_generator(path), cap=BATCH, source=source)
 
 
 def load_sampler(model):
-    """A Sampler from a SavedModel dir, a TF Serving model base dir (latest version), a run dir
-    (latest snapshot) or a `.keras` file."""
+    """A `sampling.Sampler` from a SavedModel dir, a TF Serving model base dir (latest version), a
+    run dir (latest snapshot) or a `.keras` file."""
     if os.path.isfile(model) and model.endswith(".keras"):
         return _keras_sampler(model, f"Keras model {model}")
     if not os.path.isdir(model):
@@ -131,16 +110,14 @@ def make_labels(spec, n, label_size, rng):
             raise ValueError("--labels given, but the model is unconditional")
         return None
     if spec is None or spec == "random":
-        classes = rng.randint(0, label_size, n)
-    else:
-        try:
-            given = [int(c) for c in spec.split(",")]
-        except ValueError:
-            raise ValueError(f"--labels must be 'random', a class index or a comma list of them, got {spec!r}") from None
-        if any(not 0 <= c < label_size for c in given):
-            raise ValueError(f"--labels classes must be in [0, {label_size}), got {spec!r}")
-        classes = np.resize(np.array(given), n)
-    return np.eye(label_size, dtype=np.float32)[classes]
+        return sampling.random_labels(rng, n, label_size)
+    try:
+        given = [int(c) for c in spec.split(",")]
+    except ValueError:
+        raise ValueError(f"--labels must be 'random', a class index or a comma list of them, got {spec!r}") from None
+    if any(not 0 <= c < label_size for c in given):
+        raise ValueError(f"--labels classes must be in [0, {label_size}), got {spec!r}")
+    return one_hot(np.resize(np.array(given), n), label_size)
 
 
 def parse_grid(text, num):
@@ -169,7 +146,7 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
     rows, cols = grid
     count = max(num, rows * cols)
     rng = np.random.RandomState(seed)
-    latents = rng.randn(count, sampler.latent_size).astype(np.float32)
+    latents = sampling.random_latents(rng, count, sampler.latent_size)
     labels = make_labels(labels_spec, count, sampler.label_size, rng)
     images = sampler(latents, labels)
     os.makedirs(out_dir, exist_ok=True)

@@ -117,9 +117,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
     os.makedirs(tmp)
     try:
-        d = config.to_dict()
-        d["dataset"] = {"path": config.data.path, "resolution": nets.resolution, "name": name}
-        _write_json(os.path.join(tmp, rundir.CONFIG_NAME), d)
+        rundir.write_config(tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name))
         imported = {
             "source": os.path.abspath(pkl), "format": nets.format, "pickle_lod": nets.pickle_lod, "lod": nets.lod,
             "network": nets.config.to_dict(), "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
@@ -135,7 +133,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         objects = {"generator": nets.G, "discriminator": nets.D, "generator_ema": nets.Gs}
         checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
         saved = ckpt.Saver(tmp).save(checkpoint, images)
-        with open(os.path.join(tmp, "log.txt"), "w") as f:
+        with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:
             f.write(f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
                     f"as kimg {kimg:g} ({stage.name}).\n")
         os.rename(tmp, out)

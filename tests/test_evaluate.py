@@ -12,6 +12,8 @@ import pytest
 from pgan_tf.training import rundir
 from pgan_tf.evaluate import _progress_printer, format_table, select_snapshots
 from pgan_tf.model.networks import NetworkConfig, build_generator
+from pgan_tf.training.config import DataConfig, TrainConfig
+from pgan_tf.training.schedule import ScheduleConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -74,9 +76,9 @@ def tiny_run(tmp_path_factory):
     run = root / "00000-tiny"
     run.mkdir()
     config = NetworkConfig(fmap_base=32, fmap_max=16, latent_size=8)
-    with open(run / "config.json", "w") as f:
-        json.dump({"network": config.to_dict(), "dataset": {"path": data, "resolution": 16},
-                   "train": {}}, f)
+    train = TrainConfig(network=config, schedule=ScheduleConfig(resolution=16, total_kimg=10),
+                        data=DataConfig(path=data, resolution=16))
+    rundir.write_config(str(run), train, rundir.DatasetEntry(data, 16, "synth"))
     for kimg in (0, 10):
         import keras
 

@@ -21,6 +21,7 @@ import sys
 import time
 
 from pgan_tf.ablation import evaluation
+from pgan_tf.training import rundir
 
 ARGS_FILE = "ablation-args.json"
 DONE_FILE = "ablation-done.json"
@@ -123,10 +124,7 @@ def read_json(path):
 
 def run_dirs(slot):
     """The training run directories inside a slot (normally one)."""
-    if not os.path.isdir(slot):
-        return []
-    return sorted(os.path.join(slot, d) for d in os.listdir(slot)
-                  if os.path.isdir(os.path.join(slot, d)) and d[:5].isdigit())
+    return rundir.list_runs(slot)
 
 
 def state(slot):
@@ -141,10 +139,10 @@ def state(slot):
         return "done", run
     if os.path.exists(os.path.join(run, FAILED_FILE)):
         return "failed", run
-    log_path = os.path.join(run, "log.txt")
+    log_path = os.path.join(run, rundir.LOG_NAME)
     if os.path.exists(log_path) and evaluation.finished_training(evaluation.read_log(run)):
         return "evaluate", run
-    if os.path.exists(os.path.join(run, "checkpoints", "checkpoint")):
+    if rundir.has_checkpoint(run):
         return "resume", run
     return "restart", run
 
@@ -224,7 +222,7 @@ def run_one(settings, ablation, seed, log, echo, signals):
     found, run = state(slot)
     if found == "failed" and settings.retry_failed:
         os.remove(os.path.join(run, FAILED_FILE))
-        found = "resume" if os.path.exists(os.path.join(run, "checkpoints", "checkpoint")) else "restart"
+        found = "resume" if rundir.has_checkpoint(run) else "restart"
     if found in ("done", "failed"):
         log(f"{slot_name(ablation, seed)}: {found}, skipped")
         return found

@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from pgan_tf.core.labels import one_hot
 from pgan_tf.data.tfrecord_format import DatasetError
 
 TRANSFORMS = ("none", "center-crop")
@@ -32,13 +33,6 @@ _CONVERT_HINT = "pass --convert rgb (or gray) to convert it explicitly"
 
 def _num_workers():
     return max(1, min(8, os.cpu_count() or 1))
-
-
-def one_hot(labels, num_classes):
-    labels = np.asarray(labels, np.int64)
-    out = np.zeros((labels.size, num_classes), np.float32)
-    out[np.arange(labels.size), labels] = 1.0
-    return out
 
 
 def _is_pow2(n):

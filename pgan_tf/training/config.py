@@ -4,7 +4,6 @@ Every flag has the paper's / original tool's default unless noted. The resolved 
 written to `<run_dir>/config.json` and is the only thing the training code reads.
 """
 import dataclasses
-import json
 import os
 
 from absl import flags
@@ -98,9 +97,6 @@ class TrainConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
-
-    def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str)
 
     @property
     def dtype_policy(self):
@@ -328,10 +324,9 @@ def tick_kimg_at(config, resolution):
 
 
 def train_config_from_dict(d):
-    """Inverse of `TrainConfig.to_dict`; reads a run's config.json too (its `dataset` entry, what
-    the run found on disk, is information for the reader and not part of the config)."""
+    """Inverse of `TrainConfig.to_dict`, for the dicts of earlier versions too (a run's
+    config.json is read by `pgan_tf.training.rundir.read_config`)."""
     d = dict(d)
-    d.pop("dataset", None)
     d["network"] = NetworkConfig.from_dict(d["network"])
     sched = dict(d["schedule"])
     for key in ("minibatch_dict", "lr_dict"):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pgan_tf.model import networks
+from pgan_tf.model import networks, sampling
 
 from pgan_tf.serving import export
 
@@ -48,7 +48,7 @@ def make_run_dir(path, config=TINY, resolution=8, kimgs=(12,), seed=0):
 
 def keras_uint8(generator, *inputs):
     x = generator(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
-    return rundir.to_uint8(x)
+    return sampling.to_uint8(x)
 
 
 def tree(path):
