@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                              request_timeout=args.request_timeout)
     except OSError as e:  # the port is taken, the address is not ours
         return cli.fail(f"cannot serve at {args.host}:{args.port}: {e.strerror or e}", cli.FAILURE)
-    print(f"serving {args.model_name} at http://{args.host}:{server.server_address[1]}/v1/models/{args.model_name}")
+    url = f"http://{args.host}:{server.server_address[1]}/v1/models/{args.model_name}"
     try:
+        print(f"serving {args.model_name} at {url}", flush=True)  # a log or a pipe sees it now
         server.serve_forever()
     except KeyboardInterrupt:
         return cli.INTERRUPTED
