@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`python data_prep/create_tfrecords.py ...` runs `python -m pgan_tf.create_tfrecords ...`: the
-same subcommands, flags, output and exit codes. It needs the package installed (`pip install -e .`)."""
+same subcommands, flags, output and exit codes.
+It needs the package installed (`pip install -e .`)."""
 import sys
 
 try:

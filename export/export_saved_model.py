@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`python export/export_saved_model.py ...` runs `python -m pgan_tf.export_saved_model ...`: the
-same flags, output and exit codes. It needs the package installed (`pip install -e .`)."""
+same flags, output and exit codes.
+It needs the package installed (`pip install -e .`)."""
 import sys
 
 try:

@@ -31,7 +31,7 @@ def _stderr_discarded():
 
 
 class _QuietLoader(importlib.abc.Loader):
-    """Runs the `tensorflow` package's code with stderr discarded; the module keeps its own loader."""
+    """Runs the `tensorflow` package's code with stderr discarded; the module keeps its loader."""
 
     def __init__(self, loader):
         self._loader = loader

@@ -261,17 +261,21 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
 def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m pgan_tf.evaluate", description=__doc__.splitlines()[0],
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--run_dir", required=True, help="Run directory (holds config.json and snapshots).")
+    p.add_argument("--run_dir", required=True,
+                   help="Run directory (holds config.json and snapshots).")
     p.add_list("--metrics", default=["swd"],
                help="Comma-separated: swd, ms_ssim, fid, is, mode_coverage.")
-    p.add_argument("--snapshots", default="all", help="all, latest, or comma-separated kimg numbers.")
+    p.add_argument("--snapshots", default="all",
+                   help="all, latest, or comma-separated kimg numbers.")
     p.add_argument("--num_images", type=cli.integer, default=1024,
-                   help="Images per set (paper: 16384 for SWD, 10000 pairs for MS-SSIM, 50000 for FID).")
+                   help="Images per set (paper: 16384 for SWD, 10000 pairs for MS-SSIM, 50000 "
+                        "for FID).")
     p.add_argument("--inception_path", default=None,
-                   help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or SavedModel "
-                        "dir); never downloaded.")
+                   help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or "
+                        "SavedModel dir); never downloaded.")
     p.add_alias("--inception", "--inception_path")
-    p.add_argument("--seed", type=cli.integer, default=0, help="Seed of latents, patches and projections.")
+    p.add_argument("--seed", type=cli.integer, default=0,
+                   help="Seed of latents, patches and projections.")
     p.add_argument("--batch_size", type=cli.integer, default=64, help="Images per batch.")
     p.add_bool("--baseline", default=True, help="Also score real vs real (two disjoint halves).")
     return p

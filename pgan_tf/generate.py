@@ -200,9 +200,11 @@ def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--num_images", type=cli.integer, default=16, help="number of PNG images (default 16)")
+    p.add_argument("--num_images", type=cli.integer, default=16,
+                   help="number of PNG images (default 16)")
     p.add_alias("--num", "--num_images")
-    p.add_argument("--grid", default=None, help="grid shape RxC (default: near-square for --num_images)")
+    p.add_argument("--grid", default=None,
+                   help="grid shape RxC (default: near-square for --num_images)")
     p.add_argument("--interpolate", type=cli.integer, default=0, metavar="STEPS",
                    help="interpolation frames between consecutive keyframes (0: no animation)")
     p.add_argument("--keyframes", type=cli.integer, default=4,
@@ -220,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m pgan_tf.generate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
     args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        if args.num_images < 0 or args.interpolate < 0 or args.keyframes < 2 or args.duration_ms <= 0:
+        if (args.num_images < 0 or args.interpolate < 0 or args.keyframes < 2
+                or args.duration_ms <= 0):
             raise ValueError("--num_images and --interpolate must be >= 0, --keyframes >= 2, "
                              "--duration_ms > 0")
         grid = parse_grid(args.grid, max(args.num_images, 1))
@@ -230,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         return cli.fail(e, cli.USAGE)
     except OSError as e:
-        return cli.fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e, cli.FAILURE)
+        message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e
+        return cli.fail(message, cli.FAILURE)
     except KeyboardInterrupt:
         return cli.fail("interrupted", cli.INTERRUPTED)
     print(f"{sampler.source}: wrote {len(written)} files to {args.out}")

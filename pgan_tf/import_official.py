@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
           f"in {result['seconds']:.1f}s")
     print("next:")
     print(f"  python -m pgan_tf.export_saved_model --run_dir {rd}")
-    print(f"  python -m pgan_tf.generate --model {rd} --out {os.path.join(rd, 'samples')} --num_images 16")
+    print(f"  python -m pgan_tf.generate --model {rd} --out {os.path.join(rd, 'samples')} "
+          f"--num_images 16")
     print(f"  python -m pgan_tf.train --dataset_dir=DATASET {' '.join(resume_flags(nets.config, result['schedule']))} "
           f"--total_kimg=KIMG --resume={rd}")
     return cli.OK

@@ -17,8 +17,9 @@ from pgan_tf.serving.rest import (
 
 
 def make_parser() -> cli.ArgumentParser:
-    p = cli.ArgumentParser(prog="python -m pgan_tf.serving_rest",
-                           description="Serve a SavedModel with TF Serving's REST predict API (emulation).")
+    p = cli.ArgumentParser(
+        prog="python -m pgan_tf.serving_rest",
+        description="Serve a SavedModel with TF Serving's REST predict API (emulation).")
     p.add_argument("--model_base_path", required=True, help="directory holding integer version subdirectories")
     p.add_argument("--model_name", default="pgan")
     p.add_argument("--port", type=cli.integer, default=8501)

@@ -516,7 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         training.run()
         stopped_by = training.stop.signal  # the run stopped at a checkpoint on this signal
         return 128 + signal.Signals[stopped_by] if stopped_by else cli.OK
-    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError, rundir.RunDirError) as e:
+    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError,
+            rundir.RunDirError) as e:
         return cli.fail(e, cli.USAGE)
     except (TrainingError, ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord,
             faults.WorkerLost) as e:
@@ -528,11 +529,12 @@ def main(argv: list[str] | None = None) -> int:
     except faults.PEER_ERRORS as e:
         if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
             raise
-        return cli.fail(f"lost worker {faults.lost_task(e, distribute.task(strategy))}; restart every "
-                        f"worker with --resume (newest checkpoint kept)", cli.FAILURE)
+        lost = faults.lost_task(e, distribute.task(strategy))
+        return cli.fail(f"lost worker {lost}; restart every worker with --resume "
+                        f"(newest checkpoint kept)", cli.FAILURE)
     except KeyboardInterrupt:
-        return cli.fail("interrupted; the newest checkpoint, if any, is kept (continue with --resume)",
-                        cli.INTERRUPTED)
+        return cli.fail("interrupted; the newest checkpoint, if any, is kept (continue with "
+                        "--resume)", cli.INTERRUPTED)
 
 
 if __name__ == "__main__":

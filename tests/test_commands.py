@@ -43,18 +43,20 @@ def _serve(*args):
 
 def test_serving_rest_exit_codes(tmp_path):
     """2 for a directory without versions, 1 for a port it cannot bind, 130 after Ctrl-C."""
-    bad = subprocess.run([sys.executable, "-m", "pgan_tf.serving_rest", f"--model_base_path={tmp_path}"],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and bad.stderr == f"error: no <version>/saved_model.pb under {tmp_path}\n"
+    serve = [sys.executable, "-m", "pgan_tf.serving_rest", f"--model_base_path={tmp_path}"]
+    bad = subprocess.run(serve, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr == f"error: no <version>/saved_model.pb under {tmp_path}\n"
     os.makedirs(tmp_path / "1")
     (tmp_path / "1" / "saved_model.pb").write_bytes(b"")  # versions are listed, loaded on request
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = subprocess.run([sys.executable, "-m", "pgan_tf.serving_rest", f"--model_base_path={tmp_path}",
-                               "--port", str(port)], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert busy.returncode == 1 and busy.stderr.startswith(f"error: cannot serve at 127.0.0.1:{port}: ")
+        busy = subprocess.run(serve + ["--port", str(port)], cwd=REPO, capture_output=True,
+                              text=True, timeout=120)
+    assert busy.returncode == 1
+    assert busy.stderr.startswith(f"error: cannot serve at 127.0.0.1:{port}: ")
     server = _serve(f"--model_base_path={tmp_path}", "--port=0")
     assert server.stdout.readline().startswith("serving pgan at http://127.0.0.1:")
     server.send_signal(signal.SIGINT)
@@ -63,7 +65,9 @@ def test_serving_rest_exit_codes(tmp_path):
 
 def test_flag_files_work_for_every_command(tmp_path):
     """--flagfile is the library's, so a command other than train takes one too."""
-    (tmp_path / "serve.flags").write_text(f"# where the model is\n--model_base_path={tmp_path}/none\n")
-    proc = subprocess.run([sys.executable, "-m", "pgan_tf.serving_rest", f"--flagfile={tmp_path}/serve.flags"],
+    flagfile = tmp_path / "serve.flags"
+    flagfile.write_text(f"# where the model is\n--model_base_path={tmp_path}/none\n")
+    proc = subprocess.run([sys.executable, "-m", "pgan_tf.serving_rest", f"--flagfile={flagfile}"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and proc.stderr == f"error: no <version>/saved_model.pb under {tmp_path}/none\n"
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: no <version>/saved_model.pb under {tmp_path}/none\n"

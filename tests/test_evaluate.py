@@ -115,10 +115,13 @@ def test_evaluate_errors_are_one_line(tiny_run):
     cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
            "--metrics=fid", "--snapshots=latest"]
     cases = [
-        ([], "error: FID and IS need Inception-v3 weights, which are never downloaded: pass --inception_path="),
+        ([], "error: FID and IS need Inception-v3 weights, which are never downloaded: "
+             "pass --inception_path="),
         (["--metrics=swd,foo"], "error: unknown metric(s) ['foo']"),
-        (["--inception=/missing/inception.h5"], "error: Inception weights not found: '/missing/inception.h5'"),
-        (["--run_dir=/missing/run", "--metrics=swd"], "error: run directory not found: /missing/run"),
+        (["--inception=/missing/inception.h5"],
+         "error: Inception weights not found: '/missing/inception.h5'"),
+        (["--run_dir=/missing/run", "--metrics=swd"],
+         "error: run directory not found: /missing/run"),
         (["--num_imagez=3"], "error: unrecognized arguments: --num_imagez=3"),
     ]
     for extra, message in cases:

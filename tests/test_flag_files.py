@@ -50,8 +50,8 @@ FLAG_FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO, "*
 
 
 def _resolve(name, tmp_path, *extra):
-    flags = config_lib.parse_flags([f"--flagfile={os.path.join(REPO, name)}", f"--dataset_dir={tmp_path / 'absent'}",
-                                    *extra])
+    flags = config_lib.parse_flags([f"--flagfile={os.path.join(REPO, name)}",
+                                    f"--dataset_dir={tmp_path / 'absent'}", *extra])
     cfg = config_lib.config_from_flags(flags)
     info, notes = train.assumed_dataset(cfg)
     return config_lib.resolve_with_dataset(cfg, info, num_replicas=1, labels_known=False), notes
@@ -79,7 +79,8 @@ def _absl_cases():
         return [(case["args"], case["config"]) for case in json.load(f)]
 
 
-@pytest.mark.parametrize("args, expected", _absl_cases(), ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+@pytest.mark.parametrize("args, expected", _absl_cases(),
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_flags_give_the_config_absl_gave(args, expected, monkeypatch):
     """Every shipped flag file, alone and with overrides in every form (booleans, lists, hex ints,
     `--flag value`, flags before and after the file), gives the TrainConfig that the absl flags of

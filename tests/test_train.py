@@ -186,8 +186,8 @@ def test_workers_do_not_create_the_dataset_together(tmp_path):
     from pgan_tf.training import config as config_lib
     from pgan_tf.train import ensure_dataset
 
-    flags = config_lib.parse_flags([f"--dataset_dir={tmp_path}/data", "--create_synthetic=16", "--resolution=8",
-                                    "--seed=5"])
+    flags = config_lib.parse_flags([f"--dataset_dir={tmp_path}/data", "--create_synthetic=16",
+                                    "--resolution=8", "--seed=5"])
     config = config_lib.config_from_flags(flags)
     with pytest.raises(config_lib.ConfigError, match=r"with 2 workers create it before starting them: python "
                        r"data_prep/create_tfrecords.py create_synthetic .*/data --resolution 8 --num_images 16 --seed 5"):

@@ -51,7 +51,8 @@ def files(tmp_path, monkeypatch):
     """Flag files with comments, blank lines and a nested --flagfile (relative to the cwd, as
     absl reads them)."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "inner.flags", "# the inner file", "--count=7", "--metrics=swd,ms_ssim", "--nogrowing")
+    write(tmp_path / "inner.flags",
+          "# the inner file", "--count=7", "--metrics=swd,ms_ssim", "--nogrowing")
     write(tmp_path / "outer.flags",
           "# a comment", "// another comment", "", "   ", "--name=from file", "--count=3",
           "--flagfile=inner.flags", "--rate", "0.25", "--mirror", "--loss=b")
@@ -66,7 +67,8 @@ def files(tmp_path, monkeypatch):
     ["--flagfile", "outer.flags", "--name", "x y"],
     ["--flagfile=inner.flags", "--flagfile=outer.flags", "--flagfile=inner.flags"],
     ["--flagfile=", "--count=0x10", "--rate=1e-3"],
-    ["--mirror=true", "--growing=0"], ["--mirror=1", "--growing=F"], ["--mirror=T", "--growing=false"],
+    ["--mirror=true", "--growing=0"], ["--mirror=1", "--growing=F"],
+    ["--mirror=T", "--growing=false"],
     ["--metrics=swd, ms_ssim ,fid"], ["--metrics=swd", "--metrics="], ["--metrics", "a,b"],
     ["--name", "-dash", "--count", "-3"], ["--name=a=b"], ["-count=4", "-mirror"],
 ])
@@ -77,14 +79,15 @@ def test_parses_as_absl_does(files, argv):
 
 def test_flag_file_values(files):
     args = _ours().parse_args(["--flagfile=outer.flags", "--rate=2"])
-    assert (args.name, args.count, args.rate, args.mirror, args.growing, args.metrics, args.loss) == (
-        "from file", 7, 2.0, True, False, ["swd", "ms_ssim"], "b")
+    got = (args.name, args.count, args.rate, args.mirror, args.growing, args.metrics, args.loss)
+    assert got == ("from file", 7, 2.0, True, False, ["swd", "ms_ssim"], "b")
 
 
 def test_flag_file_with_home_and_nothing_after_comments(files, monkeypatch):
     monkeypatch.setenv("HOME", str(files))
     write(files / "only-comments.flags", "# nothing", "// here")
-    assert _ours().parse_args(["--flagfile=~/inner.flags", "--flagfile=only-comments.flags"]).count == 7
+    args = _ours().parse_args(["--flagfile=~/inner.flags", "--flagfile=only-comments.flags"])
+    assert args.count == 7
 
 
 def usage_error(capsys, argv, parser=None):
@@ -160,8 +163,9 @@ def test_subcommands_read_their_own_flags(files, capsys):
 
 
 def test_parse_values():
-    assert [cli.parse_bool(t) for t in ("TRUE", "t", "1", "False", "f", "0")] == [True] * 3 + [False] * 3
-    assert (cli.integer("0x10"), cli.integer("0o10"), cli.integer("010"), cli.integer("-5")) == (16, 8, 10, -5)
+    values = ("TRUE", "t", "1", "False", "f", "0")
+    assert [cli.parse_bool(t) for t in values] == [True] * 3 + [False] * 3
+    assert [cli.integer(t) for t in ("0x10", "0o10", "010", "-5")] == [16, 8, 10, -5]
     for text in ('a,"b,c", d', 'a, "b,c" ,d', "", " x ", "a,,b"):
         assert cli.comma_list(text) == absl_flags.ListParser().parse(text)
     assert cli.comma_list('a,"b,c", d') == ["a", "b,c", "d"]
