@@ -81,13 +81,14 @@ def read_flagfile(path: str, _including: tuple[str, ...] = ()) -> list[str]:
 
 
 class _Bool(argparse.Action):
-    """`--name` / `--noname`: stores `const` (True or False) and takes no value."""
+    """A boolean flag: its `negatives` (`--noname`) store False, its other spellings True."""
 
-    def __init__(self, option_strings, dest, const=True, default=None, help=None):
-        super().__init__(option_strings, dest, nargs=0, const=const, default=default, help=help)
+    def __init__(self, option_strings, dest, default=None, help=None, negatives=()):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+        self.negatives = frozenset(negatives)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, self.const)
+        setattr(namespace, self.dest, option_string not in self.negatives)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -114,12 +115,9 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def add_bool(self, name, *aliases, default=False, help=None, dest=None):
         """Boolean flag: `--name`, `--noname`, `--name=true|false|1|0` (absl's forms)."""
-        dest = dest or name.lstrip("-")
-        action = super().add_argument(name, *aliases, action=_Bool, const=True, default=default,
-                                      dest=dest, help=help)
-        super().add_argument(f"--no{name.lstrip('-')}", action=_Bool, const=False, dest=dest,
-                             default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        return action
+        negative = f"--no{name.lstrip('-')}"
+        return super().add_argument(name, *aliases, negative, action=_Bool, negatives=[negative],
+                                    default=default, dest=dest or name.lstrip("-"), help=help)
 
     def add_list(self, name, default=(), help=None, **kwargs):
         """Comma-separated list flag, e.g. `--metrics=swd,ms_ssim`."""
@@ -131,7 +129,8 @@ class ArgumentParser(argparse.ArgumentParser):
         target = self._option_string_actions[name]
         kwargs = dict(dest=target.dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if isinstance(target, _Bool):
-            return super().add_argument(alias, action=_Bool, const=target.const, **kwargs)
+            negatives = [alias] if name in target.negatives else []
+            return super().add_argument(alias, action=_Bool, negatives=negatives, **kwargs)
         return super().add_argument(alias, type=target.type, choices=target.choices, **kwargs)
 
     def parse_known_args(self, args=None, namespace=None):
@@ -176,7 +175,7 @@ class ArgumentParser(argparse.ArgumentParser):
             action = table.get(flag)
             if action is None:
                 out.append(arg)  # argparse's own (-h) or unknown: argparse says which
-            elif isinstance(action, _Bool) and has_value and action.const:
+            elif isinstance(action, _Bool) and has_value and flag not in action.negatives:
                 try:
                     out.append(flag if parse_bool(value) else _negative(table, action))
                 except ValueError as e:
@@ -195,7 +194,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def _negative(table, action):
     """The `--no...` spelling of boolean `action`."""
     return next(flag for flag, a in table.items()
-                if isinstance(a, _Bool) and a.dest == action.dest and not a.const)
+                if isinstance(a, _Bool) and a.dest == action.dest and flag in a.negatives)
 
 
 def fail(message, code: int = FAILURE) -> int:
