@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 import tensorflow as tf
 
 from pgan_tf.core import cli

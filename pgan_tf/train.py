@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 
 import keras
 import numpy as np

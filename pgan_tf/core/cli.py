@@ -7,7 +7,8 @@ after the `--flagfile` override the file's), booleans as `--name`, `--noname` or
 `--name=true|false|t|f|1|0`, comma-separated lists, `--flag value` (the next argument is the
 value, whatever it looks like) and `--flag=value`, `-name` for `--name`. Flags are never
 abbreviated and unknown ones are errors. A usage error is one `error: ...` line on stderr and
-exit code USAGE; `run_main` maps a command's errors to the other exit codes.
+exit code USAGE; commands report their other errors with `fail` and the codes below (the
+README's table).
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ OK = 0
 FAILURE = 1  # the work failed: I/O, damaged data, a diverged run
 USAGE = 2  # bad flags or configuration: the command refused before doing the work
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
-USAGE_EXIT_CODE = USAGE
 
 _TRUE, _FALSE = ("true", "t", "1"), ("false", "f", "0")
 
@@ -59,8 +59,9 @@ class UsageError(ValueError):
 def read_flagfile(path: str, _including: tuple[str, ...] = ()) -> list[str]:
     """The arguments a flag file holds, as absl reads it: one per line with surrounding
     whitespace stripped; blank lines and lines starting with '#' or '//' skipped; a line
-    `--flagfile=F` replaced by F's arguments. Paths are relative to the working directory."""
-    if path in _including:
+    `--flagfile=F` replaced by F's arguments. Paths are relative to the working directory.
+    A file that includes itself is an error (absl warned and skipped the inner one)."""
+    if os.path.realpath(path) in map(os.path.realpath, _including):
         raise UsageError(f"--flagfile={path} includes itself: {' -> '.join(_including + (path,))}")
     try:
         with open(path) as f:

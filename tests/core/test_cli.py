@@ -118,9 +118,9 @@ def test_usage_errors_are_one_line_and_exit_2(files, capsys, argv, message):
 
 def test_a_flag_file_including_itself_is_refused(files, capsys):
     write(files / "a.flags", "--count=1", "--flagfile=b.flags")
-    write(files / "b.flags", "--flagfile=a.flags")
+    write(files / "b.flags", "--flagfile=./a.flags")
     assert usage_error(capsys, ["--flagfile=a.flags"]) == (
-        "error: --flagfile=a.flags includes itself: a.flags -> b.flags -> a.flags")
+        "error: --flagfile=./a.flags includes itself: a.flags -> b.flags -> ./a.flags")
 
 
 def test_help_lists_every_flag(capsys):
