@@ -4,6 +4,8 @@ The run loop: it walks the schedule stage by stage (fresh networks per stage, we
 over), runs the compiled step in chunks, and at every tick logs, writes sample grids, TensorBoard
 events, snapshots and checkpoints. Everything in a chunk runs inside one `tf.function`.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
@@ -11,14 +13,13 @@ import signal
 import sys
 import time
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
 
-from pgan_tf.core import atomic, faults
+from pgan_tf.core import atomic, cli, faults
 from pgan_tf.core.labels import one_hot
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
@@ -28,8 +29,6 @@ from pgan_tf.model import sampling
 from pgan_tf.training import distribute, precision, rundir, schedule
 from pgan_tf.training.stage import STAT_NAMES, StageTrainer
 from pgan_tf.training.switch_timing import SwitchTimer
-
-FLAGS = flags.FLAGS
 
 
 class TrainingError(RuntimeError):
@@ -460,8 +459,9 @@ def assumed_dataset(config):
 
 
 def build_config(f):
-    """Flags → validated config, dataset info, strategy and notes for the reader (the order
-    matters: devices first). A dry run never creates a dataset and works without one."""
+    """Parsed flags (`config.parse_flags`) → validated config, dataset info, strategy and notes
+    for the reader (the order matters: devices first). A dry run never creates a dataset and
+    works without one."""
     config = config_lib.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
     strategy = distribute.make_strategy(config.distribute, config.worker_timeout)  # before any op: collectives need it
@@ -469,7 +469,7 @@ def build_config(f):
         tf.config.experimental.enable_op_determinism()
     choice = precision.resolve(config.mixed_precision)  # may time a probe: before the seed is set
     if choice.warning:
-        logging.warning(choice.warning)
+        print(f"warning: {choice.warning}", file=sys.stderr)
     config = config_lib.with_precision(config, choice)
     keras.utils.set_random_seed(config.seed)
     notes = []
@@ -482,42 +482,43 @@ def build_config(f):
     return config, info, strategy, notes
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not os.environ.get("PGAN_TF_VERBOSE"):
-        logging.set_verbosity(logging.WARNING)  # absl INFO lines (checkpoint sharding) are noise
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pgan_tf.train`; returns the exit code (README: 0 done, 1 failed, 2 usage or
+    configuration, 130 stopped by Ctrl-C / 143 by SIGTERM after a checkpoint)."""
+    flags = config_lib.parse_flags(sys.argv[1:] if argv is None else argv)
     strategy = None
     try:
-        config, info, strategy, notes = build_config(FLAGS)
-        if FLAGS.dry_run:
+        config, info, strategy, notes = build_config(flags)
+        if flags.dry_run:
             print(rundir.config_json(config))
             for line in notes:
                 print(line)
             print(stage_table(config, strategy.num_replicas_in_sync))
-            return 0
-        Training(config, strategy, info).run()
-    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError, rundir.RunDirError, TrainingError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord, faults.WorkerLost) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+            return cli.OK
+        training = Training(config, strategy, info)
+        training.run()
+        stopped_by = training.stop.signal  # the run stopped at a checkpoint on this signal
+        return 128 + signal.Signals[stopped_by] if stopped_by else cli.OK
+    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError,
+            rundir.RunDirError) as e:
+        return cli.fail(e, cli.USAGE)
+    except (TrainingError, ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord,
+            faults.WorkerLost) as e:
+        return cli.fail(e, cli.FAILURE)
     except OSError as e:
-        print(f"error: {e.filename or 'I/O'}: {atomic.reason(e)}", file=sys.stderr)
-        return 1
+        return cli.fail(f"{e.filename or 'I/O'}: {atomic.reason(e)}", cli.FAILURE)
     except tf.errors.DataLossError as e:
-        print(f"error: corrupt data: {faults.first_line(e)}", file=sys.stderr)
-        return 1
+        return cli.fail(f"corrupt data: {faults.first_line(e)}", cli.FAILURE)
     except faults.PEER_ERRORS as e:
         if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
             raise
-        print(f"error: lost worker {faults.lost_task(e, distribute.task(strategy))}; restart every worker with "
-              f"--resume (newest checkpoint kept)", file=sys.stderr)
-        return 1
-    return 0
+        lost = faults.lost_task(e, distribute.task(strategy))
+        return cli.fail(f"lost worker {lost}; restart every worker with --resume "
+                        f"(newest checkpoint kept)", cli.FAILURE)
+    except KeyboardInterrupt:
+        return cli.fail("interrupted; the newest checkpoint, if any, is kept (continue with "
+                        "--resume)", cli.INTERRUPTED)
 
 
 if __name__ == "__main__":
-    config_lib.define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    sys.exit(main())

@@ -113,14 +113,23 @@ def test_evaluate_command_writes_rows_events_and_table(tiny_run):
 
 
 def test_evaluate_errors_are_one_line(tiny_run):
+    """Usage and configuration errors (a bad flag, a missing path) exit 2 with one line."""
     cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
            "--metrics=fid", "--snapshots=latest"]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: FID and IS need Inception")
-    proc = subprocess.run(cmd[:4] + ["--metrics=swd,foo"], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 1 and "unknown metric(s) ['foo']" in proc.stderr
+    cases = [
+        ([], "error: FID and IS need Inception-v3 weights, which are never downloaded: "
+             "pass --inception_path="),
+        (["--metrics=swd,foo"], "error: unknown metric(s) ['foo']"),
+        (["--inception=/missing/inception.h5"],
+         "error: Inception weights not found: '/missing/inception.h5'"),
+        (["--run_dir=/missing/run", "--metrics=swd"],
+         "error: run directory not found: /missing/run"),
+        (["--num_imagez=3"], "error: unrecognized arguments: --num_imagez=3"),
+    ]
+    for extra, message in cases:
+        proc = subprocess.run(cmd + extra, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1].startswith(message), proc.stderr
 
 
 def test_progress_is_plain_lines_in_a_log_and_one_line_on_a_terminal():

@@ -21,6 +21,7 @@ import sys
 import time
 
 from pgan_tf.ablation import evaluation
+from pgan_tf.core import cli
 from pgan_tf.training import rundir
 
 ARGS_FILE = "ablation-args.json"
@@ -51,7 +52,7 @@ class Settings:
 
 
 def parse_flag_lines(lines):
-    """{flag: value} of `--name=value` lines (an absl flag file's; other lines, '#' comments, ignored)."""
+    """{flag: value} of `--name=value` arguments (other arguments ignored)."""
     out = {}
     for line in lines:
         line = line.strip()
@@ -62,9 +63,9 @@ def parse_flag_lines(lines):
 
 
 def effective_flags(settings):
-    """The flag file's values with the overrides applied (what the dataset is made from)."""
-    with open(settings.flagfile) as f:
-        flags = parse_flag_lines(f)
+    """The flag file's values, read as `pgan_tf.train` reads it, with the overrides applied (what
+    the dataset is made from)."""
+    flags = parse_flag_lines(cli.read_flagfile(settings.flagfile))
     flags.update(parse_flag_lines(settings.overrides))
     return flags
 

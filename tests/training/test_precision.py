@@ -1,6 +1,5 @@
 """`--mixed_precision=auto`: bfloat16 only on hardware with it, the reason recorded, warnings."""
 import pytest
-from absl import flags
 
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import precision, rundir
@@ -80,10 +79,7 @@ def test_the_real_probe_times_a_conv():
 
 
 def test_the_config_holds_the_resolved_precision():
-    fv = flags.FlagValues()
-    config_lib.define_flags(fv)
-    fv(["train", "--dataset_dir=/data/x"])
-    config = config_lib.config_from_flags(fv)
+    config = config_lib.config_from_flags(config_lib.parse_flags(["--dataset_dir=/data/x"]))
     assert config.mixed_precision == "auto"
     with pytest.raises(config_lib.ConfigError, match="must be resolved at start-up"):
         config.dtype_policy
