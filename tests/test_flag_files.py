@@ -10,6 +10,7 @@ import pytest
 
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import schedule
+from pgan_tf.training import rundir
 from pgan_tf import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +87,7 @@ def test_flags_give_the_config_absl_gave(args, expected, monkeypatch):
     `--flag value`, flags before and after the file), gives the TrainConfig that the absl flags of
     commit 56669ed gave: `ABSL` holds those, recorded from the repository root before the switch."""
     monkeypatch.chdir(REPO)
-    config = json.loads(config_lib.config_from_flags(config_lib.parse_flags(args)).to_json())
+    config = json.loads(rundir.config_json(config_lib.config_from_flags(config_lib.parse_flags(args))))
     config["data"]["path"] = os.path.relpath(config["data"]["path"])
     assert config == expected
 

@@ -14,7 +14,7 @@ from pgan_tf.core import images
 from pgan_tf.serving import export
 
 from pgan_tf.training import rundir
-from test_export import TINY_COND, keras_uint8, make_run_dir
+from export_helpers import TINY_COND, keras_uint8, make_run_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
