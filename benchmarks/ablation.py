@@ -10,76 +10,96 @@ replace its values. Re-running the same command skips finished runs, resumes int
 and re-evaluates trained but unscored ones; Ctrl-C stops the current training at a checkpoint.
 Configurations: full, no_growing, no_mbstd, no_eqlr, no_pixelnorm, no_ema.
 """
+from __future__ import annotations
+
 import os
 import sys
 
-from absl import app, flags
-
-import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.ablation import configs, report, sweep
+from pgan_tf.core import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FLAGS = flags.FLAGS
-flags.DEFINE_string("sweep_dir", "results/ablation", "Where the runs live (one folder per configuration and seed).")
-flags.DEFINE_string("only", "", "Comma-separated configurations to run; empty = all of them.")
-flags.DEFINE_list("seeds", ["1", "2"], "Training seeds.")
-flags.DEFINE_string("base_flags", os.path.join(ROOT, "quickstart.flags"), "Flag file of the setting.")
-_OVERRIDES = {  # flags replacing the base flag file's values when given
-    "total_kimg": flags.DEFINE_float("total_kimg", None, "Images shown per run, in thousands."),
-    "lod_training_kimg": flags.DEFINE_float("lod_training_kimg", None, "Stabilization kimg per resolution."),
-    "lod_transition_kimg": flags.DEFINE_float("lod_transition_kimg", None, "Fade-in kimg per resolution."),
-    "resolution": flags.DEFINE_integer("resolution", None, "Final resolution."),
-    "fmap_base": flags.DEFINE_integer("fmap_base", None, "Network width base."),
-    "fmap_max": flags.DEFINE_integer("fmap_max", None, "Maximum feature maps per layer."),
-    "latent_size": flags.DEFINE_integer("latent_size", None, "Latent size."),
-    "tick_kimg": flags.DEFINE_string("tick_kimg", None, "kimg per tick per resolution, e.g. '4:1,8:1,16:1'."),
-    "dataset_dir": flags.DEFINE_string("dataset_dir", None, "Dataset directory."),
-    "create_synthetic": flags.DEFINE_integer("create_synthetic", None, "Synthetic images to create if the dataset is absent."),
+# Flags replacing the base flag file's values when given: name → (type, help).
+_OVERRIDES = {
+    "total_kimg": (float, "Images shown per run, in thousands."),
+    "lod_training_kimg": (float, "Stabilization kimg per resolution."),
+    "lod_transition_kimg": (float, "Fade-in kimg per resolution."),
+    "resolution": (cli.integer, "Final resolution."),
+    "fmap_base": (cli.integer, "Network width base."),
+    "fmap_max": (cli.integer, "Maximum feature maps per layer."),
+    "latent_size": (cli.integer, "Latent size."),
+    "tick_kimg": (str, "kimg per tick per resolution, e.g. '4:1,8:1,16:1'."),
+    "dataset_dir": (str, "Dataset directory."),
+    "create_synthetic": (cli.integer, "Synthetic images to create if the dataset is absent."),
 }
-flags.DEFINE_multi_string("train_flag", [], "Any further training flag, e.g. --train_flag=--minibatch_base=8 (repeatable).")
-flags.DEFINE_integer("snapshot_ticks", 4, "Generator snapshot every N ticks (the quickstart's 4: every 20 kimg): the points of the curves.")
-flags.DEFINE_integer("eval_images", 1024, "Generated and real images per evaluation (pgan_tf.evaluate imports lazily: its --num_images).")
-flags.DEFINE_integer("eval_seed", 0, "Seed of the evaluation's latents, patches and projections.")
-flags.DEFINE_bool("retry_failed", False, "Train diverged runs again instead of keeping them as a result.")
-flags.DEFINE_string("report", os.path.join(ROOT, "docs", "ablation.md"), "Markdown report to write (the PNG goes next to it).")
-flags.DEFINE_bool("report_only", False, "Only regenerate the report from the stored runs.")
 
 
-def settings_from_flags():
-    overrides = [f"--{name}={holder.value}" for name, holder in _OVERRIDES.items() if holder.value is not None]
+def make_parser() -> cli.ArgumentParser:
+    p = cli.ArgumentParser(prog="benchmarks/ablation.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sweep_dir", default="results/ablation",
+                   help="Where the runs live (one folder per configuration and seed).")
+    p.add_argument("--only", default="",
+                   help="Comma-separated configurations to run; empty = all of them.")
+    p.add_list("--seeds", default=["1", "2"], help="Training seeds.")
+    p.add_argument("--base_flags", default=os.path.join(ROOT, "quickstart.flags"),
+                   help="Flag file of the setting.")
+    for name, (kind, text) in _OVERRIDES.items():
+        p.add_argument(f"--{name}", type=kind, default=None, help=text)
+    p.add_argument("--train_flag", action="append", default=[],
+                   help="Any further training flag, e.g. --train_flag=--minibatch_base=8 "
+                        "(repeatable).")
+    p.add_argument("--snapshot_ticks", type=cli.integer, default=4,
+                   help="Generator snapshot every N ticks (the quickstart's 4: every 20 kimg): "
+                        "the points of the curves.")
+    p.add_argument("--num_images", type=cli.integer, default=1024,
+                   help="Generated and real images per evaluation (pgan_tf.evaluate's "
+                        "--num_images).")
+    p.add_alias("--eval_images", "--num_images")
+    p.add_argument("--eval_seed", type=cli.integer, default=0,
+                   help="Seed of the evaluation's latents, patches and projections.")
+    p.add_bool("--retry_failed", default=False,
+               help="Train diverged runs again instead of keeping them as a result.")
+    p.add_argument("--report", default=os.path.join(ROOT, "docs", "ablation.md"),
+                   help="Markdown report to write (the PNG goes next to it).")
+    p.add_bool("--report_only", default=False,
+               help="Only regenerate the report from the stored runs.")
+    return p
+
+
+def settings_from_flags(args):
+    overrides = [f"--{name}={getattr(args, name)}" for name in _OVERRIDES
+                 if getattr(args, name) is not None]
     return sweep.Settings(
-        sweep_dir=FLAGS.sweep_dir, flagfile=FLAGS.base_flags,
-        overrides=tuple(overrides + FLAGS.train_flag), snapshot_ticks=FLAGS.snapshot_ticks,
-        num_images=FLAGS.eval_images, eval_seed=FLAGS.eval_seed, retry_failed=FLAGS.retry_failed)
+        sweep_dir=args.sweep_dir, flagfile=args.base_flags,
+        overrides=tuple(overrides + args.train_flag), snapshot_ticks=args.snapshot_ticks,
+        num_images=args.num_images, eval_seed=args.eval_seed, retry_failed=args.retry_failed)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        ablations = configs.select(FLAGS.only)
-        seeds = [int(s) for s in FLAGS.seeds]
-        if FLAGS.snapshot_ticks <= 0 or FLAGS.eval_images < 2:
-            raise ValueError("--snapshot_ticks must be positive and --eval_images at least 2")
-        if not os.path.isfile(FLAGS.base_flags):
-            raise ValueError(f"--base_flags: no such file {FLAGS.base_flags}")
+        ablations = configs.select(args.only)
+        seeds = [int(s) for s in args.seeds]
+        if args.snapshot_ticks <= 0 or args.num_images < 2:
+            raise ValueError("--snapshot_ticks must be positive and --num_images at least 2")
+        if not os.path.isfile(args.base_flags):
+            raise ValueError(f"--base_flags: no such file {args.base_flags}")
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return cli.fail(e, cli.USAGE)
     try:
-        if not FLAGS.report_only:
-            found = sweep.sweep(settings_from_flags(), ablations, seeds)
+        if not args.report_only:
+            found = sweep.sweep(settings_from_flags(args), ablations, seeds)
             print("Sweep: " + ", ".join(f"{k} {v}" for k, v in found.items()))
-        md, png = report.write_report(FLAGS.sweep_dir, FLAGS.report)
+        md, png = report.write_report(args.sweep_dir, args.report)
         print(f"Wrote {md} and {png}")
     except sweep.Interrupted as e:
         print(f"interrupted: {e}", file=sys.stderr)
-        return 130
+        return cli.INTERRUPTED
     except (sweep.SweepError, report.ReportError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+        return cli.fail(e, cli.FAILURE)
+    return cli.OK
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    sys.exit(main())

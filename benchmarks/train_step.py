@@ -111,7 +111,7 @@ def load_config(name):
     """The TrainConfig that `pgan_tf.train --flagfile=F` builds: F is quickstart.flags with `name`'s
     overrides for a named config, else `name` is the flag file itself.
 
-    The flag file is parsed by the training flags themselves (a private FlagValues), so every
+    The flag file is parsed by the training flags themselves (`config.parse_flags`), so every
     default the file leaves out is the trainer's.
     """
     if name in CONFIGS:
@@ -120,10 +120,7 @@ def load_config(name):
         path, overrides = name, []
     else:
         raise app.UsageError(f"--config: {name!r} is neither one of {', '.join(CONFIGS)} nor a flag file")
-    fv = flags.FlagValues()
-    config_lib.define_flags(fv)
-    fv(["train", f"--flagfile={path}", *overrides])
-    return config_lib.config_from_flags(fv)
+    return config_lib.config_from_flags(config_lib.parse_flags([f"--flagfile={path}", *overrides]))
 
 
 def reset_peak_rss():

@@ -1,7 +1,7 @@
 """Evaluate a run's generator snapshots against its dataset (paper §5 metrics, FID, IS, ...).
 
     python -m pgan_tf.evaluate --run_dir=results/00000-x --metrics=swd,ms_ssim \\
-        [--snapshots=all|latest|<kimg,...>] [--num_images=N] [--inception=PATH]
+        [--snapshots=all|latest|<kimg,...>] [--num_images=N] [--inception_path=PATH]
 
 Each chosen snapshot is scored against the reals at the snapshot's resolution, after a
 real-vs-real baseline row per resolution (two disjoint halves of the reals: what a perfect
@@ -9,6 +9,9 @@ generator would score with this many images). Rows are appended to <run_dir>/met
 written to TensorBoard (<run_dir>/eval, step = kimg; baselines under reals_vs_reals/ at step 0)
 and printed as a table.
 """
+from __future__ import annotations
+
+import argparse
 import json
 import os
 import sys
@@ -17,8 +20,8 @@ import time
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 
 import numpy as np
-from absl import app, flags
 
+from pgan_tf.core import cli
 from pgan_tf.core.progress import ProgressLine
 from pgan_tf.training import rundir
 from pgan_tf.model import sampling
@@ -50,17 +53,12 @@ def select_snapshots(snapshots, which):
 
 def make_generate_fn(generator, batch_size=64):
     """generate_fn(n, seed) → uint8 NHWC for a snapshot generator (latents N(0, I), random
-    one-hot labels when the generator takes them), in batches of at most batch_size, fewer where
-    the resolution needs it (`sampling.model_batch_size`)."""
-    latent_size = generator.inputs[0].shape[-1]
-    label_size = generator.inputs[1].shape[-1] if len(generator.inputs) > 1 else 0
-    batch_size = sampling.model_batch_size(generator, cap=batch_size)
+    one-hot labels when the generator takes them, from `np.random.default_rng(seed)`), in batches
+    of at most batch_size, fewer where the resolution needs it (`sampling.Sampler`)."""
+    sampler = sampling.Sampler.from_model(generator, cap=batch_size)
 
     def generate_fn(n, seed):
-        rng = np.random.default_rng(seed)
-        latents = rng.standard_normal((n, latent_size)).astype(np.float32)
-        labels = np.eye(label_size, dtype=np.float32)[rng.integers(label_size, size=n)] if label_size else None
-        return sampling.generate_uint8(generator, latents, labels, batch_size)
+        return sampler.sample(n, np.random.default_rng(seed))
 
     return generate_fn
 
@@ -210,8 +208,7 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
         from pgan_tf.metrics.fid import InceptionFeatures
 
         inception_path = InceptionFeatures(inception_path)  # load once, fail early
-    config = rundir.read_config(run_dir)
-    dataset_path = config["dataset"]["path"]
+    dataset_path = rundir.read_config(run_dir).dataset.path
     chosen = select_snapshots(rundir.list_snapshots(run_dir), snapshots)
     rows = []
     plans = []
@@ -246,31 +243,45 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
 
 
 # ------------------------------------------------------------------ command line
-FLAGS = flags.FLAGS
-flags.DEFINE_string("run_dir", None, "Run directory (holds config.json and snapshots).")
-flags.DEFINE_string("metrics", "swd", "Comma-separated: swd, ms_ssim, fid, is, mode_coverage.")
-flags.DEFINE_string("snapshots", "all", "all, latest, or comma-separated kimg numbers.")
-flags.DEFINE_integer("num_images", 1024, "Images per set (paper: 16384 for SWD, 10000 pairs "
-                     "for MS-SSIM, 50000 for FID).")
-flags.DEFINE_string("inception", None, "Inception-v3 weights for fid/is (.keras/.h5 model, "
-                    ".weights.h5, or SavedModel dir); never downloaded.")
-flags.DEFINE_integer("seed", 0, "Seed of latents, patches and projections.")
-flags.DEFINE_integer("batch_size", 64, "Images per batch.")
-flags.DEFINE_bool("baseline", True, "Also score real vs real (two disjoint halves).")
+def make_parser() -> cli.ArgumentParser:
+    p = cli.ArgumentParser(prog="python -m pgan_tf.evaluate", description=__doc__.splitlines()[0],
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--run_dir", required=True,
+                   help="Run directory (holds config.json and snapshots).")
+    p.add_list("--metrics", default=["swd"],
+               help="Comma-separated: swd, ms_ssim, fid, is, mode_coverage.")
+    p.add_argument("--snapshots", default="all",
+                   help="all, latest, or comma-separated kimg numbers.")
+    p.add_argument("--num_images", type=cli.integer, default=1024,
+                   help="Images per set (paper: 16384 for SWD, 10000 pairs for MS-SSIM, 50000 "
+                        "for FID).")
+    p.add_argument("--inception_path", default=None,
+                   help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or "
+                        "SavedModel dir); never downloaded.")
+    p.add_alias("--inception", "--inception_path")
+    p.add_argument("--seed", type=cli.integer, default=0,
+                   help="Seed of latents, patches and projections.")
+    p.add_argument("--batch_size", type=cli.integer, default=64, help="Images per batch.")
+    p.add_bool("--baseline", default=True, help="Also score real vs real (two disjoint halves).")
+    return p
 
 
-def main(argv):
-    del argv
-    if not FLAGS.run_dir:
-        raise app.UsageError("--run_dir is required")
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pgan_tf.evaluate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
+    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        evaluate(FLAGS.run_dir, FLAGS.metrics, snapshots=FLAGS.snapshots,
-                 num_images=FLAGS.num_images, inception_path=FLAGS.inception, seed=FLAGS.seed,
-                 batch_size=FLAGS.batch_size, baseline=FLAGS.baseline)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+        evaluate(args.run_dir, args.metrics, snapshots=args.snapshots, num_images=args.num_images,
+                 inception_path=args.inception_path, seed=args.seed, batch_size=args.batch_size,
+                 baseline=args.baseline)
+    except OSError as e:  # a path the flags name that does not exist is a usage error
+        code = cli.USAGE if isinstance(e, FileNotFoundError) else cli.FAILURE
+        return cli.fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e, code)
+    except ValueError as e:
+        return cli.fail(e, cli.USAGE)
+    except KeyboardInterrupt:
+        return cli.fail("interrupted; the rows of this run were not written", cli.INTERRUPTED)
+    return cli.OK
 
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(main())

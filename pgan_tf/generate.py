@@ -1,24 +1,25 @@
 """Samples images from a trained generator: PNG files, an image grid and an interpolation GIF.
 
     python -m pgan_tf.generate --model=<SavedModel dir | model base dir | run dir | .keras> \
-        --out=DIR [--num=N] [--grid=RxC] [--interpolate=STEPS [--keyframes=K] [--no-gif]] \
+        --out=DIR [--num_images=N] [--grid=RxC] [--interpolate=STEPS [--keyframes=K] [--nogif]] \
         [--seed=S] [--labels=random|CLASS|C1,C2,...]
 
 SavedModels are run through their `serving_default` signature with plain TensorFlow; run
 directories through their latest snapshot. The same seed gives byte-identical files.
 """
-import argparse
-import dataclasses
+from __future__ import annotations
+
 import math
 import os
 import sys
 
 import numpy as np
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 import tensorflow as tf
 
 from pgan_tf.core import cli
+from pgan_tf.core.labels import one_hot
 
 from pgan_tf.model import sampling
 
@@ -59,20 +60,6 @@ def interpolation_latents(rng, keyframes, steps, latent_size):
                            for i in range(keyframes)])
 
 
-@dataclasses.dataclass(frozen=True)
-class Sampler:
-    """A loaded generator: `fn(latents, labels or None)` → uint8 NHWC images."""
-
-    fn: object
-    latent_size: int
-    label_size: int
-    source: str
-    batch_size: int = sampling.MAX_BATCH  # images per call, sized by the resolution
-
-    def __call__(self, latents, labels=None):
-        return sampling.in_batches(self.fn, latents, labels, self.batch_size)
-
-
 def _saved_model_sampler(path):
     loaded = tf.saved_model.load(path)
     if "serving_default" not in loaded.signatures:
@@ -91,23 +78,16 @@ def _saved_model_sampler(path):
     label_size = int(specs["labels"].shape[-1]) if "labels" in specs else 0
     _, h, w, c = sig.structured_outputs["images"].shape
     batch = sampling.output_batch_size(h, w, c, cap=BATCH) if None not in (h, w, c) else 1
-    return Sampler(fn, int(specs["latents"].shape[-1]), label_size, f"SavedModel {path}", batch)
+    return sampling.Sampler(fn, int(specs["latents"].shape[-1]), label_size, batch, f"SavedModel {path}")
 
 
 def _keras_sampler(path, source):
-    model = rundir.load_generator(path)
-
-    def fn(latents, labels):
-        x = model([latents, labels] if labels is not None else latents, training=False)
-        return sampling.to_uint8(x)
-
-    label_size = int(model.inputs[1].shape[-1]) if len(model.inputs) > 1 else 0
-    return Sampler(fn, int(model.inputs[0].shape[-1]), label_size, source, sampling.model_batch_size(model, cap=BATCH))
+    return sampling.Sampler.from_model(rundir.load_generator(path), cap=BATCH, source=source)
 
 
 def load_sampler(model):
-    """A Sampler from a SavedModel dir, a TF Serving model base dir (latest version), a run dir
-    (latest snapshot) or a `.keras` file."""
+    """A `sampling.Sampler` from a SavedModel dir, a TF Serving model base dir (latest version), a
+    run dir (latest snapshot) or a `.keras` file."""
     if os.path.isfile(model) and model.endswith(".keras"):
         return _keras_sampler(model, f"Keras model {model}")
     if not os.path.isdir(model):
@@ -131,16 +111,14 @@ def make_labels(spec, n, label_size, rng):
             raise ValueError("--labels given, but the model is unconditional")
         return None
     if spec is None or spec == "random":
-        classes = rng.randint(0, label_size, n)
-    else:
-        try:
-            given = [int(c) for c in spec.split(",")]
-        except ValueError:
-            raise ValueError(f"--labels must be 'random', a class index or a comma list of them, got {spec!r}") from None
-        if any(not 0 <= c < label_size for c in given):
-            raise ValueError(f"--labels classes must be in [0, {label_size}), got {spec!r}")
-        classes = np.resize(np.array(given), n)
-    return np.eye(label_size, dtype=np.float32)[classes]
+        return sampling.random_labels(rng, n, label_size)
+    try:
+        given = [int(c) for c in spec.split(",")]
+    except ValueError:
+        raise ValueError(f"--labels must be 'random', a class index or a comma list of them, got {spec!r}") from None
+    if any(not 0 <= c < label_size for c in given):
+        raise ValueError(f"--labels classes must be in [0, {label_size}), got {spec!r}")
+    return one_hot(np.resize(np.array(given), n), label_size)
 
 
 def parse_grid(text, num):
@@ -169,7 +147,7 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
     rows, cols = grid
     count = max(num, rows * cols)
     rng = np.random.RandomState(seed)
-    latents = rng.randn(count, sampler.latent_size).astype(np.float32)
+    latents = sampling.random_latents(rng, count, sampler.latent_size)
     labels = make_labels(labels_spec, count, sampler.label_size, rng)
     images = sampler(latents, labels)
     os.makedirs(out_dir, exist_ok=True)
@@ -195,37 +173,49 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
     return written
 
 
-def parse_args(argv):
+def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--num", type=int, default=16, help="number of PNG images (default 16)")
-    p.add_argument("--grid", default=None, help="grid shape RxC (default: near-square for --num)")
-    p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+    p.add_argument("--num_images", type=cli.integer, default=16,
+                   help="number of PNG images (default 16)")
+    p.add_alias("--num", "--num_images")
+    p.add_argument("--grid", default=None,
+                   help="grid shape RxC (default: near-square for --num_images)")
+    p.add_argument("--interpolate", type=cli.integer, default=0, metavar="STEPS",
                    help="interpolation frames between consecutive keyframes (0: no animation)")
-    p.add_argument("--keyframes", type=int, default=4, help="random latents the animation loops through")
-    p.add_argument("--gif", action=argparse.BooleanOptionalAction, default=True,
-                   help="write the animation as interpolation.gif (--no-gif: PNG frames)")
-    p.add_argument("--duration_ms", type=int, default=80, help="GIF frame duration")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keyframes", type=cli.integer, default=4,
+                   help="random latents the animation loops through")
+    p.add_bool("--gif", default=True,
+               help="write the animation as interpolation.gif (--nogif: PNG frames)")
+    p.add_alias("--no-gif", "--nogif")
+    p.add_argument("--duration_ms", type=cli.integer, default=80, help="GIF frame duration")
+    p.add_argument("--seed", type=cli.integer, default=0)
     p.add_argument("--labels", default=None, help="conditional models: random (default), CLASS or C1,C2,...")
-    return p.parse_args(argv)
+    return p
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pgan_tf.generate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
+    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        if args.num < 0 or args.interpolate < 0 or args.keyframes < 2 or args.duration_ms <= 0:
-            raise ValueError("--num and --interpolate must be >= 0, --keyframes >= 2, --duration_ms > 0")
-        grid = parse_grid(args.grid, max(args.num, 1))
+        if (args.num_images < 0 or args.interpolate < 0 or args.keyframes < 2
+                or args.duration_ms <= 0):
+            raise ValueError("--num_images and --interpolate must be >= 0, --keyframes >= 2, "
+                             "--duration_ms > 0")
+        grid = parse_grid(args.grid, max(args.num_images, 1))
         sampler = load_sampler(args.model)
-        written = generate(sampler, args.out, args.num, grid, args.seed, args.labels, args.interpolate,
-                           args.keyframes, args.gif, args.duration_ms)
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        written = generate(sampler, args.out, args.num_images, grid, args.seed, args.labels,
+                           args.interpolate, args.keyframes, args.gif, args.duration_ms)
+    except ValueError as e:
+        return cli.fail(e, cli.USAGE)
+    except OSError as e:
+        message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e
+        return cli.fail(message, cli.FAILURE)
+    except KeyboardInterrupt:
+        return cli.fail("interrupted", cli.INTERRUPTED)
     print(f"{sampler.source}: wrote {len(written)} files to {args.out}")
-    return 0
+    return cli.OK
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ The run directory is what training writes, so every command takes it: `config.js
 the pickle, the paper's schedule for its resolution), `network-snapshot-<kimg>.keras` (Gs, the EMA
 generator) and `checkpoints/` (G, D, Gs at the images shown given by --kimg; default: where the
 schedule's final stable stage starts, i.e. where the paper's training reaches full resolution).
-`export/export_saved_model.py`, `pgan_tf.generate`, `pgan_tf.evaluate` and `pgan_tf.train --resume`
+`pgan_tf.export_saved_model`, `pgan_tf.generate`, `pgan_tf.evaluate` and `pgan_tf.train --resume`
 all work on it. The directory is assembled under a temporary name and renamed when complete.
 """
+from __future__ import annotations
+
 import dataclasses
 import json
 import math
@@ -19,7 +21,7 @@ import time
 
 import tensorflow as tf
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.core import atomic, cli
@@ -116,9 +118,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     )
     tmp = atomic.make_temp_dir(out)
     try:
-        d = config.to_dict()
-        d["dataset"] = {"path": config.data.path, "resolution": nets.resolution, "name": name}
-        _write_json(os.path.join(tmp, rundir.CONFIG_NAME), d)
+        rundir.write_config(tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name))
         imported = {
             "source": os.path.abspath(pkl), "format": nets.format, "pickle_lod": nets.pickle_lod, "lod": nets.lod,
             "network": nets.config.to_dict(), "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
@@ -134,7 +134,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         objects = {"generator": nets.G, "discriminator": nets.D, "generator_ema": nets.Gs}
         checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
         saved = ckpt.Saver(tmp).save(checkpoint, images)
-        with open(os.path.join(tmp, "log.txt"), "w") as f:
+        with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:
             f.write(f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
                     f"as kimg {kimg:g} ({stage.name}).\n")
         atomic.install_dir(tmp, out)
@@ -148,7 +148,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     }
 
 
-def parse_args(argv):
+def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m pgan_tf.import_official", description=__doc__.splitlines()[0])
     p.add_argument("pickle", help="network pickle of the original (G, D, Gs): its own or a Theano-era one")
     p.add_argument("--run_dir", required=True, help="run directory to create (must not exist)")
@@ -160,32 +160,35 @@ def parse_args(argv):
     p.add_argument("--dataset_dir", default="", help="the matching TFRecord dataset (for evaluate); optional")
     p.add_argument("--lod_training_kimg", type=float, default=PAPER_PHASE_KIMG, help="schedule: stabilize kimg per phase")
     p.add_argument("--lod_transition_kimg", type=float, default=PAPER_PHASE_KIMG, help="schedule: fade-in kimg per phase")
-    return p.parse_args(argv)
+    return p
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pgan_tf.import_official`; returns the exit code (0, 1 failed, 2 usage or a
+    pickle that cannot be imported, 130 Ctrl-C: nothing is left behind)."""
+    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         result = import_pickle(
             args.pickle, args.run_dir, lod=args.lod, kimg=args.kimg, name=args.name, dataset_dir=args.dataset_dir,
             lod_training_kimg=args.lod_training_kimg, lod_transition_kimg=args.lod_transition_kimg,
         )
     except (OfficialPickleError, ImportRequestError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return cli.fail(e, cli.USAGE)
     except (OSError, atomic.WriteError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return cli.fail(e, cli.FAILURE)
+    except KeyboardInterrupt:
+        return cli.fail("interrupted; nothing was written", cli.INTERRUPTED)
     nets, rd = result["networks"], result["run_dir"]
     print(f"wrote {rd}: config.json, {os.path.basename(result['snapshot'])}, "
           f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, {result['stage'].name}) "
           f"in {result['seconds']:.1f}s")
     print("next:")
-    print(f"  python export/export_saved_model.py --run_dir {rd}")
-    print(f"  python -m pgan_tf.generate --model {rd} --out {os.path.join(rd, 'samples')} --num 16")
+    print(f"  python -m pgan_tf.export_saved_model --run_dir {rd}")
+    print(f"  python -m pgan_tf.generate --model {rd} --out {os.path.join(rd, 'samples')} "
+          f"--num_images 16")
     print(f"  python -m pgan_tf.train --dataset_dir=DATASET {' '.join(resume_flags(nets.config, result['schedule']))} "
           f"--total_kimg=KIMG --resume={rd}")
-    return 0
+    return cli.OK
 
 
 if __name__ == "__main__":

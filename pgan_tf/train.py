@@ -4,22 +4,23 @@ The run loop: it walks the schedule stage by stage (fresh networks per stage, we
 over), runs the compiled step in chunks, and at every tick logs, writes sample grids, TensorBoard
 events, snapshots and checkpoints. Everything in a chunk runs inside one `tf.function`.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
-import re
 import signal
 import sys
 import time
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
 
-from pgan_tf.core import atomic, faults
+from pgan_tf.core import atomic, cli, faults
+from pgan_tf.core.labels import one_hot
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.core import images
@@ -29,8 +30,6 @@ from pgan_tf.model import sampling
 from pgan_tf.training import distribute, precision, rundir, schedule
 from pgan_tf.training.stage import STAT_NAMES, StageTrainer
 from pgan_tf.training.switch_timing import SwitchTimer
-
-FLAGS = flags.FLAGS
 
 
 class TrainingError(RuntimeError):
@@ -44,15 +43,6 @@ def format_time(seconds):
     if s < 3600:
         return f"{s // 60}m {s % 60:02d}s"
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
-
-
-def new_run_dir(result_dir, desc):
-    """results/<NNNNN>-<desc>, numbered one past the highest existing run."""
-    os.makedirs(result_dir, exist_ok=True)
-    ids = [int(m.group(1)) for m in (re.match(r"^(\d+)-", d) for d in os.listdir(result_dir)) if m]
-    path = os.path.join(result_dir, f"{max(ids, default=-1) + 1:05d}-{desc}")
-    os.makedirs(path)
-    return path
 
 
 def ensure_dataset(config, num_workers=1):
@@ -151,20 +141,21 @@ class Training:
 
         resume_from = None
         if config.resume:
-            self.run_dir, resume_from, explicit = ckpt.resolve_resume(config.resume, config.log.result_dir)
+            self.run_dir, resume_from, explicit = rundir.resolve_resume(config.resume, config.log.result_dir)
         else:
             desc = config.log.desc or f"pgan-{info.name}-{config.schedule.resolution}"
-            self.run_dir = new_run_dir(config.log.result_dir, desc) if self.is_chief else None
-        self.log = Logger(os.path.join(self.run_dir, "log.txt")) if self.is_chief else print
+            self.run_dir = rundir.create(config.log.result_dir, desc) if self.is_chief else None
+        self.log = Logger(os.path.join(self.run_dir, rundir.LOG_NAME)) if self.is_chief else print
         if self.is_chief:
-            self._write_config()
+            dataset_entry = rundir.DatasetEntry(info.path, config.schedule.resolution, info.name)
+            rundir.write_config(self.run_dir, config, dataset_entry)
         rs = np.random.RandomState(config.seed)
         self.grid_cols, self.grid_rows = config_lib.grid_shape(config.log.grid_size, config.schedule.resolution)
         n = self.grid_cols * self.grid_rows
-        self.grid_latents = rs.standard_normal((n, config.network.latent_size)).astype(np.float32)
+        self.grid_latents = sampling.random_latents(rs, n, config.network.latent_size)
         self.grid_labels = None
         if config.network.label_size:
-            self.grid_labels = np.eye(config.network.label_size, dtype=np.float32)[np.arange(n) % config.network.label_size]
+            self.grid_labels = one_hot(np.arange(n) % config.network.label_size, config.network.label_size)
         self.writer = tf.summary.create_file_writer(self.run_dir) if self.is_chief else None
         if self.is_chief:
             self.saver = ckpt.Saver(self.run_dir, config.log.keep_checkpoints)
@@ -172,12 +163,6 @@ class Training:
             self._restore(resume_from, explicit)
 
     # ---- state -------------------------------------------------------------------------------
-    def _write_config(self):
-        path = os.path.join(self.run_dir, rundir.CONFIG_NAME)
-        d = self.config.to_dict()
-        d["dataset"] = {"path": self.info.path, "resolution": self.config.schedule.resolution, "name": self.info.name}
-        atomic.write_text(path, json.dumps(d, indent=2, sort_keys=True, default=str))
-
     def _enter_stage(self, stage, previous=None):
         """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
         cfg = self.config
@@ -281,13 +266,13 @@ class Training:
                     f"{last[-1][1] if last else 'none'}")
 
     # ---- samples -----------------------------------------------------------------------------
-    def generate(self, latents, labels=None):
-        """EMA generator samples as uint8 NHWC at the current resolution (memory-sized batches)."""
-        return sampling.generate_uint8(self.trainer.generator_ema, latents, labels)
+    def sampler(self):
+        """The EMA generator of the current stage: uint8 NHWC samples in memory-sized batches."""
+        return sampling.Sampler.from_model(self.trainer.generator_ema)
 
     def write_fakes(self):
         self.trainer.set_alpha_now()
-        fakes = images.upscale_to(self.generate(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
+        fakes = images.upscale_to(self.sampler()(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
         kimg = int(self.images_seen.numpy()) // 1000
         picture = images.grid(fakes, self.grid_cols, self.grid_rows)
         images.save_png(os.path.join(self.run_dir, f"fakes{kimg:06d}.png"), picture)
@@ -331,7 +316,7 @@ class Training:
             if switch_line:
                 self.log(switch_line)
             if not np.all(np.isfinite(stats)):
-                last = ckpt.latest(self.run_dir) if self.run_dir else None
+                last = rundir.latest_checkpoint(self.run_dir) if self.run_dir else None
                 raise TrainingError(
                     f"non-finite loss at kimg {self.images_seen.numpy() / 1000:.1f} "
                     f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STAT_NAMES, stats))}); stopped without "
@@ -432,13 +417,10 @@ class Training:
         cfg, tr = self.config, self.trainer
         tr.set_alpha_now()
         res = tr.stage.resolution
-        label_size = cfg.network.label_size
+        sampler = self.sampler()
 
         def generate_fn(n, seed):
-            rs = np.random.RandomState(seed)
-            z = rs.standard_normal((n, cfg.network.latent_size)).astype(np.float32)
-            labels = np.eye(label_size, dtype=np.float32)[rs.randint(label_size, size=n)] if label_size else None
-            return self.generate(z, labels)
+            return sampler.sample(n, np.random.RandomState(seed))
 
         def real_batches_fn(n):
             return dataset.iterate_uint8(cfg.data.path, res, 256, max_images=n)
@@ -477,8 +459,9 @@ def assumed_dataset(config):
 
 
 def build_config(f):
-    """Flags → validated config, dataset info, strategy and notes for the reader (the order
-    matters: devices first). A dry run never creates a dataset and works without one."""
+    """Parsed flags (`config.parse_flags`) → validated config, dataset info, strategy and notes
+    for the reader (the order matters: devices first). A dry run never creates a dataset and
+    works without one."""
     config = config_lib.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
     strategy = distribute.make_strategy(config.distribute, config.worker_timeout)  # before any op: collectives need it
@@ -486,7 +469,7 @@ def build_config(f):
         tf.config.experimental.enable_op_determinism()
     choice = precision.resolve(config.mixed_precision)  # may time a probe: before the seed is set
     if choice.warning:
-        logging.warning(choice.warning)
+        print(f"warning: {choice.warning}", file=sys.stderr)
     config = config_lib.with_precision(config, choice)
     keras.utils.set_random_seed(config.seed)
     notes = []
@@ -499,42 +482,43 @@ def build_config(f):
     return config, info, strategy, notes
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not os.environ.get("PGAN_TF_VERBOSE"):
-        logging.set_verbosity(logging.WARNING)  # absl INFO lines (checkpoint sharding) are noise
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pgan_tf.train`; returns the exit code (README: 0 done, 1 failed, 2 usage or
+    configuration, 130 stopped by Ctrl-C / 143 by SIGTERM after a checkpoint)."""
+    flags = config_lib.parse_flags(sys.argv[1:] if argv is None else argv)
     strategy = None
     try:
-        config, info, strategy, notes = build_config(FLAGS)
-        if FLAGS.dry_run:
-            print(config.to_json())
+        config, info, strategy, notes = build_config(flags)
+        if flags.dry_run:
+            print(rundir.config_json(config))
             for line in notes:
                 print(line)
             print(stage_table(config, strategy.num_replicas_in_sync))
-            return 0
-        Training(config, strategy, info).run()
-    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError, rundir.RunDirError, TrainingError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord, faults.WorkerLost) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+            return cli.OK
+        training = Training(config, strategy, info)
+        training.run()
+        stopped_by = training.stop.signal  # the run stopped at a checkpoint on this signal
+        return 128 + signal.Signals[stopped_by] if stopped_by else cli.OK
+    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError,
+            rundir.RunDirError) as e:
+        return cli.fail(e, cli.USAGE)
+    except (TrainingError, ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord,
+            faults.WorkerLost) as e:
+        return cli.fail(e, cli.FAILURE)
     except OSError as e:
-        print(f"error: {e.filename or 'I/O'}: {atomic.reason(e)}", file=sys.stderr)
-        return 1
+        return cli.fail(f"{e.filename or 'I/O'}: {atomic.reason(e)}", cli.FAILURE)
     except tf.errors.DataLossError as e:
-        print(f"error: corrupt data: {faults.first_line(e)}", file=sys.stderr)
-        return 1
+        return cli.fail(f"corrupt data: {faults.first_line(e)}", cli.FAILURE)
     except faults.PEER_ERRORS as e:
         if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
             raise
-        print(f"error: lost worker {faults.lost_task(e, distribute.task(strategy))}; restart every worker with "
-              f"--resume (newest checkpoint kept)", file=sys.stderr)
-        return 1
-    return 0
+        lost = faults.lost_task(e, distribute.task(strategy))
+        return cli.fail(f"lost worker {lost}; restart every worker with --resume "
+                        f"(newest checkpoint kept)", cli.FAILURE)
+    except KeyboardInterrupt:
+        return cli.fail("interrupted; the newest checkpoint, if any, is kept (continue with "
+                        "--resume)", cli.INTERRUPTED)
 
 
 if __name__ == "__main__":
-    config_lib.define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    sys.exit(main())

@@ -11,6 +11,7 @@ import tensorflow as tf  # noqa: E402
 
 from pgan_tf.serving import export  # noqa: E402
 
+from pgan_tf.model import sampling  # noqa: E402
 from pgan_tf.training import rundir
 
 
@@ -20,7 +21,7 @@ def main(rd, export_base):
     result = export.export_generator(generator, export_base, "pgan", warmup=False, verify=False)
     z = np.random.RandomState(1).standard_normal((1, generator.inputs[0].shape[-1])).astype(np.float32)
     served = tf.saved_model.load(result.path).signatures["serving_default"](latents=tf.constant(z))["images"].numpy()
-    keras_images = rundir.to_uint8(generator(z))
+    keras_images = sampling.to_uint8(generator(z))
     diff = np.abs(served.astype(np.int32) - keras_images.astype(np.int32))
     print(json.dumps({"shape": list(served.shape), "dtype": served.dtype.name, "max_abs_diff": int(diff.max()),
                       "differing_fraction": float((diff > 0).mean())}))

@@ -2,7 +2,7 @@
 import importlib.util
 import os
 
-import pgan_tf  # noqa: F401  (imports TensorFlow quietly)
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 
 import numpy as np
 import pytest

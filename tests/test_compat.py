@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 
-from pgan_tf.training import checkpoint
 from pgan_tf.training import rundir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +32,7 @@ def test_old_snapshot_loads_and_generates_the_same_images():
 
 def test_old_checkpoint_restores_the_ema_generator():
     expected = _expected()
-    generator, kimg = checkpoint.load_ema_generator(COMPAT, os.path.join(COMPAT, "checkpoints", "ckpt-200"))
+    generator, kimg = rundir.load_ema_generator(COMPAT, os.path.join(COMPAT, "checkpoints", "ckpt-200"))
     assert kimg == float(expected["kimg"]) == 0.2
     got = np.asarray(generator(expected["latents"], training=False))
     np.testing.assert_allclose(got, expected["checkpoint"], atol=1e-5)

@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from pgan_tf.training import rundir
 from pgan_tf.evaluate import _progress_printer, format_table, select_snapshots
 from pgan_tf.model.networks import NetworkConfig, build_generator
+from pgan_tf.training.config import DataConfig, TrainConfig
+from pgan_tf.training.schedule import ScheduleConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -74,9 +75,9 @@ def tiny_run(tmp_path_factory):
     run = root / "00000-tiny"
     run.mkdir()
     config = NetworkConfig(fmap_base=32, fmap_max=16, latent_size=8)
-    with open(run / "config.json", "w") as f:
-        json.dump({"network": config.to_dict(), "dataset": {"path": data, "resolution": 16},
-                   "train": {}}, f)
+    train = TrainConfig(network=config, schedule=ScheduleConfig(resolution=16, total_kimg=10),
+                        data=DataConfig(path=data, resolution=16))
+    rundir.write_config(str(run), train, rundir.DatasetEntry(data, 16, "synth"))
     for kimg in (0, 10):
         import keras
 
@@ -111,14 +112,23 @@ def test_evaluate_command_writes_rows_events_and_table(tiny_run):
 
 
 def test_evaluate_errors_are_one_line(tiny_run):
+    """Usage and configuration errors (a bad flag, a missing path) exit 2 with one line."""
     cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
            "--metrics=fid", "--snapshots=latest"]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: FID and IS need Inception")
-    proc = subprocess.run(cmd[:4] + ["--metrics=swd,foo"], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 1 and "unknown metric(s) ['foo']" in proc.stderr
+    cases = [
+        ([], "error: FID and IS need Inception-v3 weights, which are never downloaded: "
+             "pass --inception_path="),
+        (["--metrics=swd,foo"], "error: unknown metric(s) ['foo']"),
+        (["--inception=/missing/inception.h5"],
+         "error: Inception weights not found: '/missing/inception.h5'"),
+        (["--run_dir=/missing/run", "--metrics=swd"],
+         "error: run directory not found: /missing/run"),
+        (["--num_imagez=3"], "error: unrecognized arguments: --num_imagez=3"),
+    ]
+    for extra, message in cases:
+        proc = subprocess.run(cmd + extra, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1].startswith(message), proc.stderr
 
 
 def test_progress_is_plain_lines_in_a_log_and_one_line_on_a_terminal():

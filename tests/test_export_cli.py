@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from test_export import TINY_COND, keras_uint8, make_run_dir, tree
+from export_helpers import TINY_COND, keras_uint8, make_run_dir, tree
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "export", "export_saved_model.py")
@@ -60,7 +60,7 @@ def test_cli_subprocess_exports_latest_snapshot(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     model_dir = os.path.join(rd, "export", "pgan")
-    assert f"network-snapshot-000012.keras (kimg 12)" in out
+    assert "network-snapshot-000012.keras (kimg 12)" in out
     assert f"tensorflow_model_server --rest_api_port=8501 --model_name=pgan --model_base_path={model_dir}\n" in out
     assert "serving_default(latents: float32 [-1, 16]) -> {images: uint8 [-1, 8, 8, 3]}" in out
     assert "generate_png(latents: float32 [-1, 16]) -> {images_bytes: string [-1]}" in out

@@ -1,15 +1,16 @@
 """The shipped flag files: each resolves and dry-runs without a dataset, and holds the settings of
 the source it names (the original implementation's presets and the paper's Theano-era configs)."""
 import glob
+import json
 import os
 import subprocess
 import sys
 
 import pytest
-from absl import flags
 
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import schedule
+from pgan_tf.training import rundir
 from pgan_tf import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,10 +51,9 @@ FLAG_FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO, "*
 
 
 def _resolve(name, tmp_path, *extra):
-    fv = flags.FlagValues()
-    config_lib.define_flags(fv)
-    fv(["train", f"--flagfile={os.path.join(REPO, name)}", f"--dataset_dir={tmp_path / 'absent'}", *extra])
-    cfg = config_lib.config_from_flags(fv)
+    flags = config_lib.parse_flags([f"--flagfile={os.path.join(REPO, name)}",
+                                    f"--dataset_dir={tmp_path / 'absent'}", *extra])
+    cfg = config_lib.config_from_flags(flags)
     info, notes = train.assumed_dataset(cfg)
     return config_lib.resolve_with_dataset(cfg, info, num_replicas=1, labels_known=False), notes
 
@@ -70,6 +70,30 @@ def _actual(cfg):
         conditional=cfg.data.conditional, growing=s.growing, reset_optimizer=cfg.reset_optimizer,
         use_wscale=n.use_wscale, use_pixelnorm=n.use_pixelnorm, use_leakyrelu=n.use_leakyrelu,
     )
+
+
+ABSL = os.path.join(REPO, "tests", "fixtures", "train_flags_absl.json")
+
+
+def _absl_cases():
+    with open(ABSL) as f:
+        return [(case["args"], case["config"]) for case in json.load(f)]
+
+
+@pytest.mark.parametrize("args, expected", _absl_cases(),
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_flags_give_the_config_absl_gave(args, expected, monkeypatch):
+    """Every shipped flag file, alone and with overrides in every form (booleans, lists, hex ints,
+    `--flag value`, flags before and after the file), gives the TrainConfig that the absl flags of
+    commit 56669ed gave: `ABSL` holds those, recorded from the repository root before the switch."""
+    monkeypatch.chdir(REPO)
+    config = json.loads(rundir.config_json(config_lib.config_from_flags(config_lib.parse_flags(args))))
+    config["data"]["path"] = os.path.relpath(config["data"]["path"])
+    assert config == expected
+
+
+def test_every_flag_file_is_in_the_absl_record():
+    assert {f"--flagfile={name}" for name in FLAG_FILES} <= {args[0] for args, _ in _absl_cases()}
 
 
 def test_every_paper_flag_file_is_checked():

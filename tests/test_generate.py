@@ -14,7 +14,7 @@ from pgan_tf.core import images
 from pgan_tf.serving import export
 
 from pgan_tf.training import rundir
-from test_export import TINY_COND, keras_uint8, make_run_dir
+from export_helpers import TINY_COND, keras_uint8, make_run_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,8 +87,9 @@ def _files(d):
 
 def test_generate_from_saved_model(sources, tmp_path, capsys):
     out = str(tmp_path / "a")
-    assert generate.main(["--model", sources["saved_model"], "--out", out, "--num", "5", "--grid", "2x4",
-                          "--seed", "11", "--interpolate", "3", "--keyframes", "3"]) == 0
+    assert generate.main(["--model", sources["saved_model"], "--out", out, "--num_images", "5",
+                          "--grid", "2x4", "--seed", "11", "--interpolate", "3",
+                          "--keyframes", "3"]) == 0
     assert "wrote 7 files" in capsys.readouterr().out
     files = _files(out)
     assert sorted(files) == ["grid.png"] + [f"image-{i:04d}.png" for i in range(5)] + ["interpolation.gif"]
@@ -158,8 +159,11 @@ def test_bad_inputs_one_line_errors(sources, tmp_path, capsys):
         (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--labels", "1"],
          "error: --labels given, but the model is unconditional"),
         (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--grid", "2by2"], "error: --grid must"),
-        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--keyframes", "1"], "error: --num and"),
+        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--keyframes", "1"],
+         "error: --num_images and"),
         (["--out", str(tmp_path / "o")], "error: the following arguments are required: --model"),
+        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--gif=maybe"],
+         "error: argument --gif: expected true/false/1/0, got 'maybe'"),
     ]
     for argv, start in cases:
         try:

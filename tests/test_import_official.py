@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from pgan_tf.training import checkpoint as ckpt
-from pgan_tf.training import config as config_lib
+from pgan_tf.model import sampling
 from pgan_tf.training import rundir
 from pgan_tf.official.convert import load_official_pickle
 from tests import official_writer
@@ -43,10 +43,10 @@ def imported(tmp_path_factory):
 def test_writes_a_run_directory(imported):
     _, out, proc = imported
     assert "wrote" in proc.stdout and "--resume=" in proc.stdout
-    cfg = config_lib.train_config_from_dict(rundir.read_config(out))
+    cfg = rundir.read_config(out).train
     assert (cfg.network.latent_size, cfg.network.fmap_base, cfg.schedule.resolution) == (32, 128, 32)
     assert rundir.latest_snapshot(out)[0] == 0  # kimg 0.384 → snapshot 000000
-    path = ckpt.latest(out)
+    path = rundir.latest_checkpoint(out)
     assert path.endswith("ckpt-384") and ckpt.images_seen(path) == 384 and not ckpt.has_stage_index(path)
     info = ckpt.imported_info(path)
     assert info["stage"] == {"resolution": 32, "fade_in": False} and info["format"] == "tfutil"
@@ -68,8 +68,8 @@ def test_export_serves_the_imported_generator(imported):
         loaded = tf.saved_model.load(str(tmp / base / "pgan" / "1"))
         images = loaded.signatures["serving_default"](latents=tf.constant(z))["images"].numpy()
         assert images.dtype == np.uint8 and images.shape == (8, 32, 32, 3)
-        np.testing.assert_array_equal(images, rundir.to_uint8(Gs(z)))
-        original = rundir.to_uint8(np.transpose(expected["Gs_lod0_nchw"], (0, 2, 3, 1)))
+        np.testing.assert_array_equal(images, sampling.to_uint8(Gs(z)))
+        original = sampling.to_uint8(np.transpose(expected["Gs_lod0_nchw"], (0, 2, 3, 1)))
         assert np.abs(images.astype(int) - original.astype(int)).max() <= 1
 
 
@@ -98,10 +98,10 @@ def test_train_resumes_from_the_imported_checkpoint(imported):
     assert wrong.returncode == 2 and "mbstd_group_size=4 (this run: 2)" in wrong.stderr
     proc = _ok(run("pgan_tf.train", *data, *NET_FLAGS, "--total_kimg=0.432", f"--resume={out}"))
     assert "Resumed from" in proc.stdout and "Done" in proc.stdout
-    after = ckpt.latest(out)
+    after = rundir.latest_checkpoint(out)
     assert ckpt.images_seen(after) == 432 and ckpt.has_stage_index(after) and ckpt.imported_info(after) is None
     _, _, imported_gs, _ = load_official_pickle(TINY32)
-    trained_gs, kimg = ckpt.load_ema_generator(out, after)
+    trained_gs, kimg = rundir.load_ema_generator(out, after)
     assert kimg == 0.432
     change = max(np.abs(a - b).max() for a, b in zip(trained_gs.get_weights(), imported_gs.get_weights()))
     assert 0 < change < 0.1  # three small steps from the imported weights, not a fresh start

@@ -56,7 +56,7 @@ def seconds_at(ticks, kimg):
 
 
 def read_log(run_dir):
-    with open(os.path.join(run_dir, "log.txt")) as f:
+    with open(os.path.join(run_dir, rundir.LOG_NAME)) as f:
         return f.read()
 
 
@@ -73,7 +73,7 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
     if done is None:
         raise ValueError(f"{run_dir}: training has not finished (no 'Done:' line in log.txt)")
     config = rundir.read_config(run_dir)
-    dataset_path, final = config["dataset"]["path"], int(config["schedule"]["resolution"])
+    dataset_path, final = config.dataset.path, int(config.train.schedule.resolution)
     ticks = tick_times(log_text)
     say = progress or (lambda text: None)
 

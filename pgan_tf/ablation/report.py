@@ -198,7 +198,7 @@ def _setup_text(runs, summary, sweep_dir):
     done = [r for r in runs if r["state"] == "done"]
     first = done[0]
     cfg = rundir.read_config(first["run_dir"])
-    net, sch = cfg["network"], cfg["schedule"]
+    net, sch = cfg.train.network, cfg.train.schedule
     marker = first["done"]
     snaps = sorted({row["kimg"] for row in marker["snapshots"]})
     overrides = marker.get("overrides", [])
@@ -210,14 +210,14 @@ def _setup_text(runs, summary, sweep_dir):
     return f"""\
 ## Setup
 
-- Data: the built-in synthetic dataset `{cfg['dataset']['name']}` (discs, squares and triangles
-  in red, yellow, green or blue: 12 known modes), trained at {sch['resolution']}² final resolution.
-- Schedule: {sch['total_kimg']:g}k images shown per run; growing from {sch['initial_resolution']}² with
-  {sch['lod_training_kimg']:g}k images to stabilize and {sch['lod_transition_kimg']:g}k to fade in each
-  resolution (the "no growing" runs show the same {sch['total_kimg']:g}k images at {sch['resolution']}²
-  throughout). Minibatch {sch['minibatch_base']}, Adam lr {sch['lr_base']:g}, WGAN-GP, G EMA decay
-  {cfg['g_ema_decay']:g} per step (0 in the no-EMA runs).
-- Networks: fmap_base {net['fmap_base']}, fmap_max {net['fmap_max']}, latent {net['latent_size']}.
+- Data: the built-in synthetic dataset `{cfg.dataset.name}` (discs, squares and triangles
+  in red, yellow, green or blue: 12 known modes), trained at {sch.resolution}² final resolution.
+- Schedule: {sch.total_kimg:g}k images shown per run; growing from {sch.initial_resolution}² with
+  {sch.lod_training_kimg:g}k images to stabilize and {sch.lod_transition_kimg:g}k to fade in each
+  resolution (the "no growing" runs show the same {sch.total_kimg:g}k images at {sch.resolution}²
+  throughout). Minibatch {sch.minibatch_base}, Adam lr {sch.lr_base:g}, WGAN-GP, G EMA decay
+  {cfg.train.g_ema_decay:g} per step (0 in the no-EMA runs).
+- Networks: fmap_base {net.fmap_base}, fmap_max {net.fmap_max}, latent {net.latent_size}.
 - {budget}
 - Seeds: {', '.join(map(str, sorted({r['seed'] for r in done})))}; snapshots at {', '.join(f'{k:g}' for k in snaps)} kimg.
 - Evaluation of every snapshot, upscaled (nearest neighbour) from its stage's resolution to

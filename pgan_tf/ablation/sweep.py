@@ -21,7 +21,8 @@ import sys
 import time
 
 from pgan_tf.ablation import evaluation
-from pgan_tf.core import atomic
+from pgan_tf.core import atomic, cli
+from pgan_tf.training import rundir
 
 ARGS_FILE = "ablation-args.json"
 DONE_FILE = "ablation-done.json"
@@ -51,7 +52,7 @@ class Settings:
 
 
 def parse_flag_lines(lines):
-    """{flag: value} of `--name=value` lines (an absl flag file's; other lines, '#' comments, ignored)."""
+    """{flag: value} of `--name=value` arguments (other arguments ignored)."""
     out = {}
     for line in lines:
         line = line.strip()
@@ -62,9 +63,9 @@ def parse_flag_lines(lines):
 
 
 def effective_flags(settings):
-    """The flag file's values with the overrides applied (what the dataset is made from)."""
-    with open(settings.flagfile) as f:
-        flags = parse_flag_lines(f)
+    """The flag file's values, read as `pgan_tf.train` reads it, with the overrides applied (what
+    the dataset is made from)."""
+    flags = parse_flag_lines(cli.read_flagfile(settings.flagfile))
     flags.update(parse_flag_lines(settings.overrides))
     return flags
 
@@ -119,10 +120,7 @@ def read_json(path):
 
 def run_dirs(slot):
     """The training run directories inside a slot (normally one)."""
-    if not os.path.isdir(slot):
-        return []
-    return sorted(os.path.join(slot, d) for d in os.listdir(slot)
-                  if os.path.isdir(os.path.join(slot, d)) and d[:5].isdigit())
+    return rundir.list_runs(slot)
 
 
 def state(slot):
@@ -137,10 +135,10 @@ def state(slot):
         return "done", run
     if os.path.exists(os.path.join(run, FAILED_FILE)):
         return "failed", run
-    log_path = os.path.join(run, "log.txt")
+    log_path = os.path.join(run, rundir.LOG_NAME)
     if os.path.exists(log_path) and evaluation.finished_training(evaluation.read_log(run)):
         return "evaluate", run
-    if os.path.exists(os.path.join(run, "checkpoints", "checkpoint")):
+    if rundir.has_checkpoint(run):
         return "resume", run
     return "restart", run
 
@@ -220,7 +218,7 @@ def run_one(settings, ablation, seed, log, echo, signals):
     found, run = state(slot)
     if found == "failed" and settings.retry_failed:
         os.remove(os.path.join(run, FAILED_FILE))
-        found = "resume" if os.path.exists(os.path.join(run, "checkpoints", "checkpoint")) else "restart"
+        found = "resume" if rundir.has_checkpoint(run) else "restart"
     if found in ("done", "failed"):
         log(f"{slot_name(ablation, seed)}: {found}, skipped")
         return found

@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 
+from pgan_tf.core.labels import one_hot
 from pgan_tf.core.resolution import is_resolution
 from pgan_tf.data import decoding
 from pgan_tf.data.decoding import Transform
@@ -27,13 +28,6 @@ from pgan_tf.data.tfrecord_format import DatasetError
 
 def _num_workers():
     return max(1, min(8, os.cpu_count() or 1))
-
-
-def one_hot(labels, num_classes):
-    labels = np.asarray(labels, np.int64)
-    out = np.zeros((labels.size, num_classes), np.float32)
-    out[np.arange(labels.size), labels] = 1.0
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

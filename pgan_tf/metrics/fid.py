@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 NO_WEIGHTS_MESSAGE = (
-    "FID and IS need Inception-v3 weights, which are never downloaded: pass --inception=PATH "
+    "FID and IS need Inception-v3 weights, which are never downloaded: pass --inception_path=PATH "
     "(a Keras .keras/.h5 model, a .weights.h5 file for keras.applications.InceptionV3, or a "
     "SavedModel directory)"
 )

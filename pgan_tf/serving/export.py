@@ -1,4 +1,4 @@
-"""Exports a generator as a versioned SavedModel for TensorFlow Serving (DESIGN.md §5).
+"""Exports a generator as a versioned SavedModel for TensorFlow Serving (docs/design.md §6).
 
 `<export_base>/<model_name>/<version>/` gets `saved_model.pb` + `variables/` with two signatures
 traced from the Keras generator (so loading needs plain TensorFlow only, not pgan_tf):
@@ -135,9 +135,9 @@ def random_inputs(specs, batch_size, rng):
     for spec in specs:
         size = int(spec.shape[-1])
         if spec.name == "labels":
-            out[spec.name] = np.eye(size, dtype=np.float32)[rng.randint(0, size, batch_size)]
+            out[spec.name] = sampling.random_labels(rng, batch_size, size)
         else:
-            out[spec.name] = rng.randn(batch_size, size).astype(np.float32)
+            out[spec.name] = sampling.random_latents(rng, batch_size, size)
     return out
 
 
@@ -219,10 +219,9 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
     to serving_default's pixels, and every warmup request must run. Raises ExportError otherwise.
     """
     loaded = tf.saved_model.load(path)
-    specs = generator_input_specs(generator)
-    batch_size = sampling.model_batch_size(generator, cap=batch_size)
-    inputs = random_inputs(specs, batch_size, np.random.RandomState(seed))
-    expected = sampling.generate_uint8(generator, inputs["latents"], inputs.get("labels"), batch_size)
+    sampler = sampling.Sampler.from_model(generator, cap=batch_size)
+    inputs = random_inputs(generator_input_specs(generator), sampler.batch_size, np.random.RandomState(seed))
+    expected = sampler(inputs["latents"], inputs.get("labels"))
     feed = {k: tf.constant(v) for k, v in inputs.items()}
     got = loaded.signatures[DEFAULT_SIGNATURE](**feed)[IMAGES_OUTPUT].numpy()
     if got.shape != expected.shape or got.dtype != np.uint8:

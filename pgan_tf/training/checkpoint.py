@@ -22,8 +22,10 @@ import re
 import tensorflow as tf
 
 from pgan_tf.core import atomic, faults
+from pgan_tf.training import schedule
 
 CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "checkpoint"  # names the newest checkpoints, as tf.train.latest_checkpoint reads it
 _IMAGES_KEY = "images_seen/.ATTRIBUTES/VARIABLE_VALUE"
 _STAGE_KEY = "stage_index/.ATTRIBUTES/VARIABLE_VALUE"
 _IMPORTED_KEY = "imported/.ATTRIBUTES/VARIABLE_VALUE"
@@ -250,15 +252,10 @@ class Saver:
         newest = os.path.join(self.directory, f"ckpt-{number}")
         lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']
         lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in kept + [newest]]
-        atomic.write_text(os.path.join(self.directory, "checkpoint"), "\n".join(lines) + "\n")
+        atomic.write_text(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
         for n, p in found:
             if p != newest and p not in kept:
                 atomic.remove_quietly(p + ".index", *_data_files(p))
-
-
-def latest(run_dir):
-    """The newest complete checkpoint of a run, or None."""
-    return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
 
 
 def images_seen(path):
@@ -276,55 +273,8 @@ def stage_of(path, schedule_config):
 
     Checkpoints without a stored stage index fall back to the stage at their images-shown count.
     """
-    from pgan_tf.training import schedule
-
     reader = tf.train.load_checkpoint(path)
     if reader.has_tensor(_STAGE_KEY):
         index = int(reader.get_tensor(_STAGE_KEY))
         return next(s for s in schedule.stages(schedule_config) if s.index == index)
     return schedule.stage_at(schedule_config, int(reader.get_tensor(_IMAGES_KEY)) / 1000.0)
-
-
-def load_ema_generator(run_dir, path):
-    """(EMA generator, kimg) of checkpoint `path` of a run: the generator of the checkpoint's stage,
-    built from the run's config.json, weights restored, fade α set from the images shown."""
-    from pgan_tf.training import config as config_lib
-    from pgan_tf.model import networks
-    from pgan_tf.training import schedule
-    from pgan_tf.training import rundir
-
-    if not os.path.exists(path + ".index"):
-        raise CheckpointError(f"checkpoint not found: {path}")
-    cfg = config_lib.train_config_from_dict(rundir.read_config(run_dir))
-    stage = stage_of(path, cfg.schedule)
-    seen = images_seen(path)
-    generator = networks.build_generator(cfg.network, stage.resolution, stage.fade_in)
-    tf.train.Checkpoint(generator_ema=generator).read(path).expect_partial().assert_existing_objects_matched()
-    if stage.fade_in:
-        networks.set_alpha(generator, float(schedule.fade_alpha(stage, seen, cfg.schedule)))
-    return generator, seen / 1000.0
-
-
-def resolve_resume(target, result_dir):
-    """--resume value → (run_dir, candidate checkpoints newest first, explicit).
-
-    Accepts 'latest' (the newest run in result_dir that has a checkpoint), a run directory or a
-    checkpoint path; `explicit` is True for a checkpoint path (no fallback to another one).
-    """
-    if target == "latest":
-        runs = sorted(
-            (os.path.join(result_dir, d) for d in os.listdir(result_dir) if checkpoints(os.path.join(result_dir, d)))
-            if os.path.isdir(result_dir)
-            else []
-        )
-        if not runs:
-            raise CheckpointError(f"--resume=latest: no run with a checkpoint in {result_dir}")
-        return runs[-1], [p for _, p in reversed(checkpoints(runs[-1]))], False
-    if os.path.isdir(target):
-        found = checkpoints(target)
-        if not found:
-            raise CheckpointError(f"--resume: no checkpoint in {os.path.join(target, CHECKPOINT_DIR)}")
-        return target, [p for _, p in reversed(found)], False
-    if os.path.exists(target + ".index"):
-        return os.path.dirname(os.path.dirname(os.path.abspath(target))), [target], True
-    raise CheckpointError(f"--resume: {target} is neither a run directory nor a checkpoint")

@@ -1,14 +1,13 @@
-"""Training configuration: absl flags → one frozen `TrainConfig`, validated up front.
+"""Training configuration: flags → one frozen `TrainConfig`, validated up front.
 
 Every flag has the paper's / original tool's default unless noted. The resolved config is
 written to `<run_dir>/config.json` and is the only thing the training code reads.
 """
+import argparse
 import dataclasses
-import json
 import os
 
-from absl import flags
-
+from pgan_tf.core import cli
 from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
@@ -101,9 +100,6 @@ class TrainConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
-    def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str)
-
     @property
     def dtype_policy(self):
         if self.mixed_precision == "auto":
@@ -116,64 +112,147 @@ def with_precision(config, choice):
     return dataclasses.replace(config, mixed_precision=choice.precision, precision_note=choice.reason)
 
 
-def define_flags(flag_values=flags.FLAGS):
-    """Defines the training flags on `flag_values` (absl's global FLAGS by default; idempotent)."""
-    if "dataset_dir" in flag_values:
-        return
-    _define(flags, flag_values)
+def add_flags(p: cli.ArgumentParser) -> None:
+    """Adds the training flags to `p`: names, defaults and help are the command's interface."""
+    p.add_argument("--dataset_dir", default=None,
+                   help="TFRecord dataset directory (data_prep/create_tfrecords.py).")
+    p.add_argument("--resolution", type=cli.integer, default=0,
+                   help="Final training resolution; 0 = the dataset's.")
+    p.add_bool("--mirror", default=False,
+               help="Random left-right mirroring of the reals (p = 0.5).")
+    p.add_bool("--conditional", default=False,
+               help="Label-conditional training (the dataset must have labels).")
+    p.add_argument("--create_synthetic", type=cli.integer, default=0,
+                   help="If dataset_dir is absent, create the built-in synthetic dataset there "
+                        "with this many images.")
+    p.add_argument("--shuffle_buffer", type=cli.integer, default=4096,
+                   help="Shuffle buffer (images).")
+    p.add_argument("--fmap_base", type=cli.integer, default=8192,
+                   help="Feature-map base: nf(stage) = min(fmap_base / 2**(stage*fmap_decay), "
+                        "fmap_max).")
+    p.add_argument("--fmap_decay", type=float, default=1.0,
+                   help="Feature-map decay per stage.")
+    p.add_argument("--fmap_max", type=cli.integer, default=512,
+                   help="Maximum feature maps per layer.")
+    p.add_argument("--latent_size", type=cli.integer, default=512,
+                   help="Latent vector size.")
+    p.add_argument("--mbstd_group_size", type=cli.integer, default=4,
+                   help="Minibatch-stddev group size, clamped to the per-replica minibatch as in "
+                        "the original (16 = whole minibatch at the paper's sizes); 0/1 disables "
+                        "the layer.")
+    p.add_bool("--use_wscale", default=True,
+               help="Equalized learning rate (paper §4.1); --nouse_wscale is the original's "
+                    "-nowscale.")
+    p.add_bool("--use_pixelnorm", default=True,
+               help="Pixelwise feature normalization in G (paper §4.2); --nouse_pixelnorm is the "
+                    "original's -nopixelnorm.")
+    p.add_bool("--use_leakyrelu", default=True,
+               help="Leaky ReLU in G; --nouse_leakyrelu (ReLU) is the original's -noleakyrelu.")
+    p.add_bool("--fused_scale", default=False,
+               help="D pools before the activation of each block's second conv, as the original's "
+                    "fused_scale (networks it trained by default; set by pgan_tf.import_official).")
+    p.add_argument("--total_kimg", type=float, default=15000.0,
+                   help="Images shown in total, in thousands.")
+    p.add_argument("--lod_training_kimg", type=float, default=600.0,
+                   help="Stabilization images per phase, in thousands (paper 800, original "
+                        "default 600).")
+    p.add_argument("--lod_transition_kimg", type=float, default=600.0,
+                   help="Fade-in images per phase, in thousands (paper 800, original default 600).")
+    p.add_argument("--initial_resolution", type=cli.integer, default=4,
+                   help="Resolution the schedule starts at, with fresh networks (the original's "
+                        "lod_initial_resolution; e.g. 1024 runs the last stage directly, like its "
+                        "BENCHMARK0 mode).")
+    p.add_bool("--growing", default=True,
+               help="Progressive growing; --nogrowing trains at the final resolution from the "
+                    "start (the original's -nogrowing).")
+    p.add_argument("--minibatch_base", type=cli.integer, default=16,
+                   help="Global minibatch where minibatch_dict says nothing.")
+    p.add_argument("--minibatch_dict", default="",
+                   help="Per-resolution global minibatch, e.g. '256:14,512:6,1024:3'.")
+    p.add_argument("--lr_base", type=float, default=0.001,
+                   help="Adam learning rate where lr_dict says nothing.")
+    p.add_argument("--lr_dict", default="",
+                   help="Per-resolution learning rate, e.g. '1024:0.0015'.")
+    p.add_argument("--loss", choices=LOSSES, default="wgan_gp",
+                   help="wgan_gp: WGAN-GP + drift (the paper's). lsgan_mao: plain least-squares "
+                        "GAN (Mao et al.), NOT the paper's appendix-B LSGAN setup (no noise "
+                        "layers in D).")
+    p.add_argument("--gp_lambda", type=float, default=10.0,
+                   help="WGAN-GP weight λ (original wgan_lambda).")
+    p.add_argument("--gp_target", type=float, default=1.0,
+                   help="WGAN-GP gradient-norm target (original wgan_target; the paper's CIFAR-10 "
+                        "runs use 750).")
+    p.add_argument("--drift_epsilon", type=float, default=0.001,
+                   help="Drift penalty weight ε_drift on D(real)² (original wgan_epsilon).")
+    p.add_argument("--g_ema_decay", type=float, default=0.999,
+                   help="Generator EMA decay per step; 0 = no G smoothing (the original's "
+                        "-nosmoothing).")
+    p.add_bool("--reset_optimizer", default=True,
+               help="Fresh Adam state when a new stage starts; --noreset_optimizer carries the "
+                    "moments of kept weights over (the original's -noreset).")
+    p.add_argument("--mixed_precision", choices=PRECISIONS, default="auto",
+                   help="Compute dtype (variables stay float32). auto: bfloat16 where the "
+                        "hardware has it (CPU avx512_bf16 / amx_bf16, GPU compute capability >= "
+                        "8.0), float16 on an older GPU if a start-up probe finds it faster, else "
+                        "float32.")
+    p.add_argument("--distribute", choices=DISTRIBUTIONS, default="auto",
+                   help="auto: MultiWorkerMirrored when TF_CONFIG names a cluster, else Mirrored "
+                        "over local GPUs (or the CPU).")
+    p.add_argument("--num_cpu_devices", type=cli.integer, default=0,
+                   help="Split the CPU into N logical devices, one replica each (testing).")
+    p.add_argument("--steps_per_call", type=cli.integer, default=8,
+                   help="Training steps run per compiled call.")
+    p.add_argument("--seed", type=cli.integer, default=1000,
+                   help="Random seed (latents, data order, initialization).")
+    p.add_bool("--deterministic", default=False,
+               help="Enable TensorFlow op determinism (bit-exact resume on CPU).")
+    p.add_argument("--resume", default="",
+                   help="Resume from a run directory or checkpoint path; 'latest' = newest run in "
+                        "result_dir.")
+    p.add_argument("--result_dir", default="results",
+                   help="Where run directories are created.")
+    p.add_argument("--desc", default="",
+                   help="Run description appended to the run directory name.")
+    p.add_argument("--tick_kimg", default="",
+                   help="Per-resolution kimg per tick, e.g. '4:160,8:140'; empty = the original's "
+                        "table.")
+    p.add_argument("--image_snapshot_ticks", type=cli.integer, default=1,
+                   help="Write a fakes grid every N ticks.")
+    p.add_argument("--network_snapshot_ticks", type=cli.integer, default=10,
+                   help="Write a checkpoint and generator snapshot every N ticks.")
+    p.add_argument("--grid_size", default="1080p",
+                   help="Sample grid: 1080p or 4k (the original's: full-resolution images filling "
+                        "that screen, 3x2 at 1024^2), N (NxN) or WxH.")
+    p.add_list("--metrics", default=[],
+               help="Metrics computed during training: swd, ms_ssim, fid, is, mode_coverage.")
+    p.add_argument("--metrics_ticks", type=cli.integer, default=10,
+                   help="Compute metrics every N ticks.")
+    p.add_argument("--metrics_images", type=cli.integer, default=1024,
+                   help="Images per metric evaluation during training.")
+    p.add_argument("--inception_path", default="",
+                   help="Inception-v3 weights for fid / is.")
+    p.add_bool("--dry_run", default=False,
+               help="Print the resolved config and stage schedule, then exit (works before the "
+                    "dataset exists).")
+    p.add_argument("--keep_checkpoints", type=cli.integer, default=3,
+                   help="Checkpoints kept on disk (older ones are deleted once a new one is "
+                        "complete).")
+    p.add_argument("--worker_timeout", type=float, default=300.0,
+                   help="Multi-worker: seconds before a dead or unreachable worker stops the "
+                        "others.")
 
 
-def _define(d, fv):
-    d.DEFINE_string("dataset_dir", None, "TFRecord dataset directory (data_prep/create_tfrecords.py).", flag_values=fv)
-    d.DEFINE_integer("resolution", 0, "Final training resolution; 0 = the dataset's.", flag_values=fv)
-    d.DEFINE_bool("mirror", False, "Random left-right mirroring of the reals (p = 0.5).", flag_values=fv)
-    d.DEFINE_bool("conditional", False, "Label-conditional training (the dataset must have labels).", flag_values=fv)
-    d.DEFINE_integer("create_synthetic", 0, "If dataset_dir is absent, create the built-in synthetic dataset there with this many images.", flag_values=fv)
-    d.DEFINE_integer("shuffle_buffer", 4096, "Shuffle buffer (images).", flag_values=fv)
-    d.DEFINE_integer("fmap_base", 8192, "Feature-map base: nf(stage) = min(fmap_base / 2**(stage*fmap_decay), fmap_max).", flag_values=fv)
-    d.DEFINE_float("fmap_decay", 1.0, "Feature-map decay per stage.", flag_values=fv)
-    d.DEFINE_integer("fmap_max", 512, "Maximum feature maps per layer.", flag_values=fv)
-    d.DEFINE_integer("latent_size", 512, "Latent vector size.", flag_values=fv)
-    d.DEFINE_integer("mbstd_group_size", 4, "Minibatch-stddev group size, clamped to the per-replica minibatch as in the original (16 = whole minibatch at the paper's sizes); 0/1 disables the layer.", flag_values=fv)
-    d.DEFINE_bool("use_wscale", True, "Equalized learning rate (paper §4.1); --nouse_wscale is the original's -nowscale.", flag_values=fv)
-    d.DEFINE_bool("use_pixelnorm", True, "Pixelwise feature normalization in G (paper §4.2); --nouse_pixelnorm is the original's -nopixelnorm.", flag_values=fv)
-    d.DEFINE_bool("use_leakyrelu", True, "Leaky ReLU in G; --nouse_leakyrelu (ReLU) is the original's -noleakyrelu.", flag_values=fv)
-    d.DEFINE_bool("fused_scale", False, "D pools before the activation of each block's second conv, as the original's fused_scale (networks it trained by default; set by pgan_tf.import_official).", flag_values=fv)
-    d.DEFINE_float("total_kimg", 15000, "Images shown in total, in thousands.", flag_values=fv)
-    d.DEFINE_float("lod_training_kimg", 600, "Stabilization images per phase, in thousands (paper 800, original default 600).", flag_values=fv)
-    d.DEFINE_float("lod_transition_kimg", 600, "Fade-in images per phase, in thousands (paper 800, original default 600).", flag_values=fv)
-    d.DEFINE_integer("initial_resolution", 4, "Resolution the schedule starts at, with fresh networks (the original's lod_initial_resolution; e.g. 1024 runs the last stage directly, like its BENCHMARK0 mode).", flag_values=fv)
-    d.DEFINE_bool("growing", True, "Progressive growing; --nogrowing trains at the final resolution from the start (the original's -nogrowing).", flag_values=fv)
-    d.DEFINE_integer("minibatch_base", 16, "Global minibatch where minibatch_dict says nothing.", flag_values=fv)
-    d.DEFINE_string("minibatch_dict", "", "Per-resolution global minibatch, e.g. '256:14,512:6,1024:3'.", flag_values=fv)
-    d.DEFINE_float("lr_base", 0.001, "Adam learning rate where lr_dict says nothing.", flag_values=fv)
-    d.DEFINE_string("lr_dict", "", "Per-resolution learning rate, e.g. '1024:0.0015'.", flag_values=fv)
-    d.DEFINE_enum("loss", "wgan_gp", LOSSES, "wgan_gp: WGAN-GP + drift (the paper's). lsgan_mao: plain least-squares GAN (Mao et al.), NOT the paper's appendix-B LSGAN setup (no noise layers in D).", flag_values=fv)
-    d.DEFINE_float("gp_lambda", 10.0, "WGAN-GP weight λ (original wgan_lambda).", flag_values=fv)
-    d.DEFINE_float("gp_target", 1.0, "WGAN-GP gradient-norm target (original wgan_target; the paper's CIFAR-10 runs use 750).", flag_values=fv)
-    d.DEFINE_float("drift_epsilon", 0.001, "Drift penalty weight ε_drift on D(real)² (original wgan_epsilon).", flag_values=fv)
-    d.DEFINE_float("g_ema_decay", 0.999, "Generator EMA decay per step; 0 = no G smoothing (the original's -nosmoothing).", flag_values=fv)
-    d.DEFINE_bool("reset_optimizer", True, "Fresh Adam state when a new stage starts; --noreset_optimizer carries the moments of kept weights over (the original's -noreset).", flag_values=fv)
-    d.DEFINE_enum("mixed_precision", "auto", PRECISIONS, "Compute dtype (variables stay float32). auto: bfloat16 where the hardware has it (CPU avx512_bf16 / amx_bf16, GPU compute capability >= 8.0), float16 on an older GPU if a start-up probe finds it faster, else float32.", flag_values=fv)
-    d.DEFINE_enum("distribute", "auto", DISTRIBUTIONS, "auto: MultiWorkerMirrored when TF_CONFIG names a cluster, else Mirrored over local GPUs (or the CPU).", flag_values=fv)
-    d.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into N logical devices, one replica each (testing).", flag_values=fv)
-    d.DEFINE_integer("steps_per_call", 8, "Training steps run per compiled call.", flag_values=fv)
-    d.DEFINE_integer("seed", 1000, "Random seed (latents, data order, initialization).", flag_values=fv)
-    d.DEFINE_bool("deterministic", False, "Enable TensorFlow op determinism (bit-exact resume on CPU).", flag_values=fv)
-    d.DEFINE_string("resume", "", "Resume from a run directory or checkpoint path; 'latest' = newest run in result_dir.", flag_values=fv)
-    d.DEFINE_string("result_dir", "results", "Where run directories are created.", flag_values=fv)
-    d.DEFINE_string("desc", "", "Run description appended to the run directory name.", flag_values=fv)
-    d.DEFINE_string("tick_kimg", "", "Per-resolution kimg per tick, e.g. '4:160,8:140'; empty = the original's table.", flag_values=fv)
-    d.DEFINE_integer("image_snapshot_ticks", 1, "Write a fakes grid every N ticks.", flag_values=fv)
-    d.DEFINE_integer("network_snapshot_ticks", 10, "Write a checkpoint and generator snapshot every N ticks.", flag_values=fv)
-    d.DEFINE_string("grid_size", "1080p", "Sample grid: 1080p or 4k (the original's: full-resolution images filling that screen, 3x2 at 1024^2), N (NxN) or WxH.", flag_values=fv)
-    d.DEFINE_list("metrics", [], "Metrics computed during training: swd, ms_ssim, fid, is, mode_coverage.", flag_values=fv)
-    d.DEFINE_integer("metrics_ticks", 10, "Compute metrics every N ticks.", flag_values=fv)
-    d.DEFINE_integer("metrics_images", 1024, "Images per metric evaluation during training.", flag_values=fv)
-    d.DEFINE_string("inception_path", "", "Inception-v3 weights for fid / is.", flag_values=fv)
-    d.DEFINE_bool("dry_run", False, "Print the resolved config and stage schedule, then exit (works before the dataset exists).", flag_values=fv)
-    d.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept on disk (older ones are deleted once a new one is complete).", flag_values=fv)
-    d.DEFINE_float("worker_timeout", 300, "Multi-worker: seconds before a dead or unreachable worker stops the others.", flag_values=fv)
+def make_parser() -> cli.ArgumentParser:
+    """The parser of `python -m pgan_tf.train`."""
+    p = cli.ArgumentParser(prog="python -m pgan_tf.train", description=__doc__.splitlines()[0],
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_flags(p)
+    return p
+
+
+def parse_flags(argv: list[str]) -> argparse.Namespace:
+    """The training flags of `argv` (without the program name); usage errors exit 2."""
+    return make_parser().parse_args(argv)
 
 
 def parse_table(text, value_type, flag):
@@ -189,7 +268,7 @@ def parse_table(text, value_type, flag):
 
 
 def config_from_flags(f):
-    """Builds the frozen config from parsed absl flags; errors name the flag."""
+    """Builds the frozen config from the parsed flags (`parse_flags`); errors name the flag."""
     if not f.dataset_dir:
         raise ConfigError("--dataset_dir is required")
     try:
@@ -330,10 +409,9 @@ def tick_kimg_at(config, resolution):
 
 
 def train_config_from_dict(d):
-    """Inverse of `TrainConfig.to_dict`; reads a run's config.json too (its `dataset` entry, what
-    the run found on disk, is information for the reader and not part of the config)."""
+    """Inverse of `TrainConfig.to_dict`, for the dicts of earlier versions too (a run's
+    config.json is read by `pgan_tf.training.rundir.read_config`)."""
     d = dict(d)
-    d.pop("dataset", None)
     d["network"] = NetworkConfig.from_dict(d["network"])
     sched = dict(d["schedule"])
     for key in ("minibatch_dict", "lr_dict"):

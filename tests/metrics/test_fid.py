@@ -77,7 +77,7 @@ def _images(n, size, channels=3, seed=0):
 
 
 def test_missing_weights_errors_name_what_is_missing(tmp_path):
-    with pytest.raises(ValueError, match="need Inception-v3 weights.*--inception=PATH"):
+    with pytest.raises(ValueError, match="need Inception-v3 weights.*--inception_path=PATH"):
         InceptionFeatures(None)
     missing = str(tmp_path / "nope.keras")
     with pytest.raises(FileNotFoundError, match="not found: .*nope.keras"):

@@ -47,8 +47,8 @@ def test_the_reference_catches_a_wrong_dense_layout(expected, monkeypatch):
             return {k: [(var, None) for var, _ in v] for k, v in sources(resolution, nf).items()}
         return fn
 
-    monkeypatch.setattr(official, "_g_sources", unpermuted(originals[0]))
-    monkeypatch.setattr(official, "_d_sources", unpermuted(originals[1]))
+    monkeypatch.setattr(convert, "_g_sources", unpermuted(originals[0]))
+    monkeypatch.setattr(convert, "_d_sources", unpermuted(originals[1]))
     _, D, Gs, _ = load_official_pickle(TINY32)
     assert np.abs(Gs(expected["latents"]).numpy() - _nhwc(expected["Gs_lod0_nchw"])).max() > 1e-2
     ref = expected["D_scores_lod0"]

@@ -18,7 +18,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pgan_tf.serving import export, rest as serving_rest
-from test_export import TINY_COND, keras_uint8, tiny_generator
+from export_helpers import TINY_COND, keras_uint8, tiny_generator
 
 
 def post(url, body):

@@ -10,6 +10,7 @@ import tensorflow as tf
 from fault_helpers import fill, flip_bytes, small_filesystem, truncate
 from pgan_tf.core import atomic
 from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import rundir
 
 
 def state(seen=0, size=20000):
@@ -61,7 +62,7 @@ def test_verify_names_the_file_and_the_damage(tmp_path, damage, message):
 def test_resume_falls_back_to_the_newest_intact_one(tmp_path):
     run, _, paths = saved_run(tmp_path)
     truncate(paths[-1] + ".data-00000-of-00001", 1000)
-    run_dir, candidates, explicit = ckpt.resolve_resume(run, str(tmp_path))
+    run_dir, candidates, explicit = rundir.resolve_resume(run, str(tmp_path))
     assert (run_dir, candidates, explicit) == (run, paths[::-1], False)
     lines, restored = [], []
     path, skipped = ckpt.restore_newest_intact(candidates, restored.append, lines.append)
@@ -69,7 +70,7 @@ def test_resume_falls_back_to_the_newest_intact_one(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"damaged checkpoint {paths[2]}.data-00000-of-00001: truncated")
     assert lines[0].endswith("; falling back to an older checkpoint")
     # named explicitly, the damaged one is the error
-    _, candidates, explicit = ckpt.resolve_resume(paths[-1], str(tmp_path))
+    _, candidates, explicit = rundir.resolve_resume(paths[-1], str(tmp_path))
     assert explicit
     with pytest.raises(ckpt.DamagedCheckpoint, match="truncated"):
         ckpt.restore_newest_intact(candidates, restored.append, lines.append, explicit)

@@ -2,17 +2,13 @@
 import dataclasses
 
 import pytest
-from absl import flags
 
 from pgan_tf.training import config as config_lib
 from pgan_tf.data.dataset import DatasetInfo
 
 
 def _parse(*args):
-    fv = flags.FlagValues()
-    config_lib.define_flags(fv)
-    fv(["train", *args])
-    return config_lib.config_from_flags(fv)
+    return config_lib.config_from_flags(config_lib.parse_flags(list(args)))
 
 
 INFO = DatasetInfo(path="/data/x", name="x", resolutions=(4, 8, 16), max_resolution=16,

@@ -1,9 +1,8 @@
 """`--mixed_precision=auto`: bfloat16 only on hardware with it, the reason recorded, warnings."""
 import pytest
-from absl import flags
 
 from pgan_tf.training import config as config_lib
-from pgan_tf.training import precision
+from pgan_tf.training import precision, rundir
 
 AVX2_ONLY = frozenset("fpu sse2 avx avx2 fma".split())
 AVX512_BF16 = AVX2_ONLY | {"avx512f", "avx512_bf16"}
@@ -80,14 +79,11 @@ def test_the_real_probe_times_a_conv():
 
 
 def test_the_config_holds_the_resolved_precision():
-    fv = flags.FlagValues()
-    config_lib.define_flags(fv)
-    fv(["train", "--dataset_dir=/data/x"])
-    config = config_lib.config_from_flags(fv)
+    config = config_lib.config_from_flags(config_lib.parse_flags(["--dataset_dir=/data/x"]))
     assert config.mixed_precision == "auto"
     with pytest.raises(config_lib.ConfigError, match="must be resolved at start-up"):
         config.dtype_policy
     resolved = config_lib.with_precision(config, precision.choose("auto", AVX2_ONLY, [], no_probe))
     assert resolved.mixed_precision == "float32" and resolved.dtype_policy is None
-    assert '"precision_note": "auto: the CPU has no avx512_bf16' in resolved.to_json()
+    assert '"precision_note": "auto: the CPU has no avx512_bf16' in rundir.config_json(resolved)
     assert config_lib.train_config_from_dict(resolved.to_dict()) == resolved

@@ -1,0 +1,219 @@
+"""Create, describe, extract and compare multi-resolution PGGAN datasets.
+
+The subcommands and their arguments are those of the original PGGAN `dataset_tool.py`, and so
+are the files written (see pgan_tf/data/tfrecord_format.py); `create_from_tfds` and
+`create_synthetic` are new. `python data_prep/create_tfrecords.py` runs the same. Examples:
+
+    python -m pgan_tf.create_tfrecords create_from_images datasets/mine ~/my-images
+    python -m pgan_tf.create_tfrecords create_cifar10 datasets/cifar10 ~/downloads/cifar-10-batches-py
+    python -m pgan_tf.create_tfrecords create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq
+    python -m pgan_tf.create_tfrecords create_synthetic datasets/synthetic --resolution 32 --num_images 20000
+    python -m pgan_tf.create_tfrecords info datasets/cifar10
+    python -m pgan_tf.create_tfrecords verify datasets/cifar10
+
+Bad input is refused with one line, `error: <file>: <reason>`, exit code 1, and the target
+directory is left as it was, as the original tool; usage errors exit 2, Ctrl-C 130. An existing
+non-empty target is only replaced with --overwrite. Help and usage errors do not load TensorFlow.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pgan_tf.core import cli
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> cli.ArgumentParser:
+    parser = cli.ArgumentParser(
+        prog="create_tfrecords.py",
+        description="Tool for creating, extracting, and describing Progressive GAN datasets.",
+        epilog='Type "create_tfrecords.py <command> -h" for more information.',
+    )
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    sub.required = True
+
+    def command(name, help, example):
+        return sub.add_parser(name, help=help, description=help, epilog=f"Example: create_tfrecords.py {example}")
+
+    def target(p):
+        p.add_argument("tfrecord_dir", help="New dataset directory to be created")
+        p.add_argument("--overwrite", action="store_true", help="Replace tfrecord_dir if it exists and is not empty")
+        p.add_argument("--quiet", action="store_true", help="No progress output")
+
+    def shaping(p, resolution_help="Resize every image to NxN (Lanczos)"):
+        p.add_argument("--transform", choices=("none", "center-crop"), default="none",
+                       help="center-crop: crop non-square images to their centred square (default: none)")
+        p.add_argument("--resolution", type=int, default=None, metavar="N", help=resolution_help)
+        p.add_argument("--convert", choices=("rgb", "gray"), default=None,
+                       help="Convert RGBA, CMYK, palette, 16-bit, ... images to 8-bit RGB or grayscale "
+                            "(default: refuse them, as the original tool)")
+
+    for name in ("display", "info"):
+        p = command(name, "Describe a dataset: resolutions, image count, channels, labels.", f"{name} datasets/mnist")
+        p.add_argument("tfrecord_dir", help="Directory containing dataset")
+
+    p = command("extract", "Extract the full-resolution images of a dataset as PNGs.", "extract datasets/mnist mnist-images")
+    p.add_argument("tfrecord_dir", help="Directory containing dataset")
+    p.add_argument("output_dir", help="Directory to extract the images into")
+    p.add_argument("--overwrite", action="store_true", help="Replace output_dir if it exists and is not empty")
+    p.add_argument("--quiet", action="store_true", help="No progress output")
+
+    p = command("verify", "Check every record of every level: CRCs, shapes, level-to-level averages, labels "
+                          "(exit code 0 if intact, 1 if any problem; each problem is listed).",
+                "verify datasets/mnist")
+    p.add_argument("tfrecord_dir", help="Directory containing dataset")
+    p.add_argument("--quiet", action="store_true", help="No progress output")
+
+    p = command("compare", "Compare two datasets (exit code 0 if identical, 1 if not).",
+                "compare datasets/mydataset datasets/mnist")
+    p.add_argument("tfrecord_dir_a", help="Directory containing first dataset")
+    p.add_argument("tfrecord_dir_b", help="Directory containing second dataset")
+    p.add_argument("--ignore_labels", type=int, default=0, help="Ignore labels (default: 0)")
+
+    p = command("create_mnist", "Create dataset for MNIST.", "create_mnist datasets/mnist ~/downloads/mnist")
+    target(p)
+    p.add_argument("mnist_dir", help="Directory containing MNIST")
+
+    p = command("create_cifar10", "Create dataset for CIFAR-10.", "create_cifar10 datasets/cifar10 ~/downloads/cifar10")
+    target(p)
+    p.add_argument("cifar10_dir", help="Directory containing CIFAR-10")
+
+    p = command("create_cifar100", "Create dataset for CIFAR-100.",
+                "create_cifar100 datasets/cifar100 ~/downloads/cifar100")
+    target(p)
+    p.add_argument("cifar100_dir", help="Directory containing CIFAR-100")
+
+    p = command("create_lsun", "Create dataset for single LSUN category.",
+                "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 --max_images 100000")
+    target(p)
+    p.add_argument("lmdb_dir", help="Directory containing LMDB database")
+    p.add_argument("--resolution", type=int, default=256, help="Output resolution (default: 256)")
+    p.add_argument("--max_images", type=_positive, default=None, help="Maximum number of images (default: none)")
+
+    p = command("create_celeba", "Create dataset for CelebA.", "create_celeba datasets/celeba ~/downloads/celeba")
+    target(p)
+    p.add_argument("celeba_dir", help="Directory containing CelebA")
+    p.add_argument("--cx", type=int, default=89, help="Center X coordinate (default: 89)")
+    p.add_argument("--cy", type=int, default=121, help="Center Y coordinate (default: 121)")
+
+    p = command("create_from_images", "Create dataset from a directory full of images.",
+                "create_from_images datasets/mydataset myimagedir")
+    target(p)
+    p.add_argument("image_dir", help="Directory containing the images")
+    p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
+    shaping(p)
+
+    p = command("create_from_tfds", "Create dataset from a TensorFlow Datasets image dataset.",
+                "create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq "
+                "(~/celebahq/data1024x1024.tar: a tar of the 1024x1024 PNGs)")
+    target(p)
+    p.add_argument("name", help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, celeb_a_hq/1024)")
+    p.add_argument("--split", default="train", help="Split to read (default: train)")
+    p.add_argument("--data_dir", default=None, help="TFDS data_dir (default: TFDS's own, ~/tensorflow_datasets)")
+    p.add_argument("--manual_dir", default=None,
+                   help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in data_dir "
+                        "is prepared from them, without downloading, when its builder downloads nothing else "
+                        "(celeb_a_hq/R reads manual_dir/dataRxR.tar)")
+    p.add_argument("--download", action="store_true",
+                   help="Let TFDS download what it needs and prepare the dataset if it is not prepared in data_dir "
+                        "(default: refuse)")
+    p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
+    shaping(p)
+
+    p = command("create_synthetic", "Create the built-in synthetic dataset (12 modes: 3 shapes x 4 colours).",
+                "create_synthetic datasets/synthetic --resolution 32 --num_images 20000")
+    target(p)
+    p.add_argument("--resolution", type=int, default=32, help="Output resolution, a power of two >= 4 (default: 32)")
+    p.add_argument("--num_images", type=_positive, default=10000, help="Number of images (default: 10000)")
+    p.add_argument("--seed", type=int, default=0, help="Random seed (default: 0)")
+    p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
+    return parser
+
+
+def _summary(info):
+    labels = f", {info.label_size}-class labels" if info.label_size else ""
+    return (f"Added {info.num_images} images to {info.path}: {info.max_resolution}x{info.max_resolution}, "
+            f"{info.num_channels} channel(s), levels {info.resolutions[0]}..{info.max_resolution}{labels}.")
+
+
+def run(args):
+    """Executes parsed arguments; returns the exit code."""
+    from pgan_tf.data import dataset_tool
+
+    progress = not getattr(args, "quiet", False)
+    common = dict(overwrite=getattr(args, "overwrite", False), progress=progress)
+    cmd = args.command
+    if cmd in ("display", "info"):
+        print("\n".join(dataset_tool.info(args.tfrecord_dir)))
+        return 0
+    if cmd == "extract":
+        n = dataset_tool.extract(args.tfrecord_dir, args.output_dir, **common)
+        print(f"Extracted {n} images to {args.output_dir}.")
+        return 0
+    if cmd == "verify":
+        problems, summary = dataset_tool.verify(args.tfrecord_dir, progress=progress)
+        print("\n".join(problems + summary))
+        print(f"{len(problems)} problem(s) found." if problems else "Dataset is intact.")
+        return 1 if problems else 0
+    if cmd == "compare":
+        same, lines = dataset_tool.compare(args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels))
+        print("\n".join(lines))
+        print("Datasets are identical." if same else "Datasets differ.")
+        return 0 if same else 1
+    if cmd == "create_mnist":
+        info = dataset_tool.create_mnist(args.tfrecord_dir, args.mnist_dir, **common)
+    elif cmd == "create_cifar10":
+        info = dataset_tool.create_cifar10(args.tfrecord_dir, args.cifar10_dir, **common)
+    elif cmd == "create_cifar100":
+        info = dataset_tool.create_cifar100(args.tfrecord_dir, args.cifar100_dir, **common)
+    elif cmd == "create_lsun":
+        info = dataset_tool.create_lsun(args.tfrecord_dir, args.lmdb_dir, args.resolution, args.max_images, **common)
+    elif cmd == "create_celeba":
+        info = dataset_tool.create_celeba(args.tfrecord_dir, args.celeba_dir, args.cx, args.cy, **common)
+    elif cmd == "create_from_images":
+        info = dataset_tool.create_from_images(args.tfrecord_dir, args.image_dir, bool(args.shuffle), transform=args.transform,
+                                     resolution=args.resolution, convert=args.convert, **common)
+    elif cmd == "create_from_tfds":
+        info = dataset_tool.create_from_tfds(args.tfrecord_dir, args.name, args.split, data_dir=args.data_dir,
+                                   manual_dir=args.manual_dir, download=args.download, shuffle=bool(args.shuffle),
+                                   transform=args.transform, resolution=args.resolution, convert=args.convert, **common)
+    elif cmd == "create_synthetic":
+        info = dataset_tool.create_synthetic(args.tfrecord_dir, num_images=args.num_images, resolution=args.resolution,
+                                   seed=args.seed, shuffle=bool(args.shuffle), **common)
+    else:  # pragma: no cover - argparse only lets known commands through
+        raise AssertionError(cmd)
+    print(_summary(info))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The dataset tool; returns the exit code (0; 1 refused input or failure, or problems found
+    by verify / differences found by compare; 2 usage; 130 Ctrl-C)."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    import logging
+
+    from pgan_tf.data.tfrecord_format import DatasetError
+
+    if not os.environ.get("PGAN_TF_VERBOSE"):
+        logging.getLogger("absl").setLevel(logging.ERROR)  # TFDS's warnings; errors are ours to say
+
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return cli.fail("interrupted (the target was left as it was)", cli.INTERRUPTED)
+    except (DatasetError, OSError) as e:  # OSError: disk full, permissions, ...
+        if isinstance(e, OSError) and getattr(e, "filename", None) and e.strerror:
+            return cli.fail(f"{e.filename}: {e.strerror}", cli.FAILURE)
+        return cli.fail(e, cli.FAILURE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The package's shape (docs/design.md §1): subpackages import one way only, no cycles, no
+single-letter module aliases, every command is `python -m pgan_tf.<command>` with main(argv), and
+the scripts users call by path are thin wrappers."""
+import ast
+import os
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = None
+
+import pytest
+
+from tools import import_graph
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(REPO, "pgan_tf")
+
+# A module may import modules of its own rank or lower; "commands" are the modules at the top of
+# the package (python -m pgan_tf.<name>).
+RANKS = {
+    "pgan_tf": 0,
+    "pgan_tf.core": 0,
+    "pgan_tf.data": 1,
+    "pgan_tf.model": 1,
+    "pgan_tf.metrics": 2,
+    "pgan_tf.training": 3,
+    "pgan_tf.serving": 4,
+    "pgan_tf.official": 4,
+    "commands": 5,
+    "pgan_tf.ablation": 6,
+}
+COMMANDS = ["train", "evaluate", "generate", "serving_rest", "import_official", "create_tfrecords",
+            "export_saved_model"]
+
+
+def _group(module):
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "pgan_tf"
+    group = ".".join(parts[:2])
+    return group if group in RANKS else "commands"
+
+
+def test_import_graph_has_no_cycles():
+    assert import_graph.cycles(import_graph.graph(PACKAGE)) == []
+
+
+def test_subpackages_import_only_downwards():
+    upward = []
+    for module, deps in import_graph.graph(PACKAGE).items():
+        for dep in deps:
+            if RANKS[_group(dep)] > RANKS[_group(module)]:
+                upward.append(f"{module} -> {dep}")
+    assert upward == []
+
+
+def test_data_and_model_do_not_know_each_other():
+    edges = import_graph.fold(import_graph.graph(PACKAGE))
+    assert "pgan_tf.model" not in edges["pgan_tf.data"]
+    assert "pgan_tf.data" not in edges["pgan_tf.model"]
+
+
+def _python_files(*roots):
+    for root in roots:
+        for folder, _, files in os.walk(os.path.join(REPO, root)):
+            if "fixtures" in folder:
+                continue
+            yield from (os.path.join(folder, f) for f in files if f.endswith(".py"))
+
+
+def test_no_single_letter_module_aliases():
+    found = []
+    for path in _python_files("pgan_tf", "tests", "benchmarks", "data_prep", "export", "tools"):
+        tree = ast.parse(open(path).read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found += [f"{os.path.relpath(path, REPO)}: {a.name} as {a.asname}" for a in node.names
+                          if a.asname and len(a.asname) == 1]
+    assert found == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_main_taking_argv(command):
+    path = os.path.join(PACKAGE, f"{command}.py")
+    tree = ast.parse(open(path).read(), path)
+    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    assert len(mains) == 1, f"pgan_tf/{command}.py has no top-level main()"
+    args = mains[0].args
+    assert [a.arg for a in args.args] == ["argv"] and len(args.defaults) == 1
+
+
+@pytest.mark.skipif(tomllib is None, reason="tomllib needs Python 3.11")
+def test_console_scripts_point_at_the_commands():
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert sorted(target for target in scripts.values()) == sorted(f"pgan_tf.{c}:main" for c in COMMANDS)
+
+
+@pytest.mark.parametrize("script", ["data_prep/create_tfrecords.py", "export/export_saved_model.py"])
+def test_scripts_are_thin_wrappers(script):
+    source = open(os.path.join(REPO, script)).read()
+    body = ast.parse(source).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    assert "sys.path" not in source
+    assert len(body) <= 4, f"{script} holds logic; it belongs in the pgan_tf command it wraps"
