@@ -283,9 +283,12 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
     signatures = module.signatures()
     created = _makedirs_tracked(model_dir)
     final_dir = os.path.join(model_dir, str(version))
-    tmp_dir = None
     try:
         tmp_dir = atomic.make_temp_dir(final_dir)
+    except atomic.WriteError as e:
+        _remove_if_empty(created)
+        raise ExportError(str(e)) from None
+    try:
         tf.saved_model.save(module, tmp_dir, signatures=signatures)
         if warmup:
             warmup_path, note = write_warmup(tmp_dir, model_name, generator_input_specs(generator), seed)
@@ -294,8 +297,7 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
         diff, fraction = verify_saved_model(tmp_dir, generator, seed) if verify else (None, None)
         _install(tmp_dir, final_dir, overwrite)
     except BaseException:
-        if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
         _remove_if_empty(created)
         raise
     if warmup_path is not None:
