@@ -4,8 +4,8 @@ dataset, and as a ratio to a reference measured in the same run.
 The dataset is written into a temporary directory (the synthetic dataset, --num_images images
 at --max_resolution, every level down to 4×4). For each resolution this times:
 
-  pipeline   make_dataset(..., mirror=True, shuffle=True, repeat=True): the training input, float32
-             NHWC in [-1, 1], labels off (the training loop's default)
+  pipeline   make_dataset(..., shuffle=True, repeat=True): the training input, float32 NHWC in
+             [-1, 1], labels off (the training loop's default; --mirror flips in the train step)
   raw        tf.data.TFRecordDataset(level).repeat().batch(B): the records' bytes and nothing else,
              the floor of any TFRecord pipeline on this machine
 
@@ -28,7 +28,8 @@ import tensorflow as tf  # noqa: E402
 
 from pgan_tf.data import dataset  # noqa: E402
 from pgan_tf.data.dataset_tool import create_synthetic  # noqa: E402
-from pgan_tf.data.tfrecord_format import resolution_log2, tfrecord_filename  # noqa: E402
+from pgan_tf.core.resolution import res_log2  # noqa: E402
+from pgan_tf.data.tfrecord_format import tfrecord_filename  # noqa: E402
 
 
 def images_per_second(ds, batch, images, repeats):
@@ -63,8 +64,9 @@ def main():
               f"in {time.perf_counter() - t:.1f} s ({os.cpu_count()} CPUs)")
         print(f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} {'pipeline/raw':>13}")
         for res in info.resolutions:
-            pipeline = dataset.make_dataset(path, res, args.batch, mirror=True, seed=0)
-            raw = tf.data.TFRecordDataset(tfrecord_filename(path, resolution_log2(res))).repeat().batch(args.batch)
+            pipeline = dataset.make_dataset(path, res, args.batch, seed=0)
+            level = tfrecord_filename(path, res_log2(res))
+            raw = tf.data.TFRecordDataset(level).repeat().batch(args.batch)
             raw = raw.prefetch(tf.data.AUTOTUNE)
             ips = images_per_second(pipeline, args.batch, args.images, args.repeats)
             ref = images_per_second(raw, args.batch, args.images, args.repeats)

@@ -22,6 +22,7 @@ import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 import numpy as np
 
 from pgan_tf.core import cli
+from pgan_tf.core.progress import ProgressLine
 from pgan_tf.training import rundir
 from pgan_tf.model import sampling
 from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
@@ -187,25 +188,15 @@ def write_tensorboard(logdir, rows):
 
 
 def _progress_printer(label, stream=None, interval=None):
-    """progress(stage, done, total): a self-overwriting line on a terminal; when stderr is a file,
-    a plain line every `interval` seconds (10 by default) and at the end of each stage."""
-    stream = stream or sys.stderr
-    tty = getattr(stream, "isatty", lambda: False)()
-    interval = (0.2 if tty else 10.0) if interval is None else interval
-    last = [float("-inf")]
+    """progress(phase, done, total): a self-overwriting line on a terminal; when stderr is a file,
+    a plain line every `interval` seconds (10 by default) and at the end of each phase."""
+    tty_interval, log_interval = (0.2, 10.0) if interval is None else (interval, interval)
+    line = ProgressLine(stream, tty_interval, log_interval)
 
-    def progress(stage, done, total):
-        now = time.monotonic()
+    def progress(phase, done, total):
         finished = done >= total
-        if not finished and now - last[0] < interval:
-            return
-        last[0] = now
-        line = f"  {label}: {stage} {done}/{total}"
-        if tty:
-            stream.write("\r" + line + ("\n" if finished and stage == "fakes" else ""))
-        else:
-            stream.write(line + "\n")
-        stream.flush()
+        line.show(f"  {label}: {phase} {done}/{total}", force=finished,
+                  end=finished and phase == "fakes")
     return progress
 
 

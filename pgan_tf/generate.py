@@ -18,14 +18,14 @@ import numpy as np
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 import tensorflow as tf
 
-from pgan_tf.core import cli
+from pgan_tf.core import atomic, cli
 from pgan_tf.core.labels import one_hot
 
 from pgan_tf.model import sampling
 
 from pgan_tf.training import rundir
 from pgan_tf.core.images import grid as grid_image
-from pgan_tf.core.images import to_pil
+from pgan_tf.core.images import save_png, to_pil
 
 BATCH = 32
 
@@ -136,8 +136,10 @@ def parse_grid(text, num):
 
 
 def save_gif(frames, path, duration_ms):
+    """An animated GIF of uint8 HWC frames, written atomically (`atomic.replace_via_temp`)."""
     first, *rest = [to_pil(f) for f in frames]
-    first.save(path, save_all=True, append_images=rest, duration=duration_ms, loop=0)
+    atomic.replace_via_temp(path, lambda tmp: first.save(
+        tmp, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0))
 
 
 def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0, keyframes=4, gif=True,
@@ -154,9 +156,9 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
     written = []
     for i in range(num):
         written.append(os.path.join(out_dir, f"image-{i:04d}.png"))
-        to_pil(images[i]).save(written[-1])
+        save_png(written[-1], images[i])
     written.append(os.path.join(out_dir, "grid.png"))
-    to_pil(grid_image(images, cols, rows)).save(written[-1])
+    save_png(written[-1], grid_image(images, cols, rows))
     if interpolate > 0:
         irng = np.random.RandomState([seed, 1])
         z = interpolation_latents(irng, keyframes, interpolate, sampler.latent_size)
@@ -169,7 +171,7 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
             os.makedirs(os.path.join(out_dir, "interpolation"), exist_ok=True)
             for i, frame in enumerate(frames):
                 written.append(os.path.join(out_dir, "interpolation", f"frame-{i:04d}.png"))
-                to_pil(frame).save(written[-1])
+                save_png(written[-1], frame)
     return written
 
 
@@ -212,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e
         return cli.fail(message, cli.FAILURE)
+    except atomic.WriteError as e:
+        return cli.fail(e, cli.FAILURE)
     except KeyboardInterrupt:
         return cli.fail("interrupted", cli.INTERRUPTED)
     print(f"{sampler.source}: wrote {len(written)} files to {args.out}")

@@ -24,7 +24,7 @@ import tensorflow as tf
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
-from pgan_tf.core import cli
+from pgan_tf.core import atomic, cli
 from pgan_tf.training import rundir, schedule
 from pgan_tf.official.convert import load_official_networks
 from pgan_tf.official.unpickler import OfficialPickleError
@@ -116,8 +116,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         log=config_lib.LogConfig(desc=name),
         seed=seed,
     )
-    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.tmp-{os.getpid()}")
-    os.makedirs(tmp)
+    tmp = atomic.make_temp_dir(out)
     try:
         rundir.write_config(tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name))
         imported = {
@@ -138,7 +137,7 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
         with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:
             f.write(f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
                     f"as kimg {kimg:g} ({stage.name}).\n")
-        os.rename(tmp, out)
+        atomic.install_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -175,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (OfficialPickleError, ImportRequestError, ValueError) as e:
         return cli.fail(e, cli.USAGE)
-    except OSError as e:
+    except (OSError, atomic.WriteError) as e:
         return cli.fail(e, cli.FAILURE)
     except KeyboardInterrupt:
         return cli.fail("interrupted; nothing was written", cli.INTERRUPTED)

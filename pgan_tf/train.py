@@ -24,6 +24,7 @@ from pgan_tf.core.labels import one_hot
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.core import images
+from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.data import dataset
 from pgan_tf.model import sampling
 from pgan_tf.training import distribute, precision, rundir, schedule
@@ -178,7 +179,6 @@ class Training:
             stage.resolution,
             self.trainer.global_batch,
             labels=cfg.network.label_size > 0,
-            mirror=False,  # mirroring happens in the step, from the checkpointed generator
             shuffle=True,
             shuffle_buffer=cfg.data.shuffle_buffer,
             seed=cfg.seed + stage.index,
@@ -248,7 +248,7 @@ class Training:
 
             def write(tmp):
                 faults.kill_point("snapshot")
-                self.trainer.Gs.save(tmp)
+                self.trainer.generator_ema.save(tmp)
 
             atomic.replace_via_temp(path, write)
 
@@ -268,7 +268,7 @@ class Training:
     # ---- samples -----------------------------------------------------------------------------
     def sampler(self):
         """The EMA generator of the current stage: uint8 NHWC samples in memory-sized batches."""
-        return sampling.Sampler.from_model(self.trainer.Gs)
+        return sampling.Sampler.from_model(self.trainer.generator_ema)
 
     def write_fakes(self):
         self.trainer.set_alpha_now()
@@ -354,7 +354,7 @@ class Training:
             return trainer.run_steps(self.iterator, tf.constant(steps)).numpy()
         except tf.errors.DataLossError as e:
             res = trainer.stage.resolution
-            level = dataset.tfrecord_filename(self.config.data.path, dataset.resolution_log2(res), self.info.name)
+            level = dataset.tfrecord_filename(self.config.data.path, res_log2(res), self.info.name)
             raise faults.CorruptRecord(
                 f"{faults.corrupt_record(e, level, res)}; {self._checkpoint_after_fault()}. List every damaged "
                 f"record with: python data_prep/create_tfrecords.py verify {self.config.data.path}"
@@ -448,7 +448,7 @@ def assumed_dataset(config):
         )
     info = dataset.DatasetInfo(
         path=config.data.path, name=os.path.basename(config.data.path.rstrip(os.sep)),
-        resolutions=tuple(2**k for k in range(2, res.bit_length())), max_resolution=res,
+        resolutions=resolutions_up_to(res), max_resolution=res,
         num_channels=3, num_images=0, label_size=0,
     )
     notes = [

@@ -134,9 +134,9 @@ def test_evaluate_errors_are_one_line(tiny_run):
 def test_progress_is_plain_lines_in_a_log_and_one_line_on_a_terminal():
     log = io.StringIO()
     progress = _progress_printer("snap", stream=log, interval=3600)
-    for stage in ("reals", "fakes"):
+    for phase in ("reals", "fakes"):
         for done in range(64, 257, 64):
-            progress(stage, done, 256)
+            progress(phase, done, 256)
     assert log.getvalue() == "  snap: reals 64/256\n  snap: reals 256/256\n  snap: fakes 256/256\n"
 
     class Terminal(io.StringIO):

@@ -9,6 +9,7 @@ import math
 import os
 import re
 
+from pgan_tf.core import atomic
 from pgan_tf.training import rundir
 from pgan_tf.ablation import configs, plot, sweep
 
@@ -190,9 +191,7 @@ def curves_png(summary, path):
                "floor": summary["reals"]["shape_evenness"][0]}]
     image = plot.line_chart(panels, [a.name for a in names], xlabel="images shown (kimg)",
                             floor_label="reals (SWD: real vs real)")
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    image.save(tmp)
-    os.replace(tmp, path)
+    atomic.replace_via_temp(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 def _setup_text(runs, summary, sweep_dir):
@@ -298,8 +297,5 @@ def write_report(sweep_dir, out_path):
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     text = render(runs, sweep_dir, os.path.basename(png), kept_notes(out_path))
     curves_png(summarize(runs), png)
-    tmp = f"{out_path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, out_path)
+    atomic.write_text(out_path, text)
     return out_path, png

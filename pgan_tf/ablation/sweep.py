@@ -21,7 +21,7 @@ import sys
 import time
 
 from pgan_tf.ablation import evaluation
-from pgan_tf.core import cli
+from pgan_tf.core import atomic, cli
 from pgan_tf.training import rundir
 
 ARGS_FILE = "ablation-args.json"
@@ -110,12 +110,7 @@ def train_args(settings, ablation, seed):
 
 def write_json(path, obj):
     """Writes JSON atomically (a reader never sees half a file, a crash leaves none)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(obj, indent=1))
 
 
 def read_json(path):

@@ -3,13 +3,15 @@
 Everything is written to a temporary name in the same directory, flushed to disk, then renamed
 into place (a rename within one file system is atomic). A write that fails (ENOSPC, EACCES, EIO,
 or TensorFlow's file errors wrapping them) removes its temporary file and raises `WriteError`,
-whose one-line message names the path and the reason.
+whose one-line message names the path and the reason. Files: `replace_via_temp` / `write_text`;
+directories (a dataset, an imported run, an exported version): `make_temp_dir` + `install_dir`.
 """
 import contextlib
 import errno
 import os
 import re
 import shutil
+import tempfile
 
 
 class WriteError(RuntimeError):
@@ -41,7 +43,7 @@ def _is_write_failure(exc):
     return isinstance(exc, tf.errors.OpError)
 
 
-def remove_quietly(*paths):
+def remove_quietly(*paths: str) -> None:
     """Removes files or directories that may or may not exist (cleanup after a failed write)."""
     for p in paths:
         if os.path.isdir(p) and not os.path.islink(p):
@@ -63,7 +65,7 @@ def reported(path, *cleanup):
         raise WriteError(path, reason(e)) from None
 
 
-def fsync_file(path):
+def fsync_file(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -71,7 +73,7 @@ def fsync_file(path):
         os.close(fd)
 
 
-def fsync_dir(path):
+def fsync_dir(path: str) -> None:
     """Makes a rename or a new file in directory `path` durable (no-op where unsupported)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -85,7 +87,7 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def temp_name(path):
+def temp_name(path: str) -> str:
     """`<stem>.tmp-<pid><ext>` next to `path` (the extension kept: some writers choose by it)."""
     stem, ext = os.path.splitext(path)
     return f"{stem}.tmp-{os.getpid()}{ext}"
@@ -94,26 +96,75 @@ def temp_name(path):
 _TEMP_RE = re.compile(r"\.tmp-\d+([._]|$)")
 
 
-def is_temp_name(name):
+def is_temp_name(name: str) -> bool:
     """True for a temporary name (`<stem>.tmp-<pid>...`): leftovers of a process killed mid-write."""
     return _TEMP_RE.search(name) is not None
 
 
-def replace_via_temp(path, write):
-    """Calls `write(tmp)` to write a temporary file, flushes it and renames it to `path`."""
+def replace_via_temp(path: str, write) -> str:
+    """Calls `write(tmp)` to write a temporary file, flushes it and renames it to `path`.
+
+    Whatever `write` raises, the temporary file is removed; write failures become `WriteError`.
+    """
     tmp = temp_name(path)
-    with reported(path, tmp):
-        write(tmp)
-        fsync_file(tmp)
-        os.replace(tmp, path)
+    try:
+        with reported(path, tmp):
+            write(tmp)
+            fsync_file(tmp)
+            os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     fsync_dir(os.path.dirname(os.path.abspath(path)))
     return path
 
 
-def write_text(path, text):
+def write_text(path: str, text: str) -> str:
     """Writes a text file atomically."""
     def write(tmp):
         with open(tmp, "w") as f:
             f.write(text)
 
     return replace_via_temp(path, write)
+
+
+def make_temp_dir(target: str) -> str:
+    """A new empty directory `.<name>.tmp-<random>` next to `target` (same file system, so
+    `install_dir` can rename it into place), with the permissions a plain mkdir would give.
+
+    A failure raises `WriteError` naming the parent directory.
+    """
+    parent = os.path.dirname(os.path.abspath(target))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        name = os.path.basename(os.path.normpath(target))
+        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    except OSError as e:
+        raise WriteError(parent, reason(e)) from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    return tmp
+
+
+def install_dir(tmp_dir: str, final_dir: str, *, replace: bool = False) -> None:
+    """Renames the finished directory `tmp_dir` to `final_dir` and makes the rename durable.
+
+    With `replace`, an existing `final_dir` is first moved aside (`<tmp_dir>-old`), then deleted
+    once the new one is in place (put back if the rename fails). Without it, the rename is a
+    plain one (an existing non-empty `final_dir` makes it fail with OSError).
+    """
+    fsync_dir(tmp_dir)
+    old = None
+    if replace and os.path.isdir(final_dir):
+        old = tmp_dir + "-old"
+        os.rename(final_dir, old)
+    try:
+        os.rename(tmp_dir, final_dir)
+    except OSError:
+        if old is not None:
+            os.rename(old, final_dir)
+        raise
+    fsync_dir(os.path.dirname(os.path.abspath(final_dir)))
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -2,7 +2,7 @@
 original PGGAN `dataset_tool.py`) as `tf.data` pipelines.
 
     info = inspect(path)                       # what the directory holds, checked
-    ds = make_dataset(path, 32, 64, mirror=True, input_context=ctx)   # float NHWC in [-1, 1]
+    ds = make_dataset(path, 32, 64, input_context=ctx)   # float NHWC in [-1, 1]
     for batch in iterate_uint8(path, 32, 256): ...                    # uint8 NHWC, file order
 
 Records are parsed a batch at a time (`tf.io.parse_example` + `decode_raw` on the batch), so
@@ -16,13 +16,12 @@ import struct
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core.resolution import MIN_RES_LOG2, res_log2, resolutions_up_to
 from pgan_tf.data.tfrecord_format import (  # noqa: F401  (DatasetError is part of this module's API)
     LABELS_SUFFIX,
-    MIN_RESOLUTION_LOG2,
     DatasetError,
     decode_example,
     parse_tfrecord_filename,
-    resolution_log2,
     tfrecord_filename,
 )
 
@@ -85,7 +84,7 @@ def count_records(path):
 
 
 def _level_files(path):
-    """{resolution_log2: file} of the directory's single dataset name, and that name."""
+    """{level: file} of the directory's single dataset (level = log2(resolution)), and its name."""
     found = {}
     for f in sorted(glob.glob(os.path.join(glob.escape(path), "*.tfrecords"))):
         parsed = parse_tfrecord_filename(f)
@@ -109,11 +108,11 @@ def inspect(path):
     name, files = _level_files(path)
     top = max(files)
     channels, count = None, None
-    for lod in range(MIN_RESOLUTION_LOG2, top + 1):
-        f = files.get(lod)
+    for level in range(MIN_RES_LOG2, top + 1):
+        f = files.get(level)
         if f is None:
             raise DatasetError(
-                f"{tfrecord_filename(path, lod, name)}: missing: a dataset needs every level from 4x4 up to "
+                f"{tfrecord_filename(path, level, name)}: missing: a dataset needs every level from 4x4 up to "
                 f"{2 ** top}x{2 ** top}"
             )
         try:
@@ -122,7 +121,7 @@ def inspect(path):
             raise
         except Exception as e:  # noqa: BLE001 - any parse failure means the file is not ours
             raise DatasetError(f"{f}: not a dataset record ({type(e).__name__})") from None
-        res = 2**lod
+        res = 2**level
         if len(shape) != 3 or shape[1:] != (res, res) or shape[0] not in (1, 3) or (channels and shape[0] != channels):
             raise DatasetError(f"{f}: records have shape {list(shape)}, expected [{channels or 'C'}, {res}, {res}]")
         channels = shape[0]
@@ -138,7 +137,7 @@ def inspect(path):
     return DatasetInfo(
         path=path,
         name=name,
-        resolutions=tuple(2**k for k in range(MIN_RESOLUTION_LOG2, top + 1)),
+        resolutions=resolutions_up_to(2**top),
         max_resolution=2**top,
         num_channels=channels,
         num_images=count,
@@ -168,7 +167,7 @@ def _level(path, resolution, info=None):
     info = info or inspect(path)
     if resolution not in info.resolutions:
         raise DatasetError(f"{path}: has no {resolution}x{resolution} level (it has {list(info.resolutions)})")
-    return info, tfrecord_filename(path, resolution_log2(resolution), info.name)
+    return info, tfrecord_filename(path, res_log2(resolution), info.name)
 
 
 def _parse_batch(records, shape):
@@ -181,16 +180,18 @@ def _to_nhwc(chw):
     return tf.transpose(chw, [0, 2, 3, 1])
 
 
-def make_dataset(path, resolution, batch_size, *, labels=False, mirror=False, shuffle=True, shuffle_buffer=4096,
-                 seed=None, repeat=True, drop_remainder=True, input_context=None, prefetch=True):
+def make_dataset(path: str, resolution: int, batch_size: int, *, labels: bool = False,
+                 shuffle: bool = True, shuffle_buffer: int = 4096, seed: int = None,
+                 repeat: bool = True, drop_remainder: bool = True, input_context=None,
+                 prefetch: bool = True) -> tf.data.Dataset:
     """Batches of float32 NHWC images in [-1, 1] (x / 127.5 − 1) at `resolution`, or
     (images, float32 one-hot labels) with labels=True.
 
     batch_size is the global batch; with a `tf.distribute.InputContext` this pipeline reads
     its shard of the records and batches `ctx.get_per_replica_batch_size(batch_size)`.
-    mirror: each image is flipped left-right with probability 0.5. shuffle_buffer is in
-    records, capped at MAX_SHUFFLE_BYTES of images. The records on disk are already in shuffled
-    order (the writer's RandomState(123) order).
+    shuffle_buffer is in records, capped at MAX_SHUFFLE_BYTES of images. The records on disk are
+    already in shuffled order (the writer's RandomState(123) order). No augmentation here: the
+    training step mirrors the reals itself (`--mirror`), from the checkpointed random generator.
     """
     info, filename = _level(path, resolution)
     if labels and not info.label_size:
@@ -212,26 +213,14 @@ def make_dataset(path, resolution, batch_size, *, labels=False, mirror=False, sh
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if mirror:
-        flip_seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
 
-    def to_float(records, step=None):
-        x = _parse_batch(records, shape)
-        if step is not None:  # vectorized mirror, one stateless coin per image (on uint8: cheaper)
-            coin = tf.random.stateless_uniform([tf.shape(x)[0]], seed=tf.stack([tf.constant(flip_seed, tf.int64), step]))
-            x = tf.where((coin < 0.5)[:, None, None, None], tf.reverse(x, axis=[3]), x)
-        return tf.cast(_to_nhwc(x), tf.float32) * (1 / 127.5) - 1
-
-    def mirrored(step, batch):
-        return (to_float(batch[0], step), batch[1]) if labels else to_float(batch, step)
+    def to_float(records):
+        return tf.cast(_to_nhwc(_parse_batch(records, shape)), tf.float32) * (1 / 127.5) - 1
 
     def with_labels(records, onehot):
         return to_float(records), onehot
 
-    if mirror:
-        ds = ds.enumerate().map(mirrored, num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(with_labels if labels else to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(with_labels if labels else to_float, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds

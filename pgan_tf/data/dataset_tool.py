@@ -9,13 +9,14 @@ raises `DatasetError` (`<file>: <reason>`) and leaves the target as it was.
 import os
 import shutil
 import sys
-import time
 
 import numpy as np
 
 from pgan_tf.core import atomic
+from pgan_tf.core.progress import CountProgress
+from pgan_tf.core.resolution import res_log2
 
-from pgan_tf.data import sources
+from pgan_tf.data import decoding, sources
 from pgan_tf.data.tfrecord_format import (
     DatasetError,
     DatasetWriter,
@@ -23,34 +24,6 @@ from pgan_tf.data.tfrecord_format import (
     make_temp_dir,
     shuffled_order,
 )
-
-
-class Progress:
-    """`count/total images, rate img/s` on stderr at most every `interval` seconds."""
-
-    def __init__(self, total, what="images", stream=None, interval=1.0):
-        self.total, self.what, self.interval = total, what, interval
-        self.stream = stream or sys.stderr
-        self.start = self.last = time.monotonic()
-        self.count = 0
-        self.tty = getattr(self.stream, "isatty", lambda: False)()
-
-    def _line(self, now):
-        rate = self.count / max(now - self.start, 1e-9)
-        return f"{self.count}/{self.total} {self.what}, {rate:.0f} img/s"
-
-    def __call__(self, count):
-        self.count = count
-        now = time.monotonic()
-        if now - self.last >= self.interval:
-            self.last = now
-            self.stream.write(("\r" if self.tty else "") + self._line(now) + ("" if self.tty else "\n"))
-            self.stream.flush()
-
-    def done(self):
-        now = time.monotonic()
-        self.stream.write(("\r" if self.tty else "") + self._line(now) + f" in {now - self.start:.1f} s\n")
-        self.stream.flush()
 
 
 def _say(progress, msg):
@@ -62,11 +35,11 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     """Writes `source` (see `pgan_tf.data.sources`) as a dataset; returns its DatasetInfo.
 
     shuffle: records in RandomState(123) order of the source's order, as the original tool.
-    Sequential sources are staged through a temporary uint8 file when shuffled.
+    Sequential sources are spooled to a temporary uint8 file when shuffled.
     """
     from pgan_tf.data.dataset import inspect
 
-    bar = Progress(source.num_images) if progress else None
+    bar = CountProgress(source.num_images) if progress else None
     with DatasetWriter(tfrecord_dir, overwrite=overwrite, progress=bar) as writer:
         source.check()
         n = source.num_images
@@ -76,13 +49,13 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
         elif not shuffle:
             batches = source.iterate(batch_size)
         else:
-            staged = _stage(source, writer.tmp_dir, batch_size, progress)
-            batches = (staged[order[i:i + batch_size]] for i in range(0, n, batch_size))
+            spooled = _spool(source, writer.tmp_dir, batch_size, progress)
+            batches = (spooled[order[i:i + batch_size]] for i in range(0, n, batch_size))
         for batch in batches:
             writer.add_images(batch)
         if not source.random_access and shuffle:
-            del staged, batches
-            os.remove(os.path.join(writer.tmp_dir, _STAGING))
+            del spooled, batches
+            os.remove(os.path.join(writer.tmp_dir, _SPOOL))
         labels = source.labels  # sequential sources know them once read
         if writer.num_images != n:
             raise DatasetError(f"{tfrecord_dir}: the source gave {writer.num_images} images, expected {n}")
@@ -94,32 +67,32 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     return inspect(tfrecord_dir)
 
 
-_STAGING = "staging.npy"
+_SPOOL = "spool.npy"
 
 
-def _stage(source, tmp_dir, batch_size, progress):
+def _spool(source, tmp_dir, batch_size, progress):
     """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing)."""
-    _say(progress, f"reading {source.num_images} images in source order (staged for shuffling)")
-    staged, i = None, 0
-    bar = Progress(source.num_images, "read") if progress else None
+    _say(progress, f"reading {source.num_images} images in source order (spooled to disk for shuffling)")
+    spooled, i = None, 0
+    bar = CountProgress(source.num_images, "read") if progress else None
     for batch in source.iterate(batch_size):
-        if staged is None:
-            staged = _open_staging(os.path.join(tmp_dir, _STAGING), (source.num_images, *batch.shape[1:]))
+        if spooled is None:
+            spooled = _open_spool(os.path.join(tmp_dir, _SPOOL), (source.num_images, *batch.shape[1:]))
         if i + len(batch) > source.num_images:
             raise DatasetError(f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})")
-        staged[i:i + len(batch)] = batch
+        spooled[i:i + len(batch)] = batch
         i += len(batch)
         if bar:
             bar(i)
     if i != source.num_images:
         raise DatasetError(f"{getattr(source, 'name', 'source')}: gave {i} images, expected {source.num_images}")
-    return staged
+    return spooled
 
 
-def _open_staging(path, shape):
+def _open_spool(path, shape):
     """A uint8 memmap with its whole size allocated up front: a full disk is an ENOSPC here, not a
     SIGBUS when a page of a sparse mapping is first written."""
-    staged = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    spooled = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
     try:
         with atomic.reported(path):
             fd = os.open(path, os.O_RDWR)
@@ -129,9 +102,9 @@ def _open_staging(path, shape):
             finally:
                 os.close(fd)
     except atomic.WriteError as e:
-        del staged
-        raise DatasetError(f"{path}: cannot stage the images for shuffling: {e.reason}") from None
-    return staged
+        del spooled
+        raise DatasetError(f"{path}: cannot spool the images for shuffling: {e.reason}") from None
+    return spooled
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +115,7 @@ def create_from_images(tfrecord_dir, image_dir, shuffle=True, *, overwrite=False
                        convert=None, progress=True):
     """Every file directly in `image_dir` (sorted by name), all square, power-of-two, same size,
     RGB or grayscale — or made so by `transform`/`resolution`/`convert`."""
-    source = sources.ImageFolder(image_dir, sources.Transform(transform, resolution, convert))
+    source = sources.ImageFolder(image_dir, decoding.Transform(transform, resolution, convert))
     _say(progress, f"loading {source.num_images} images from {image_dir}")
     return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress)
 
@@ -178,7 +151,7 @@ def create_from_tfds(tfrecord_dir, name, split="train", *, data_dir=None, manual
     `manual_dir` alone when the builder downloads nothing else (see `sources.TFDS`)."""
     check_target(tfrecord_dir, overwrite)  # before TFDS spends any time
     source = sources.TFDS(name, split, data_dir=data_dir, manual_dir=manual_dir, download=download,
-                          transform=sources.Transform(transform, resolution, convert))
+                          transform=decoding.Transform(transform, resolution, convert))
     return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress)
 
 
@@ -221,7 +194,7 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
     d = inspect(tfrecord_dir)
     check_target(output_dir, overwrite)
     tmp = make_temp_dir(output_dir)
-    bar = Progress(d.num_images) if progress else None
+    bar = CountProgress(d.num_images) if progress else None
     try:
         idx = 0
         for batch in iterate_uint8(tfrecord_dir, d.max_resolution, 64):
@@ -231,9 +204,7 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
                 idx += 1
             if bar:
                 bar(idx)
-        if os.path.isdir(output_dir):
-            shutil.rmtree(output_dir)
-        os.rename(tmp, output_dir)
+        atomic.install_dir(tmp, output_dir, replace=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -256,7 +227,7 @@ def compare(dir_a, dir_b, ignore_labels=False):
     """(identical: bool, report lines). Compares the images of every level (decoded, so the
     records' byte layout does not matter), and the labels."""
     from pgan_tf.data.dataset import inspect, read_labels
-    from pgan_tf.data.tfrecord_format import resolution_log2, tfrecord_filename
+    from pgan_tf.data.tfrecord_format import tfrecord_filename
 
     a, b = inspect(dir_a), inspect(dir_b)
     lines, same = [], True
@@ -267,8 +238,8 @@ def compare(dir_a, dir_b, ignore_labels=False):
         lines.append(f"Datasets have different levels: {list(a.resolutions)} vs {list(b.resolutions)}")
         same = False
     for res in sorted(set(a.resolutions) & set(b.resolutions), reverse=True):
-        lod = resolution_log2(res)
-        fa, fb = tfrecord_filename(dir_a, lod, a.name), tfrecord_filename(dir_b, lod, b.name)
+        level = res_log2(res)
+        fa, fb = tfrecord_filename(dir_a, level, a.name), tfrecord_filename(dir_b, level, b.name)
         identical = total = 0
         first_diff = None
         for ba, bb in zip(_decoded(fa), _decoded(fb)):
@@ -310,7 +281,7 @@ def verify(tfrecord_dir, *, progress=True):
             total = count_records(os.path.join(tfrecord_dir, top)) if top else 0
         except DatasetError:
             total = "?"
-        bar = Progress(total, "images checked")
+        bar = CountProgress(total, "images checked")
     problems, summary = dataset_verify.verify(tfrecord_dir, progress=bar)
     if bar:
         bar.done()

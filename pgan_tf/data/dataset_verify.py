@@ -17,8 +17,8 @@ import struct
 
 import numpy as np
 
+from pgan_tf.core.resolution import MIN_RES_LOG2
 from pgan_tf.data.tfrecord_format import (
-    MIN_RESOLUTION_LOG2,
     DatasetError,
     dataset_name,
     labels_filename,
@@ -128,7 +128,7 @@ def box_average(chw):
 
 
 def _levels(tfrecord_dir):
-    """(name, {lod: path}) of the directory's dataset (the directory's own name if several)."""
+    """(name, {level: path}) of the directory's dataset (the directory's own name if several)."""
     found = {}
     for f in sorted(os.listdir(tfrecord_dir)):
         parsed = parse_tfrecord_filename(f)
@@ -151,63 +151,63 @@ def verify(tfrecord_dir, progress=None):
     name, files = _levels(tfrecord_dir)
     top = max(files)
     problems = []
-    for lod in range(MIN_RESOLUTION_LOG2, top):
-        if lod not in files:
-            problems.append(f"{tfrecord_filename(tfrecord_dir, lod, name)}: missing level ({2 ** lod}x{2 ** lod})")
-    lods = sorted((k for k in files if k >= MIN_RESOLUTION_LOG2), reverse=True)  # largest first
-    scans = {k: scan_records(files[k]) for k in lods}
-    reported = {k: 0 for k in lods}
-    counts = {k: 0 for k in lods}
+    for level in range(MIN_RES_LOG2, top):
+        if level not in files:
+            problems.append(f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level ({2 ** level}x{2 ** level})")
+    present = sorted((k for k in files if k >= MIN_RES_LOG2), reverse=True)  # largest first
+    scans = {k: scan_records(files[k]) for k in present}
+    reported = {k: 0 for k in present}
+    counts = {k: 0 for k in present}
     channels = None
 
-    def report(lod, line):
-        reported[lod] += 1
-        if reported[lod] <= MAX_REPORTED_PER_LEVEL:
-            problems.append(f"{files[lod]}: {line}")
-        elif reported[lod] == MAX_REPORTED_PER_LEVEL + 1:
-            problems.append(f"{files[lod]}: more problems; only the first {MAX_REPORTED_PER_LEVEL} are listed")
+    def report(level, line):
+        reported[level] += 1
+        if reported[level] <= MAX_REPORTED_PER_LEVEL:
+            problems.append(f"{files[level]}: {line}")
+        elif reported[level] == MAX_REPORTED_PER_LEVEL + 1:
+            problems.append(f"{files[level]}: more problems; only the first {MAX_REPORTED_PER_LEVEL} are listed")
 
     active = dict(scans)
     while active:
         images = {}
-        for lod in list(active):
-            item = next(active[lod], None)
+        for level in list(active):
+            item = next(active[level], None)
             if item is None:
-                del active[lod]
+                del active[level]
                 continue
             index, offset, record, problem = item
-            counts[lod] = index + 1
+            counts[level] = index + 1
             if problem is None:
-                image, problem = _parse(record, 2**lod)
+                image, problem = _parse(record, 2**level)
             if problem is not None:
-                report(lod, f"record {index} at byte offset {offset}: {problem}")
+                report(level, f"record {index} at byte offset {offset}: {problem}")
                 continue
             if channels is None:
                 channels = image.shape[0]
             elif image.shape[0] != channels:
-                report(lod, f"record {index} at byte offset {offset}: {image.shape[0]} channels, the dataset has {channels}")
+                report(level, f"record {index} at byte offset {offset}: {image.shape[0]} channels, the dataset has {channels}")
                 continue
-            images[lod] = (image, offset, index)
-        for lod, (image, offset, index) in images.items():
-            finer = images.get(lod + 1)
+            images[level] = (image, offset, index)
+        for level, (image, offset, index) in images.items():
+            finer = images.get(level + 1)
             if finer is None:
                 continue
             diff = np.abs(box_average(finer[0]) - image.astype(np.float32)).max()
             if diff > 1.0:
-                report(lod, f"record {index} at byte offset {offset}: is not the 2x2 average of record {index} of "
-                            f"{os.path.basename(files[lod + 1])} (differs by up to {diff:g})")
+                report(level, f"record {index} at byte offset {offset}: is not the 2x2 average of record {index} of "
+                            f"{os.path.basename(files[level + 1])} (differs by up to {diff:g})")
         if progress is not None and images:
             progress(max(counts.values()))
     if len(set(counts.values())) > 1:
-        top_count = counts[lods[0]]
-        for lod in lods:
-            if counts[lod] != top_count:
-                problems.append(f"{files[lod]}: holds {counts[lod]} records, {os.path.basename(files[lods[0]])} "
+        top_count = counts[present[0]]
+        for level in present:
+            if counts[level] != top_count:
+                problems.append(f"{files[level]}: holds {counts[level]} records, {os.path.basename(files[present[0]])} "
                                 f"holds {top_count}")
     num_images = max(counts.values())
     labels_note = _check_labels(tfrecord_dir, name, num_images, problems)
-    levels = ", ".join(f"{2 ** k}x{2 ** k}" for k in sorted(lods))
-    summary = f"checked {sum(counts.values())} records in {len(lods)} level(s) ({levels}), {num_images} images; "
+    sizes = ", ".join(f"{2 ** k}x{2 ** k}" for k in sorted(present))
+    summary = f"checked {sum(counts.values())} records in {len(present)} level(s) ({sizes}), {num_images} images; "
     return problems, [summary + labels_note]
 
 

@@ -7,14 +7,10 @@ None), `check()` (cheap checks of every image, before anything is written) and e
 `iterate(batch_size)` (sequential sources: batches in source order; `labels` is filled as they
 are read). Bad input raises `DatasetError` whose message is `<file>: <reason>`.
 
-Images must be square, power-of-two, RGB or grayscale 8-bit, all of one size — as the original
-tool demands — unless a `Transform` says how to make them so: `transform='center-crop'` crops
-the centred square, `resolution=N` resizes (Lanczos, the original's LSUN filter), and
-`convert='rgb'|'gray'` converts any other mode (RGBA, CMYK, palette, 16-bit, …) explicitly.
+What one image may be and how it is made fit (`Transform`, decoding errors) is the policy of
+`decoding.py`; the sources here only find, read and order the images.
 """
 import concurrent.futures
-import contextlib
-import dataclasses
 import glob
 import gzip
 import os
@@ -24,153 +20,14 @@ import re
 import numpy as np
 
 from pgan_tf.core.labels import one_hot
+from pgan_tf.core.resolution import is_resolution
+from pgan_tf.data import decoding
+from pgan_tf.data.decoding import Transform
 from pgan_tf.data.tfrecord_format import DatasetError
-
-TRANSFORMS = ("none", "center-crop")
-CONVERSIONS = (None, "rgb", "gray")
-_CONVERT_HINT = "pass --convert rgb (or gray) to convert it explicitly"
 
 
 def _num_workers():
     return max(1, min(8, os.cpu_count() or 1))
-
-
-def _is_pow2(n):
-    return n >= 4 and not n & (n - 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Per-image checks and transforms.
-
-
-@dataclasses.dataclass(frozen=True)
-class Transform:
-    """How images are made square, power-of-two and 8-bit RGB/grayscale (default: not at all)."""
-
-    transform: str = "none"
-    resolution: int = None
-    convert: str = None
-
-    def __post_init__(self):
-        if self.transform not in TRANSFORMS:
-            raise DatasetError(f"--transform: must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
-        if self.convert not in CONVERSIONS:
-            raise DatasetError(f"--convert: must be rgb or gray, got {self.convert!r}")
-        if self.resolution is not None and not _is_pow2(self.resolution):
-            raise DatasetError(f"--resolution: must be a power of two >= 4, got {self.resolution}")
-
-    def output_size(self, width, height, where):
-        """The side of the square image this transform makes of a width×height one."""
-        if self.transform == "center-crop":
-            side = min(width, height)
-        elif width != height:
-            raise DatasetError(f"{where}: image is {width}x{height}, not square (pass --transform center-crop)")
-        else:
-            side = width
-        if self.resolution is not None:
-            return self.resolution
-        if not _is_pow2(side):
-            what = f"its centre crop {side}x{side}" if width != height else "it"
-            raise DatasetError(f"{where}: image is {width}x{height} and {what} is not a power of two >= 4 "
-                               "(pass --resolution N to resize)")
-        return side
-
-    def channels(self, mode, where, rawmode=None):
-        """1 or 3: the channels an image of PIL `mode` becomes, or a DatasetError."""
-        if self.convert is not None:
-            if mode == "F":
-                raise DatasetError(f"{where}: floating-point image (mode F) cannot be converted")
-            return 3 if self.convert == "rgb" else 1
-        if _is_16bit(mode, rawmode):
-            raise DatasetError(f"{where}: 16-bit image ({mode}); the original tool accepts 8-bit RGB or grayscale only; {_CONVERT_HINT}")
-        if mode == "RGB":
-            return 3
-        if mode == "L":
-            return 1
-        reason = {
-            "RGBA": "has an alpha channel (RGBA)",
-            "LA": "has an alpha channel (LA)",
-            "PA": "has an alpha channel (PA)",
-            "CMYK": "is CMYK",
-            "P": "is a palette image (P)",
-            "1": "is a 1-bit image",
-            "F": "is a floating-point image (F)",
-        }.get(mode, f"has mode {mode}")
-        raise DatasetError(f"{where}: image {reason}; images must be RGB or grayscale; {_CONVERT_HINT}")
-
-    def apply(self, img, where):
-        """PIL image → uint8 HWC array (C = 1 or 3), transformed as asked."""
-        import PIL.Image
-
-        rawmode = _rawmode(img)
-        self.channels(img.mode, where, rawmode)  # refuses what is not accepted
-        if self.convert is not None:
-            img = _convert(img, self.convert)
-        side = self.output_size(img.width, img.height, where)
-        if self.transform == "center-crop" and img.width != img.height:
-            w, h = img.size
-            crop = min(w, h)  # the centred square, as the original's LSUN crop
-            img = img.crop(((w - crop) // 2, (h - crop) // 2, (w + crop) // 2, (h + crop) // 2))
-        if img.width != side:
-            img = img.resize((side, side), PIL.Image.LANCZOS)
-        arr = np.asarray(img)
-        return arr[:, :, None] if arr.ndim == 2 else arr
-
-
-def _rawmode(img):
-    tile = getattr(img, "tile", None)
-    if not tile:
-        return None
-    args = tile[0][-1] if not hasattr(tile[0], "args") else tile[0].args
-    if isinstance(args, tuple):
-        args = args[0] if args else None
-    return args if isinstance(args, str) else None
-
-
-def _is_16bit(mode, rawmode):
-    return mode.startswith("I;16") or mode == "I" or (rawmode is not None and ";16" in rawmode)
-
-
-def _convert(img, target):
-    import PIL.Image
-
-    if img.mode.startswith("I;16") or img.mode == "I":
-        arr = np.asarray(img).astype(np.int64)
-        img = PIL.Image.fromarray((arr.clip(0, 65535) >> 8).astype(np.uint8))
-    want = "RGB" if target == "rgb" else "L"
-    return img if img.mode == want else img.convert(want)
-
-
-def _array_to_pil(arr, where):
-    """A decoded HWC array (e.g. from TFDS) as a PIL image, so one Transform serves all sources."""
-    import PIL.Image
-
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if arr.dtype not in (np.uint8, np.uint16) or (arr.dtype == np.uint16 and arr.ndim != 2):
-        raise DatasetError(f"{where}: {arr.dtype} image of shape {arr.shape}; expected 8-bit RGB or grayscale")
-    if arr.ndim == 3 and arr.shape[2] not in (3, 4):
-        raise DatasetError(f"{where}: image with {arr.shape[2]} channels; expected RGB or grayscale")
-    return PIL.Image.fromarray(np.ascontiguousarray(arr))  # L, RGB, RGBA or I;16
-
-
-@contextlib.contextmanager
-def _decoding(where):
-    """Turns what PIL raises on a bad file into one DatasetError line naming `where`."""
-    import PIL.Image
-
-    try:
-        yield
-    except DatasetError:  # a ValueError too, but already ours
-        raise
-    except PIL.UnidentifiedImageError:
-        raise DatasetError(f"{where}: not an image file (cannot identify the image format)") from None
-    except OSError as e:
-        if e.errno is not None:  # the file system's refusal, not the decoder's
-            raise DatasetError(f"{where}: cannot read ({e.strerror})") from None
-        raise DatasetError(f"{where}: corrupt or truncated image ({e})") from None
-    except (SyntaxError, ValueError, EOFError) as e:
-        raise DatasetError(f"{where}: corrupt or truncated image ({e})") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +83,7 @@ class ArraySource:
         if not self.num_images:
             raise DatasetError(f"{self.where}: no images")
         _, h, w, c = self.images.shape
-        if h != w or not _is_pow2(h) or c not in (1, 3):
+        if h != w or not is_resolution(h) or c not in (1, 3):
             raise DatasetError(f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or grayscale")
 
     def read(self, indices, batch_size=64):
@@ -260,12 +117,9 @@ class ImageFolder:
 
     def _header(self, path):
         """(width, height, mode, rawmode) from the file's header, without decoding the pixels."""
-        import PIL.Image
-
         if os.path.isdir(path):
             raise DatasetError(f"{path}: is a directory (images are read directly from IMAGE_DIR, not from subfolders)")
-        with _decoding(path), PIL.Image.open(path) as img:
-            return img.width, img.height, img.mode, _rawmode(img)
+        return decoding.read_header(path)
 
     def check(self):
         """Reads every header: sizes, modes, channels agree and are accepted."""
@@ -278,7 +132,7 @@ class ImageFolder:
                 if shape[2] != self.shape[2]:
                     raise DatasetError(
                         f"{path}: has {shape[2]} channel(s) ({mode}) but {os.path.basename(first)} has {self.shape[2]} "
-                        f"(mixed RGB and grayscale; {_CONVERT_HINT})"
+                        f"(mixed RGB and grayscale; {decoding.CONVERT_HINT})"
                     )
                 raise DatasetError(
                     f"{path}: mixed sizes: {w}x{h} but {os.path.basename(first)} is {self.shape[1]}x{self.shape[0]} "
@@ -287,11 +141,7 @@ class ImageFolder:
 
     def load(self, path):
         """uint8 HWC array of one file, decoded and transformed; DatasetError if corrupt."""
-        import PIL.Image
-
-        with _decoding(path), PIL.Image.open(path) as img:
-            img.load()
-            arr = self.transform.apply(img, path)
+        arr = decoding.decode(path, path, self.transform)
         if self.shape is not None and arr.shape != self.shape:
             raise DatasetError(f"{path}: decodes to {arr.shape}, expected {self.shape}")
         return arr
@@ -325,13 +175,13 @@ class CelebA(ImageFolder):
         for path, (w, h, mode, rawmode) in zip(self.files, ordered_map(self._header, self.files)):
             if (w, h) != (178, 218):
                 raise DatasetError(f"{path}: image is {w}x{h}, expected CelebA's aligned 178x218")
-            if mode != "RGB" or _is_16bit(mode, rawmode):
+            if mode != "RGB" or decoding.is_16bit(mode, rawmode):
                 raise DatasetError(f"{path}: image has mode {mode}, expected 8-bit RGB")
 
     def load(self, path):
         import PIL.Image
 
-        with _decoding(path), PIL.Image.open(path) as img:
+        with decoding.decoding_errors(path), PIL.Image.open(path) as img:
             arr = np.asarray(img)
         if arr.shape != (218, 178, 3):
             raise DatasetError(f"{path}: image is {arr.shape}, expected (218, 178, 3)")
@@ -459,13 +309,9 @@ class LSUN:
     def _decode(self, item):
         import io
 
-        import PIL.Image
-
         key, value = item
         where = f"{self.lmdb_dir}: key {key.decode('utf-8', 'replace')}"
-        with _decoding(where), PIL.Image.open(io.BytesIO(value)) as img:
-            img.load()
-            return self.transform.apply(img, where)
+        return decoding.decode(io.BytesIO(value), where, self.transform)
 
     def _items(self):
         with self.env.begin(write=False) as txn:
@@ -533,7 +379,7 @@ class TFDS:
             i, ex = item
             where = f"tfds:{self.name}[{self.split}] example {i}"
             labels.extend(ex[1:2])
-            arr = self.transform.apply(_array_to_pil(np.asarray(ex[0]), where), where)
+            arr = self.transform.apply(decoding.array_to_pil(np.asarray(ex[0]), where), where)
             if not first:
                 first.append(arr.shape)
             elif arr.shape != first[0]:
@@ -641,7 +487,7 @@ class Synthetic:
     def __init__(self, num_images, resolution, seed=0):
         from pgan_tf.data import synthetic
 
-        if not _is_pow2(resolution):
+        if not is_resolution(resolution):
             raise DatasetError(f"--resolution: must be a power of two >= 4, got {resolution}")
         if num_images < 1:
             raise DatasetError(f"--num_images: must be >= 1, got {num_images}")

@@ -14,6 +14,8 @@ foreground's bounding box and keeps the best overlap. It is what `metrics.mode_c
 """
 import numpy as np
 
+from pgan_tf.core.resolution import is_resolution, res_log2
+
 SHAPES = ("disc", "square", "triangle")
 COLOURS = ("red", "yellow", "green", "blue")
 # Saturated colours with hues about 0°, 52°, 130° and 225° apart; chroma (max - min) >= 140.
@@ -62,8 +64,7 @@ def _coverage(shape, cx, cy, r, resolution):
 
 def render(params, resolution):
     """uint8 NHWC images of the scenes in `params` (a dict from `sample_params`)."""
-    if resolution < 4 or resolution & (resolution - 1):
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
+    res_log2(resolution)
     cov = _coverage(params["shape"], params["cx"], params["cy"], params["r"], resolution)[..., None]
     t = (np.arange(resolution, dtype=np.float32) + 0.5) / resolution - 0.5
     bg = (np.asarray(params["bg"], np.float32)[:, None, None]
@@ -111,7 +112,7 @@ def classify(images, *, max_hue_error=25.0, min_iou=0.6):
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"expected NHWC RGB images, got shape {images.shape}")
-    if images.shape[1] != images.shape[2] or images.shape[1] < 4 or images.shape[1] & (images.shape[1] - 1):
+    if images.shape[1] != images.shape[2] or not is_resolution(images.shape[1]):
         raise ValueError(f"expected square power-of-two images, got {images.shape[1]}x{images.shape[2]}")
     out = np.full(len(images), -1, np.int64)
     for i in range(0, len(images), 1024):

@@ -2,7 +2,9 @@
 
 A dataset directory `<dir>` holds one uncompressed TFRecord file per resolution,
 `<dir>/<basename(dir)>-rKK.tfrecords` with KK = log2(resolution) from 02 (4×4) up to the full
-resolution, and optionally `<basename>-rxx.labels` (float32 one-hot `[n, classes]`, `np.save`d).
+resolution (`res_log2`; a file holds the *level* KK; the original's code calls it lod, which in
+the schedule is the level of detail, counting the other way), and optionally
+`<basename>-rxx.labels` (float32 one-hot `[n, classes]`, `np.save`d).
 Each record is a `tf.train.Example` with two features: `shape` (int64 `[C, H, W]`) and `data`
 (the raw uint8 image in CHW order). Level k−1 is the 2×2 box average of level k computed in
 float32 and carried in float (the unrounded values are averaged again); every written level is
@@ -15,16 +17,15 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 
 import numpy as np
 
 from pgan_tf.core import atomic
+from pgan_tf.core.resolution import MIN_RES_LOG2, res_log2
 
 SHUFFLE_SEED = 123
-MIN_RESOLUTION_LOG2 = 2  # 4×4
 LABELS_SUFFIX = "-rxx.labels"
-_LEVEL_RE = re.compile(r"^(?P<prefix>.+)-r(?P<lod>\d\d)\.tfrecords$")
+_LEVEL_RE = re.compile(r"^(?P<prefix>.+)-r(?P<level>\d\d)\.tfrecords$")
 
 
 class DatasetError(ValueError):
@@ -43,10 +44,11 @@ def dataset_name(tfrecord_dir):
     return os.path.basename(os.path.normpath(tfrecord_dir))
 
 
-def tfrecord_filename(tfrecord_dir, resolution_log2, name=None):
-    """`<dir>/<name>-rKK.tfrecords` (name defaults to the directory's base name)."""
+def tfrecord_filename(tfrecord_dir: str, level: int, name: str = None) -> str:
+    """`<dir>/<name>-rKK.tfrecords`, KK = `level`, the res_log2 of its images (name defaults to
+    the directory's base name)."""
     name = dataset_name(tfrecord_dir) if name is None else name
-    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, resolution_log2))
+    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, level))
 
 
 def labels_filename(tfrecord_dir, name=None):
@@ -55,18 +57,10 @@ def labels_filename(tfrecord_dir, name=None):
     return os.path.join(tfrecord_dir, name + LABELS_SUFFIX)
 
 
-def parse_tfrecord_filename(filename):
-    """`(prefix, resolution_log2)` of a level file name, or None if it is not one."""
+def parse_tfrecord_filename(filename: str) -> tuple:
+    """`(prefix, level)` of a level file name, or None if it is not one."""
     m = _LEVEL_RE.match(os.path.basename(filename))
-    return (m.group("prefix"), int(m.group("lod"))) if m else None
-
-
-def resolution_log2(resolution):
-    """log2 of a power-of-two resolution >= 4, else ValueError."""
-    r = int(resolution)
-    if r < 4 or r & (r - 1):
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
-    return r.bit_length() - 1
+    return (m.group("prefix"), int(m.group("level"))) if m else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,19 +145,12 @@ def check_target(tfrecord_dir, overwrite):
             raise DatasetError(f"{tfrecord_dir}: already exists and is not empty (pass --overwrite to replace it)")
 
 
-def make_temp_dir(target):
-    """A new empty directory next to `target` (same file system, so it can be renamed into
-    place), with the permissions a plain mkdir would give."""
-    parent = os.path.dirname(os.path.abspath(target))
+def make_temp_dir(target: str) -> str:
+    """`atomic.make_temp_dir` next to `target`, its failure as a DatasetError."""
     try:
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.normpath(target))}.tmp-", dir=parent)
-    except OSError as e:
-        raise DatasetError(f"{parent}: cannot create a directory there ({e.strerror})") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    return tmp
+        return atomic.make_temp_dir(target)
+    except atomic.WriteError as e:
+        raise DatasetError(f"{e.path}: cannot create a directory there ({e.reason})") from None
 
 
 class DatasetWriter:
@@ -216,12 +203,12 @@ class DatasetWriter:
         if h != w:
             raise DatasetError(f"{self.tfrecord_dir}: images must be square, got {w}x{h}")
         try:
-            lod = resolution_log2(h)
+            top = res_log2(h)
         except ValueError:
             raise DatasetError(f"{self.tfrecord_dir}: image size must be a power of two >= 4, got {w}x{h}") from None
         self.shape = tuple(shape)
-        for k in range(lod, MIN_RESOLUTION_LOG2 - 1, -1):
-            path = tfrecord_filename(self.tmp_dir, k, self.name)
+        for level in range(top, MIN_RES_LOG2 - 1, -1):
+            path = tfrecord_filename(self.tmp_dir, level, self.name)
             self._writers.append(tf.io.TFRecordWriter(path))
 
     def add_images(self, images):
@@ -237,9 +224,10 @@ class DatasetWriter:
             raise DatasetError(
                 f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, expected {self.shape}"
             )
-        for lod, writer, level in zip(range(resolution_log2(self.shape[0]), 0, -1), self._writers, pyramid(images)):
-            with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
-                for img in level:
+        levels = range(res_log2(self.shape[0]), 0, -1)
+        for level, writer, pixels in zip(levels, self._writers, pyramid(images)):
+            with self._writing(tfrecord_filename(self.tfrecord_dir, level, self.name)):
+                for img in pixels:
                     writer.write(encode_example(img.transpose(2, 0, 1)))
         self.num_images += len(images)
         if self.progress is not None:
@@ -262,28 +250,16 @@ class DatasetWriter:
         if not self.num_images:
             self.abort()
             raise DatasetError(f"{self.tfrecord_dir}: no images to write")
-        top = resolution_log2(self.shape[0])
-        for lod, w in zip(range(top, 0, -1), self._writers):
-            with self._writing(tfrecord_filename(self.tfrecord_dir, lod, self.name)):
+        top = res_log2(self.shape[0])
+        for level, w in zip(range(top, 0, -1), self._writers):
+            with self._writing(tfrecord_filename(self.tfrecord_dir, level, self.name)):
                 w.flush()
                 w.close()
-                atomic.fsync_file(tfrecord_filename(self.tmp_dir, lod, self.name))
+                atomic.fsync_file(tfrecord_filename(self.tmp_dir, level, self.name))
         self._writers = []
         check_target(self.tfrecord_dir, self.overwrite)
-        old = None
         with self._writing(self.tfrecord_dir):
-            atomic.fsync_dir(self.tmp_dir)
-            if os.path.isdir(self.tfrecord_dir):
-                old = self.tmp_dir + "-old"
-                os.rename(self.tfrecord_dir, old)
-            try:
-                os.rename(self.tmp_dir, self.tfrecord_dir)
-            except OSError:
-                if old is not None:
-                    os.rename(old, self.tfrecord_dir)
-                raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            atomic.install_dir(self.tmp_dir, self.tfrecord_dir, replace=True)
         self._closed = True
 
     def abort(self):

@@ -150,7 +150,7 @@ def compute_metrics(names, generate_fn, real_batches_fn, *, num_images, seed,
     When the real data holds fewer than num_images, both sets use as many as it holds.
     Metrics that cannot run at the images' resolution (see applicable_metrics) are left out.
     inception_path: weights path for fid/is, or an already loaded InceptionFeatures.
-    progress(stage, done, total), if given, is called after each batch.
+    progress(phase, done, total) (phase "reals" or "fakes"), if given, is called after each batch.
     Returns {metric key: float, ..., 'num_images': int}.
     """
     names = parse_metric_names(names)

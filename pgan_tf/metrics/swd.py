@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from pgan_tf.core.resolution import is_power_of_two
 from pgan_tf.metrics.wasserstein1d import wasserstein1
 
 _BINOMIAL_1D = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
@@ -124,7 +125,7 @@ def pyramid_resolutions(resolution, min_resolution=16):
     if resolution < min_resolution:
         raise ValueError(f"SWD needs images of at least {min_resolution}², got {resolution}²")
     ratio = resolution // min_resolution
-    if resolution % min_resolution or ratio & (ratio - 1):
+    if resolution % min_resolution or not is_power_of_two(ratio):
         raise ValueError(
             f"SWD needs a resolution of min_resolution × 2^k, got {resolution} "
             f"(min_resolution {min_resolution})"

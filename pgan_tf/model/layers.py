@@ -168,6 +168,17 @@ class PixelNorm(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+def mbstd_group(group_size: int, batch):
+    """The minibatch-stddev group used for `batch` samples: min(group_size, batch), as the
+    original's `tf.minimum(group_size, N)`; a group size of 1 or less means no grouping (1).
+
+    `batch` is a Python int (configuration checks, the replica split) or a tensor (in the layer).
+    """
+    if group_size <= 1:
+        return 1
+    return tf.minimum(group_size, batch) if tf.is_tensor(batch) else min(group_size, batch)
+
+
 def minibatch_stddev_feature(x, group_size=4, epsilon=1e-8):
     """The paper's minibatch standard deviation statistic (§3), one value per sample.
 
@@ -178,7 +189,7 @@ def minibatch_stddev_feature(x, group_size=4, epsilon=1e-8):
     """
     x = tf.cast(x, tf.float32)
     n = tf.shape(x)[0]
-    g = tf.minimum(group_size, n)
+    g = mbstd_group(group_size, n)
     tf.debugging.assert_equal(
         n % g,
         0,
@@ -203,10 +214,10 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def call(self, x):
         shape = ops.shape(x)
-        if isinstance(shape[0], int) and shape[0] % min(self.group_size, shape[0]):
+        if isinstance(shape[0], int) and shape[0] % mbstd_group(self.group_size, shape[0]):
             raise ValueError(
                 f"MinibatchStdDev: batch size {shape[0]} is not divisible by the group size "
-                f"{min(self.group_size, shape[0])}"
+                f"{mbstd_group(self.group_size, shape[0])}"
             )
         stat = minibatch_stddev_feature(x, self.group_size, self.epsilon)
         stat = ops.cast(ops.reshape(stat, (-1, 1, 1, 1)), x.dtype)

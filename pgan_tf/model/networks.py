@@ -9,6 +9,7 @@ import math
 
 import keras
 
+from pgan_tf.core.resolution import res_log2
 from pgan_tf.model import layers
 
 LRELU_SLOPE = 0.2
@@ -57,14 +58,6 @@ class NetworkConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def log2_resolution(resolution):
-    """log2 of a power-of-two resolution ≥ 4, with a clear error otherwise."""
-    r = int(round(math.log2(resolution))) if resolution > 0 else -1
-    if resolution < 4 or 2**r != resolution:
-        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
-    return r
-
-
 def _tag(res):
     return f"{res}x{res}"
 
@@ -92,7 +85,7 @@ def _g_conv(x, config, filters, name, dtype):
 
 def _g_block(x, config, res, dtype):
     """Generator features at `res` (from the features at res/2, or from the latents at 4×4)."""
-    r = log2_resolution(res)
+    r = res_log2(res)
     nf = config.nf(r - 1)
     if res == 4:
         if config.normalize_latents:
@@ -123,7 +116,7 @@ def build_generator(config, resolution, fade_in=False, dtype=None):
     toRGB of the new block); α starts at 0 and is set with `set_alpha`. `dtype` is a Keras dtype
     policy name (e.g. "mixed_bfloat16"); the output is always float32.
     """
-    r = log2_resolution(resolution)
+    r = res_log2(resolution)
     if fade_in and resolution < 8:
         raise ValueError("fade_in needs resolution >= 8: the 4x4 stage has nothing to fade from")
     latents = keras.Input((config.latent_size,), name="latents")
@@ -148,7 +141,7 @@ def build_generator(config, resolution, fade_in=False, dtype=None):
 
 
 def _from_rgb(x, config, res, dtype):
-    nf = config.nf(log2_resolution(res) - 1)
+    nf = config.nf(res_log2(res) - 1)
     x = layers.EqualizedConv2D(nf, 1, use_wscale=config.use_wscale, name=f"d_fromrgb_{_tag(res)}", dtype=dtype)(x)
     return _lrelu(f"d_fromrgb_{_tag(res)}_lrelu", dtype)(x)
 
@@ -160,7 +153,7 @@ def _d_conv(x, config, filters, name, dtype):
 
 def _d_block(x, config, res, dtype):
     """Discriminator block at `res`: features at res → features at res/2 (or the scores at 4×4)."""
-    r = log2_resolution(res)
+    r = res_log2(res)
     if res == 4:
         if config.mbstd_group_size > 1:
             x = layers.MinibatchStdDev(config.mbstd_group_size, name="d_4x4_mbstd", dtype=dtype)(x)
@@ -186,7 +179,7 @@ def build_discriminator(config, resolution, fade_in=False, dtype=None):
     With `fade_in`, the res/2 path sees fromRGB(average-pooled image) and is blended with the new
     block's output: WeightedSum(fromRGB_old(down(img)), block_new(fromRGB_new(img))).
     """
-    r = log2_resolution(resolution)
+    r = res_log2(resolution)
     if fade_in and resolution < 8:
         raise ValueError("fade_in needs resolution >= 8: the 4x4 stage has nothing to fade from")
     images = keras.Input((resolution, resolution, config.num_channels), name="images")

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from pgan_tf.core.resolution import res_log2
 from pgan_tf.model import networks
 from pgan_tf.model.layers import WeightedSum
 from pgan_tf.official.legacy import theano_to_v2
@@ -99,7 +100,7 @@ def network_config(g_state, d_state):
     if float(g["pixelnorm_epsilon"]) != 1e-8:
         raise OfficialPickleError(f"pixelnorm_epsilon {g['pixelnorm_epsilon']} is not supported (only 1e-8)")
     resolution = int(g["resolution"])
-    networks.log2_resolution(resolution)
+    res_log2(resolution)
     fmap_base, fmap_decay, fmap_max = int(g["fmap_base"]), float(g["fmap_decay"]), int(g["fmap_max"])
     latent = g["latent_size"]
     if latent is None:  # the original's default: nf(0)
@@ -120,7 +121,7 @@ def _tag(res):
 
 def _g_sources(resolution, nf):
     """{our layer name: [(pickle variable, conversion)] for its weights in order} of G_paper."""
-    r = networks.log2_resolution(resolution)
+    r = res_log2(resolution)
     nf4 = nf(1)
 
     def dense(w):  # columns (C, H, W) → (H, W, C)
@@ -142,7 +143,7 @@ def _g_sources(resolution, nf):
 
 
 def _d_sources(resolution, nf):
-    r = networks.log2_resolution(resolution)
+    r = res_log2(resolution)
     nf4 = nf(1)
 
     def dense0(w):  # rows (C, H, W) → (H, W, C)
@@ -230,7 +231,7 @@ def load_official_networks(path, lod=0.0):
     gs_config, _ = network_config(states[2], states[1])
     if gs_config != config:
         raise OfficialPickleError(f"{path}: G and Gs were built with different settings")
-    r = networks.log2_resolution(resolution)
+    r = res_log2(resolution)
     lod = float(lod)
     if not 0.0 <= lod <= r - 2:
         raise OfficialPickleError(f"lod must be in [0, {r - 2}] for a {resolution}x{resolution} network, got {lod:g}")

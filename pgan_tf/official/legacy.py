@@ -16,6 +16,7 @@ The Theano implementation pickled `network.Network` with `build_func_spec` (buil
 """
 import numpy as np
 
+from pgan_tf.core.resolution import res_log2
 from pgan_tf.official.unpickler import OfficialPickleError
 
 BUILDERS = {"G_paper": "G_paper", "G_progressive_8": "G_paper", "D_paper": "D_paper", "D_progressive_8": "D_paper"}
@@ -96,7 +97,10 @@ def theano_to_v2(state):
     spec["mbstd_group_size"] = THEANO_MBSTD_GROUP_SIZE
     resolution = int(spec.get("resolution", 32))
     use_wscale = bool(spec.get("use_wscale", True))
-    r = int(np.log2(resolution))
+    try:
+        r = res_log2(resolution)
+    except ValueError as e:
+        raise OfficialPickleError(f"Theano-era {func}: {e}") from None
     layers = _g_layers(r) if func.startswith("G") else _d_layers(r)
     per_layer = 3 if use_wscale else 2
     if len(params) != per_layer * len(layers):

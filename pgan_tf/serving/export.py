@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core import atomic
 from pgan_tf.model import sampling
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -260,21 +261,11 @@ def _makedirs_tracked(path):
 
 
 def _install(tmp_dir, final_dir, overwrite):
-    """Renames tmp_dir to final_dir; with overwrite, an existing final_dir is moved aside first,
-    then deleted (without it, a version that appeared meanwhile is an error)."""
-    if not os.path.exists(final_dir):
-        os.rename(tmp_dir, final_dir)
-        return
-    if not overwrite:
+    """Renames tmp_dir to final_dir (`atomic.install_dir`); with overwrite, an existing final_dir
+    is replaced (without it, a version that appeared meanwhile is an error)."""
+    if os.path.exists(final_dir) and not overwrite:
         raise ExportError(f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} during the export")
-    aside = os.path.join(os.path.dirname(final_dir), f".old-{os.path.basename(final_dir)}-{os.getpid()}")
-    os.rename(final_dir, aside)
-    try:
-        os.rename(tmp_dir, final_dir)
-    except OSError:
-        os.rename(aside, final_dir)
-        raise
-    shutil.rmtree(aside)
+    atomic.install_dir(tmp_dir, final_dir, replace=overwrite)
 
 
 def export_generator(generator, export_base, model_name, *, version=None, overwrite=False,
@@ -291,8 +282,12 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
     module = GeneratorModule(generator)
     signatures = module.signatures()
     created = _makedirs_tracked(model_dir)
-    tmp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     final_dir = os.path.join(model_dir, str(version))
+    try:
+        tmp_dir = atomic.make_temp_dir(final_dir)
+    except atomic.WriteError as e:
+        _remove_if_empty(created)
+        raise ExportError(str(e)) from None
     try:
         tf.saved_model.save(module, tmp_dir, signatures=signatures)
         if warmup:
@@ -318,7 +313,7 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
     )
 
 
-def export_keras(generator, path, overwrite=False):
+def export_keras(generator, path: str, overwrite: bool = False) -> str:
     """Saves the generator as a `.keras` file (loads with keras.saving.load_model after
     `import pgan_tf.model.layers`); written to a temporary name, then renamed."""
     if not path.endswith(".keras"):
@@ -327,13 +322,12 @@ def export_keras(generator, path, overwrite=False):
         raise ExportError(f"{path} already exists (use overwrite / --overwrite to replace it)")
     path = os.path.abspath(path)
     created = _makedirs_tracked(os.path.dirname(path))
-    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
-        generator.save(tmp)
-        os.replace(tmp, path)
+        atomic.replace_via_temp(path, generator.save)
+    except atomic.WriteError as e:
+        _remove_if_empty(created)
+        raise ExportError(str(e)) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         _remove_if_empty(created)
         raise
     return path

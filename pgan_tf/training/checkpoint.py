@@ -214,7 +214,7 @@ class Saver:
 
     def save(self, checkpoint, number):
         path = os.path.join(self.directory, f"ckpt-{number}")
-        tmp = f"{path}.tmp-{os.getpid()}"
+        tmp = atomic.temp_name(path)  # ckpt-<n>.tmp-<pid>: TensorFlow adds .index / .data-*
         try:
             with atomic.reported(path):
                 os.makedirs(self.directory, exist_ok=True)

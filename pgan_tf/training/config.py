@@ -8,10 +8,12 @@ import dataclasses
 import os
 
 from pgan_tf.core import cli
+from pgan_tf.core.resolution import resolutions_up_to
+from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
+from pgan_tf.training.losses import LOSSES
 from pgan_tf.training.schedule import ScheduleConfig
 
-LOSSES = ("wgan_gp", "lsgan_mao")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # the flag; "auto" is resolved at start-up
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
 
@@ -376,7 +378,7 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
         label_size=info.label_size if config.data.conditional else 0,
     )
     schedule = dataclasses.replace(config.schedule, resolution=res)
-    for stage_res in (2**k for k in range(2, res.bit_length())):
+    for stage_res in resolutions_up_to(res):
         if stage_res < schedule.start_resolution:
             continue
         batch = schedule.minibatch(stage_res)
@@ -386,7 +388,7 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
                 f"(set --minibatch_dict / --minibatch_base, or use a flag file made for {num_replicas} GPUs)"
             )
         per_replica = batch // num_replicas
-        group = min(network.mbstd_group_size, per_replica) if network.mbstd_group_size > 1 else 1
+        group = mbstd_group(network.mbstd_group_size, per_replica)
         if per_replica % group:
             raise ConfigError(
                 f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible by "

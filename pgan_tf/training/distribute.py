@@ -144,19 +144,19 @@ def worker_index(strategy):
     return task[1] if task[0] == "chief" else chiefs + task[1]
 
 
-def replica_slice(x, replica, num_replicas, group_size):
+def replica_slice(x: tf.Tensor, replica, num_replicas: int, group_size: int) -> tf.Tensor:
     """This replica's share of a (per-worker) global batch, chosen so minibatch-stddev groups match.
 
     MinibatchStdDev groups sample n with the samples n ± k·(N/G) (stride grouping). Viewing the
     batch as [G, N/G, ...] and giving each replica a contiguous slice of the second axis keeps every
-    group whole and in order, so N replicas compute exactly what one replica would.
+    group whole and in order, so N replicas compute exactly what one replica would. `group_size`
+    is the group the step uses (`layers.mbstd_group` of the per-replica batch).
     """
     if num_replicas == 1:
         return x
     shape = tf.shape(x)
     n = shape[0]
-    g = group_size if group_size > 1 else 1
-    grouped = tf.reshape(x, tf.concat([[g, n // g], shape[1:]], axis=0))
-    per = n // g // num_replicas
+    grouped = tf.reshape(x, tf.concat([[group_size, n // group_size], shape[1:]], axis=0))
+    per = n // group_size // num_replicas
     part = grouped[:, replica * per : (replica + 1) * per]
     return tf.reshape(part, tf.concat([[-1], shape[1:]], axis=0))

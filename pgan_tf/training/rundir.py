@@ -191,13 +191,13 @@ def load_ema_generator(run_dir: str, path: str) -> tuple[keras.Model, float]:
         raise checkpoint.CheckpointError(f"checkpoint not found: {path}")
     cfg = read_config(run_dir).train
     stage = checkpoint.stage_of(path, cfg.schedule)
-    kimg = checkpoint.images_seen(path) / 1000.0
+    seen = checkpoint.images_seen(path)
     generator = networks.build_generator(cfg.network, stage.resolution, stage.fade_in)
     restored = tf.train.Checkpoint(generator_ema=generator).read(path)
     restored.expect_partial().assert_existing_objects_matched()
     if stage.fade_in:
-        networks.set_alpha(generator, schedule.fade_alpha(stage, kimg, cfg.schedule))
-    return generator, kimg
+        networks.set_alpha(generator, float(schedule.fade_alpha(stage, seen, cfg.schedule)))
+    return generator, seen / 1000.0
 
 
 def resolve_resume(target: str, result_dir: str) -> tuple[str, list[str], bool]:

@@ -9,12 +9,9 @@ resolution. A stage is one (resolution, fade_in) pair, trained by one compiled s
 import dataclasses
 import math
 
+import tensorflow as tf
 
-def _log2(x):
-    r = int(round(math.log2(x))) if x > 0 else -1
-    if x < 4 or 2**r != x:
-        raise ValueError(f"resolutions must be powers of two >= 4, got {x}")
-    return r
+from pgan_tf.core.resolution import res_log2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +30,7 @@ class ScheduleConfig:
     growing: bool = True  # False: the final resolution from the start (paper Table 1, row a)
 
     def __post_init__(self):
-        if _log2(self.initial_resolution) > _log2(self.resolution):
+        if res_log2(self.initial_resolution) > res_log2(self.resolution):
             raise ValueError(
                 f"initial_resolution {self.initial_resolution} is above resolution {self.resolution}"
             )
@@ -87,35 +84,31 @@ class ScheduleState:
     learning_rate: float
 
 
-def lod_at(config, kimg):
-    """Level of detail at `kimg`: log2(resolution) − log2(current resolution) − fade progress."""
-    phase_dur = config.lod_training_kimg + config.lod_transition_kimg
-    phase_idx = math.floor(kimg / phase_dur) if phase_dur > 0 else 0
-    phase_kimg = kimg - phase_idx * phase_dur
-    lod = _log2(config.resolution) - _log2(config.start_resolution) - phase_idx
-    if config.lod_transition_kimg > 0:
-        lod -= max(phase_kimg - config.lod_training_kimg, 0.0) / config.lod_transition_kimg
-    return max(lod, 0.0)
+def lod_at(config: ScheduleConfig, kimg: float) -> float:
+    """The original's level of detail at `kimg`, counting down to 0 at the final resolution:
+    log2(final resolution) − log2(the stage's resolution), plus 1 − α while a block fades in."""
+    stage = stage_at(config, kimg)
+    lod = float(res_log2(config.resolution) - res_log2(stage.resolution))
+    if stage.fade_in:
+        lod += 1.0 - float(fade_alpha(stage, kimg * 1000, config))
+    return lod
 
 
-def schedule_at(config, kimg):
-    """Resolution, fade-in α, minibatch and lr at `kimg` thousand images shown."""
-    lod = lod_at(config, kimg)
-    resolution = 2 ** (_log2(config.resolution) - int(math.floor(lod)))
-    frac = lod - math.floor(lod)
-    fade_in = frac > 0.0
+def schedule_at(config: ScheduleConfig, kimg: float) -> ScheduleState:
+    """Stage resolution, fade-in α, lod, minibatch and lr at `kimg` thousand images shown."""
+    stage = stage_at(config, kimg)
     return ScheduleState(
         kimg=kimg,
-        lod=lod,
-        resolution=resolution,
-        fade_in=fade_in,
-        alpha=1.0 - frac if fade_in else 1.0,
-        minibatch=config.minibatch(resolution),
-        learning_rate=config.learning_rate(resolution),
+        lod=lod_at(config, kimg),
+        resolution=stage.resolution,
+        fade_in=stage.fade_in,
+        alpha=float(fade_alpha(stage, kimg * 1000, config)),
+        minibatch=config.minibatch(stage.resolution),
+        learning_rate=config.learning_rate(stage.resolution),
     )
 
 
-def stages(config):
+def stages(config: ScheduleConfig) -> list:
     """Every stage of the run in order, with the kimg at which it starts and ends.
 
     A fade stage runs from the end of a phase's stabilization to the end of its transition; the
@@ -123,7 +116,7 @@ def stages(config):
     """
     out = []
     phase_dur = config.lod_training_kimg + config.lod_transition_kimg
-    steps = _log2(config.resolution) - _log2(config.start_resolution)
+    steps = res_log2(config.resolution) - res_log2(config.start_resolution)
     start = 0.0
     for p in range(steps + 1):
         res = config.start_resolution * 2**p
@@ -138,7 +131,7 @@ def stages(config):
     return [s for s in out if s.end_kimg > s.start_kimg]
 
 
-def stage_at(config, kimg):
+def stage_at(config: ScheduleConfig, kimg: float) -> Stage:
     """The stage that trains at `kimg` (stages start inclusive, end exclusive)."""
     for stage in stages(config):
         if stage.start_kimg <= kimg < stage.end_kimg:
@@ -146,8 +139,14 @@ def stage_at(config, kimg):
     raise ValueError(f"kimg {kimg} is outside the schedule")
 
 
-def fade_alpha(stage, kimg, config):
-    """α of a fade stage at `kimg`: the fraction of the transition done, in [0, 1]; 1 if stable."""
+def fade_alpha(stage: Stage, images_seen, config: ScheduleConfig) -> tf.Tensor:
+    """α of `stage` once `images_seen` images have been shown: the fraction of its transition done,
+    in [0, 1] (float32 tensor); 1 for a stable stage.
+
+    The one formula of α: the compiled step passes the run's int64 counter (a tensor; α then moves
+    every step without retracing), evaluation and logging a Python number.
+    """
     if not stage.fade_in:
-        return 1.0
-    return min(max((kimg - stage.start_kimg) / config.lod_transition_kimg, 0.0), 1.0)
+        return tf.constant(1.0)
+    done = tf.cast(images_seen - int(round(stage.start_kimg * 1000)), tf.float32)
+    return tf.clip_by_value(done / (config.lod_transition_kimg * 1000), 0.0, 1.0)

@@ -9,10 +9,10 @@ runs several D+G steps per call with nothing in Python per image.
 import keras
 import tensorflow as tf
 
-from pgan_tf.training import losses
+from pgan_tf.training import losses, schedule
 from pgan_tf.model import networks
 from pgan_tf.training.distribute import replica_slice
-from pgan_tf.model.layers import WeightedSum, downscale2d, upscale2d
+from pgan_tf.model.layers import WeightedSum, downscale2d, mbstd_group, upscale2d
 from pgan_tf.training.optimizer import FusedAdam
 
 STAT_NAMES = ("loss_d", "loss_g", "grad_penalty", "score_real", "score_fake")
@@ -79,23 +79,22 @@ class StageTrainer:
         self.worker_batch = self.global_batch // num_workers
         self.local_replicas = strategy.num_replicas_in_sync // num_workers
         per_replica = self.worker_batch // self.local_replicas
-        group = min(net.mbstd_group_size, per_replica) if net.mbstd_group_size > 1 else 1
-        self.group = group
+        self.group = mbstd_group(net.mbstd_group_size, per_replica)
         with strategy.scope():
             self.G = networks.build_generator(net, res, fade, dtype=config.dtype_policy)
             self.D = networks.build_discriminator(net, res, fade, dtype=config.dtype_policy)
-            self.Gs = networks.build_generator(net, res, fade)
+            ema = self.generator_ema = networks.build_generator(net, res, fade)
             if previous is None:
-                self.Gs.set_weights(self.G.get_weights())
+                ema.set_weights(self.G.get_weights())
                 self.transfer_reports = ()
             else:
                 self.transfer_reports = (
                     networks.transfer_weights(previous.G, self.G),
                     networks.transfer_weights(previous.D, self.D),
                 )
-                fresh = networks.transfer_weights(previous.Gs, self.Gs).new_only
+                fresh = networks.transfer_weights(previous.generator_ema, ema).new_only
                 for name in fresh:  # EMA of a brand-new block starts at the block's init
-                    self.Gs.get_layer(name).set_weights(self.G.get_layer(name).get_weights())
+                    ema.get_layer(name).set_weights(self.G.get_layer(name).get_weights())
             lr = config.schedule.learning_rate(res)
             self.g_opt = make_optimizer(config, lr)
             self.d_opt = make_optimizer(config, lr)
@@ -104,18 +103,13 @@ class StageTrainer:
             if previous is not None and not config.reset_optimizer:
                 carry_optimizer_state(previous.g_opt, previous.G, self.g_opt, self.G)
                 carry_optimizer_state(previous.d_opt, previous.D, self.d_opt, self.D)
-        self._fade_vars = fade_variables(self.G) + fade_variables(self.D) + fade_variables(self.Gs)
-        self._start_images = int(round(stage.start_kimg * 1000))
-        self._transition_images = config.schedule.lod_transition_kimg * 1000
+        self._fade_vars = [v for m in (self.G, self.D, self.generator_ema) for v in fade_variables(m)]
         self.run_steps = tf.function(self._run_steps)
 
     # ---- the compiled step -------------------------------------------------------------------
-    def alpha(self):
-        """α from the images shown so far (fade stages); 1 for a stable stage."""
-        if not self.stage.fade_in:
-            return tf.constant(1.0)
-        done = tf.cast(self.images_seen - self._start_images, tf.float32)
-        return tf.clip_by_value(done / self._transition_images, 0.0, 1.0)
+    def alpha(self) -> tf.Tensor:
+        """α of this stage after the images shown so far (`schedule.fade_alpha`)."""
+        return schedule.fade_alpha(self.stage, self.images_seen, self.config.schedule)
 
     def _run_steps(self, iterator, num_steps):
         stats = tf.zeros([len(STAT_NAMES)])
@@ -145,7 +139,7 @@ class StageTrainer:
         stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         beta = cfg.g_ema_decay
         with tf.name_scope("generator_ema"):
-            for s, v in zip(self.Gs.trainable_variables, self.G.trainable_variables):
+            for s, v in zip(self.generator_ema.trainable_variables, self.G.trainable_variables):
                 s.assign(v + beta * (s - v))
         self.images_seen.assign_add(self.global_batch)
         return stats
@@ -171,25 +165,22 @@ class StageTrainer:
         def average(per_sample):
             return tf.nn.compute_average_loss(per_sample, global_batch_size=batch)
 
+        class_labels = labels if cfg.network.label_size else None
         fakes = self.G(g_in_d, training=True)
         with tf.GradientTape() as tape:
             real_out = self.D(reals, training=True)
             fake_out = self.D(fakes, training=True)
-            real_s, fake_s = real_out[:, 0], fake_out[:, 0]
-            gp = tf.zeros_like(real_s)
-            if cfg.loss == "wgan_gp":
-                mixed = reals + eps * (fakes - reals)
+            norms = None
+            if losses.uses_gradient_penalty(cfg.loss):
+                mixed = losses.interpolate(reals, fakes, eps)
                 with tf.GradientTape() as gp_tape:
                     gp_tape.watch(mixed)
                     mixed_sum = tf.reduce_sum(self.D(mixed, training=True)[:, 0])
-                grads = gp_tape.gradient(mixed_sum, mixed)
-                norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
-                gp = losses.gradient_penalty(norms, cfg.gp_lambda, cfg.gp_target)
-                per_d = losses.wgan_d_loss(real_s, fake_s) + gp + losses.drift_penalty(real_s, cfg.drift_epsilon)
-            else:
-                per_d = losses.lsgan_d_loss(real_s, fake_s)
-            if cfg.network.label_size:
-                per_d += losses.label_loss(real_out[:, 1:], labels) + losses.label_loss(fake_out[:, 1:], labels)
+                norms = losses.gradient_norms(gp_tape.gradient(mixed_sum, mixed))
+            per_d, gp = losses.discriminator_loss(
+                cfg.loss, real_out, fake_out, class_labels, norms,
+                gp_lambda=cfg.gp_lambda, gp_target=cfg.gp_target, drift_epsilon=cfg.drift_epsilon,
+            )
             loss_d = average(per_d)
             scaled_d = self.d_opt.scale_loss(loss_d) if hasattr(self.d_opt, "scale_loss") else loss_d
         d_grads = tape.gradient(scaled_d, self.D.trainable_variables)
@@ -197,14 +188,12 @@ class StageTrainer:
 
         with tf.GradientTape() as tape:
             out = self.D(self.G(g_in_g, training=True), training=True)
-            per_g = losses.wgan_g_loss(out[:, 0]) if cfg.loss == "wgan_gp" else losses.lsgan_g_loss(out[:, 0])
-            if cfg.network.label_size:
-                per_g += losses.label_loss(out[:, 1:], labels)
-            loss_g = average(per_g)
+            loss_g = average(losses.generator_loss(cfg.loss, out, class_labels))
             scaled_g = self.g_opt.scale_loss(loss_g) if hasattr(self.g_opt, "scale_loss") else loss_g
         g_grads = tape.gradient(scaled_g, self.G.trainable_variables)
         self.g_opt.apply_gradients(zip(g_grads, self.G.trainable_variables))
-        return tf.stack([loss_d, loss_g, average(gp), average(real_s), average(fake_s)])
+        scores = average(real_out[:, 0]), average(fake_out[:, 0])
+        return tf.stack([loss_d, loss_g, average(gp), *scores])
 
     # ---- sampling ----------------------------------------------------------------------------
     def set_alpha_now(self):
@@ -218,7 +207,7 @@ class StageTrainer:
         return {
             "generator": self.G,
             "discriminator": self.D,
-            "generator_ema": self.Gs,
+            "generator_ema": self.generator_ema,
             "g_optimizer": self.g_opt,
             "d_optimizer": self.d_opt,
         }

@@ -62,3 +62,47 @@ def test_real_full_file_system(tmp_path):
         fill(small)
         with pytest.raises(atomic.WriteError, match=f"cannot write {small}/other.txt: "):
             atomic.write_text(os.path.join(small, "other.txt"), "y" * 10000)
+
+
+def test_any_failure_of_the_writer_removes_the_temporary_file(tmp_path):
+    def failing(tmp):
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise KeyError("not a write failure")
+
+    with pytest.raises(KeyError):
+        atomic.replace_via_temp(str(tmp_path / "a.txt"), failing)
+    assert os.listdir(tmp_path) == []
+
+
+def test_temp_dir_is_installed_and_replaces_an_old_one(tmp_path):
+    target = tmp_path / "out" / "ds"
+    tmp = atomic.make_temp_dir(str(target))
+    assert os.path.dirname(tmp) == str(tmp_path / "out")
+    assert os.path.basename(tmp).startswith(".ds.tmp-")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(tmp).st_mode & 0o777 == 0o777 & ~umask
+    (tmp_path / tmp / "new").write_text("new")
+    target.mkdir()
+    (target / "old").write_text("old")
+    with pytest.raises(OSError):  # without replace, an existing non-empty target stays
+        atomic.install_dir(tmp, str(target))
+    atomic.install_dir(tmp, str(target), replace=True)
+    assert os.listdir(target) == ["new"] and os.listdir(tmp_path / "out") == ["ds"]
+
+
+def test_failed_install_puts_the_old_directory_back(tmp_path):
+    target = tmp_path / "ds"
+    target.mkdir()
+    (target / "old").write_text("old")
+    with pytest.raises(OSError):
+        atomic.install_dir(str(tmp_path / "missing-tmp"), str(target), replace=True)
+    assert os.listdir(target) == ["old"] and os.listdir(tmp_path) == ["ds"]
+
+
+def test_temp_dir_failure_names_the_parent(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(atomic.WriteError, match=f"cannot write {blocker}: "):
+        atomic.make_temp_dir(str(blocker / "ds"))

@@ -1,4 +1,4 @@
-"""The tf.data reader: inspect, make_dataset (pixels, labels, mirror, shuffle, sharding),
+"""The tf.data reader: inspect, make_dataset (pixels, labels, shuffle, sharding),
 iterate_uint8, and clear errors for incomplete directories."""
 import os
 import shutil
@@ -97,22 +97,6 @@ def test_batches_repeat_and_drop_remainder(ds_dir):
     assert sum(1 for _ in ds.take(10)) == 10
 
 
-def test_mirror_flips_about_half_the_images_left_right(ds_dir):
-    path, images, _ = ds_dir
-    want = reference_levels(images)[16].astype(np.float32) / 127.5 - 1
-    epochs = _all(dataset.make_dataset(path, 16, 8, mirror=True, shuffle=False, seed=1, drop_remainder=False).take(5 * 5))
-    flipped = 0
-    for i, img in enumerate(epochs[:5 * N]):
-        ref = want[i % N]
-        if np.allclose(img, ref[:, ::-1], atol=1e-6):
-            flipped += 1
-        else:
-            np.testing.assert_allclose(img, ref, atol=1e-6)
-    assert 0.35 < flipped / (5 * N) < 0.65
-    again = _all(dataset.make_dataset(path, 16, 8, mirror=True, shuffle=False, seed=1, drop_remainder=False).take(5))
-    np.testing.assert_array_equal(again, epochs[:len(again)])
-
-
 def test_input_context_shards_and_uses_the_per_replica_batch(ds_dir):
     path, images, _ = ds_dir
     want = reference_levels(images)[8].astype(np.float32) / 127.5 - 1
@@ -127,7 +111,7 @@ def test_works_with_a_distribution_strategy(ds_dir):
     path, _, _ = ds_dir
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     dist = strategy.distribute_datasets_from_function(
-        lambda ctx: dataset.make_dataset(path, 8, 6, labels=True, mirror=True, input_context=ctx))
+        lambda ctx: dataset.make_dataset(path, 8, 6, labels=True, input_context=ctx))
     x, y = next(iter(dist))
     local = strategy.experimental_local_results(x)
     assert [t.shape.as_list() for t in local] == [[3, 8, 8, 3], [3, 8, 8, 3]]

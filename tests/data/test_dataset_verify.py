@@ -25,12 +25,12 @@ def make(path, n=6, res=16, labels=True):
     return str(path)
 
 
-def level(d, lod):
-    return os.path.join(d, f"{os.path.basename(d)}-r{lod:02d}.tfrecords")
+def level(d, k):
+    return os.path.join(d, f"{os.path.basename(d)}-r{k:02d}.tfrecords")
 
 
-def record_size(d, lod):
-    return os.path.getsize(level(d, lod)) // 6
+def record_size(d, k):
+    return os.path.getsize(level(d, k)) // 6
 
 
 def test_intact_dataset(tmp_path):

@@ -17,10 +17,6 @@ def test_file_names():
     assert fmt.labels_filename("datasets/cifar10") == os.path.join("datasets/cifar10", "cifar10-rxx.labels")
     assert fmt.parse_tfrecord_filename("/x/my-set-r05.tfrecords") == ("my-set", 5)
     assert fmt.parse_tfrecord_filename("/x/my-set-rxx.labels") is None
-    assert [fmt.resolution_log2(r) for r in (4, 8, 1024)] == [2, 3, 10]
-    for bad in (2, 6, 100):
-        with pytest.raises(ValueError):
-            fmt.resolution_log2(bad)
 
 
 def test_shuffled_order_is_the_original_tools():

@@ -86,6 +86,13 @@ def test_minibatch_stddev_group_clamped_to_batch():
     np.testing.assert_allclose(y[:, 0, 0, 3], _mbstd_reference(x, 2), rtol=1e-5)
 
 
+def test_mbstd_group_rule():
+    """min(group, batch), no grouping at a group size of 1 or 0; the same in a graph."""
+    assert [layers.mbstd_group(g, 6) for g in (0, 1, 2, 4, 16)] == [1, 1, 2, 4, 6]
+    assert int(layers.mbstd_group(16, tf.constant(6))) == 6
+    assert int(layers.mbstd_group(4, tf.constant(6))) == 4
+
+
 def test_minibatch_stddev_rejects_indivisible_batch():
     x = np.zeros((6, 4, 4, 3), np.float32)
     with pytest.raises(ValueError, match="not divisible by the group size 4"):

@@ -33,7 +33,7 @@ def test_flags_to_frozen_config():
         ((), "--dataset_dir is required"),
         (("--dataset_dir=/d", "--total_kimg=-1"), "total_kimg must be >= 0"),
         (("--dataset_dir=/d", "--minibatch_dict=8-4"), "--minibatch_dict: cannot parse"),
-        (("--dataset_dir=/d", "--resolution=24"), "powers of two"),
+        (("--dataset_dir=/d", "--resolution=24"), "power of two"),
         (("--dataset_dir=/d", "--grid_size=0"), "--grid_size must be positive"),
         (("--dataset_dir=/d", "--g_ema_decay=1.5"), "--g_ema_decay must be in"),
     ],

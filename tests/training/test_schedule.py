@@ -17,7 +17,7 @@ def _cfg(train=600, trans=600, res=32, **kw):
     [
         (0, 4, False, 1.0, 3.0),
         (599.9, 4, False, 1.0, 3.0),
-        (600, 4, False, 1.0, 3.0),
+        (600, 8, True, 0.0, 3.0),  # the fade stage starts: α 0, the same images as 4x4
         (750, 8, True, 0.25, 2.75),
         (900, 8, True, 0.5, 2.5),
         (1200, 8, False, 1.0, 2.0),
@@ -68,13 +68,31 @@ def test_stage_list():
     assert schedule.stage_at(_cfg(), 2500).name == "16x16"
 
 
-def test_stages_agree_with_schedule_everywhere():
+def test_lod_and_alpha_follow_the_originals_phases_everywhere():
+    """The original's lod, from its phase arithmetic, against our stage and α."""
     cfg = _cfg(train=3, trans=5)
     for k in range(0, 400):
         kimg = k * 0.1 + 0.05
-        stage, state = schedule.stage_at(cfg, kimg), schedule.schedule_at(cfg, kimg)
-        assert (stage.resolution, stage.fade_in) == (state.resolution, state.fade_in)
-        assert schedule.fade_alpha(stage, kimg, cfg) == pytest.approx(state.alpha)
+        phase, in_phase = divmod(kimg, 8)
+        progress = max(in_phase - 3, 0) / 5
+        want_lod = max(3 - phase - progress, 0.0)
+        state = schedule.schedule_at(cfg, kimg)
+        assert state.lod == pytest.approx(want_lod, abs=1e-6)
+        assert state.resolution == 32 >> math.floor(want_lod)
+        assert state.fade_in == (0 < want_lod % 1)
+        assert state.alpha == pytest.approx(1 - want_lod % 1 if state.fade_in else 1.0, abs=1e-6)
+
+
+def test_fade_alpha_of_images_shown_in_python_and_in_a_compiled_step():
+    import tensorflow as tf
+
+    cfg = _cfg(train=600, trans=600)
+    fade = schedule.stage_at(cfg, 700)  # 8x8 fades in from 600 to 1200 kimg
+    seen = (0, 600_000, 750_000, 1_200_000, 2_000_000)
+    assert [float(schedule.fade_alpha(fade, n, cfg)) for n in seen] == [0.0, 0.0, 0.25, 1.0, 1.0]
+    assert float(schedule.fade_alpha(schedule.stage_at(cfg, 100), 50_000, cfg)) == 1.0
+    seen = tf.Variable(900_000, dtype=tf.int64)
+    assert float(tf.function(lambda: schedule.fade_alpha(fade, seen, cfg))()) == 0.5
 
 
 def test_no_transition_jumps():
@@ -95,5 +113,5 @@ def test_tables_and_validation():
         schedule.ScheduleConfig(resolution=32, total_kimg=-1)
     with pytest.raises(ValueError, match="above resolution"):
         schedule.ScheduleConfig(resolution=8, total_kimg=1, initial_resolution=16)
-    with pytest.raises(ValueError, match="powers of two"):
+    with pytest.raises(ValueError, match="power of two"):
         schedule.ScheduleConfig(resolution=24, total_kimg=1)

@@ -52,13 +52,13 @@ def test_fade_alpha_follows_images_without_retracing():
 def test_losses_train_and_move_weights(loss):
     tr = _trainer(dataclasses.replace(BASE, loss=loss))
     before = [w.numpy().copy() for w in tr.G.trainable_weights]
-    ema_before = [w.numpy().copy() for w in tr.Gs.trainable_weights]
+    ema_before = [w.numpy().copy() for w in tr.generator_ema.trainable_weights]
     stats = tr.run_steps(_iterator(4), tf.constant(3)).numpy()
     assert stats.shape == (len(STAT_NAMES),) and np.all(np.isfinite(stats))
     if loss == "lsgan_mao":
         assert stats[2] == 0.0  # no gradient penalty
     moved = [np.abs(a - w.numpy()).max() for a, w in zip(before, tr.G.trainable_weights)]
-    ema_moved = [np.abs(a - w.numpy()).max() for a, w in zip(ema_before, tr.Gs.trainable_weights)]
+    ema_moved = [np.abs(a - w.numpy()).max() for a, w in zip(ema_before, tr.generator_ema.trainable_weights)]
     assert max(moved) > 0 and max(ema_moved) > 0
     # the EMA lags: after 3 steps at decay 0.999 it has moved far less than G
     assert max(ema_moved) < 0.05 * max(moved)
@@ -66,9 +66,9 @@ def test_losses_train_and_move_weights(loss):
 
 def test_ema_update_formula():
     tr = _trainer(dataclasses.replace(BASE, g_ema_decay=0.75))
-    ema0 = [w.numpy().copy() for w in tr.Gs.trainable_weights]
+    ema0 = [w.numpy().copy() for w in tr.generator_ema.trainable_weights]
     tr.run_steps(_iterator(4), tf.constant(1))
-    for s0, s, g in zip(ema0, tr.Gs.trainable_weights, tr.G.trainable_weights):
+    for s0, s, g in zip(ema0, tr.generator_ema.trainable_weights, tr.G.trainable_weights):
         np.testing.assert_allclose(s.numpy(), g.numpy() + 0.75 * (s0 - g.numpy()), rtol=1e-5, atol=1e-6)
 
 
@@ -87,7 +87,7 @@ def test_mixed_precision_stage(precision):
     assert np.all(np.isfinite(stats))
     assert tr.G.get_layer("g_4x4_conv").compute_dtype == precision
     assert all(w.dtype == "float32" for w in tr.G.trainable_weights)
-    assert tr.Gs.get_layer("g_4x4_conv").compute_dtype == "float32"
+    assert tr.generator_ema.get_layer("g_4x4_conv").compute_dtype == "float32"
 
 
 
