@@ -10,6 +10,7 @@ replace its values. Re-running the same command skips finished runs, resumes int
 and re-evaluates trained but unscored ones; Ctrl-C stops the current training at a checkpoint.
 Configurations: full, no_growing, no_mbstd, no_eqlr, no_pixelnorm, no_ema.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,43 +38,77 @@ _OVERRIDES = {
 
 def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="benchmarks/ablation.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--sweep_dir", default="results/ablation",
-                   help="Where the runs live (one folder per configuration and seed).")
-    p.add_argument("--only", default="",
-                   help="Comma-separated configurations to run; empty = all of them.")
+    p.add_argument(
+        "--sweep_dir",
+        default="results/ablation",
+        help="Where the runs live (one folder per configuration and seed).",
+    )
+    p.add_argument(
+        "--only", default="", help="Comma-separated configurations to run; empty = all of them."
+    )
     p.add_list("--seeds", default=["1", "2"], help="Training seeds.")
-    p.add_argument("--base_flags", default=os.path.join(ROOT, "quickstart.flags"),
-                   help="Flag file of the setting.")
+    p.add_argument(
+        "--base_flags",
+        default=os.path.join(ROOT, "quickstart.flags"),
+        help="Flag file of the setting.",
+    )
     for name, (kind, text) in _OVERRIDES.items():
         p.add_argument(f"--{name}", type=kind, default=None, help=text)
-    p.add_argument("--train_flag", action="append", default=[],
-                   help="Any further training flag, e.g. --train_flag=--minibatch_base=8 "
-                        "(repeatable).")
-    p.add_argument("--snapshot_ticks", type=cli.integer, default=4,
-                   help="Generator snapshot every N ticks (the quickstart's 4: every 20 kimg): "
-                        "the points of the curves.")
-    p.add_argument("--num_images", type=cli.integer, default=1024,
-                   help="Generated and real images per evaluation (pgan_tf.evaluate's "
-                        "--num_images).")
+    p.add_argument(
+        "--train_flag",
+        action="append",
+        default=[],
+        help="Any further training flag, e.g. --train_flag=--minibatch_base=8 (repeatable).",
+    )
+    p.add_argument(
+        "--snapshot_ticks",
+        type=cli.integer,
+        default=4,
+        help="Generator snapshot every N ticks (the quickstart's 4: every 20 kimg): "
+        "the points of the curves.",
+    )
+    p.add_argument(
+        "--num_images",
+        type=cli.integer,
+        default=1024,
+        help="Generated and real images per evaluation (pgan_tf.evaluate's --num_images).",
+    )
     p.add_alias("--eval_images", "--num_images")
-    p.add_argument("--eval_seed", type=cli.integer, default=0,
-                   help="Seed of the evaluation's latents, patches and projections.")
-    p.add_bool("--retry_failed", default=False,
-               help="Train diverged runs again instead of keeping them as a result.")
-    p.add_argument("--report", default=os.path.join(ROOT, "docs", "ablation.md"),
-                   help="Markdown report to write (the PNG goes next to it).")
-    p.add_bool("--report_only", default=False,
-               help="Only regenerate the report from the stored runs.")
+    p.add_argument(
+        "--eval_seed",
+        type=cli.integer,
+        default=0,
+        help="Seed of the evaluation's latents, patches and projections.",
+    )
+    p.add_bool(
+        "--retry_failed",
+        default=False,
+        help="Train diverged runs again instead of keeping them as a result.",
+    )
+    p.add_argument(
+        "--report",
+        default=os.path.join(ROOT, "docs", "ablation.md"),
+        help="Markdown report to write (the PNG goes next to it).",
+    )
+    p.add_bool(
+        "--report_only", default=False, help="Only regenerate the report from the stored runs."
+    )
     return p
 
 
 def settings_from_flags(args):
-    overrides = [f"--{name}={getattr(args, name)}" for name in _OVERRIDES
-                 if getattr(args, name) is not None]
+    overrides = [
+        f"--{name}={getattr(args, name)}" for name in _OVERRIDES if getattr(args, name) is not None
+    ]
     return sweep.Settings(
-        sweep_dir=args.sweep_dir, flagfile=args.base_flags,
-        overrides=tuple(overrides + args.train_flag), snapshot_ticks=args.snapshot_ticks,
-        num_images=args.num_images, eval_seed=args.eval_seed, retry_failed=args.retry_failed)
+        sweep_dir=args.sweep_dir,
+        flagfile=args.base_flags,
+        overrides=tuple(overrides + args.train_flag),
+        snapshot_ticks=args.snapshot_ticks,
+        num_images=args.num_images,
+        eval_seed=args.eval_seed,
+        retry_failed=args.retry_failed,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ machine is noisy, so the ratio is the number to compare between runs). Each is t
 
     python benchmarks/dataset_read.py [--max_resolution 128] [--num_images 2048] [--batch 64]
 """
+
 import argparse
 import os
 import sys
@@ -59,10 +60,16 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "synthetic")
         t = time.perf_counter()
-        info = create_synthetic(path, num_images=args.num_images, resolution=args.max_resolution, progress=False)
-        print(f"wrote {info.num_images} synthetic images, levels 4..{info.max_resolution}, "
-              f"in {time.perf_counter() - t:.1f} s ({os.cpu_count()} CPUs)")
-        print(f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} {'pipeline/raw':>13}")
+        info = create_synthetic(
+            path, num_images=args.num_images, resolution=args.max_resolution, progress=False
+        )
+        print(
+            f"wrote {info.num_images} synthetic images, levels 4..{info.max_resolution}, "
+            f"in {time.perf_counter() - t:.1f} s ({os.cpu_count()} CPUs)"
+        )
+        print(
+            f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} {'pipeline/raw':>13}"
+        )
         for res in info.resolutions:
             pipeline = dataset.make_dataset(path, res, args.batch, seed=0)
             level = tfrecord_filename(path, res_log2(res))
@@ -71,7 +78,9 @@ def main():
             ips = images_per_second(pipeline, args.batch, args.images, args.repeats)
             ref = images_per_second(raw, args.batch, args.images, args.repeats)
             mbps = ips * res * res * info.num_channels * 4 / 1e6
-            print(f"{res:>5} {ips:>15.0f} {ref:>12.0f} {mbps:>14.0f} {ips / ref:>13.2f}", flush=True)
+            print(
+                f"{res:>5} {ips:>15.0f} {ref:>12.0f} {mbps:>14.0f} {ips / ref:>13.2f}", flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ MS-SSIM: --num_images/2 pairs at 32² against a vectorized NumPy MS-SSIM.
 
     python benchmarks/metrics.py [--num_images=16384] [--sizes=128] [--ref_images=2048]
 """
+
 import os
 import threading
 import time
@@ -30,8 +31,12 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("num_images", 16384, "Images per set (the paper: 16384).")
 flags.DEFINE_list("sizes", ["128"], "Image resolutions to time SWD at.")
 flags.DEFINE_integer("batch_size", 64, "Images per streamed batch.")
-flags.DEFINE_integer("ref_images", None, "Images per set for the NumPy reference and the "
-                     "ratio (default: all --num_images; 0 skips the reference).")
+flags.DEFINE_integer(
+    "ref_images",
+    None,
+    "Images per set for the NumPy reference and the "
+    "ratio (default: all --num_images; 0 skips the reference).",
+)
 flags.DEFINE_integer("ms_ssim_size", 32, "Resolution of the MS-SSIM timing (0 skips it).")
 
 
@@ -77,9 +82,9 @@ def _ref_blur(x, scale):
     k = np.array([1, 4, 6, 4, 1], np.float32) / 16.0
     h, w = x.shape[2], x.shape[3]
     p = np.pad(x, ((0, 0), (0, 0), (2, 2), (0, 0)), mode="reflect")
-    rows = sum(k[i] * p[:, :, i:i + h, :] for i in range(5))
+    rows = sum(k[i] * p[:, :, i : i + h, :] for i in range(5))
     p = np.pad(rows, ((0, 0), (0, 0), (0, 0), (2, 2)), mode="reflect")
-    return scale * sum(k[i] * p[:, :, :, i:i + w] for i in range(5))
+    return scale * sum(k[i] * p[:, :, :, i : i + w] for i in range(5))
 
 
 def _ref_pyramid(minibatch, levels):
@@ -97,7 +102,7 @@ def _ref_patches(level, rng, size=7, per_image=128):
     n, c, h, w = level.shape
     half = size // 2
     count = per_image * n
-    nh, ch, dy, dx = np.ogrid[0:count, 0:c, -half:half + 1, -half:half + 1]
+    nh, ch, dy, dx = np.ogrid[0:count, 0:c, -half : half + 1, -half : half + 1]
     img = nh // per_image
     y = dy + rng.integers(half, h - half, (count, 1, 1, 1))
     x = dx + rng.integers(half, w - half, (count, 1, 1, 1))
@@ -163,13 +168,13 @@ def _our_swd(num_images, size, batch_size):
 
 def _np_ms_ssim(a, b):
     c = np.arange(11) - 5.0
-    g = np.exp(-c ** 2 / 4.5)
+    g = np.exp(-(c**2) / 4.5)
     g /= g.sum()
 
     def filt(x):
         h = x.shape[1] - 10
-        rows = sum(g[i] * x[:, i:i + h] for i in range(11))
-        return sum(g[i] * rows[:, :, i:i + h] for i in range(11))
+        rows = sum(g[i] * x[:, i : i + h] for i in range(11))
+        return sum(g[i] * rows[:, :, i : i + h] for i in range(11))
 
     x, y = a.astype(np.float64), b.astype(np.float64)
     weights = scale_weights(num_scales(a.shape[1]))
@@ -179,10 +184,10 @@ def _np_ms_ssim(a, b):
             x = 0.25 * (x[:, ::2, ::2] + x[:, 1::2, ::2] + x[:, ::2, 1::2] + x[:, 1::2, 1::2])
             y = 0.25 * (y[:, ::2, ::2] + y[:, 1::2, ::2] + y[:, ::2, 1::2] + y[:, 1::2, 1::2])
         mx, my = filt(x), filt(y)
-        vx, vy, cxy = filt(x * x) - mx ** 2, filt(y * y) - my ** 2, filt(x * y) - mx * my
+        vx, vy, cxy = filt(x * x) - mx**2, filt(y * y) - my**2, filt(x * y) - mx * my
         cs = (2 * cxy + 58.5225) / (vx + vy + 58.5225)
         if s == len(weights) - 1:
-            cs = cs * (2 * mx * my + 6.5025) / (mx ** 2 + my ** 2 + 6.5025)
+            cs = cs * (2 * mx * my + 6.5025) / (mx**2 + my**2 + 6.5025)
         out = out * np.maximum(cs.mean(axis=(1, 2)), 0) ** w
     return out.mean(axis=-1)
 
@@ -198,50 +203,69 @@ def _load():
 def main(_):
     n = FLAGS.num_images
     ref_n = n if FLAGS.ref_images is None else FLAGS.ref_images
-    print(f"{os.cpu_count()} CPUs, {_load()}; SWD: {n} images per set, batches of "
-          f"{FLAGS.batch_size}; images/s counts both sets; peak RSS is the whole process's")
+    print(
+        f"{os.cpu_count()} CPUs, {_load()}; SWD: {n} images per set, batches of "
+        f"{FLAGS.batch_size}; images/s counts both sets; peak RSS is the whole process's"
+    )
     _our_swd(8, 32, 8)  # warm-up: first calls into BLAS and thread pools
     for size in (int(s) for s in FLAGS.sizes):
         with _PeakRSS() as rss:
             values, adding, result = _our_swd(n, size, FLAGS.batch_size)
         total = adding + result
-        print(f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding:.1f} s, result "
-              f"{result:.1f} s), {2 * n / total:.0f} images/s, peak RSS "
-              f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(values)}")
+        print(
+            f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding:.1f} s, result "
+            f"{result:.1f} s), {2 * n / total:.0f} images/s, peak RSS "
+            f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(values)}"
+        )
         if ref_n <= 0:
             continue
         if ref_n != n:
             values, adding, result = _our_swd(ref_n, size, FLAGS.batch_size)
             ours = adding + result
-            print(f"SWD {size}² ours, {ref_n} images: {ours:.1f} s, {2 * ref_n / ours:.0f} "
-                  f"images/s\n    {_fmt(values)}")
+            print(
+                f"SWD {size}² ours, {ref_n} images: {ours:.1f} s, {2 * ref_n / ours:.0f} "
+                f"images/s\n    {_fmt(values)}"
+            )
         else:
             ours = total
         with _PeakRSS() as rss:
             ref_values, ref_s = _ref_swd(ref_n, size, FLAGS.batch_size, np.random.default_rng(0))
-        print(f"SWD {size}² NumPy reference, {ref_n} images: {ref_s:.1f} s, "
-              f"{2 * ref_n / ref_s:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB\n"
-              f"    {_fmt(ref_values)}")
-        print(f"SWD {size}² speed ratio ours / reference on the same {ref_n} images: "
-              f"{ref_s / ours:.1f}x   ({_load()})")
+        print(
+            f"SWD {size}² NumPy reference, {ref_n} images: {ref_s:.1f} s, "
+            f"{2 * ref_n / ref_s:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB\n"
+            f"    {_fmt(ref_values)}"
+        )
+        print(
+            f"SWD {size}² speed ratio ours / reference on the same {ref_n} images: "
+            f"{ref_s / ours:.1f}x   ({_load()})"
+        )
     size = FLAGS.ms_ssim_size
     if size:
         pairs = max(1, n // 2)
         a = np.concatenate(list(_batches(pairs, size, "reals", 1024)))
         b = np.concatenate(list(_batches(pairs, size, "fakes", 1024)))
         runs = []
-        for fn in (lambda: np.concatenate([ms_ssim_pairs(a[i:i + 256], b[i:i + 256]).numpy()
-                                           for i in range(0, pairs, 256)]),
-                   lambda: np.concatenate([_np_ms_ssim(a[i:i + 256], b[i:i + 256])
-                                           for i in range(0, pairs, 256)])):
+        for fn in (
+            lambda: np.concatenate(
+                [
+                    ms_ssim_pairs(a[i : i + 256], b[i : i + 256]).numpy()
+                    for i in range(0, pairs, 256)
+                ]
+            ),
+            lambda: np.concatenate(
+                [_np_ms_ssim(a[i : i + 256], b[i : i + 256]) for i in range(0, pairs, 256)]
+            ),
+        ):
             fn()
             start = time.perf_counter()
             scores = fn()
             runs.append((time.perf_counter() - start, float(np.mean(scores))))
         (ours, score), (ref, ref_score) = runs
-        print(f"MS-SSIM {size}², {pairs} pairs: ours {ours:.2f} s ({2 * pairs / ours:.0f} "
-              f"images/s, mean {score:.5f}), NumPy {ref:.2f} s ({2 * pairs / ref:.0f} images/s, "
-              f"mean {ref_score:.5f}), ratio {ref / ours:.2f}x   ({_load()})")
+        print(
+            f"MS-SSIM {size}², {pairs} pairs: ours {ours:.2f} s ({2 * pairs / ours:.0f} "
+            f"images/s, mean {score:.5f}), NumPy {ref:.2f} s ({2 * pairs / ref:.0f} images/s, "
+            f"mean {ref_score:.5f}), ratio {ref / ours:.2f}x   ({_load()})"
+        )
 
 
 if __name__ == "__main__":

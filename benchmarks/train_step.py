@@ -42,6 +42,7 @@ Every stage also reports its peak resident memory (the kernel's high-water mark,
 stage), and the estimate adds the schedule's time on one GPU of --gpu_tflops peak, assuming it
 reaches the same fraction of its peak as this CPU reaches of its own conv peak.
 """
+
 import collections
 import dataclasses
 import gc
@@ -90,20 +91,52 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Defined at run time only, so tests can import the helpers without the command-line flags
     (--mixed_precision is also a training flag)."""
-    flags.DEFINE_string("config", "quickstart", f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.")
-    flags.DEFINE_float("gpu_tflops", 15.7, "Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak).")
-    flags.DEFINE_list("resolutions", [], "Resolutions to time (default: every resolution of the config).")
-    flags.DEFINE_list("mixed_precision", ["float32", "auto"], "Compute precisions to time; auto: what training picks on this machine.")
-    flags.DEFINE_integer("steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call).")
-    flags.DEFINE_integer("calls", 4, "Timed run_steps calls per stage (the best and the median are reported).")
-    flags.DEFINE_bool("fade", False, "Also time the fade-in stage of every resolution above the first.")
+    flags.DEFINE_string(
+        "config",
+        "quickstart",
+        f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.",
+    )
+    flags.DEFINE_float(
+        "gpu_tflops", 15.7, "Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak)."
+    )
+    flags.DEFINE_list(
+        "resolutions", [], "Resolutions to time (default: every resolution of the config)."
+    )
+    flags.DEFINE_list(
+        "mixed_precision",
+        ["float32", "auto"],
+        "Compute precisions to time; auto: what training picks on this machine.",
+    )
+    flags.DEFINE_integer(
+        "steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call)."
+    )
+    flags.DEFINE_integer(
+        "calls", 4, "Timed run_steps calls per stage (the best and the median are reported)."
+    )
+    flags.DEFINE_bool(
+        "fade", False, "Also time the fade-in stage of every resolution above the first."
+    )
     flags.DEFINE_integer("peak_size", 2048, "Matmul peak: an [n, n] x [n, n] product.")
-    flags.DEFINE_integer("peak_conv_batch", 8, "Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME.")
-    flags.DEFINE_bool("isolate", False, "Time every resolution in a process of its own (a stage's peak memory is its own, and "
-                      "the paper's widths need 10+ GB per stage), then print one summary and the schedule estimate.")
-    flags.DEFINE_integer("overhead_reps", 8, "Pairs of calls measuring the fixed cost of a call (first stage only).")
-    flags.DEFINE_string("rows_json", "", "With --isolate, internal: where a child process writes its summary rows.")
-    flags.DEFINE_bool("profile", True, "Run one more call per stage and precision under the TF profiler: time per op type.")
+    flags.DEFINE_integer(
+        "peak_conv_batch", 8, "Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME."
+    )
+    flags.DEFINE_bool(
+        "isolate",
+        False,
+        "Time every resolution in a process of its own (a stage's peak memory is its own, and "
+        "the paper's widths need 10+ GB per stage), then print one summary and the schedule estimate.",
+    )
+    flags.DEFINE_integer(
+        "overhead_reps", 8, "Pairs of calls measuring the fixed cost of a call (first stage only)."
+    )
+    flags.DEFINE_string(
+        "rows_json", "", "With --isolate, internal: where a child process writes its summary rows."
+    )
+    flags.DEFINE_bool(
+        "profile",
+        True,
+        "Run one more call per stage and precision under the TF profiler: time per op type.",
+    )
 
 
 # ------------------------------------------------------------------------------- configuration
@@ -115,11 +148,16 @@ def load_config(name):
     default the file leaves out is the trainer's.
     """
     if name in CONFIGS:
-        path, overrides = os.path.join(REPO, "quickstart.flags"), [f"--{k}={v}" for k, v in CONFIGS[name].items()]
+        path, overrides = (
+            os.path.join(REPO, "quickstart.flags"),
+            [f"--{k}={v}" for k, v in CONFIGS[name].items()],
+        )
     elif os.path.isfile(name):
         path, overrides = name, []
     else:
-        raise app.UsageError(f"--config: {name!r} is neither one of {', '.join(CONFIGS)} nor a flag file")
+        raise app.UsageError(
+            f"--config: {name!r} is neither one of {', '.join(CONFIGS)} nor a flag file"
+        )
     return config_lib.config_from_flags(config_lib.parse_flags([f"--flagfile={path}", *overrides]))
 
 
@@ -174,7 +212,9 @@ class Peaks:
         self.kernels = {}
         self.history = collections.defaultdict(list)
         matmul = tf.function(lambda a: tf.reduce_sum(tf.cast(tf.matmul(a, a), tf.float32)))
-        conv = tf.function(lambda x, k: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, k, 1, "SAME"), tf.float32)))
+        conv = tf.function(
+            lambda x, k: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, k, 1, "SAME"), tf.float32))
+        )
         for prec in precisions:
             dtype = tf.dtypes.as_dtype(prec)
             a = tf.cast(tf.random.normal([size, size]), dtype)
@@ -192,7 +232,9 @@ class Peaks:
             fn(*args).numpy()
             wall = time.perf_counter() - t
             out[kind] = self.flops[kind] / wall
-            self.history[prec, kind].append((out[kind], (time.process_time() - cpu) / (wall * os.cpu_count())))
+            self.history[prec, kind].append(
+                (out[kind], (time.process_time() - cpu) / (wall * os.cpu_count()))
+            )
         return out
 
     def best(self, prec, kind):
@@ -206,7 +248,11 @@ class Peaks:
 
     def describe(self, kind):
         n = self.size
-        return f"{n}x{n} @ {n}x{n} matmul" if kind == "matmul" else f"3x3 conv {self.conv_batch}x64x64x256 -> 256"
+        return (
+            f"{n}x{n} @ {n}x{n} matmul"
+            if kind == "matmul"
+            else f"3x3 conv {self.conv_batch}x64x64x256 -> 256"
+        )
 
 
 # ------------------------------------------------------------------------------- the train step
@@ -236,12 +282,20 @@ class StageRun:
         self.stage, self.steps, self.prec = stage, steps, config.mixed_precision
         self.trainer = StageTrainer(config, strategy, stage, images_seen, rng)
         batch, res = self.trainer.global_batch, stage.resolution
-        images = np.random.default_rng(stage.index).uniform(-1, 1, (4 * batch, res, res, config.network.num_channels))
+        images = np.random.default_rng(stage.index).uniform(
+            -1, 1, (4 * batch, res, res, config.network.num_channels)
+        )
         # drop_remainder gives the batch a static size, as every step sees a full batch anyway
-        ds = tf.data.Dataset.from_tensor_slices(images.astype(np.float32)).repeat().batch(batch, drop_remainder=True)
+        ds = (
+            tf.data.Dataset.from_tensor_slices(images.astype(np.float32))
+            .repeat()
+            .batch(batch, drop_remainder=True)
+        )
         self.iterator = iter(ds.prefetch(tf.data.AUTOTUNE))
         t = time.perf_counter()
-        self.concrete = self.trainer.run_steps.get_concrete_function(self.iterator, tf.constant(steps))
+        self.concrete = self.trainer.run_steps.get_concrete_function(
+            self.iterator, tf.constant(steps)
+        )
         self.trace_s = time.perf_counter() - t
         self.first_s = self.call(steps)[0]
         self.call(steps)
@@ -281,7 +335,8 @@ class StageRun:
             "median_s": statistics.median(times) / steps,
             "spread": (max(times) - min(times)) / min(times),
             "cpu_share": self.cpu_shares[times.index(min(times))],
-            "best_cpu_s": min(t * c * os.cpu_count() for t, c in zip(times, self.cpu_shares)) / steps,
+            "best_cpu_s": min(t * c * os.cpu_count() for t, c in zip(times, self.cpu_shares))
+            / steps,
             "img_s": batch * steps / min(times),
             "median_img_s": batch * steps / statistics.median(times),
             "overhead_s": overhead_s,
@@ -295,7 +350,9 @@ class StageRun:
         }
 
 
-def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, overhead_reps=0, profile=False):
+def measure_stage(
+    config, strategy, stage, precisions, steps, calls, peaks, overhead_reps=0, profile=False
+):
     """Times one stage in every precision, the precisions' calls interleaved.
 
     Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every precision and
@@ -304,7 +361,10 @@ def measure_stage(config, strategy, stage, precisions, steps, calls, peaks, over
     """
     gc.collect()
     exact_rss = reset_peak_rss()
-    runs = [StageRun(dataclasses.replace(config, mixed_precision=p), strategy, stage, steps) for p in precisions]
+    runs = [
+        StageRun(dataclasses.replace(config, mixed_precision=p), strategy, stage, steps)
+        for p in precisions
+    ]
     for _ in range(calls):
         for run in runs:
             wall, share = run.call(steps)
@@ -373,7 +433,10 @@ def print_flop_notes(rows):
         other = sum(prof.values()) - sum(prof_mm.values())
         pruned = sum(c.pruned.values())
         name = f"{r['res']}{'-fade' if r['fade'] else ''} {r['prec']}"
-        parts = ", ".join(f"{t.replace('Conv2DBackprop', 'Bp')} {v / 1e9:.2f}" for t, v in sorted(c.by_type.items()))
+        parts = ", ".join(
+            f"{t.replace('Conv2DBackprop', 'Bp')} {v / 1e9:.2f}"
+            for t, v in sorted(c.by_type.items())
+        )
         print(
             f"  {name:>16}: {parts}; pruned {pruned / 1e9:.2f} ({100 * pruned / (pruned + r['flops']):.0f}%); "
             f"profiler agrees: {'yes' if c.in_graph() == prof_mm else 'NO'}, "
@@ -387,8 +450,14 @@ def print_flop_notes(rows):
 
 
 OP_COLUMNS = (
-    ("conv", "conv"), ("bp_in", "conv_bp_input"), ("bp_filt", "conv_bp_filter"), ("matmul", "matmul"),
-    ("elemwise", "elementwise"), ("adam", "optimizer"), ("ema", "ema"), ("input", "input"),
+    ("conv", "conv"),
+    ("bp_in", "conv_bp_input"),
+    ("bp_filt", "conv_bp_filter"),
+    ("matmul", "matmul"),
+    ("elemwise", "elementwise"),
+    ("adam", "optimizer"),
+    ("ema", "ema"),
+    ("input", "input"),
 )
 
 
@@ -401,7 +470,11 @@ def print_op_table(rows):
         "\nWhere the step's time goes (TF profiler, one call of the compiled step; % of the time the executed ops "
         "took, summed over the threads that ran them):"
     )
-    head = f"{'res':>7} {'prec':9} " + " ".join(f"{h:>8}" for h, _ in OP_COLUMNS) + f" {'GP2nd':>6} {'(conv)':>6} {'op_ms':>7} {'ops/wall':>8}"
+    head = (
+        f"{'res':>7} {'prec':9} "
+        + " ".join(f"{h:>8}" for h, _ in OP_COLUMNS)
+        + f" {'GP2nd':>6} {'(conv)':>6} {'op_ms':>7} {'ops/wall':>8}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -410,7 +483,8 @@ def print_op_table(rows):
         second_conv = sum(t.second_order[k] for k in ("conv", "conv_bp_input", "conv_bp_filter"))
         name = f"{r['res']}{'-fade' if r['fade'] else ''}"
         print(
-            f"{name:>7} {r['prec']:9} " + " ".join(f"{100 * t.share(k):8.1f}" for _, k in OP_COLUMNS)
+            f"{name:>7} {r['prec']:9} "
+            + " ".join(f"{100 * t.share(k):8.1f}" for _, k in OP_COLUMNS)
             + f" {100 * second / t.total:6.1f} {100 * second_conv / t.total:6.1f}"
             + f" {1e3 * t.total / steps:7.0f} {t.total / t.wall_s:8.2f}"
         )
@@ -521,8 +595,14 @@ def main(argv):
     config = load_config(FLAGS.config)
     strategy = distribute.make_strategy(config.distribute)
     steps = FLAGS.steps or config.steps_per_call
-    resolutions = [int(r) for r in FLAGS.resolutions] or sorted({s.resolution for s in stages(config.schedule)})
-    plan = [s for s in stages(config.schedule) if s.resolution in resolutions and (FLAGS.fade or not s.fade_in)]
+    resolutions = [int(r) for r in FLAGS.resolutions] or sorted(
+        {s.resolution for s in stages(config.schedule)}
+    )
+    plan = [
+        s
+        for s in stages(config.schedule)
+        if s.resolution in resolutions and (FLAGS.fade or not s.fade_in)
+    ]
     print(f"Train step benchmark, config {FLAGS.config}: {describe(config)}")
     precisions = resolve_precisions(FLAGS.mixed_precision)
     print(
@@ -537,13 +617,27 @@ def main(argv):
     rows = []
     for i, stage in enumerate(plan):
         done = measure_stage(
-            config, strategy, stage, precisions, steps, FLAGS.calls, peaks, FLAGS.overhead_reps * (i == 0), FLAGS.profile
+            config,
+            strategy,
+            stage,
+            precisions,
+            steps,
+            FLAGS.calls,
+            peaks,
+            FLAGS.overhead_reps * (i == 0),
+            FLAGS.profile,
         )
         rows += done
-        print(f"  timed {stage.name}: " + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done), flush=True)
+        print(
+            f"  timed {stage.name}: "
+            + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done),
+            flush=True,
+        )
     rows.sort(key=lambda r: (precisions.index(r["prec"]), r["res"], not r["fade"]))
 
-    print("\nPeaks, one call of each after every timed train call (GFLOP/s: min / median / best, cpu% of the best):")
+    print(
+        "\nPeaks, one call of each after every timed train call (GFLOP/s: min / median / best, cpu% of the best):"
+    )
     for (prec, kind), history in peaks.history.items():
         rates = [rate for rate, _ in history]
         best, share = max(history)
@@ -561,7 +655,9 @@ def main(argv):
     print_op_table(rows)
     print_ratios(rows)
     print_flop_notes(rows)
-    print("\nFixed cost of a run_steps call (Python dispatch, loop set-up, reading the stats back):")
+    print(
+        "\nFixed cost of a run_steps call (Python dispatch, loop set-up, reading the stats back):"
+    )
     print_overhead(rows)
     retraced = [r for r in rows if r["traces"] != 1]
     print(
@@ -577,8 +673,25 @@ def main(argv):
     print_estimate(config, rows, FLAGS.gpu_tflops)
 
 
-SUMMARY_KEYS = ("res", "fade", "prec", "batch", "steps", "trace_s", "compile_s", "best_s", "median_s", "best_cpu_s",
-                "cpu_share", "img_s", "median_img_s", "flops", "peak_rss", "conv_per_cpu_s", "traces")
+SUMMARY_KEYS = (
+    "res",
+    "fade",
+    "prec",
+    "batch",
+    "steps",
+    "trace_s",
+    "compile_s",
+    "best_s",
+    "median_s",
+    "best_cpu_s",
+    "cpu_share",
+    "img_s",
+    "median_img_s",
+    "flops",
+    "peak_rss",
+    "conv_per_cpu_s",
+    "traces",
+)
 
 
 def write_summary_rows(path, rows):
@@ -593,12 +706,22 @@ def run_isolated(config, plan, steps):
     for i, res in enumerate(resolutions):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "rows.json")
-            cmd = [sys.executable, os.path.abspath(__file__), f"--config={FLAGS.config}", f"--resolutions={res}",
-                   f"--mixed_precision={','.join(FLAGS.mixed_precision)}", f"--steps={steps}", f"--calls={FLAGS.calls}",
-                   f"--peak_size={FLAGS.peak_size}", f"--peak_conv_batch={FLAGS.peak_conv_batch}",
-                   f"--overhead_reps={FLAGS.overhead_reps if i == 0 else 0}", f"--gpu_tflops={FLAGS.gpu_tflops}",
-                   "--profile" if FLAGS.profile else "--noprofile", "--fade" if FLAGS.fade else "--nofade",
-                   f"--rows_json={out}"]
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                f"--config={FLAGS.config}",
+                f"--resolutions={res}",
+                f"--mixed_precision={','.join(FLAGS.mixed_precision)}",
+                f"--steps={steps}",
+                f"--calls={FLAGS.calls}",
+                f"--peak_size={FLAGS.peak_size}",
+                f"--peak_conv_batch={FLAGS.peak_conv_batch}",
+                f"--overhead_reps={FLAGS.overhead_reps if i == 0 else 0}",
+                f"--gpu_tflops={FLAGS.gpu_tflops}",
+                "--profile" if FLAGS.profile else "--noprofile",
+                "--fade" if FLAGS.fade else "--nofade",
+                f"--rows_json={out}",
+            ]
             print(f"\n===== {res}x{res} in its own process =====", flush=True)
             code = subprocess.call(cmd)
             if code != 0 or not os.path.exists(out):
@@ -606,18 +729,28 @@ def run_isolated(config, plan, steps):
                 continue
             with open(out) as f:
                 rows += json.load(f)
-    print(f"\n===== Summary, config {FLAGS.config} (every resolution timed in its own process) =====")
-    print(f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} {'img/s':>8} "
-          f"{'GFLOP/step':>10} {'%conv_cpu':>9} {'peak_GB':>7}")
+    print(
+        f"\n===== Summary, config {FLAGS.config} (every resolution timed in its own process) ====="
+    )
+    print(
+        f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} {'img/s':>8} "
+        f"{'GFLOP/step':>10} {'%conv_cpu':>9} {'peak_GB':>7}"
+    )
     for r in rows:
         name = f"{r['res']}{'-fade' if r['fade'] else ''}"
         rss = r["peak_rss"] / 2**30 if r["peak_rss"] else float("nan")
-        compile_s = max(r["compile_s"], r["trace_s"])  # with one timed call, noise can make it < tracing
-        print(f"{name:>7} {r['prec']:9} {r['batch']:5d} {compile_s:9.1f} {r['best_s']:8.2f} "
-              f"{100 * r['cpu_share']:4.0f} {r['img_s']:8.2f} {r['flops'] / 1e9:10.1f} "
-              f"{100 * r['flops'] / r['best_cpu_s'] / r['conv_per_cpu_s']:9.1f} {rss:7.2f}")
+        compile_s = max(
+            r["compile_s"], r["trace_s"]
+        )  # with one timed call, noise can make it < tracing
+        print(
+            f"{name:>7} {r['prec']:9} {r['batch']:5d} {compile_s:9.1f} {r['best_s']:8.2f} "
+            f"{100 * r['cpu_share']:4.0f} {r['img_s']:8.2f} {r['flops'] / 1e9:10.1f} "
+            f"{100 * r['flops'] / r['best_cpu_s'] / r['conv_per_cpu_s']:9.1f} {rss:7.2f}"
+        )
     for res, code in failed:
-        print(f"  {res}x{res}: the child process failed (exit code {code}{': killed, out of memory?' if code in (-9, 137) else ''})")
+        print(
+            f"  {res}x{res}: the child process failed (exit code {code}{': killed, out of memory?' if code in (-9, 137) else ''})"
+        )
     print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
     print_estimate(config, rows, FLAGS.gpu_tflops)
 

@@ -6,6 +6,7 @@ errors hidden. TensorFlow itself loads when a module first imports it, so a comm
 --help or a usage error without loading it. Set PGAN_TF_VERBOSE=1 (or TF_CPP_MIN_LOG_LEVEL
 yourself) to see those lines.
 """
+
 import contextlib
 import importlib.abc
 import importlib.util

@@ -15,6 +15,7 @@ Bad input is refused with one line, `error: <file>: <reason>`, exit code 1, and 
 directory is left as it was, as the original tool; usage errors exit 2, Ctrl-C 130. An existing
 non-empty target is only replaced with --overwrite. Help and usage errors do not load TensorFlow.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,98 +42,178 @@ def build_parser() -> cli.ArgumentParser:
     sub.required = True
 
     def command(name, help, example):
-        return sub.add_parser(name, help=help, description=help, epilog=f"Example: create_tfrecords.py {example}")
+        return sub.add_parser(
+            name, help=help, description=help, epilog=f"Example: create_tfrecords.py {example}"
+        )
 
     def target(p):
         p.add_argument("tfrecord_dir", help="New dataset directory to be created")
-        p.add_argument("--overwrite", action="store_true", help="Replace tfrecord_dir if it exists and is not empty")
+        p.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="Replace tfrecord_dir if it exists and is not empty",
+        )
         p.add_argument("--quiet", action="store_true", help="No progress output")
 
     def shaping(p, resolution_help="Resize every image to NxN (Lanczos)"):
-        p.add_argument("--transform", choices=("none", "center-crop"), default="none",
-                       help="center-crop: crop non-square images to their centred square (default: none)")
+        p.add_argument(
+            "--transform",
+            choices=("none", "center-crop"),
+            default="none",
+            help="center-crop: crop non-square images to their centred square (default: none)",
+        )
         p.add_argument("--resolution", type=int, default=None, metavar="N", help=resolution_help)
-        p.add_argument("--convert", choices=("rgb", "gray"), default=None,
-                       help="Convert RGBA, CMYK, palette, 16-bit, ... images to 8-bit RGB or grayscale "
-                            "(default: refuse them, as the original tool)")
+        p.add_argument(
+            "--convert",
+            choices=("rgb", "gray"),
+            default=None,
+            help="Convert RGBA, CMYK, palette, 16-bit, ... images to 8-bit RGB or grayscale "
+            "(default: refuse them, as the original tool)",
+        )
 
     for name in ("display", "info"):
-        p = command(name, "Describe a dataset: resolutions, image count, channels, labels.", f"{name} datasets/mnist")
+        p = command(
+            name,
+            "Describe a dataset: resolutions, image count, channels, labels.",
+            f"{name} datasets/mnist",
+        )
         p.add_argument("tfrecord_dir", help="Directory containing dataset")
 
-    p = command("extract", "Extract the full-resolution images of a dataset as PNGs.", "extract datasets/mnist mnist-images")
+    p = command(
+        "extract",
+        "Extract the full-resolution images of a dataset as PNGs.",
+        "extract datasets/mnist mnist-images",
+    )
     p.add_argument("tfrecord_dir", help="Directory containing dataset")
     p.add_argument("output_dir", help="Directory to extract the images into")
-    p.add_argument("--overwrite", action="store_true", help="Replace output_dir if it exists and is not empty")
+    p.add_argument(
+        "--overwrite", action="store_true", help="Replace output_dir if it exists and is not empty"
+    )
     p.add_argument("--quiet", action="store_true", help="No progress output")
 
-    p = command("verify", "Check every record of every level: CRCs, shapes, level-to-level averages, labels "
-                          "(exit code 0 if intact, 1 if any problem; each problem is listed).",
-                "verify datasets/mnist")
+    p = command(
+        "verify",
+        "Check every record of every level: CRCs, shapes, level-to-level averages, labels "
+        "(exit code 0 if intact, 1 if any problem; each problem is listed).",
+        "verify datasets/mnist",
+    )
     p.add_argument("tfrecord_dir", help="Directory containing dataset")
     p.add_argument("--quiet", action="store_true", help="No progress output")
 
-    p = command("compare", "Compare two datasets (exit code 0 if identical, 1 if not).",
-                "compare datasets/mydataset datasets/mnist")
+    p = command(
+        "compare",
+        "Compare two datasets (exit code 0 if identical, 1 if not).",
+        "compare datasets/mydataset datasets/mnist",
+    )
     p.add_argument("tfrecord_dir_a", help="Directory containing first dataset")
     p.add_argument("tfrecord_dir_b", help="Directory containing second dataset")
     p.add_argument("--ignore_labels", type=int, default=0, help="Ignore labels (default: 0)")
 
-    p = command("create_mnist", "Create dataset for MNIST.", "create_mnist datasets/mnist ~/downloads/mnist")
+    p = command(
+        "create_mnist", "Create dataset for MNIST.", "create_mnist datasets/mnist ~/downloads/mnist"
+    )
     target(p)
     p.add_argument("mnist_dir", help="Directory containing MNIST")
 
-    p = command("create_cifar10", "Create dataset for CIFAR-10.", "create_cifar10 datasets/cifar10 ~/downloads/cifar10")
+    p = command(
+        "create_cifar10",
+        "Create dataset for CIFAR-10.",
+        "create_cifar10 datasets/cifar10 ~/downloads/cifar10",
+    )
     target(p)
     p.add_argument("cifar10_dir", help="Directory containing CIFAR-10")
 
-    p = command("create_cifar100", "Create dataset for CIFAR-100.",
-                "create_cifar100 datasets/cifar100 ~/downloads/cifar100")
+    p = command(
+        "create_cifar100",
+        "Create dataset for CIFAR-100.",
+        "create_cifar100 datasets/cifar100 ~/downloads/cifar100",
+    )
     target(p)
     p.add_argument("cifar100_dir", help="Directory containing CIFAR-100")
 
-    p = command("create_lsun", "Create dataset for single LSUN category.",
-                "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 --max_images 100000")
+    p = command(
+        "create_lsun",
+        "Create dataset for single LSUN category.",
+        "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 --max_images 100000",
+    )
     target(p)
     p.add_argument("lmdb_dir", help="Directory containing LMDB database")
     p.add_argument("--resolution", type=int, default=256, help="Output resolution (default: 256)")
-    p.add_argument("--max_images", type=_positive, default=None, help="Maximum number of images (default: none)")
+    p.add_argument(
+        "--max_images",
+        type=_positive,
+        default=None,
+        help="Maximum number of images (default: none)",
+    )
 
-    p = command("create_celeba", "Create dataset for CelebA.", "create_celeba datasets/celeba ~/downloads/celeba")
+    p = command(
+        "create_celeba",
+        "Create dataset for CelebA.",
+        "create_celeba datasets/celeba ~/downloads/celeba",
+    )
     target(p)
     p.add_argument("celeba_dir", help="Directory containing CelebA")
     p.add_argument("--cx", type=int, default=89, help="Center X coordinate (default: 89)")
     p.add_argument("--cy", type=int, default=121, help="Center Y coordinate (default: 121)")
 
-    p = command("create_from_images", "Create dataset from a directory full of images.",
-                "create_from_images datasets/mydataset myimagedir")
+    p = command(
+        "create_from_images",
+        "Create dataset from a directory full of images.",
+        "create_from_images datasets/mydataset myimagedir",
+    )
     target(p)
     p.add_argument("image_dir", help="Directory containing the images")
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     shaping(p)
 
-    p = command("create_from_tfds", "Create dataset from a TensorFlow Datasets image dataset.",
-                "create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq "
-                "(~/celebahq/data1024x1024.tar: a tar of the 1024x1024 PNGs)")
+    p = command(
+        "create_from_tfds",
+        "Create dataset from a TensorFlow Datasets image dataset.",
+        "create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq "
+        "(~/celebahq/data1024x1024.tar: a tar of the 1024x1024 PNGs)",
+    )
     target(p)
-    p.add_argument("name", help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, celeb_a_hq/1024)")
+    p.add_argument(
+        "name",
+        help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, celeb_a_hq/1024)",
+    )
     p.add_argument("--split", default="train", help="Split to read (default: train)")
-    p.add_argument("--data_dir", default=None, help="TFDS data_dir (default: TFDS's own, ~/tensorflow_datasets)")
-    p.add_argument("--manual_dir", default=None,
-                   help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in data_dir "
-                        "is prepared from them, without downloading, when its builder downloads nothing else "
-                        "(celeb_a_hq/R reads manual_dir/dataRxR.tar)")
-    p.add_argument("--download", action="store_true",
-                   help="Let TFDS download what it needs and prepare the dataset if it is not prepared in data_dir "
-                        "(default: refuse)")
+    p.add_argument(
+        "--data_dir",
+        default=None,
+        help="TFDS data_dir (default: TFDS's own, ~/tensorflow_datasets)",
+    )
+    p.add_argument(
+        "--manual_dir",
+        default=None,
+        help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in data_dir "
+        "is prepared from them, without downloading, when its builder downloads nothing else "
+        "(celeb_a_hq/R reads manual_dir/dataRxR.tar)",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="Let TFDS download what it needs and prepare the dataset if it is not prepared in data_dir "
+        "(default: refuse)",
+    )
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     shaping(p)
 
-    p = command("create_synthetic", "Create the built-in synthetic dataset (12 modes: 3 shapes x 4 colours).",
-                "create_synthetic datasets/synthetic --resolution 32 --num_images 20000")
+    p = command(
+        "create_synthetic",
+        "Create the built-in synthetic dataset (12 modes: 3 shapes x 4 colours).",
+        "create_synthetic datasets/synthetic --resolution 32 --num_images 20000",
+    )
     target(p)
-    p.add_argument("--resolution", type=int, default=32, help="Output resolution, a power of two >= 4 (default: 32)")
-    p.add_argument("--num_images", type=_positive, default=10000, help="Number of images (default: 10000)")
+    p.add_argument(
+        "--resolution",
+        type=int,
+        default=32,
+        help="Output resolution, a power of two >= 4 (default: 32)",
+    )
+    p.add_argument(
+        "--num_images", type=_positive, default=10000, help="Number of images (default: 10000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="Random seed (default: 0)")
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     return parser
@@ -140,8 +221,10 @@ def build_parser() -> cli.ArgumentParser:
 
 def _summary(info):
     labels = f", {info.label_size}-class labels" if info.label_size else ""
-    return (f"Added {info.num_images} images to {info.path}: {info.max_resolution}x{info.max_resolution}, "
-            f"{info.num_channels} channel(s), levels {info.resolutions[0]}..{info.max_resolution}{labels}.")
+    return (
+        f"Added {info.num_images} images to {info.path}: {info.max_resolution}x{info.max_resolution}, "
+        f"{info.num_channels} channel(s), levels {info.resolutions[0]}..{info.max_resolution}{labels}."
+    )
 
 
 def run(args):
@@ -164,7 +247,9 @@ def run(args):
         print(f"{len(problems)} problem(s) found." if problems else "Dataset is intact.")
         return 1 if problems else 0
     if cmd == "compare":
-        same, lines = dataset_tool.compare(args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels))
+        same, lines = dataset_tool.compare(
+            args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels)
+        )
         print("\n".join(lines))
         print("Datasets are identical." if same else "Datasets differ.")
         return 0 if same else 1
@@ -175,19 +260,46 @@ def run(args):
     elif cmd == "create_cifar100":
         info = dataset_tool.create_cifar100(args.tfrecord_dir, args.cifar100_dir, **common)
     elif cmd == "create_lsun":
-        info = dataset_tool.create_lsun(args.tfrecord_dir, args.lmdb_dir, args.resolution, args.max_images, **common)
+        info = dataset_tool.create_lsun(
+            args.tfrecord_dir, args.lmdb_dir, args.resolution, args.max_images, **common
+        )
     elif cmd == "create_celeba":
-        info = dataset_tool.create_celeba(args.tfrecord_dir, args.celeba_dir, args.cx, args.cy, **common)
+        info = dataset_tool.create_celeba(
+            args.tfrecord_dir, args.celeba_dir, args.cx, args.cy, **common
+        )
     elif cmd == "create_from_images":
-        info = dataset_tool.create_from_images(args.tfrecord_dir, args.image_dir, bool(args.shuffle), transform=args.transform,
-                                     resolution=args.resolution, convert=args.convert, **common)
+        info = dataset_tool.create_from_images(
+            args.tfrecord_dir,
+            args.image_dir,
+            bool(args.shuffle),
+            transform=args.transform,
+            resolution=args.resolution,
+            convert=args.convert,
+            **common,
+        )
     elif cmd == "create_from_tfds":
-        info = dataset_tool.create_from_tfds(args.tfrecord_dir, args.name, args.split, data_dir=args.data_dir,
-                                   manual_dir=args.manual_dir, download=args.download, shuffle=bool(args.shuffle),
-                                   transform=args.transform, resolution=args.resolution, convert=args.convert, **common)
+        info = dataset_tool.create_from_tfds(
+            args.tfrecord_dir,
+            args.name,
+            args.split,
+            data_dir=args.data_dir,
+            manual_dir=args.manual_dir,
+            download=args.download,
+            shuffle=bool(args.shuffle),
+            transform=args.transform,
+            resolution=args.resolution,
+            convert=args.convert,
+            **common,
+        )
     elif cmd == "create_synthetic":
-        info = dataset_tool.create_synthetic(args.tfrecord_dir, num_images=args.num_images, resolution=args.resolution,
-                                   seed=args.seed, shuffle=bool(args.shuffle), **common)
+        info = dataset_tool.create_synthetic(
+            args.tfrecord_dir,
+            num_images=args.num_images,
+            resolution=args.resolution,
+            seed=args.seed,
+            shuffle=bool(args.shuffle),
+            **common,
+        )
     else:  # pragma: no cover - argparse only lets known commands through
         raise AssertionError(cmd)
     print(_summary(info))

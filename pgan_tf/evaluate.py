@@ -9,6 +9,7 @@ generator would score with this many images). Rows are appended to <run_dir>/met
 written to TensorBoard (<run_dir>/eval, step = kimg; baselines under reals_vs_reals/ at step 0)
 and printed as a table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,32 +106,60 @@ class _Stream:
         return joined[:n]
 
 
-def baseline_row(names, dataset_path, resolution, num_images, *, seed, inception_path,
-                 batch_size=64, progress=None):
+def baseline_row(
+    names,
+    dataset_path,
+    resolution,
+    num_images,
+    *,
+    seed,
+    inception_path,
+    batch_size=64,
+    progress=None,
+):
     """Real-vs-real metrics: the first half of the reals as 'reals', the second as 'fakes'."""
     half = min(num_images, count_reals(dataset_path, resolution, 2 * num_images) // 2)
     if half < 2:
         raise ValueError(f"the dataset at {resolution}² has too few images for a baseline")
     values = compute_metrics(
-        names, _Stream(_reals(dataset_path, resolution, batch_size, half, half)),
+        names,
+        _Stream(_reals(dataset_path, resolution, batch_size, half, half)),
         lambda n: _reals(dataset_path, resolution, batch_size, 0, min(n, half)),
-        num_images=half, seed=seed, inception_path=inception_path, batch_size=batch_size,
-        progress=progress)
+        num_images=half,
+        seed=seed,
+        inception_path=inception_path,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return {"snapshot": "reals-vs-reals", "kimg": None, "resolution": resolution, **values}
 
 
-def snapshot_row(names, kimg, path, dataset_path, num_images, *, seed, inception_path,
-                 batch_size=64, progress=None):
+def snapshot_row(
+    names,
+    kimg,
+    path,
+    dataset_path,
+    num_images,
+    *,
+    seed,
+    inception_path,
+    batch_size=64,
+    progress=None,
+):
     """Metrics of one snapshot against the reals at its resolution."""
     generator = rundir.load_generator(path)
     resolution = snapshot_resolution(generator)
     values = compute_metrics(
-        names, make_generate_fn(generator, batch_size),
+        names,
+        make_generate_fn(generator, batch_size),
         lambda n: _reals(dataset_path, resolution, batch_size, 0, n),
-        num_images=num_images, seed=seed, inception_path=inception_path,
-        batch_size=batch_size, progress=progress)
-    return {"snapshot": os.path.basename(path), "kimg": kimg, "resolution": resolution,
-            **values}
+        num_images=num_images,
+        seed=seed,
+        inception_path=inception_path,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return {"snapshot": os.path.basename(path), "kimg": kimg, "resolution": resolution, **values}
 
 
 def format_table(rows):
@@ -138,10 +167,16 @@ def format_table(rows):
     finest first, then their average, as the original prints them), then bookkeeping columns."""
     fixed, trailing = ["snapshot", "kimg", "resolution"], ["num_images", "seconds", "skipped"]
     seen = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in fixed + trailing]
-    swd_levels = sorted((k for k in seen if k.startswith("SWDx1e3_") and k[8:].isdigit()),
-                        key=lambda k: -int(k[8:]))
+    swd_levels = sorted(
+        (k for k in seen if k.startswith("SWDx1e3_") and k[8:].isdigit()), key=lambda k: -int(k[8:])
+    )
     swd = swd_levels + [k for k in seen if k == "SWDx1e3_avg"]
-    keys = fixed + swd + [k for k in seen if k not in swd] + [k for k in trailing if any(k in r for r in rows)]
+    keys = (
+        fixed
+        + swd
+        + [k for k in seen if k not in swd]
+        + [k for k in trailing if any(k in r for r in rows)]
+    )
 
     def cell(v):
         if v is None or (isinstance(v, (list, dict)) and not v):
@@ -154,8 +189,10 @@ def format_table(rows):
 
     cells = [[cell(r.get(k)) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in [keys] + cells]
+    lines = [
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [keys] + cells
+    ]
     return "\n".join(lines)
 
 
@@ -195,13 +232,25 @@ def _progress_printer(label, stream=None, interval=None):
 
     def progress(phase, done, total):
         finished = done >= total
-        line.show(f"  {label}: {phase} {done}/{total}", force=finished,
-                  end=finished and phase == "fakes")
+        line.show(
+            f"  {label}: {phase} {done}/{total}", force=finished, end=finished and phase == "fakes"
+        )
+
     return progress
 
 
-def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_path=None,
-             seed=0, batch_size=64, baseline=True, log=print):
+def evaluate(
+    run_dir,
+    metrics,
+    *,
+    snapshots="all",
+    num_images=1024,
+    inception_path=None,
+    seed=0,
+    batch_size=64,
+    baseline=True,
+    log=print,
+):
     """Scores the chosen snapshots (and baselines), appends/writes the rows; returns them."""
     names = parse_metric_names(metrics)
     if {"fid", "is"} & set(names):
@@ -219,9 +268,16 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
         for res in sorted({res for _, _, res in plans}):
             usable, skipped = applicable_metrics(names, res)
             start = time.time()
-            row = baseline_row(usable, dataset_path, res, num_images, seed=seed,
-                               inception_path=inception_path, batch_size=batch_size,
-                               progress=_progress_printer(f"reals vs reals {res}²"))
+            row = baseline_row(
+                usable,
+                dataset_path,
+                res,
+                num_images,
+                seed=seed,
+                inception_path=inception_path,
+                batch_size=batch_size,
+                progress=_progress_printer(f"reals vs reals {res}²"),
+            )
             row["seconds"] = round(time.time() - start, 2)
             if skipped:
                 row["skipped"] = skipped
@@ -229,9 +285,17 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
     for kimg, path, res in plans:
         usable, skipped = applicable_metrics(names, res)
         start = time.time()
-        row = snapshot_row(usable, kimg, path, dataset_path, num_images, seed=seed,
-                           inception_path=inception_path, batch_size=batch_size,
-                           progress=_progress_printer(os.path.basename(path)))
+        row = snapshot_row(
+            usable,
+            kimg,
+            path,
+            dataset_path,
+            num_images,
+            seed=seed,
+            inception_path=inception_path,
+            batch_size=batch_size,
+            progress=_progress_printer(os.path.basename(path)),
+        )
         row["seconds"] = round(time.time() - start, 2)
         if skipped:
             row["skipped"] = skipped
@@ -244,23 +308,36 @@ def evaluate(run_dir, metrics, *, snapshots="all", num_images=1024, inception_pa
 
 # ------------------------------------------------------------------ command line
 def make_parser() -> cli.ArgumentParser:
-    p = cli.ArgumentParser(prog="python -m pgan_tf.evaluate", description=__doc__.splitlines()[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--run_dir", required=True,
-                   help="Run directory (holds config.json and snapshots).")
-    p.add_list("--metrics", default=["swd"],
-               help="Comma-separated: swd, ms_ssim, fid, is, mode_coverage.")
-    p.add_argument("--snapshots", default="all",
-                   help="all, latest, or comma-separated kimg numbers.")
-    p.add_argument("--num_images", type=cli.integer, default=1024,
-                   help="Images per set (paper: 16384 for SWD, 10000 pairs for MS-SSIM, 50000 "
-                        "for FID).")
-    p.add_argument("--inception_path", default=None,
-                   help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or "
-                        "SavedModel dir); never downloaded.")
+    p = cli.ArgumentParser(
+        prog="python -m pgan_tf.evaluate",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--run_dir", required=True, help="Run directory (holds config.json and snapshots)."
+    )
+    p.add_list(
+        "--metrics", default=["swd"], help="Comma-separated: swd, ms_ssim, fid, is, mode_coverage."
+    )
+    p.add_argument(
+        "--snapshots", default="all", help="all, latest, or comma-separated kimg numbers."
+    )
+    p.add_argument(
+        "--num_images",
+        type=cli.integer,
+        default=1024,
+        help="Images per set (paper: 16384 for SWD, 10000 pairs for MS-SSIM, 50000 for FID).",
+    )
+    p.add_argument(
+        "--inception_path",
+        default=None,
+        help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or "
+        "SavedModel dir); never downloaded.",
+    )
     p.add_alias("--inception", "--inception_path")
-    p.add_argument("--seed", type=cli.integer, default=0,
-                   help="Seed of latents, patches and projections.")
+    p.add_argument(
+        "--seed", type=cli.integer, default=0, help="Seed of latents, patches and projections."
+    )
     p.add_argument("--batch_size", type=cli.integer, default=64, help="Images per batch.")
     p.add_bool("--baseline", default=True, help="Also score real vs real (two disjoint halves).")
     return p
@@ -270,9 +347,16 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m pgan_tf.evaluate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
     args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        evaluate(args.run_dir, args.metrics, snapshots=args.snapshots, num_images=args.num_images,
-                 inception_path=args.inception_path, seed=args.seed, batch_size=args.batch_size,
-                 baseline=args.baseline)
+        evaluate(
+            args.run_dir,
+            args.metrics,
+            snapshots=args.snapshots,
+            num_images=args.num_images,
+            inception_path=args.inception_path,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            baseline=args.baseline,
+        )
     except OSError as e:  # a path the flags name that does not exist is a usage error
         code = cli.USAGE if isinstance(e, FileNotFoundError) else cli.FAILURE
         return cli.fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e, code)

@@ -8,6 +8,7 @@ prints the signatures, a TF Serving command line and REST request examples.
 `python export/export_saved_model.py` runs the same. Exit codes: 0, 2 for any error (bad flags,
 a run directory without what was asked, I/O: as this tool always had), 130 Ctrl-C.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,18 +30,29 @@ def _fail(message):
 def parse_args(argv):
     p = cli.ArgumentParser(prog="export_saved_model.py", description=__doc__.splitlines()[0])
     p.add_argument("--run_dir", required=True, help="training run directory (has config.json)")
-    p.add_argument("--snapshot", default=None,
-                   help="snapshot kimg (e.g. 6000) or path to a .keras snapshot; default: the latest")
-    p.add_argument("--checkpoint", default=None,
-                   help="export the EMA generator of a training checkpoint instead of a snapshot: "
-                        "'latest' or a path such as <run_dir>/checkpoints/ckpt-120000")
+    p.add_argument(
+        "--snapshot",
+        default=None,
+        help="snapshot kimg (e.g. 6000) or path to a .keras snapshot; default: the latest",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="export the EMA generator of a training checkpoint instead of a snapshot: "
+        "'latest' or a path such as <run_dir>/checkpoints/ckpt-120000",
+    )
     p.add_argument("--export_base", default=None, help="default: <run_dir>/export")
     p.add_argument("--model_name", default="pgan", help="TF Serving model name (default: pgan)")
     p.add_argument("--version", type=int, default=None, help="default: next integer version")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing version / .keras file")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing version / .keras file"
+    )
     p.add_argument("--no_warmup", action="store_true", help="do not write warmup requests")
-    p.add_argument("--keras_path", default=None,
-                   help="where to save the .keras copy; default <export_base>/<model_name>-<version>.keras")
+    p.add_argument(
+        "--keras_path",
+        default=None,
+        help="where to save the .keras copy; default <export_base>/<model_name>-<version>.keras",
+    )
     p.add_argument("--no_keras", action="store_true", help="do not save the .keras copy")
     args = p.parse_args(argv)
     if args.checkpoint and args.snapshot:
@@ -72,9 +84,14 @@ def usage_text(result, model_name):
         lines.append(f"  {name}({ins}) -> {{{outs}}}")
     lines.append(f"warmup: {result.warmup or result.warmup_note}")
     if result.max_abs_diff is not None:
-        lines.append(f"verified: reloaded SavedModel == Keras generator (max |diff| {result.max_abs_diff}"
-                     + (f" on {100 * result.differing_fraction:.4f}% of pixel values: float rounding)"
-                        if result.max_abs_diff else ")"))
+        lines.append(
+            f"verified: reloaded SavedModel == Keras generator (max |diff| {result.max_abs_diff}"
+            + (
+                f" on {100 * result.differing_fraction:.4f}% of pixel values: float rounding)"
+                if result.max_abs_diff
+                else ")"
+            )
+        )
     inputs = example_inputs(result.signatures[export.DEFAULT_SIGNATURE])
     url = f"http://localhost:8501/v1/models/{model_name}:predict"
     if len(inputs) == 1:
@@ -85,9 +102,9 @@ def usage_text(result, model_name):
     lines += [
         "serve with TensorFlow Serving:",
         f"  tensorflow_model_server --rest_api_port=8501 --model_name={model_name} --model_base_path={base}",
-        "request uint8 images (row format; response {\"predictions\": [H x W x C ints per instance]}):",
+        'request uint8 images (row format; response {"predictions": [H x W x C ints per instance]}):',
         f"  curl -s -X POST {url} -d '{json.dumps(row_body)}'",
-        "request PNG files (columnar format; response {\"outputs\": [{\"b64\": \"...\"}]}):",
+        'request PNG files (columnar format; response {"outputs": [{"b64": "..."}]}):',
         f"  curl -s -X POST {url} -d '{json.dumps(col_body)}'",
     ]
     return "\n".join(lines)
@@ -107,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         version = export.resolve_version(model_dir, args.version, args.overwrite)
         keras_path = None
         if not args.no_keras:
-            keras_path = args.keras_path or os.path.join(export_base, f"{args.model_name}-{version}.keras")
+            keras_path = args.keras_path or os.path.join(
+                export_base, f"{args.model_name}-{version}.keras"
+            )
             if not keras_path.endswith(".keras"):
                 return _fail(f"--keras_path must end in .keras, got {keras_path}")
             if os.path.exists(keras_path) and not args.overwrite:
@@ -117,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             generator = rundir.load_generator(snap_path)
         result = export.export_generator(
-            generator, export_base, args.model_name, version=version,
-            overwrite=args.overwrite, warmup=not args.no_warmup,
+            generator,
+            export_base,
+            args.model_name,
+            version=version,
+            overwrite=args.overwrite,
+            warmup=not args.no_warmup,
         )
         if keras_path:
             keras_path = export.export_keras(generator, keras_path, overwrite=args.overwrite)

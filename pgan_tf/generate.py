@@ -7,6 +7,7 @@
 SavedModels are run through their `serving_default` signature with plain TensorFlow; run
 directories through their latest snapshot. The same seed gives byte-identical files.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,9 @@ def slerp(a, b, t):
     t = np.asarray(t, np.float64)[..., None]
     na = np.linalg.norm(a64, axis=-1, keepdims=True)
     nb = np.linalg.norm(b64, axis=-1, keepdims=True)
-    cos = np.clip(np.sum(a64 * b64, axis=-1, keepdims=True) / np.maximum(na * nb, 1e-300), -1.0, 1.0)
+    cos = np.clip(
+        np.sum(a64 * b64, axis=-1, keepdims=True) / np.maximum(na * nb, 1e-300), -1.0, 1.0
+    )
     omega = np.arccos(cos)
     sin = np.sin(omega)
     parallel = sin < 1e-6
@@ -56,8 +59,12 @@ def interpolation_latents(rng, keyframes, steps, latent_size):
     keys = rng.randn(keyframes, latent_size).astype(np.float32)
     t = np.arange(steps) / steps
     nxt = np.roll(keys, -1, axis=0)
-    return np.concatenate([slerp(np.repeat(keys[i:i + 1], steps, 0), np.repeat(nxt[i:i + 1], steps, 0), t)
-                           for i in range(keyframes)])
+    return np.concatenate(
+        [
+            slerp(np.repeat(keys[i : i + 1], steps, 0), np.repeat(nxt[i : i + 1], steps, 0), t)
+            for i in range(keyframes)
+        ]
+    )
 
 
 def _saved_model_sampler(path):
@@ -78,7 +85,9 @@ def _saved_model_sampler(path):
     label_size = int(specs["labels"].shape[-1]) if "labels" in specs else 0
     _, h, w, c = sig.structured_outputs["images"].shape
     batch = sampling.output_batch_size(h, w, c, cap=BATCH) if None not in (h, w, c) else 1
-    return sampling.Sampler(fn, int(specs["latents"].shape[-1]), label_size, batch, f"SavedModel {path}")
+    return sampling.Sampler(
+        fn, int(specs["latents"].shape[-1]), label_size, batch, f"SavedModel {path}"
+    )
 
 
 def _keras_sampler(path, source):
@@ -97,11 +106,16 @@ def load_sampler(model):
     if os.path.isfile(os.path.join(model, rundir.CONFIG_NAME)):
         kimg, path = rundir.latest_snapshot(model)
         return _keras_sampler(path, f"run {model}, snapshot kimg {kimg}")
-    versions = sorted(int(d) for d in os.listdir(model)
-                      if d.isdigit() and os.path.isfile(os.path.join(model, d, "saved_model.pb")))
+    versions = sorted(
+        int(d)
+        for d in os.listdir(model)
+        if d.isdigit() and os.path.isfile(os.path.join(model, d, "saved_model.pb"))
+    )
     if versions:
         return _saved_model_sampler(os.path.join(model, str(versions[-1])))
-    raise ValueError(f"not a SavedModel, model base directory, run directory or .keras file: {model}")
+    raise ValueError(
+        f"not a SavedModel, model base directory, run directory or .keras file: {model}"
+    )
 
 
 def make_labels(spec, n, label_size, rng):
@@ -115,7 +129,9 @@ def make_labels(spec, n, label_size, rng):
     try:
         given = [int(c) for c in spec.split(",")]
     except ValueError:
-        raise ValueError(f"--labels must be 'random', a class index or a comma list of them, got {spec!r}") from None
+        raise ValueError(
+            f"--labels must be 'random', a class index or a comma list of them, got {spec!r}"
+        ) from None
     if any(not 0 <= c < label_size for c in given):
         raise ValueError(f"--labels classes must be in [0, {label_size}), got {spec!r}")
     return one_hot(np.resize(np.array(given), n), label_size)
@@ -138,12 +154,26 @@ def parse_grid(text, num):
 def save_gif(frames, path, duration_ms):
     """An animated GIF of uint8 HWC frames, written atomically (`atomic.replace_via_temp`)."""
     first, *rest = [to_pil(f) for f in frames]
-    atomic.replace_via_temp(path, lambda tmp: first.save(
-        tmp, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0))
+    atomic.replace_via_temp(
+        path,
+        lambda tmp: first.save(
+            tmp, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0
+        ),
+    )
 
 
-def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0, keyframes=4, gif=True,
-             duration_ms=80):
+def generate(
+    sampler,
+    out_dir,
+    num,
+    grid,
+    seed,
+    labels_spec=None,
+    interpolate=0,
+    keyframes=4,
+    gif=True,
+    duration_ms=80,
+):
     """Writes image-NNNN.png, grid.png and (with interpolate > 0) interpolation.gif or
     interpolation/frame-NNNN.png into out_dir; returns the written paths."""
     rows, cols = grid
@@ -177,23 +207,39 @@ def generate(sampler, out_dir, num, grid, seed, labels_spec=None, interpolate=0,
 
 def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file")
+    p.add_argument(
+        "--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file"
+    )
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--num_images", type=cli.integer, default=16,
-                   help="number of PNG images (default 16)")
+    p.add_argument(
+        "--num_images", type=cli.integer, default=16, help="number of PNG images (default 16)"
+    )
     p.add_alias("--num", "--num_images")
-    p.add_argument("--grid", default=None,
-                   help="grid shape RxC (default: near-square for --num_images)")
-    p.add_argument("--interpolate", type=cli.integer, default=0, metavar="STEPS",
-                   help="interpolation frames between consecutive keyframes (0: no animation)")
-    p.add_argument("--keyframes", type=cli.integer, default=4,
-                   help="random latents the animation loops through")
-    p.add_bool("--gif", default=True,
-               help="write the animation as interpolation.gif (--nogif: PNG frames)")
+    p.add_argument(
+        "--grid", default=None, help="grid shape RxC (default: near-square for --num_images)"
+    )
+    p.add_argument(
+        "--interpolate",
+        type=cli.integer,
+        default=0,
+        metavar="STEPS",
+        help="interpolation frames between consecutive keyframes (0: no animation)",
+    )
+    p.add_argument(
+        "--keyframes",
+        type=cli.integer,
+        default=4,
+        help="random latents the animation loops through",
+    )
+    p.add_bool(
+        "--gif", default=True, help="write the animation as interpolation.gif (--nogif: PNG frames)"
+    )
     p.add_alias("--no-gif", "--nogif")
     p.add_argument("--duration_ms", type=cli.integer, default=80, help="GIF frame duration")
     p.add_argument("--seed", type=cli.integer, default=0)
-    p.add_argument("--labels", default=None, help="conditional models: random (default), CLASS or C1,C2,...")
+    p.add_argument(
+        "--labels", default=None, help="conditional models: random (default), CLASS or C1,C2,..."
+    )
     return p
 
 
@@ -201,14 +247,29 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m pgan_tf.generate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
     args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        if (args.num_images < 0 or args.interpolate < 0 or args.keyframes < 2
-                or args.duration_ms <= 0):
-            raise ValueError("--num_images and --interpolate must be >= 0, --keyframes >= 2, "
-                             "--duration_ms > 0")
+        if (
+            args.num_images < 0
+            or args.interpolate < 0
+            or args.keyframes < 2
+            or args.duration_ms <= 0
+        ):
+            raise ValueError(
+                "--num_images and --interpolate must be >= 0, --keyframes >= 2, --duration_ms > 0"
+            )
         grid = parse_grid(args.grid, max(args.num_images, 1))
         sampler = load_sampler(args.model)
-        written = generate(sampler, args.out, args.num_images, grid, args.seed, args.labels,
-                           args.interpolate, args.keyframes, args.gif, args.duration_ms)
+        written = generate(
+            sampler,
+            args.out,
+            args.num_images,
+            grid,
+            args.seed,
+            args.labels,
+            args.interpolate,
+            args.keyframes,
+            args.gif,
+            args.duration_ms,
+        )
     except ValueError as e:
         return cli.fail(e, cli.USAGE)
     except OSError as e:

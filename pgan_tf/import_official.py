@@ -9,6 +9,7 @@ schedule's final stable stage starts, i.e. where the paper's training reaches fu
 `pgan_tf.export_saved_model`, `pgan_tf.generate`, `pgan_tf.evaluate` and `pgan_tf.train --resume`
 all work on it. The directory is assembled under a temporary name and renamed when complete.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,18 +34,25 @@ from pgan_tf.official.unpickler import OfficialPickleError
 PAPER_PHASE_KIMG = 800.0
 PAPER_MINIBATCH = ((256, 14), (512, 6), (1024, 3))
 IMPORTED_FILE = "imported.json"
-_FORMATS = {"tfutil": "tfutil.Network (TensorFlow version, state version 2)",
-            "theano": "network.Network (Theano implementation, converted as the original's legacy.py)"}
+_FORMATS = {
+    "tfutil": "tfutil.Network (TensorFlow version, state version 2)",
+    "theano": "network.Network (Theano implementation, converted as the original's legacy.py)",
+}
 
 
 class ImportRequestError(ValueError):
     """A request the importer cannot satisfy (bad --run_dir, --lod, --kimg)."""
 
 
-def paper_schedule(resolution, lod_training_kimg=PAPER_PHASE_KIMG, lod_transition_kimg=PAPER_PHASE_KIMG):
+def paper_schedule(
+    resolution, lod_training_kimg=PAPER_PHASE_KIMG, lod_transition_kimg=PAPER_PHASE_KIMG
+):
     return schedule.ScheduleConfig(
-        resolution=resolution, total_kimg=0.0, lod_training_kimg=lod_training_kimg,
-        lod_transition_kimg=lod_transition_kimg, minibatch_dict=PAPER_MINIBATCH,
+        resolution=resolution,
+        total_kimg=0.0,
+        lod_training_kimg=lod_training_kimg,
+        lod_transition_kimg=lod_transition_kimg,
+        minibatch_dict=PAPER_MINIBATCH,
     )
 
 
@@ -60,16 +68,24 @@ def stage_for_lod(sched, lod):
             return stage, stage.start_kimg
         if lod != level and stage.fade_in:
             return stage, stage.start_kimg + (1.0 - (lod - level)) * sched.lod_transition_kimg
-    raise ImportRequestError(f"lod {lod:g} has no stage in a schedule starting at {sched.initial_resolution}x{sched.initial_resolution}")
+    raise ImportRequestError(
+        f"lod {lod:g} has no stage in a schedule starting at {sched.initial_resolution}x{sched.initial_resolution}"
+    )
 
 
 def resume_flags(config, sched):
     """The `pgan_tf.train` flags that rebuild these networks and this schedule (for --resume)."""
     net = config
-    flags = [f"--resolution={sched.resolution}", f"--fmap_base={net.fmap_base}", f"--fmap_decay={net.fmap_decay:g}",
-             f"--fmap_max={net.fmap_max}", f"--latent_size={net.latent_size}",
-             f"--mbstd_group_size={net.mbstd_group_size}", f"--lod_training_kimg={sched.lod_training_kimg:g}",
-             f"--lod_transition_kimg={sched.lod_transition_kimg:g}"]
+    flags = [
+        f"--resolution={sched.resolution}",
+        f"--fmap_base={net.fmap_base}",
+        f"--fmap_decay={net.fmap_decay:g}",
+        f"--fmap_max={net.fmap_max}",
+        f"--latent_size={net.latent_size}",
+        f"--mbstd_group_size={net.mbstd_group_size}",
+        f"--lod_training_kimg={sched.lod_training_kimg:g}",
+        f"--lod_transition_kimg={sched.lod_transition_kimg:g}",
+    ]
     if net.fused_scale:
         flags.append("--fused_scale")
     for name in ("use_wscale", "use_pixelnorm", "use_leakyrelu"):
@@ -83,8 +99,19 @@ def _write_json(path, obj):
         json.dump(obj, f, indent=2, sort_keys=True, default=str)
 
 
-def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", seed=1000,
-                  lod_training_kimg=PAPER_PHASE_KIMG, lod_transition_kimg=PAPER_PHASE_KIMG, log=print):
+def import_pickle(
+    pkl,
+    out,
+    *,
+    lod=0.0,
+    kimg=None,
+    name=None,
+    dataset_dir="",
+    seed=1000,
+    lod_training_kimg=PAPER_PHASE_KIMG,
+    lod_transition_kimg=PAPER_PHASE_KIMG,
+    log=print,
+):
     """Writes run directory `out` from pickle `pkl`; returns a dict describing what was written."""
     out = os.path.abspath(out)
     if os.path.exists(out):
@@ -92,74 +119,127 @@ def import_pickle(pkl, out, *, lod=0.0, kimg=None, name=None, dataset_dir="", se
     start = time.time()
     nets = load_official_networks(pkl, lod)
     load_seconds = time.time() - start
-    log(f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, "
+    log(
+        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, "
         f"lod {nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D {nets.D.count_params():,} "
-        f"parameters at lod {nets.lod:g} ({load_seconds:.1f}s)")
+        f"parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
+    )
     if nets.pickle_lod != nets.lod:
-        log(f"note: the pickle was saved at lod {nets.pickle_lod:g}; imported at lod {nets.lod:g} "
-            f"(--lod {nets.pickle_lod:g} imports the networks as they were being trained)")
+        log(
+            f"note: the pickle was saved at lod {nets.pickle_lod:g}; imported at lod {nets.lod:g} "
+            f"(--lod {nets.pickle_lod:g} imports the networks as they were being trained)"
+        )
     sched = paper_schedule(nets.resolution, lod_training_kimg, lod_transition_kimg)
     stage, stage_kimg = stage_for_lod(sched, nets.lod)
     if kimg is None:
         kimg = stage_kimg
     elif stage.fade_in and kimg != stage_kimg:
-        raise ImportRequestError(f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it out")
+        raise ImportRequestError(
+            f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it out"
+        )
     elif not stage.start_kimg <= kimg < stage.end_kimg:
-        raise ImportRequestError(f"--kimg {kimg:g} is outside the {stage.name} stage of the schedule "
-                           f"([{stage.start_kimg:g}, {stage.end_kimg:g}) kimg for lod {nets.lod:g})")
+        raise ImportRequestError(
+            f"--kimg {kimg:g} is outside the {stage.name} stage of the schedule "
+            f"([{stage.start_kimg:g}, {stage.end_kimg:g}) kimg for lod {nets.lod:g})"
+        )
     images = round(kimg * 1000)
     name = name or os.path.splitext(os.path.basename(pkl))[0]
     config = config_lib.TrainConfig(
         network=nets.config,
         schedule=dataclasses.replace(sched, total_kimg=kimg),
-        data=config_lib.DataConfig(path=os.path.abspath(dataset_dir) if dataset_dir else "", resolution=nets.resolution),
+        data=config_lib.DataConfig(
+            path=os.path.abspath(dataset_dir) if dataset_dir else "", resolution=nets.resolution
+        ),
         log=config_lib.LogConfig(desc=name),
         seed=seed,
     )
     tmp = atomic.make_temp_dir(out)
     try:
-        rundir.write_config(tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name))
+        rundir.write_config(
+            tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name)
+        )
         imported = {
-            "source": os.path.abspath(pkl), "format": nets.format, "pickle_lod": nets.pickle_lod, "lod": nets.lod,
-            "network": nets.config.to_dict(), "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
+            "source": os.path.abspath(pkl),
+            "format": nets.format,
+            "pickle_lod": nets.pickle_lod,
+            "lod": nets.lod,
+            "network": nets.config.to_dict(),
+            "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
             "kimg": kimg,
         }
         _write_json(os.path.join(tmp, IMPORTED_FILE), imported)
         snapshot = rundir.snapshot_name(int(kimg))
         nets.Gs.save(os.path.join(tmp, snapshot))
         state = {
-            "images_seen": tf.Variable(images, dtype=tf.int64), "tick": tf.Variable(0, dtype=tf.int64),
-            "tick_start": tf.Variable(images, dtype=tf.int64), "elapsed": tf.Variable(0.0, dtype=tf.float64),
+            "images_seen": tf.Variable(images, dtype=tf.int64),
+            "tick": tf.Variable(0, dtype=tf.int64),
+            "tick_start": tf.Variable(images, dtype=tf.int64),
+            "elapsed": tf.Variable(0.0, dtype=tf.float64),
         }
         objects = {"generator": nets.G, "discriminator": nets.D, "generator_ema": nets.Gs}
         checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
         saved = ckpt.Saver(tmp).save(checkpoint, images)
         with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:
-            f.write(f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
-                    f"as kimg {kimg:g} ({stage.name}).\n")
+            f.write(
+                f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
+                f"as kimg {kimg:g} ({stage.name}).\n"
+            )
         atomic.install_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {
-        "run_dir": out, "snapshot": os.path.join(out, snapshot), "kimg": kimg, "stage": stage,
+        "run_dir": out,
+        "snapshot": os.path.join(out, snapshot),
+        "kimg": kimg,
+        "stage": stage,
         "checkpoint": os.path.join(out, ckpt.CHECKPOINT_DIR, os.path.basename(saved)),
-        "networks": nets, "schedule": sched, "seconds": time.time() - start,
+        "networks": nets,
+        "schedule": sched,
+        "seconds": time.time() - start,
     }
 
 
 def make_parser() -> cli.ArgumentParser:
-    p = cli.ArgumentParser(prog="python -m pgan_tf.import_official", description=__doc__.splitlines()[0])
-    p.add_argument("pickle", help="network pickle of the original (G, D, Gs): its own or a Theano-era one")
+    p = cli.ArgumentParser(
+        prog="python -m pgan_tf.import_official", description=__doc__.splitlines()[0]
+    )
+    p.add_argument(
+        "pickle", help="network pickle of the original (G, D, Gs): its own or a Theano-era one"
+    )
     p.add_argument("--run_dir", required=True, help="run directory to create (must not exist)")
-    p.add_argument("--name", default=None, help="name recorded in config.json (default: the pickle's file name)")
-    p.add_argument("--kimg", type=float, default=None,
-                   help="images shown (thousands) the networks stand for; default: start of the final stable stage")
-    p.add_argument("--lod", type=float, default=0.0,
-                   help="level of detail to import at (0: full resolution, stable; 0.5: half-way through its fade-in)")
-    p.add_argument("--dataset_dir", default="", help="the matching TFRecord dataset (for evaluate); optional")
-    p.add_argument("--lod_training_kimg", type=float, default=PAPER_PHASE_KIMG, help="schedule: stabilize kimg per phase")
-    p.add_argument("--lod_transition_kimg", type=float, default=PAPER_PHASE_KIMG, help="schedule: fade-in kimg per phase")
+    p.add_argument(
+        "--name",
+        default=None,
+        help="name recorded in config.json (default: the pickle's file name)",
+    )
+    p.add_argument(
+        "--kimg",
+        type=float,
+        default=None,
+        help="images shown (thousands) the networks stand for; default: start of the final stable stage",
+    )
+    p.add_argument(
+        "--lod",
+        type=float,
+        default=0.0,
+        help="level of detail to import at (0: full resolution, stable; 0.5: half-way through its fade-in)",
+    )
+    p.add_argument(
+        "--dataset_dir", default="", help="the matching TFRecord dataset (for evaluate); optional"
+    )
+    p.add_argument(
+        "--lod_training_kimg",
+        type=float,
+        default=PAPER_PHASE_KIMG,
+        help="schedule: stabilize kimg per phase",
+    )
+    p.add_argument(
+        "--lod_transition_kimg",
+        type=float,
+        default=PAPER_PHASE_KIMG,
+        help="schedule: fade-in kimg per phase",
+    )
     return p
 
 
@@ -169,8 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         result = import_pickle(
-            args.pickle, args.run_dir, lod=args.lod, kimg=args.kimg, name=args.name, dataset_dir=args.dataset_dir,
-            lod_training_kimg=args.lod_training_kimg, lod_transition_kimg=args.lod_transition_kimg,
+            args.pickle,
+            args.run_dir,
+            lod=args.lod,
+            kimg=args.kimg,
+            name=args.name,
+            dataset_dir=args.dataset_dir,
+            lod_training_kimg=args.lod_training_kimg,
+            lod_transition_kimg=args.lod_transition_kimg,
         )
     except (OfficialPickleError, ImportRequestError, ValueError) as e:
         return cli.fail(e, cli.USAGE)
@@ -179,15 +265,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return cli.fail("interrupted; nothing was written", cli.INTERRUPTED)
     nets, rd = result["networks"], result["run_dir"]
-    print(f"wrote {rd}: config.json, {os.path.basename(result['snapshot'])}, "
-          f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, {result['stage'].name}) "
-          f"in {result['seconds']:.1f}s")
+    print(
+        f"wrote {rd}: config.json, {os.path.basename(result['snapshot'])}, "
+        f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, {result['stage'].name}) "
+        f"in {result['seconds']:.1f}s"
+    )
     print("next:")
     print(f"  python -m pgan_tf.export_saved_model --run_dir {rd}")
-    print(f"  python -m pgan_tf.generate --model {rd} --out {os.path.join(rd, 'samples')} "
-          f"--num_images 16")
-    print(f"  python -m pgan_tf.train --dataset_dir=DATASET {' '.join(resume_flags(nets.config, result['schedule']))} "
-          f"--total_kimg=KIMG --resume={rd}")
+    print(
+        f"  python -m pgan_tf.generate --model {rd} --out {os.path.join(rd, 'samples')} "
+        f"--num_images 16"
+    )
+    print(
+        f"  python -m pgan_tf.train --dataset_dir=DATASET {' '.join(resume_flags(nets.config, result['schedule']))} "
+        f"--total_kimg=KIMG --resume={rd}"
+    )
     return cli.OK
 
 

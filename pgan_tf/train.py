@@ -4,6 +4,7 @@ The run loop: it walks the schedule stage by stage (fresh networks per stage, we
 over), runs the compiled step in chunks, and at every tick logs, writes sample grids, TensorBoard
 events, snapshots and checkpoints. Everything in a chunk runs inside one `tf.function`.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,15 +60,21 @@ def ensure_dataset(config, num_workers=1):
                 f"them: python data_prep/create_tfrecords.py create_synthetic {path} --resolution {res} "
                 f"--num_images {config.data.create_synthetic} --seed {config.seed}"
             )
-        print(f"Creating the synthetic dataset ({config.data.create_synthetic} images, {res}x{res}) in {path}")
-        create_synthetic(path, num_images=config.data.create_synthetic, resolution=res, seed=config.seed)
+        print(
+            f"Creating the synthetic dataset ({config.data.create_synthetic} images, {res}x{res}) in {path}"
+        )
+        create_synthetic(
+            path, num_images=config.data.create_synthetic, resolution=res, seed=config.seed
+        )
     return dataset.inspect(path)
 
 
 def stage_table(config, num_replicas=1):
     """The run's stages: resolution, fade, kimg span, global minibatch, minibatch-stddev group per
     replica, learning rate and kimg per tick."""
-    lines = ["stage  resolution  fade   start kimg   end kimg  minibatch  mbstd group  lr        tick kimg"]
+    lines = [
+        "stage  resolution  fade   start kimg   end kimg  minibatch  mbstd group  lr        tick kimg"
+    ]
     for s in schedule.stages(config.schedule):
         if s.start_kimg >= config.schedule.total_kimg:
             break
@@ -141,7 +148,9 @@ class Training:
 
         resume_from = None
         if config.resume:
-            self.run_dir, resume_from, explicit = rundir.resolve_resume(config.resume, config.log.result_dir)
+            self.run_dir, resume_from, explicit = rundir.resolve_resume(
+                config.resume, config.log.result_dir
+            )
         else:
             desc = config.log.desc or f"pgan-{info.name}-{config.schedule.resolution}"
             self.run_dir = rundir.create(config.log.result_dir, desc) if self.is_chief else None
@@ -150,12 +159,16 @@ class Training:
             dataset_entry = rundir.DatasetEntry(info.path, config.schedule.resolution, info.name)
             rundir.write_config(self.run_dir, config, dataset_entry)
         rs = np.random.RandomState(config.seed)
-        self.grid_cols, self.grid_rows = config_lib.grid_shape(config.log.grid_size, config.schedule.resolution)
+        self.grid_cols, self.grid_rows = config_lib.grid_shape(
+            config.log.grid_size, config.schedule.resolution
+        )
         n = self.grid_cols * self.grid_rows
         self.grid_latents = sampling.random_latents(rs, n, config.network.latent_size)
         self.grid_labels = None
         if config.network.label_size:
-            self.grid_labels = one_hot(np.arange(n) % config.network.label_size, config.network.label_size)
+            self.grid_labels = one_hot(
+                np.arange(n) % config.network.label_size, config.network.label_size
+            )
         self.writer = tf.summary.create_file_writer(self.run_dir) if self.is_chief else None
         if self.is_chief:
             self.saver = ckpt.Saver(self.run_dir, config.log.keep_checkpoints)
@@ -169,7 +182,14 @@ class Training:
         start = time.perf_counter()
         keras.utils.set_random_seed(cfg.seed + 7919 * stage.index)
         self.trainer = StageTrainer(
-            cfg, self.strategy, stage, self.images_seen, self.rng, previous, self.workers, self.worker
+            cfg,
+            self.strategy,
+            stage,
+            self.images_seen,
+            self.rng,
+            previous,
+            self.workers,
+            self.worker,
         )
         ctx = None
         if self.workers > 1:
@@ -192,19 +212,27 @@ class Training:
         if previous is not None:
             faults.kill_point("stage-switch")
             for report in self.trainer.transfer_reports:
-                self.log(f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
-                         f"; dropped {', '.join(report.old_only) or '-'}")
+                self.log(
+                    f"  grew to {stage.name}: new layers {', '.join(report.new_only) or '-'}"
+                    f"; dropped {', '.join(report.old_only) or '-'}"
+                )
 
     def _make_checkpoint(self, with_stage_index=True, imported=False):
         """The current stage's checkpoint: networks, optimizers, run state, rng and input iterator
         (`imported`: the networks and counters only, the layout of `pgan_tf.import_official`)."""
-        state = {"images_seen": self.images_seen, "tick": self.tick, "tick_start": self.tick_start,
-                 "elapsed": self.elapsed}
+        state = {
+            "images_seen": self.images_seen,
+            "tick": self.tick,
+            "tick_start": self.tick_start,
+            "elapsed": self.elapsed,
+        }
         if with_stage_index:
             state["stage_index"] = self.stage_index
         if imported:
             return ckpt.make_imported_checkpoint(self.trainer.checkpoint_objects(), state)
-        return ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng, self.iterator)
+        return ckpt.make_checkpoint(
+            self.trainer.checkpoint_objects(), state, self.rng, self.iterator
+        )
 
     def _restore(self, candidates, explicit):
         """Restores the newest intact of `candidates`; damaged ones are reported and skipped
@@ -215,18 +243,24 @@ class Training:
                 self.log(f"Removed what an interrupted write left behind: {', '.join(removed)}")
 
         def restore(path):
-            stage = ckpt.stage_of(path, self.config.schedule)  # at a stage's end: that stage, not the next
+            stage = ckpt.stage_of(
+                path, self.config.schedule
+            )  # at a stage's end: that stage, not the next
             imported = ckpt.check_imported(path, self.config.network, stage)
             self._enter_stage(stage)
             # checkpoints written before the stage index was stored restore without it
-            checkpoint = self._make_checkpoint(with_stage_index=ckpt.has_stage_index(path), imported=imported)
+            checkpoint = self._make_checkpoint(
+                with_stage_index=ckpt.has_stage_index(path), imported=imported
+            )
             ckpt.restore(checkpoint, path, f"the {stage.name} networks of this configuration")
 
         path, damaged = ckpt.restore_newest_intact(candidates, restore, self.log, explicit)
         if self.saver is not None:
             self.saver.discard(damaged)
-        self.log(f"Resumed from {path} at kimg {ckpt.images_seen(path) / 1000:.1f} ({self.trainer.stage.name}, "
-                 f"tick {int(self.tick.numpy())})")
+        self.log(
+            f"Resumed from {path} at kimg {ckpt.images_seen(path) / 1000:.1f} ({self.trainer.stage.name}, "
+            f"tick {int(self.tick.numpy())})"
+        )
 
     def save_checkpoint(self):
         """Writes a checkpoint (chief only); returns its path or None."""
@@ -262,8 +296,10 @@ class Training:
             return f"saved {self.save_checkpoint()} of the last completed steps (kimg {kimg:.3f})"
         except (atomic.WriteError, tf.errors.OpError, ValueError) as e:
             last = ckpt.checkpoints(self.run_dir)
-            return (f"could not save a checkpoint ({str(e).splitlines()[0]}); newest checkpoint: "
-                    f"{last[-1][1] if last else 'none'}")
+            return (
+                f"could not save a checkpoint ({str(e).splitlines()[0]}); newest checkpoint: "
+                f"{last[-1][1] if last else 'none'}"
+            )
 
     # ---- samples -----------------------------------------------------------------------------
     def sampler(self):
@@ -272,7 +308,9 @@ class Training:
 
     def write_fakes(self):
         self.trainer.set_alpha_now()
-        fakes = images.upscale_to(self.sampler()(self.grid_latents, self.grid_labels), self.config.schedule.resolution)
+        fakes = images.upscale_to(
+            self.sampler()(self.grid_latents, self.grid_labels), self.config.schedule.resolution
+        )
         kimg = int(self.images_seen.numpy()) // 1000
         picture = images.grid(fakes, self.grid_cols, self.grid_rows)
         images.save_png(os.path.join(self.run_dir, f"fakes{kimg:06d}.png"), picture)
@@ -281,8 +319,15 @@ class Training:
 
     def write_reals(self):
         n = self.grid_cols * self.grid_rows
-        reals = next(dataset.iterate_uint8(self.config.data.path, self.config.schedule.resolution, n, max_images=n))
-        images.save_png(os.path.join(self.run_dir, "reals.png"), images.grid(reals, self.grid_cols, self.grid_rows))
+        reals = next(
+            dataset.iterate_uint8(
+                self.config.data.path, self.config.schedule.resolution, n, max_images=n
+            )
+        )
+        images.save_png(
+            os.path.join(self.run_dir, "reals.png"),
+            images.grid(reals, self.grid_cols, self.grid_rows),
+        )
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self):
@@ -296,8 +341,10 @@ class Training:
                 self.write_reals()
                 self.write_fakes()
             self.log(stage_table(cfg, self.strategy.num_replicas_in_sync))
-        self.log(f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
-                 f"({distribute.describe(self.strategy)}), {cfg.mixed_precision} ({cfg.precision_note})")
+        self.log(
+            f"Training on {self.strategy.num_replicas_in_sync} replica(s) "
+            f"({distribute.describe(self.strategy)}), {cfg.mixed_precision} ({cfg.precision_note})"
+        )
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
         tick_wall = run_start = time.time()
         last_progress = time.time()
@@ -307,8 +354,16 @@ class Training:
             if stage != self.trainer.stage:
                 self._enter_stage(stage, previous=self.trainer)
             tr = self.trainer
-            tick_end = int(self.tick_start.numpy()) + int(config_lib.tick_kimg_at(cfg, stage.resolution) * 1000)
-            target = min(tick_end, total_images, int(math.ceil(stage.end_kimg * 1000)) if math.isfinite(stage.end_kimg) else total_images)
+            tick_end = int(self.tick_start.numpy()) + int(
+                config_lib.tick_kimg_at(cfg, stage.resolution) * 1000
+            )
+            target = min(
+                tick_end,
+                total_images,
+                int(math.ceil(stage.end_kimg * 1000))
+                if math.isfinite(stage.end_kimg)
+                else total_images,
+            )
             steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
             call_start = time.perf_counter()
             stats = self._run_steps(tr, steps)
@@ -329,14 +384,20 @@ class Training:
             if self.stop.signal:
                 self.elapsed.assign_add(now - tick_wall)
                 self.save_checkpoint()
-                self.log(f"Stopped by {self.stop.signal} at kimg {seen / 1000:.1f}; resume with --resume={self.run_dir}")
+                self.log(
+                    f"Stopped by {self.stop.signal} at kimg {seen / 1000:.1f}; resume with --resume={self.run_dir}"
+                )
                 return
             tick_done = seen >= tick_end or seen >= total_images
             if not tick_done:
                 faults.kill_point("tick")
             if not tick_done and now - last_progress > cfg.log.progress_seconds:
-                done = (seen - int(self.tick_start.numpy())) / max(1, tick_end - int(self.tick_start.numpy()))
-                self.log(f"  ... kimg {seen / 1000:8.1f}  ({100 * done:3.0f}% of tick {int(self.tick.numpy()) + 1})")
+                done = (seen - int(self.tick_start.numpy())) / max(
+                    1, tick_end - int(self.tick_start.numpy())
+                )
+                self.log(
+                    f"  ... kimg {seen / 1000:8.1f}  ({100 * done:3.0f}% of tick {int(self.tick.numpy()) + 1})"
+                )
                 last_progress = now
             if tick_done:
                 self.end_tick(tick_stats / max(tick_calls, 1), now - tick_wall)
@@ -345,7 +406,9 @@ class Training:
         self.save_checkpoint()
         self.save_snapshot()
         self.log(self.switch.summary(time.time() - run_start))
-        self.log(f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}.")
+        self.log(
+            f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}."
+        )
 
     def _run_steps(self, trainer, steps):
         """One compiled call; a corrupt record or a lost worker ends the run in one line, after
@@ -398,7 +461,9 @@ class Training:
             tf.summary.scalar("Progress/resolution", tr.stage.resolution)
             tf.summary.scalar("Progress/alpha", alpha)
             tf.summary.scalar("Progress/minibatch", tr.global_batch)
-            tf.summary.scalar("Progress/learning_rate", cfg.schedule.learning_rate(tr.stage.resolution))
+            tf.summary.scalar(
+                "Progress/learning_rate", cfg.schedule.learning_rate(tr.stage.resolution)
+            )
             tf.summary.scalar("Timing/sec_per_kimg", sec_per_kimg)
             tf.summary.scalar("Timing/images_per_sec", ips)
         done = seen >= int(round(cfg.schedule.total_kimg * 1000))
@@ -427,10 +492,18 @@ class Training:
 
         t = time.time()
         values = compute_metrics(
-            cfg.log.metrics, generate_fn, real_batches_fn, num_images=cfg.log.metrics_images,
-            seed=cfg.seed, inception_path=cfg.log.inception_path or None,
+            cfg.log.metrics,
+            generate_fn,
+            real_batches_fn,
+            num_images=cfg.log.metrics_images,
+            seed=cfg.seed,
+            inception_path=cfg.log.inception_path or None,
         )
-        self.log("  metrics " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()) + f"  ({time.time() - t:.1f}s)")
+        self.log(
+            "  metrics "
+            + "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+            + f"  ({time.time() - t:.1f}s)"
+        )
         with open(os.path.join(self.run_dir, "metrics-training.jsonl"), "a") as f:
             f.write(json.dumps({"kimg": kimg, "resolution": res, **values}) + "\n")
         with self.writer.as_default(step=int(kimg)):
@@ -447,13 +520,18 @@ def assumed_dataset(config):
             f"--dry_run: {config.data.path} does not exist, so --resolution must say the final resolution"
         )
     info = dataset.DatasetInfo(
-        path=config.data.path, name=os.path.basename(config.data.path.rstrip(os.sep)),
-        resolutions=resolutions_up_to(res), max_resolution=res,
-        num_channels=3, num_images=0, label_size=0,
+        path=config.data.path,
+        name=os.path.basename(config.data.path.rstrip(os.sep)),
+        resolutions=resolutions_up_to(res),
+        max_resolution=res,
+        num_channels=3,
+        num_images=0,
+        label_size=0,
     )
     notes = [
         f"Dataset {config.data.path} does not exist yet; assumed from the flags: resolution {res} "
-        f"(--resolution), 3 channels, no labels" + (" (--conditional: the dataset will say how many)" if config.data.conditional else ""),
+        f"(--resolution), 3 channels, no labels"
+        + (" (--conditional: the dataset will say how many)" if config.data.conditional else ""),
     ]
     return info, notes
 
@@ -464,7 +542,9 @@ def build_config(f):
     works without one."""
     config = config_lib.config_from_flags(f)
     distribute.split_cpu(config.num_cpu_devices)
-    strategy = distribute.make_strategy(config.distribute, config.worker_timeout)  # before any op: collectives need it
+    strategy = distribute.make_strategy(
+        config.distribute, config.worker_timeout
+    )  # before any op: collectives need it
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     choice = precision.resolve(config.mixed_precision)  # may time a probe: before the seed is set
@@ -475,7 +555,9 @@ def build_config(f):
     notes = []
     if f.dry_run and not os.path.exists(config.data.path):
         info, notes = assumed_dataset(config)
-        config = config_lib.resolve_with_dataset(config, info, strategy.num_replicas_in_sync, labels_known=False)
+        config = config_lib.resolve_with_dataset(
+            config, info, strategy.num_replicas_in_sync, labels_known=False
+        )
     else:
         info = ensure_dataset(config, distribute.num_workers(strategy))
         config = config_lib.resolve_with_dataset(config, info, strategy.num_replicas_in_sync)
@@ -499,11 +581,20 @@ def main(argv: list[str] | None = None) -> int:
         training.run()
         stopped_by = training.stop.signal  # the run stopped at a checkpoint on this signal
         return 128 + signal.Signals[stopped_by] if stopped_by else cli.OK
-    except (config_lib.ConfigError, dataset.DatasetError, ckpt.CheckpointError,
-            rundir.RunDirError) as e:
+    except (
+        config_lib.ConfigError,
+        dataset.DatasetError,
+        ckpt.CheckpointError,
+        rundir.RunDirError,
+    ) as e:
         return cli.fail(e, cli.USAGE)
-    except (TrainingError, ckpt.DamagedCheckpoint, atomic.WriteError, faults.CorruptRecord,
-            faults.WorkerLost) as e:
+    except (
+        TrainingError,
+        ckpt.DamagedCheckpoint,
+        atomic.WriteError,
+        faults.CorruptRecord,
+        faults.WorkerLost,
+    ) as e:
         return cli.fail(e, cli.FAILURE)
     except OSError as e:
         return cli.fail(f"{e.filename or 'I/O'}: {atomic.reason(e)}", cli.FAILURE)
@@ -513,11 +604,15 @@ def main(argv: list[str] | None = None) -> int:
         if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
             raise
         lost = faults.lost_task(e, distribute.task(strategy))
-        return cli.fail(f"lost worker {lost}; restart every worker with --resume "
-                        f"(newest checkpoint kept)", cli.FAILURE)
+        return cli.fail(
+            f"lost worker {lost}; restart every worker with --resume (newest checkpoint kept)",
+            cli.FAILURE,
+        )
     except KeyboardInterrupt:
-        return cli.fail("interrupted; the newest checkpoint, if any, is kept (continue with "
-                        "--resume)", cli.INTERRUPTED)
+        return cli.fail(
+            "interrupted; the newest checkpoint, if any, is kept (continue with --resume)",
+            cli.INTERRUPTED,
+        )
 
 
 if __name__ == "__main__":

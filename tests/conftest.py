@@ -1,5 +1,6 @@
 """Test set-up: split the CPU into two logical devices before TensorFlow initializes,
 so MirroredStrategy with two replicas can be tested on one machine."""
+
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 import tensorflow as tf
 

@@ -1,5 +1,6 @@
 """Helpers shared by the dataset tests: an independent NumPy reference of the format, raw
 record reading, and small image folders written with PIL."""
+
 import glob
 import os
 
@@ -39,7 +40,9 @@ def read_level(tfrecord_dir, resolution, name=None):
         ex = tf.train.Example.FromString(rec)
         shape = list(ex.features.feature["shape"].int64_list.value)
         assert sorted(ex.features.feature.keys()) == ["data", "shape"]
-        data = np.frombuffer(ex.features.feature["data"].bytes_list.value[0], np.uint8).reshape(shape)
+        data = np.frombuffer(ex.features.feature["data"].bytes_list.value[0], np.uint8).reshape(
+            shape
+        )
         images.append(data.transpose(1, 2, 0))
     return np.stack(images)
 

@@ -1,4 +1,5 @@
 """Tiny generators and run directories shared by the export, REST, generate and export-CLI tests."""
+
 import json
 import os
 
@@ -31,7 +32,11 @@ def make_run_dir(path, config=TINY, resolution=8, kimgs=(12,), seed=0):
         g = tiny_generator(config, resolution, seed + i)
         g.save(os.path.join(path, rundir.snapshot_name(kimg)))
         gens[kimg] = g
-    cfg = {"network": config.to_dict(), "dataset": {"path": "data/x", "resolution": resolution}, "train": {}}
+    cfg = {
+        "network": config.to_dict(),
+        "dataset": {"path": "data/x", "resolution": resolution},
+        "train": {},
+    }
     with open(os.path.join(path, rundir.CONFIG_NAME), "w") as f:
         json.dump(cfg, f)
     return gens
@@ -48,5 +53,7 @@ def tree(path):
     for root, dirs, files in os.walk(path):
         for name in dirs + files:
             full = os.path.join(root, name)
-            out.append((os.path.relpath(full, path), os.path.getsize(full) if name in files else -1))
+            out.append(
+                (os.path.relpath(full, path), os.path.getsize(full) if name in files else -1)
+            )
     return sorted(out)

@@ -1,5 +1,6 @@
 """Helpers for the fault tests: a small size-limited file system (tmpfs, skipped where mounting is
 not permitted) and byte-level damage to files."""
+
 import contextlib
 import os
 import subprocess
@@ -13,8 +14,12 @@ def small_filesystem(path, size="256k"):
     (not root, no CAP_SYS_ADMIN, a CI container)."""
     os.makedirs(path, exist_ok=True)
     try:
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         pytest.skip(f"cannot mount a small file system here: {e}")
     if proc.returncode != 0:

@@ -1,6 +1,7 @@
 """The package's shape (docs/design.md §1): subpackages import one way only, no cycles, no
 single-letter module aliases, every command is `python -m pgan_tf.<command>` with main(argv), and
 the scripts users call by path are thin wrappers."""
+
 import ast
 import os
 import sys
@@ -31,8 +32,15 @@ RANKS = {
     "commands": 5,
     "pgan_tf.ablation": 6,
 }
-COMMANDS = ["train", "evaluate", "generate", "serving_rest", "import_official", "create_tfrecords",
-            "export_saved_model"]
+COMMANDS = [
+    "train",
+    "evaluate",
+    "generate",
+    "serving_rest",
+    "import_official",
+    "create_tfrecords",
+    "export_saved_model",
+]
 
 
 def _group(module):
@@ -76,8 +84,11 @@ def test_no_single_letter_module_aliases():
         tree = ast.parse(open(path).read(), path)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                found += [f"{os.path.relpath(path, REPO)}: {a.name} as {a.asname}" for a in node.names
-                          if a.asname and len(a.asname) == 1]
+                found += [
+                    f"{os.path.relpath(path, REPO)}: {a.name} as {a.asname}"
+                    for a in node.names
+                    if a.asname and len(a.asname) == 1
+                ]
     assert found == []
 
 
@@ -95,10 +106,14 @@ def test_every_command_has_main_taking_argv(command):
 def test_console_scripts_point_at_the_commands():
     with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
         scripts = tomllib.load(f)["project"]["scripts"]
-    assert sorted(target for target in scripts.values()) == sorted(f"pgan_tf.{c}:main" for c in COMMANDS)
+    assert sorted(target for target in scripts.values()) == sorted(
+        f"pgan_tf.{c}:main" for c in COMMANDS
+    )
 
 
-@pytest.mark.parametrize("script", ["data_prep/create_tfrecords.py", "export/export_saved_model.py"])
+@pytest.mark.parametrize(
+    "script", ["data_prep/create_tfrecords.py", "export/export_saved_model.py"]
+)
 def test_scripts_are_thin_wrappers(script):
     source = open(os.path.join(REPO, script)).read()
     body = ast.parse(source).body

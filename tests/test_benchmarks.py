@@ -1,4 +1,5 @@
 """The train-step benchmark's own helpers: its configurations, the peak-memory mark (no timing)."""
+
 import importlib.util
 import os
 
@@ -7,7 +8,9 @@ import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 import numpy as np
 import pytest
 
-_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "train_step.py")
+_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "train_step.py"
+)
 _spec = importlib.util.spec_from_file_location("train_step_benchmark", _PATH)
 ts = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ts)
@@ -16,7 +19,11 @@ _spec.loader.exec_module(ts)
 def test_config_from_a_flag_file_and_named_configs():
     repo = os.path.dirname(_PATH.rsplit(os.sep, 1)[0])
     paper = ts.load_config(os.path.join(repo, "celebahq.flags"))
-    assert (paper.schedule.resolution, paper.network.fmap_base, paper.schedule.minibatch(1024)) == (1024, 8192, 3)
+    assert (paper.schedule.resolution, paper.network.fmap_base, paper.schedule.minibatch(1024)) == (
+        1024,
+        8192,
+        3,
+    )
     assert ts.load_config("paper-small").network.fmap_max == 128
     with pytest.raises(Exception, match="neither one of"):
         ts.load_config("no-such-config")

@@ -1,6 +1,7 @@
 """Every command follows one convention: `python -m pgan_tf.<command>` with `main(argv) -> int`,
 the flags of pgan_tf.core.cli, `--help`, and the README's exit codes (0, 1 failed, 2 usage or
 configuration, 130 Ctrl-C)."""
+
 import importlib
 import inspect
 import os
@@ -12,8 +13,15 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = ("train", "evaluate", "generate", "serving_rest", "import_official", "create_tfrecords",
-            "export_saved_model")
+COMMANDS = (
+    "train",
+    "evaluate",
+    "generate",
+    "serving_rest",
+    "import_official",
+    "create_tfrecords",
+    "export_saved_model",
+)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -37,8 +45,13 @@ def test_an_unknown_flag_is_one_line_and_exit_2(name, capsys):
 
 
 def _serve(*args):
-    return subprocess.Popen([sys.executable, "-m", "pgan_tf.serving_rest", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgan_tf.serving_rest", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_serving_rest_exit_codes(tmp_path):
@@ -53,8 +66,9 @@ def test_serving_rest_exit_codes(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = subprocess.run(serve + ["--port", str(port)], cwd=REPO, capture_output=True,
-                              text=True, timeout=120)
+        busy = subprocess.run(
+            serve + ["--port", str(port)], cwd=REPO, capture_output=True, text=True, timeout=120
+        )
     assert busy.returncode == 1
     assert busy.stderr.startswith(f"error: cannot serve at 127.0.0.1:{port}: ")
     server = _serve(f"--model_base_path={tmp_path}", "--port=0")
@@ -67,7 +81,12 @@ def test_flag_files_work_for_every_command(tmp_path):
     """--flagfile is the library's, so a command other than train takes one too."""
     flagfile = tmp_path / "serve.flags"
     flagfile.write_text(f"# where the model is\n--model_base_path={tmp_path}/none\n")
-    proc = subprocess.run([sys.executable, "-m", "pgan_tf.serving_rest", f"--flagfile={flagfile}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pgan_tf.serving_rest", f"--flagfile={flagfile}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr == f"error: no <version>/saved_model.pb under {tmp_path}/none\n"

@@ -1,5 +1,6 @@
 """End-to-end test of the evaluate command on a tiny run directory: two snapshots of a tiny
 generator and a tiny synthetic dataset at 16² built with create_synthetic."""
+
 import io
 import json
 import os
@@ -31,9 +32,16 @@ def test_select_snapshots():
 
 
 def test_format_table_aligns_columns():
-    rows = [{"snapshot": "reals-vs-reals", "kimg": None, "resolution": 16, "SWD": 1.23456},
-            {"snapshot": "network-snapshot-000010.keras", "kimg": 10, "resolution": 16,
-             "SWD": 120.0, "FID": 3.0}]
+    rows = [
+        {"snapshot": "reals-vs-reals", "kimg": None, "resolution": 16, "SWD": 1.23456},
+        {
+            "snapshot": "network-snapshot-000010.keras",
+            "kimg": 10,
+            "resolution": 16,
+            "SWD": 120.0,
+            "FID": 3.0,
+        },
+    ]
     lines = format_table(rows).splitlines()
     assert len(lines) == 3 and len({len(line) for line in lines}) == 1
     assert lines[0].split() == ["snapshot", "kimg", "resolution", "SWD", "FID"]
@@ -41,12 +49,32 @@ def test_format_table_aligns_columns():
 
 
 def test_format_table_puts_swd_levels_finest_first_and_bookkeeping_last():
-    rows = [{"snapshot": "s", "kimg": 1, "resolution": 32, "skipped": [], "SWDx1e3_16": 2.0, "SWDx1e3_avg": 3.0,
-             "MS-SSIM": 0.1, "SWDx1e3_32": 4.0, "seconds": 1.0},
-            {"snapshot": "t", "kimg": 2, "resolution": 8, "skipped": ["swd"], "seconds": 0.5}]
+    rows = [
+        {
+            "snapshot": "s",
+            "kimg": 1,
+            "resolution": 32,
+            "skipped": [],
+            "SWDx1e3_16": 2.0,
+            "SWDx1e3_avg": 3.0,
+            "MS-SSIM": 0.1,
+            "SWDx1e3_32": 4.0,
+            "seconds": 1.0,
+        },
+        {"snapshot": "t", "kimg": 2, "resolution": 8, "skipped": ["swd"], "seconds": 0.5},
+    ]
     lines = format_table(rows).splitlines()
-    assert lines[0].split() == ["snapshot", "kimg", "resolution", "SWDx1e3_32", "SWDx1e3_16", "SWDx1e3_avg",
-                                "MS-SSIM", "seconds", "skipped"]
+    assert lines[0].split() == [
+        "snapshot",
+        "kimg",
+        "resolution",
+        "SWDx1e3_32",
+        "SWDx1e3_16",
+        "SWDx1e3_avg",
+        "MS-SSIM",
+        "seconds",
+        "skipped",
+    ]
     assert lines[1].split()[-1] == "-" and lines[2].split()[-1] == "swd"
 
 
@@ -60,8 +88,7 @@ def _event_scalars(logdir):
         for record in tf.data.TFRecordDataset(os.path.join(logdir, name)):
             event = event_pb2.Event.FromString(record.numpy())
             for value in event.summary.value:
-                out.setdefault(value.tag, {})[event.step] = float(
-                    tf.make_ndarray(value.tensor))
+                out.setdefault(value.tag, {})[event.step] = float(tf.make_ndarray(value.tensor))
     return out
 
 
@@ -75,8 +102,11 @@ def tiny_run(tmp_path_factory):
     run = root / "00000-tiny"
     run.mkdir()
     config = NetworkConfig(fmap_base=32, fmap_max=16, latent_size=8)
-    train = TrainConfig(network=config, schedule=ScheduleConfig(resolution=16, total_kimg=10),
-                        data=DataConfig(path=data, resolution=16))
+    train = TrainConfig(
+        network=config,
+        schedule=ScheduleConfig(resolution=16, total_kimg=10),
+        data=DataConfig(path=data, resolution=16),
+    )
     rundir.write_config(str(run), train, rundir.DatasetEntry(data, 16, "synth"))
     for kimg in (0, 10):
         import keras
@@ -87,13 +117,23 @@ def tiny_run(tmp_path_factory):
 
 
 def test_evaluate_command_writes_rows_events_and_table(tiny_run):
-    cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
-           "--metrics=swd,ms_ssim", "--num_images=24", "--batch_size=10"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pgan_tf.evaluate",
+        f"--run_dir={tiny_run}",
+        "--metrics=swd,ms_ssim",
+        "--num_images=24",
+        "--batch_size=10",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in open(os.path.join(tiny_run, "metrics.jsonl"))]
     assert [r["snapshot"] for r in rows] == [
-        "reals-vs-reals", "network-snapshot-000000.keras", "network-snapshot-000010.keras"]
+        "reals-vs-reals",
+        "network-snapshot-000000.keras",
+        "network-snapshot-000010.keras",
+    ]
     assert [r["kimg"] for r in rows] == [None, 0, 10]
     for r in rows:
         assert r["resolution"] == 16
@@ -103,7 +143,8 @@ def test_evaluate_command_writes_rows_events_and_table(tiny_run):
     assert min(rows[1]["SWDx1e3_avg"], rows[2]["SWDx1e3_avg"]) > rows[0]["SWDx1e3_avg"]
     assert _event_scalars(os.path.join(tiny_run, "eval"))["metrics/SWDx1e3_avg"] == {
         0: pytest.approx(rows[1]["SWDx1e3_avg"], rel=1e-6),
-        10: pytest.approx(rows[2]["SWDx1e3_avg"], rel=1e-6)}
+        10: pytest.approx(rows[2]["SWDx1e3_avg"], rel=1e-6),
+    }
     table = proc.stdout.strip().splitlines()
     assert table[0].split()[:3] == ["snapshot", "kimg", "resolution"]
     assert "SWDx1e3_avg" in table[0].split() and "MS-SSIM" in table[0].split()
@@ -113,16 +154,29 @@ def test_evaluate_command_writes_rows_events_and_table(tiny_run):
 
 def test_evaluate_errors_are_one_line(tiny_run):
     """Usage and configuration errors (a bad flag, a missing path) exit 2 with one line."""
-    cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--run_dir={tiny_run}",
-           "--metrics=fid", "--snapshots=latest"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pgan_tf.evaluate",
+        f"--run_dir={tiny_run}",
+        "--metrics=fid",
+        "--snapshots=latest",
+    ]
     cases = [
-        ([], "error: FID and IS need Inception-v3 weights, which are never downloaded: "
-             "pass --inception_path="),
+        (
+            [],
+            "error: FID and IS need Inception-v3 weights, which are never downloaded: "
+            "pass --inception_path=",
+        ),
         (["--metrics=swd,foo"], "error: unknown metric(s) ['foo']"),
-        (["--inception=/missing/inception.h5"],
-         "error: Inception weights not found: '/missing/inception.h5'"),
-        (["--run_dir=/missing/run", "--metrics=swd"],
-         "error: run directory not found: /missing/run"),
+        (
+            ["--inception=/missing/inception.h5"],
+            "error: Inception weights not found: '/missing/inception.h5'",
+        ),
+        (
+            ["--run_dir=/missing/run", "--metrics=swd"],
+            "error: run directory not found: /missing/run",
+        ),
         (["--num_imagez=3"], "error: unrecognized arguments: --num_imagez=3"),
     ]
     for extra, message in cases:

@@ -1,4 +1,5 @@
 """pgan_tf.generate: slerp, grids, and seeded, reproducible sampling from every model source."""
+
 import os
 import subprocess
 import sys
@@ -28,7 +29,9 @@ def test_slerp_endpoints_exact_and_norm_preserved():
     np.testing.assert_array_equal(generate.slerp(a, b, 1.0), b)
     assert generate.slerp(a, b, 0.3).dtype == np.float32
     for t in (0.1, 0.25, 0.5, 0.9):
-        np.testing.assert_allclose(np.linalg.norm(generate.slerp(a, b, t), axis=1), np.linalg.norm(a, axis=1), rtol=1e-5)
+        np.testing.assert_allclose(
+            np.linalg.norm(generate.slerp(a, b, t), axis=1), np.linalg.norm(a, axis=1), rtol=1e-5
+        )
     lerp_mid = np.linalg.norm((a + b) / 2, axis=1)
     assert np.all(lerp_mid < np.linalg.norm(a, axis=1) * 0.95)  # linear interpolation would shrink
 
@@ -37,7 +40,9 @@ def test_slerp_angles_and_special_cases():
     e0, e1 = np.array([[2.0, 0.0]]), np.array([[0.0, 2.0]])
     t = np.array([0.0, 1 / 3, 0.5, 1.0])
     pts = generate.slerp(np.repeat(e0, 4, 0), np.repeat(e1, 4, 0), t)
-    np.testing.assert_allclose(np.arctan2(pts[:, 1], pts[:, 0]), t * np.pi / 2, atol=1e-12)  # uniform angle
+    np.testing.assert_allclose(
+        np.arctan2(pts[:, 1], pts[:, 0]), t * np.pi / 2, atol=1e-12
+    )  # uniform angle
     np.testing.assert_allclose(np.linalg.norm(pts, axis=1), 2.0)
     same = generate.slerp(e0, 3 * e0, 0.5)  # parallel rows: linear interpolation
     np.testing.assert_allclose(same, [[4.0, 0.0]])
@@ -72,8 +77,14 @@ def sources(tmp_path_factory):
     rd = str(root / "run")
     g = make_run_dir(rd, kimgs=(8,))[8]
     result = export.export_generator(g, str(root / "exports"), "pgan", warmup=False)
-    return {"g": g, "root": root, "run": rd, "keras": os.path.join(rd, rundir.snapshot_name(8)),
-            "saved_model": result.path, "base": os.path.dirname(result.path)}
+    return {
+        "g": g,
+        "root": root,
+        "run": rd,
+        "keras": os.path.join(rd, rundir.snapshot_name(8)),
+        "saved_model": result.path,
+        "base": os.path.dirname(result.path),
+    }
 
 
 def _files(d):
@@ -87,18 +98,41 @@ def _files(d):
 
 def test_generate_from_saved_model(sources, tmp_path, capsys):
     out = str(tmp_path / "a")
-    assert generate.main(["--model", sources["saved_model"], "--out", out, "--num_images", "5",
-                          "--grid", "2x4", "--seed", "11", "--interpolate", "3",
-                          "--keyframes", "3"]) == 0
+    assert (
+        generate.main(
+            [
+                "--model",
+                sources["saved_model"],
+                "--out",
+                out,
+                "--num_images",
+                "5",
+                "--grid",
+                "2x4",
+                "--seed",
+                "11",
+                "--interpolate",
+                "3",
+                "--keyframes",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert "wrote 7 files" in capsys.readouterr().out
     files = _files(out)
-    assert sorted(files) == ["grid.png"] + [f"image-{i:04d}.png" for i in range(5)] + ["interpolation.gif"]
+    assert sorted(files) == ["grid.png"] + [f"image-{i:04d}.png" for i in range(5)] + [
+        "interpolation.gif"
+    ]
     z = np.random.RandomState(11).randn(8, 16).astype(np.float32)
     expected = keras_uint8(sources["g"], z)
     for i in range(5):
-        np.testing.assert_array_equal(np.array(Image.open(os.path.join(out, f"image-{i:04d}.png"))), expected[i])
-    np.testing.assert_array_equal(np.array(Image.open(os.path.join(out, "grid.png"))),
-                                  images.grid(expected, cols=4, rows=2))
+        np.testing.assert_array_equal(
+            np.array(Image.open(os.path.join(out, f"image-{i:04d}.png"))), expected[i]
+        )
+    np.testing.assert_array_equal(
+        np.array(Image.open(os.path.join(out, "grid.png"))), images.grid(expected, cols=4, rows=2)
+    )
     gif = Image.open(os.path.join(out, "interpolation.gif"))
     assert (gif.n_frames, gif.size) == (9, (8, 8))
 
@@ -110,12 +144,28 @@ def test_same_seed_byte_identical_and_all_sources_agree(sources, tmp_path, capsy
         out = str(tmp_path / key)
         assert generate.main(["--model", sources[key], "--out", out] + args) == 0
         runs[key] = _files(out)
-    assert generate.main(["--model", sources["saved_model"], "--out", str(tmp_path / "again")] + args) == 0
+    assert (
+        generate.main(["--model", sources["saved_model"], "--out", str(tmp_path / "again")] + args)
+        == 0
+    )
     assert _files(str(tmp_path / "again")) == runs["saved_model"]
     for key in ("base", "run", "keras"):
         assert runs[key] == runs["saved_model"], key
-    assert generate.main(["--model", sources["saved_model"], "--out", str(tmp_path / "other"),
-                          "--num", "4", "--seed", "6"]) == 0
+    assert (
+        generate.main(
+            [
+                "--model",
+                sources["saved_model"],
+                "--out",
+                str(tmp_path / "other"),
+                "--num",
+                "4",
+                "--seed",
+                "6",
+            ]
+        )
+        == 0
+    )
     other = _files(str(tmp_path / "other"))
     assert other["image-0000.png"] != runs["saved_model"]["image-0000.png"]
     out = capsys.readouterr().out
@@ -124,8 +174,28 @@ def test_same_seed_byte_identical_and_all_sources_agree(sources, tmp_path, capsy
 
 def test_png_frames_hit_the_keyframes(sources, tmp_path):
     out = str(tmp_path / "frames")
-    assert generate.main(["--model", sources["saved_model"], "--out", out, "--num", "0", "--grid", "1x1",
-                          "--interpolate", "4", "--keyframes", "3", "--no-gif", "--seed", "2"]) == 0
+    assert (
+        generate.main(
+            [
+                "--model",
+                sources["saved_model"],
+                "--out",
+                out,
+                "--num",
+                "0",
+                "--grid",
+                "1x1",
+                "--interpolate",
+                "4",
+                "--keyframes",
+                "3",
+                "--no-gif",
+                "--seed",
+                "2",
+            ]
+        )
+        == 0
+    )
     frames = sorted(os.listdir(os.path.join(out, "interpolation")))
     assert frames == [f"frame-{i:04d}.png" for i in range(12)]
     keys = np.random.RandomState([2, 1]).randn(3, 16).astype(np.float32)
@@ -140,13 +210,20 @@ def test_conditional_labels(tmp_path, capsys):
     g = make_run_dir(rd, config=TINY_COND)[12]
     res = export.export_generator(g, str(tmp_path / "exp"), "cond", warmup=False)
     out = str(tmp_path / "out")
-    assert generate.main(["--model", res.path, "--out", out, "--num", "3", "--labels", "2,0", "--seed", "1"]) == 0
+    assert (
+        generate.main(
+            ["--model", res.path, "--out", out, "--num", "3", "--labels", "2,0", "--seed", "1"]
+        )
+        == 0
+    )
     rng = np.random.RandomState(1)
     z = rng.randn(4, 16).astype(np.float32)  # grid 2x2 for 3 images: 4 latents
     y = np.eye(3, dtype=np.float32)[[2, 0, 2, 0]]
     expected = keras_uint8(g, z, y)
     for i in range(3):
-        np.testing.assert_array_equal(np.array(Image.open(os.path.join(out, f"image-{i:04d}.png"))), expected[i])
+        np.testing.assert_array_equal(
+            np.array(Image.open(os.path.join(out, f"image-{i:04d}.png"))), expected[i]
+        )
     for bad, msg in (("7", r"classes must be in \[0, 3\)"), ("x", "--labels must be")):
         assert generate.main(["--model", res.path, "--out", out, "--labels", bad]) == 2
         assert capsys.readouterr().err.strip().startswith("error: --labels")
@@ -154,16 +231,31 @@ def test_conditional_labels(tmp_path, capsys):
 
 def test_bad_inputs_one_line_errors(sources, tmp_path, capsys):
     cases = [
-        (["--model", str(tmp_path / "missing"), "--out", str(tmp_path / "o")], "error: model not found"),
-        (["--model", str(tmp_path), "--out", str(tmp_path / "o")], "error: not a SavedModel, model base directory"),
-        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--labels", "1"],
-         "error: --labels given, but the model is unconditional"),
-        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--grid", "2by2"], "error: --grid must"),
-        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--keyframes", "1"],
-         "error: --num_images and"),
+        (
+            ["--model", str(tmp_path / "missing"), "--out", str(tmp_path / "o")],
+            "error: model not found",
+        ),
+        (
+            ["--model", str(tmp_path), "--out", str(tmp_path / "o")],
+            "error: not a SavedModel, model base directory",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--labels", "1"],
+            "error: --labels given, but the model is unconditional",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--grid", "2by2"],
+            "error: --grid must",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--keyframes", "1"],
+            "error: --num_images and",
+        ),
         (["--out", str(tmp_path / "o")], "error: the following arguments are required: --model"),
-        (["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--gif=maybe"],
-         "error: argument --gif: expected true/false/1/0, got 'maybe'"),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--gif=maybe"],
+            "error: argument --gif: expected true/false/1/0, got 'maybe'",
+        ),
     ]
     for argv, start in cases:
         try:
@@ -177,8 +269,20 @@ def test_bad_inputs_one_line_errors(sources, tmp_path, capsys):
 
 def test_module_entry_point(sources, tmp_path):
     out = str(tmp_path / "cli")
-    proc = subprocess.run([sys.executable, "-m", "pgan_tf.generate", f"--model={sources['base']}", f"--out={out}",
-                           "--num=2", "--seed=5"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pgan_tf.generate",
+            f"--model={sources['base']}",
+            f"--out={out}",
+            "--num=2",
+            "--seed=5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert sorted(os.listdir(out)) == ["grid.png", "image-0000.png", "image-0001.png"]

@@ -2,6 +2,7 @@
 
 Each run is a subprocess (a fresh TensorFlow with op determinism and its own device split).
 """
+
 import json
 import os
 import shutil
@@ -33,8 +34,16 @@ TINY = [
 
 
 def train(tmp, *args, check=True):
-    cmd = [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp}/data", "--create_synthetic=48",
-           f"--result_dir={tmp}/results", *TINY, *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pgan_tf.train",
+        f"--dataset_dir={tmp}/data",
+        "--create_synthetic=48",
+        f"--result_dir={tmp}/results",
+        *TINY,
+        *args,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"train failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -45,15 +54,25 @@ def final_state(run_dir):
     """Every model and optimizer tensor of the newest checkpoint, by name."""
     path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     reader = tf.train.load_checkpoint(path)
-    keys = [k for k in reader.get_variable_to_shape_map() if k.startswith(("generator", "discriminator", "g_opt", "d_opt"))]
+    keys = [
+        k
+        for k in reader.get_variable_to_shape_map()
+        if k.startswith(("generator", "discriminator", "g_opt", "d_opt"))
+    ]
     return path, {k: reader.get_tensor(k) for k in keys}
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
-    whole = train(tmp, "--total_kimg=0.2", "--desc=whole", "--metrics=mode_coverage", "--metrics_ticks=3",
-                  "--metrics_images=64")
+    whole = train(
+        tmp,
+        "--total_kimg=0.2",
+        "--desc=whole",
+        "--metrics=mode_coverage",
+        "--metrics_ticks=3",
+        "--metrics_images=64",
+    )
     first = train(tmp, "--total_kimg=0.104", "--desc=stopped")
     stopped_dir = os.path.join(tmp, "results", "00001-stopped")
     pristine_dir = os.path.join(tmp, "pristine", "00001-stopped")  # resuming prunes old checkpoints
@@ -128,7 +147,9 @@ def test_resume_from_a_checkpoint_written_as_a_stage_ended(trained):
     boundary_dir, proc = trained["boundary"]
     path = os.path.join(trained["pristine"], "checkpoints", "ckpt-64")
     schedule = _config(trained["whole"][0]).schedule
-    assert ckpt.stage_of(path, schedule).name == "4x4" and stage_at(schedule, 0.064).name == "8x8-fade"
+    assert (
+        ckpt.stage_of(path, schedule).name == "4x4" and stage_at(schedule, 0.064).name == "8x8-fade"
+    )
     assert "Resumed from" in proc.stdout and "at kimg 0.1 (4x4," in proc.stdout
     _, whole = final_state(trained["whole"][0])
     _, again = final_state(boundary_dir)
@@ -144,13 +165,19 @@ def test_ema_generator_loads_from_any_checkpoint(trained):
 
     run_dir, _ = trained["whole"]
     z = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
-    g, kimg = rundir.load_ema_generator(run_dir, tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints")))
+    g, kimg = rundir.load_ema_generator(
+        run_dir, tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    )
     snap_kimg, snap = rundir.latest_snapshot(run_dir)
     assert kimg == 0.2 and snap_kimg == 0
     np.testing.assert_array_equal(g(z).numpy(), rundir.load_generator(snap)(z).numpy())
     # mid-fade: 104 images = 40 of the 64-image transition into 8x8
-    fading, kimg = rundir.load_ema_generator(run_dir, os.path.join(trained["pristine"], "checkpoints", "ckpt-104"))
-    alphas = [float(layer.alpha.numpy()) for layer in fading.layers if isinstance(layer, WeightedSum)]
+    fading, kimg = rundir.load_ema_generator(
+        run_dir, os.path.join(trained["pristine"], "checkpoints", "ckpt-104")
+    )
+    alphas = [
+        float(layer.alpha.numpy()) for layer in fading.layers if isinstance(layer, WeightedSum)
+    ]
     assert kimg == 0.104 and alphas == [pytest.approx(40 / 64)]
     with pytest.raises(ckpt.CheckpointError, match="checkpoint not found"):
         rundir.load_ema_generator(run_dir, os.path.join(run_dir, "checkpoints", "ckpt-999"))
@@ -173,8 +200,17 @@ def test_two_replicas_match_one(trained):
 
 def test_bad_dataset_dir_is_a_clear_error(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/missing", "--resolution=8"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pgan_tf.train",
+            f"--dataset_dir={tmp_path}/missing",
+            "--resolution=8",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "missing" in proc.stderr
@@ -186,30 +222,49 @@ def test_workers_do_not_create_the_dataset_together(tmp_path):
     from pgan_tf.training import config as config_lib
     from pgan_tf.train import ensure_dataset
 
-    flags = config_lib.parse_flags([f"--dataset_dir={tmp_path}/data", "--create_synthetic=16",
-                                    "--resolution=8", "--seed=5"])
+    flags = config_lib.parse_flags(
+        [f"--dataset_dir={tmp_path}/data", "--create_synthetic=16", "--resolution=8", "--seed=5"]
+    )
     config = config_lib.config_from_flags(flags)
-    with pytest.raises(config_lib.ConfigError, match=r"with 2 workers create it before starting them: python "
-                       r"data_prep/create_tfrecords.py create_synthetic .*/data --resolution 8 --num_images 16 --seed 5"):
+    with pytest.raises(
+        config_lib.ConfigError,
+        match=r"with 2 workers create it before starting them: python "
+        r"data_prep/create_tfrecords.py create_synthetic .*/data --resolution 8 --num_images 16 --seed 5",
+    ):
         ensure_dataset(config, num_workers=2)
     assert not os.path.exists(tmp_path / "data")
     assert ensure_dataset(config).num_images == 16
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
-    proc = train(tmp_path, "--total_kimg=0.2", "--lr_dict=8:1e30", "--network_snapshot_ticks=1", check=False)
+    proc = train(
+        tmp_path, "--total_kimg=0.2", "--lr_dict=8:1e30", "--network_snapshot_ticks=1", check=False
+    )
     assert proc.returncode == 1  # a runtime failure: the flags were valid
     assert "error: non-finite loss" in proc.stderr and "Traceback" not in proc.stderr
     run_dir = os.path.join(tmp_path, "results", "00000-pgan-data-8")
     path, state = final_state(run_dir)
-    assert proc.stderr.strip().endswith(f"Last good checkpoint: {path}. Try a lower --lr_base or float32.")
+    assert proc.stderr.strip().endswith(
+        f"Last good checkpoint: {path}. Try a lower --lr_base or float32."
+    )
     assert all(np.all(np.isfinite(v)) for v in state.values())
 
 
 def test_sigint_saves_a_checkpoint_and_resumes(tmp_path):
-    cmd = [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/data", "--create_synthetic=48",
-           f"--result_dir={tmp_path}/results", *TINY, "--total_kimg=1000", "--desc=sig"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pgan_tf.train",
+        f"--dataset_dir={tmp_path}/data",
+        "--create_synthetic=48",
+        f"--result_dir={tmp_path}/results",
+        *TINY,
+        "--total_kimg=1000",
+        "--desc=sig",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     for line in proc.stdout:
         if line.startswith("tick 2"):
             proc.send_signal(2)
@@ -236,16 +291,43 @@ def _free_port():
 @pytest.mark.slow
 def test_multi_worker_from_tf_config(tmp_path):
     """Two worker processes on loopback, selected by TF_CONFIG: both finish, the chief writes the run."""
-    subprocess.run([sys.executable, "data_prep/create_tfrecords.py", "create_synthetic", f"{tmp_path}/data",
-                    "--resolution=8", "--num_images=48", "--quiet"], cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "data_prep/create_tfrecords.py",
+            "create_synthetic",
+            f"{tmp_path}/data",
+            "--resolution=8",
+            "--num_images=48",
+            "--quiet",
+        ],
+        cwd=REPO,
+        check=True,
+    )
     workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
     procs = []
     for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
-                                                     "task": {"type": "worker", "index": index}}))
-        cmd = [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/data",
-               f"--result_dir={tmp_path}/results", *TINY, "--total_kimg=0.2", "--desc=mw"]
-        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            ),
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "pgan_tf.train",
+            f"--dataset_dir={tmp_path}/data",
+            f"--result_dir={tmp_path}/results",
+            *TINY,
+            "--total_kimg=0.2",
+            "--desc=mw",
+        ]
+        procs.append(
+            subprocess.Popen(
+                cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, out + err
@@ -258,12 +340,34 @@ def test_multi_worker_from_tf_config(tmp_path):
 
 
 def test_dry_run_prints_config_and_schedule_quietly(tmp_path):
-    subprocess.run([sys.executable, "data_prep/create_tfrecords.py", "create_synthetic", f"{tmp_path}/data",
-                    "--resolution=16", "--num_images=16", "--quiet"], cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "data_prep/create_tfrecords.py",
+            "create_synthetic",
+            f"{tmp_path}/data",
+            "--resolution=16",
+            "--num_images=16",
+            "--quiet",
+        ],
+        cwd=REPO,
+        check=True,
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "pgan_tf.train", f"--dataset_dir={tmp_path}/data", "--dry_run",
-         "--total_kimg=3000", "--minibatch_dict=16:8", f"--result_dir={tmp_path}/results"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pgan_tf.train",
+            f"--dataset_dir={tmp_path}/data",
+            "--dry_run",
+            "--total_kimg=3000",
+            "--minibatch_dict=16:8",
+            f"--result_dir={tmp_path}/results",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no TensorFlow start-up lines on the console
@@ -283,17 +387,39 @@ def test_export_cli_exports_a_checkpoints_ema_generator(trained, tmp_path):
     script = os.path.join(REPO, "export", "export_saved_model.py")
     run_dir = trained["pristine"]
     path = os.path.join(run_dir, "checkpoints", "ckpt-104")
-    proc = subprocess.run([sys.executable, script, f"--run_dir={run_dir}", f"--checkpoint={path}",
-                           f"--export_base={tmp_path}", "--no_warmup"], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            script,
+            f"--run_dir={run_dir}",
+            f"--checkpoint={path}",
+            f"--export_base={tmp_path}",
+            "--no_warmup",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"checkpoint: {path} (kimg 0.104)" in proc.stdout
     z = np.random.default_rng(1).normal(size=(3, 8)).astype(np.float32)
     served = tf.saved_model.load(os.path.join(tmp_path, "pgan", "1")).signatures["serving_default"]
     generator, _ = rundir.load_ema_generator(run_dir, path)
-    np.testing.assert_array_equal(served(latents=tf.constant(z))["images"].numpy(), sampling.to_uint8(generator(z)))
-    for args, message in ((["--checkpoint=latest", "--snapshot=0"], "error: give --snapshot or --checkpoint, not both"),
-                          ([f"--checkpoint={path}9"], f"error: checkpoint not found: {path}9")):
-        bad = subprocess.run([sys.executable, script, f"--run_dir={run_dir}", f"--export_base={tmp_path}/x", *args],
-                             cwd=REPO, capture_output=True, text=True)
+    np.testing.assert_array_equal(
+        served(latents=tf.constant(z))["images"].numpy(), sampling.to_uint8(generator(z))
+    )
+    for args, message in (
+        (
+            ["--checkpoint=latest", "--snapshot=0"],
+            "error: give --snapshot or --checkpoint, not both",
+        ),
+        ([f"--checkpoint={path}9"], f"error: checkpoint not found: {path}9"),
+    ):
+        bad = subprocess.run(
+            [sys.executable, script, f"--run_dir={run_dir}", f"--export_base={tmp_path}/x", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         assert bad.returncode == 2 and bad.stderr.strip() == message
         assert not os.path.exists(tmp_path / "x")

@@ -1,6 +1,7 @@
 """Training meets faults: damaged checkpoints, corrupt records, a full disk, kill -9 at chosen
 moments, a lost worker. Every fault ends in one line on stderr (no traceback), exit code 1, and
 what was kept is checked. Each run is a subprocess, as a user would start it."""
+
 import json
 import os
 import random
@@ -30,7 +31,9 @@ def run(tmp, *args, kill_at=None, timeout=300):
     env = {k: v for k, v in os.environ.items() if k != faults.KILL_ENV}
     if kill_at:
         env[faults.KILL_ENV] = kill_at
-    return subprocess.run(command(tmp, *args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        command(tmp, *args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def one_error_line(proc):
@@ -49,8 +52,19 @@ def images_seen(path):
 def base_run(tmp_path_factory):
     """One finished tiny run with a checkpoint every tick (kept: the newest 3)."""
     tmp = tmp_path_factory.mktemp("faults")
-    subprocess.run([sys.executable, "data_prep/create_tfrecords.py", "create_synthetic", f"{tmp}/data",
-                    "--resolution=8", "--num_images=48", "--quiet"], cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "data_prep/create_tfrecords.py",
+            "create_synthetic",
+            f"{tmp}/data",
+            "--resolution=8",
+            "--num_images=48",
+            "--quiet",
+        ],
+        cwd=REPO,
+        check=True,
+    )
     proc = run(tmp, "--total_kimg=0.2", "--desc=base", "--network_snapshot_ticks=1")
     assert proc.returncode == 0, proc.stderr
     return tmp, os.path.join(tmp, "results", "00000-base")
@@ -71,8 +85,10 @@ def test_resume_falls_back_from_a_truncated_checkpoint(base_run, tmp_path):
     proc = run(tmp_path, "--total_kimg=0.232", f"--resume={run_dir}", "--network_snapshot_ticks=1")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()
-    assert out[0] == (f"damaged checkpoint {newest}.data-00000-of-00001: truncated (1000 bytes; tensor "
-                      f"_CHECKPOINTABLE_OBJECT_GRAPH lies past the end); falling back to an older checkpoint")
+    assert out[0] == (
+        f"damaged checkpoint {newest}.data-00000-of-00001: truncated (1000 bytes; tensor "
+        f"_CHECKPOINTABLE_OBJECT_GRAPH lies past the end); falling back to an older checkpoint"
+    )
     assert out[1].startswith(f"Resumed from {run_dir}/checkpoints/ckpt-192 at kimg 0.2")
     assert "Done: kimg 0.2" in proc.stdout
     # the damaged one was dropped at the next save; the 3 kept are intact
@@ -89,7 +105,11 @@ def test_resume_naming_a_damaged_checkpoint_fails_in_one_line(base_run, tmp_path
     assert proc.returncode == 1
     line = one_error_line(proc)
     assert line.startswith(f"error: damaged checkpoint {newest}.data-00000-of-00001: tensor ")
-    assert re.search(r"checksum.* does not match", line, re.IGNORECASE) and "{{" not in line and "[Op:" not in line
+    assert (
+        re.search(r"checksum.* does not match", line, re.IGNORECASE)
+        and "{{" not in line
+        and "[Op:" not in line
+    )
 
 
 def test_corrupt_record_stops_after_a_checkpoint_naming_file_level_offset(base_run, tmp_path):
@@ -103,13 +123,20 @@ def test_corrupt_record_stops_after_a_checkpoint_naming_file_level_offset(base_r
     run_dir = str(tmp_path / "results" / "00000-bad")
     saved = ckpt.checkpoints(run_dir)[-1][1]
     offset = 24 * 247  # record 24 of 48, 247 bytes each
-    assert line == (f"error: {level}: corrupted record 24 at byte offset {offset} (8x8 level); saved {saved} of the last "
-                    f"completed steps (kimg {images_seen(saved) / 1000:.3f}). List every damaged record with: "
-                    f"python data_prep/create_tfrecords.py verify {tmp_path}/data")
+    assert line == (
+        f"error: {level}: corrupted record 24 at byte offset {offset} (8x8 level); saved {saved} of the last "
+        f"completed steps (kimg {images_seen(saved) / 1000:.3f}). List every damaged record with: "
+        f"python data_prep/create_tfrecords.py verify {tmp_path}/data"
+    )
     ckpt.verify(saved)
     assert images_seen(saved) > 64  # the 8x8 steps done before the bad record are kept
-    verify = subprocess.run([sys.executable, "data_prep/create_tfrecords.py", "verify", f"{tmp_path}/data", "--quiet"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    verify = subprocess.run(
+        [sys.executable, "data_prep/create_tfrecords.py", "verify", f"{tmp_path}/data", "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert verify.returncode == 1
     assert f"{level}: record 24 at byte offset {offset}: data checksum mismatch" in verify.stdout
 
@@ -133,18 +160,28 @@ runpy.run_module("pgan_tf.train", run_name="__main__")
 def test_injected_full_disk_at_the_third_checkpoint(base_run, tmp_path):
     tmp, _ = base_run
     os.symlink(os.path.join(tmp, "data"), tmp_path / "data")
-    cmd = [sys.executable, "-c", INJECT_FULL_DISK] + command(tmp_path, "--total_kimg=0.2", "--desc=full",
-                                                            "--network_snapshot_ticks=1")[3:]
+    cmd = [sys.executable, "-c", INJECT_FULL_DISK] + command(
+        tmp_path, "--total_kimg=0.2", "--desc=full", "--network_snapshot_ticks=1"
+    )[3:]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     run_dir = str(tmp_path / "results" / "00000-full")
-    assert one_error_line(proc) == (f"error: cannot write {run_dir}/checkpoints/ckpt-96: No space left on device; "
-                                    f"newest checkpoint kept: {run_dir}/checkpoints/ckpt-64")
+    assert one_error_line(proc) == (
+        f"error: cannot write {run_dir}/checkpoints/ckpt-96: No space left on device; "
+        f"newest checkpoint kept: {run_dir}/checkpoints/ckpt-64"
+    )
     assert [n for n, _ in ckpt.checkpoints(run_dir)] == [32, 64]
     assert sorted(os.listdir(os.path.join(run_dir, "checkpoints"))) == [
-        "checkpoint", "ckpt-32.data-00000-of-00001", "ckpt-32.index", "ckpt-64.data-00000-of-00001", "ckpt-64.index"]
+        "checkpoint",
+        "ckpt-32.data-00000-of-00001",
+        "ckpt-32.index",
+        "ckpt-64.data-00000-of-00001",
+        "ckpt-64.index",
+    ]
     resumed = run(tmp_path, "--total_kimg=0.2", f"--resume={run_dir}")
-    assert resumed.returncode == 0 and "Resumed from" in resumed.stdout and "ckpt-64" in resumed.stdout
+    assert (
+        resumed.returncode == 0 and "Resumed from" in resumed.stdout and "ckpt-64" in resumed.stdout
+    )
 
 
 @pytest.mark.slow
@@ -156,7 +193,10 @@ def test_real_full_disk_during_training(base_run, tmp_path):
         proc = run(small, "--total_kimg=0.4", "--desc=full", "--network_snapshot_ticks=1")
         assert proc.returncode == 1
         line = one_error_line(proc)
-        assert line.startswith(f"error: cannot write {small}/results/00000-full/") and "No space left on device" in line
+        assert (
+            line.startswith(f"error: cannot write {small}/results/00000-full/")
+            and "No space left on device" in line
+        )
         run_dir = os.path.join(small, "results", "00000-full")
         for _, p in ckpt.checkpoints(run_dir):
             ckpt.verify(p)
@@ -175,7 +215,9 @@ def complete(run_dir, total_images):
         assert expected in names, (expected, names)
     assert any(n.startswith("fakes") and n.endswith(".png") for n in names)
     assert any(n.startswith("network-snapshot-") and n.endswith(".keras") for n in names)
-    assert [n for _, dirs, files in os.walk(run_dir) for n in files + dirs if atomic.is_temp_name(n)] == []
+    assert [
+        n for _, dirs, files in os.walk(run_dir) for n in files + dirs if atomic.is_temp_name(n)
+    ] == []
     found = ckpt.checkpoints(run_dir)
     assert found and found[-1][0] == total_images
     for _, p in found:
@@ -184,8 +226,13 @@ def complete(run_dir, total_images):
     assert "Done: kimg" in open(os.path.join(run_dir, "log.txt")).read().splitlines()[-1]
 
 
-KILLS = [("tick", "tick:3"), ("checkpoint-write", "checkpoint-written:2"), ("checkpoint-rename", "checkpoint-renamed:3"),
-         ("stage-switch", "stage-switch:1"), ("snapshot-write", "snapshot:2")]
+KILLS = [
+    ("tick", "tick:3"),
+    ("checkpoint-write", "checkpoint-written:2"),
+    ("checkpoint-rename", "checkpoint-renamed:3"),
+    ("stage-switch", "stage-switch:1"),
+    ("snapshot-write", "snapshot:2"),
+]
 
 
 @pytest.mark.slow
@@ -202,13 +249,24 @@ def test_kill_9_at_chosen_and_random_moments_then_resume(base_run, tmp_path):
         desc = f"kill-{name}"
         run_dir = str(tmp_path / "results" / f"{i:05d}-{desc}")
         if point:
-            proc = run(tmp_path, f"--total_kimg={total / 1000}", f"--desc={desc}", every_tick, kill_at=point)
+            proc = run(
+                tmp_path,
+                f"--total_kimg={total / 1000}",
+                f"--desc={desc}",
+                every_tick,
+                kill_at=point,
+            )
             assert proc.returncode == -signal.SIGKILL, (name, proc.stdout, proc.stderr)
             assert f"kill point {point.split(':')[0]} reached" in proc.stderr
             out = proc.stdout
         else:  # from outside, at a random moment after the first checkpoint
-            p = subprocess.Popen(command(tmp_path, f"--total_kimg={total / 1000}", f"--desc={desc}", every_tick),
-                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            p = subprocess.Popen(
+                command(tmp_path, f"--total_kimg={total / 1000}", f"--desc={desc}", every_tick),
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             lines = []
             for line in p.stdout:
                 lines.append(line)
@@ -218,14 +276,20 @@ def test_kill_9_at_chosen_and_random_moments_then_resume(base_run, tmp_path):
             p.kill()
             out = "".join(lines) + p.stdout.read()
             p.wait(timeout=60)
-        saved = [int(line.rsplit("-", 1)[1]) for line in out.splitlines() if line.startswith("  checkpoint ")]
+        saved = [
+            int(line.rsplit("-", 1)[1])
+            for line in out.splitlines()
+            if line.startswith("  checkpoint ")
+        ]
         assert saved, (name, out)
         resumed = run(tmp_path, f"--total_kimg={total / 1000}", f"--resume={run_dir}", every_tick)
         assert resumed.returncode == 0, (name, resumed.stdout, resumed.stderr)
         line = next(x for x in resumed.stdout.splitlines() if x.startswith("Resumed from"))
         start = int(line.split("/ckpt-")[1].split()[0])
         assert start >= max(saved), (name, saved, line)  # no checkpoint reported written was lost
-        if point == "checkpoint-renamed:3":  # renamed into place but not yet recorded: complete, so used
+        if (
+            point == "checkpoint-renamed:3"
+        ):  # renamed into place but not yet recorded: complete, so used
             assert start > max(saved), (name, saved, line)
         complete(run_dir, total)
 
@@ -237,10 +301,22 @@ def start_workers(tmp, args, count=2, timeout="8"):
     workers = [f"127.0.0.1:{_free_port()}" for _ in range(count)]
     procs = []
     for index in range(count):
-        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
-                                                     "task": {"type": "worker", "index": index}}))
-        procs.append(subprocess.Popen(command(tmp, f"--worker_timeout={timeout}", *args), cwd=REPO, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            ),
+        )
+        procs.append(
+            subprocess.Popen(
+                command(tmp, f"--worker_timeout={timeout}", *args),
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     return procs
 
 
@@ -263,8 +339,10 @@ def test_a_killed_worker_stops_the_other_in_bounded_time_and_resume_continues(ba
     line = one_error_line(subprocess.CompletedProcess([], 1, out, err))
     saved = ckpt.checkpoints(run_dir)[-1][1]
     assert line.startswith("error: lost worker /job:worker/replica:0/task:1 at kimg ")
-    assert line.endswith(f"; saved {saved} of the last completed steps (kimg {images_seen(saved) / 1000:.3f}). "
-                         f"Restart every worker with --resume={run_dir}")
+    assert line.endswith(
+        f"; saved {saved} of the last completed steps (kimg {images_seen(saved) / 1000:.3f}). "
+        f"Restart every worker with --resume={run_dir}"
+    )
     ckpt.verify(saved)
     # both restarted with --resume: training continues from the chief's checkpoint
     end = images_seen(saved) / 1000 + 0.032
@@ -275,11 +353,26 @@ def test_a_killed_worker_stops_the_other_in_bounded_time_and_resume_continues(ba
     assert f"Resumed from {saved}" in outs[0][0] and "Done" in outs[0][0]
     # a worker that never comes: the other gives up after --worker_timeout, in one line
     port = _free_port()
-    env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", "127.0.0.1:1"]},
-                                                 "task": {"type": "worker", "index": 0}}))
+    env = dict(
+        os.environ,
+        TF_CONFIG=json.dumps(
+            {
+                "cluster": {"worker": [f"127.0.0.1:{port}", "127.0.0.1:1"]},
+                "task": {"type": "worker", "index": 0},
+            }
+        ),
+    )
     start = time.monotonic()
-    lonely = subprocess.run(command(tmp_path, "--worker_timeout=5", "--total_kimg=0.1", "--desc=lonely"), cwd=REPO,
-                            env=env, capture_output=True, text=True, timeout=300)
+    lonely = subprocess.run(
+        command(tmp_path, "--worker_timeout=5", "--total_kimg=0.1", "--desc=lonely"),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert time.monotonic() - start < 5 + 60 and lonely.returncode == -signal.SIGKILL
-    assert one_error_line(lonely) == ("error: the cluster did not come together within --worker_timeout=5s: cannot "
-                                      "reach /job:worker/replica:0/task:1 (127.0.0.1:1); start every worker of TF_CONFIG")
+    assert one_error_line(lonely) == (
+        "error: the cluster did not come together within --worker_timeout=5s: cannot "
+        "reach /job:worker/replica:0/task:1 (127.0.0.1:1); start every worker of TF_CONFIG"
+    )

@@ -5,6 +5,7 @@ any import cycle. Reads the sources only (ast), imports nothing.
     python tools/import_graph.py            # modules by layer, then cycles
     python tools/import_graph.py --packages # the same, folded to subpackages
 """
+
 import argparse
 import ast
 import os

@@ -6,6 +6,7 @@ final resolution before scoring, so that every point of every configuration's cu
 same thing: how far what the generator draws is from the 32² data. Scoring after training, not
 during it, keeps the metrics' time out of the training wall time.
 """
+
 import os
 import re
 import time
@@ -78,8 +79,15 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
     say = progress or (lambda text: None)
 
     start = time.time()
-    baseline = baseline_row(METRICS, dataset_path, final, num_images, seed=seed, inception_path=None,
-                            batch_size=batch_size)
+    baseline = baseline_row(
+        METRICS,
+        dataset_path,
+        final,
+        num_images,
+        seed=seed,
+        inception_path=None,
+        batch_size=batch_size,
+    )
     say(f"reals vs reals {final}²: {time.time() - start:.1f}s")
     rows = []
     for kimg, path in rundir.list_snapshots(run_dir):
@@ -87,17 +95,34 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
         generator = rundir.load_generator(path)
         native = snapshot_resolution(generator)
         values = compute_metrics(
-            METRICS, _upscaled(make_generate_fn(generator, batch_size), final),
+            METRICS,
+            _upscaled(make_generate_fn(generator, batch_size), final),
             lambda n: iterate_uint8(dataset_path, final, 256, max_images=n),
-            num_images=num_images, seed=seed, batch_size=batch_size)
-        rows.append({"kimg": kimg, "resolution": native, "train_seconds": seconds_at(ticks, kimg),
-                     **_plain(values)})
-        say(f"snapshot {kimg} kimg ({native}²): SWD avg {values['SWDx1e3_avg']:.1f}, "
-            f"shape evenness {values['shape_evenness']:.3f} ({time.time() - start:.1f}s)")
+            num_images=num_images,
+            seed=seed,
+            batch_size=batch_size,
+        )
+        rows.append(
+            {
+                "kimg": kimg,
+                "resolution": native,
+                "train_seconds": seconds_at(ticks, kimg),
+                **_plain(values),
+            }
+        )
+        say(
+            f"snapshot {kimg} kimg ({native}²): SWD avg {values['SWDx1e3_avg']:.1f}, "
+            f"shape evenness {values['shape_evenness']:.3f} ({time.time() - start:.1f}s)"
+        )
     if not rows:
         raise ValueError(f"{run_dir}: no network-snapshot-*.keras")
-    return {"resolution": final, "baseline": _plain(baseline), "snapshots": rows,
-            "train_kimg": done[0], "train_seconds": done[1]}
+    return {
+        "resolution": final,
+        "baseline": _plain(baseline),
+        "snapshots": rows,
+        "train_kimg": done[0],
+        "train_seconds": done[1],
+    }
 
 
 def _upscaled(generate_fn, size):

@@ -1,12 +1,21 @@
 """Line charts as PNG with PIL alone (no plotting library in the project's dependencies): one
 panel per measure, one line per configuration, a shared legend."""
+
 import math
 
 from PIL import Image, ImageDraw, ImageFont
 
 # Colour-blind-safe qualitative palette (Okabe & Ito).
-PALETTE = ((0, 0, 0), (230, 159, 0), (86, 180, 233), (0, 158, 115), (213, 94, 0), (204, 121, 167),
-           (0, 114, 178), (240, 228, 66))
+PALETTE = (
+    (0, 0, 0),
+    (230, 159, 0),
+    (86, 180, 233),
+    (0, 158, 115),
+    (213, 94, 0),
+    (204, 121, 167),
+    (0, 114, 178),
+    (240, 228, 66),
+)
 _GRID, _AXIS, _FLOOR = (225, 225, 225), (60, 60, 60), (150, 150, 150)
 
 
@@ -49,7 +58,10 @@ class _Panel:
     def point(self, x, y):
         left, top, right, bottom = self.box
         x0, x1, y0, y1 = self.xticks[0], self.xticks[-1], self.yticks[0], self.yticks[-1]
-        return (left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - y0) / (y1 - y0) * (bottom - top))
+        return (
+            left + (x - x0) / (x1 - x0) * (right - left),
+            bottom - (y - y0) / (y1 - y0) * (bottom - top),
+        )
 
 
 def line_chart(panels, names, *, xlabel, floor_label="floor", width=1400, height=560):
@@ -83,7 +95,9 @@ def line_chart(panels, names, *, xlabel, floor_label="floor", width=1400, height
             draw.line([(px, top), (px, bottom)], fill=_GRID)
             draw.text((px, bottom + 8), _label(x), fill=_AXIS, font=small, anchor="mt")
         draw.rectangle(box, outline=_AXIS)
-        draw.text(((left + right) / 2, top - 14), panel["title"], fill=_AXIS, font=font, anchor="ms")
+        draw.text(
+            ((left + right) / 2, top - 14), panel["title"], fill=_AXIS, font=font, anchor="ms"
+        )
         draw.text(((left + right) / 2, bottom + 34), xlabel, fill=_AXIS, font=small, anchor="mt")
         if panel.get("floor") is not None:
             _, py = pane.point(pane.xticks[0], panel["floor"])
@@ -103,6 +117,10 @@ def line_chart(panels, names, *, xlabel, floor_label="floor", width=1400, height
     for k, (name, colour, dashed) in enumerate(entries):
         x, y = 80 + (k % 3) * (width - 120) // 3, height + 8 + (k // 3) * 34 + 10
         for dx in range(0, 36, 16) if dashed else (0,):
-            draw.line([(x + dx, y), (x + (dx + 8 if dashed else 36), y)], fill=colour, width=2 if dashed else 4)
+            draw.line(
+                [(x + dx, y), (x + (dx + 8 if dashed else 36), y)],
+                fill=colour,
+                width=2 if dashed else 4,
+            )
         draw.text((x + 46, y), name, fill=_AXIS, font=small, anchor="lm")
     return image

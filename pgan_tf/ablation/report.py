@@ -5,6 +5,7 @@ a PNG of the curves, and where the numbers agree with the paper.
 The spread is half the range over seeds (with two seeds, mean ± spread are exactly the two
 values). A difference counts only when it exceeds the two configurations' spreads added.
 """
+
 import math
 import os
 import re
@@ -14,9 +15,11 @@ from pgan_tf.training import rundir
 from pgan_tf.ablation import configs, plot, sweep
 
 NOTES_START, NOTES_END = "<!-- lead-notes:start -->", "<!-- lead-notes:end -->"
-NOTES_PLACEHOLDER = ("**[Placeholder for the lead: after the real sweep, explain in prose where and "
-                     "why this small-scale result agrees with the paper or not — scale, budget, "
-                     "dataset. Everything outside this marked block is regenerated.]**")
+NOTES_PLACEHOLDER = (
+    "**[Placeholder for the lead: after the real sweep, explain in prose where and "
+    "why this small-scale result agrees with the paper or not — scale, budget, "
+    "dataset. Everything outside this marked block is regenerated.]**"
+)
 _SLOT_RE = re.compile(r"^(?P<name>[a-z_]+)-s(?P<seed>\d+)$")
 
 
@@ -67,26 +70,42 @@ def summarize(runs):
     done = [r for r in runs if r["state"] == "done"]
     if not done:
         raise ReportError("no finished run in the sweep directory yet (no ablation-done.json)")
-    settings = {(r["done"]["resolution"], r["done"]["train_kimg"], r["done"]["num_images"],
-                 tuple(r["done"].get("overrides", ()))) for r in done}
+    settings = {
+        (
+            r["done"]["resolution"],
+            r["done"]["train_kimg"],
+            r["done"]["num_images"],
+            tuple(r["done"].get("overrides", ())),
+        )
+        for r in done
+    }
     if len(settings) > 1:
-        raise ReportError(f"the finished runs were made with different settings {sorted(settings)}; "
-                          f"keep one sweep per directory")
+        raise ReportError(
+            f"the finished runs were made with different settings {sorted(settings)}; "
+            f"keep one sweep per directory"
+        )
     keys = swd_levels(done[0]["done"]["baseline"]) + list(METRIC_COLUMNS)
     out = {"reals": {k: mean_spread([r["done"]["baseline"].get(k) for r in done]) for k in keys}}
     for ablation in configs.ABLATIONS:
         mine = [r for r in done if r["config"] == ablation.name]
-        failed = [r["seed"] for r in runs if r["config"] == ablation.name and r["state"] == "failed"]
+        failed = [
+            r["seed"] for r in runs if r["config"] == ablation.name and r["state"] == "failed"
+        ]
         if not mine and not failed:
             continue
         finals = [r["done"]["snapshots"][-1] for r in mine]
-        entry = {"seeds": sorted(r["seed"] for r in mine), "failed": sorted(failed),
-                 "train_seconds": mean_spread([r["done"]["train_seconds"] for r in mine]),
-                 "eval_seconds": sum(r["done"]["eval_seconds"] for r in mine),
-                 "train_total": sum(r["done"]["train_seconds"] for r in mine)}
+        entry = {
+            "seeds": sorted(r["seed"] for r in mine),
+            "failed": sorted(failed),
+            "train_seconds": mean_spread([r["done"]["train_seconds"] for r in mine]),
+            "eval_seconds": sum(r["done"]["eval_seconds"] for r in mine),
+            "train_total": sum(r["done"]["train_seconds"] for r in mine),
+        }
         entry.update({k: mean_spread([f.get(k) for f in finals]) for k in keys})
-        entry["curves"] = {k: _mean_curve([r["done"]["snapshots"] for r in mine], k)
-                           for k in ("SWDx1e3_avg", "shape_evenness")}
+        entry["curves"] = {
+            k: _mean_curve([r["done"]["snapshots"] for r in mine], k)
+            for k in ("SWDx1e3_avg", "shape_evenness")
+        }
         out[ablation.name] = entry
     return out
 
@@ -104,7 +123,9 @@ def _fmt(pair, digits, percent=False):
     if not math.isfinite(mean):
         return "–"
     scale, unit = (100, "%") if percent else (1, "")
-    return f"{mean * scale + 0.0:.{digits}f} ± {spread * scale:.{digits}f}{unit}"  # + 0.0: no "-0.000"
+    return (
+        f"{mean * scale + 0.0:.{digits}f} ± {spread * scale:.{digits}f}{unit}"  # + 0.0: no "-0.000"
+    )
 
 
 def _minutes(seconds):
@@ -114,15 +135,40 @@ def _minutes(seconds):
 def results_table(summary):
     """The Table 1 form: a floor row, then one row per configuration."""
     swd = swd_levels({k: 0 for k in summary["reals"]})
-    head = (["Configuration"] + [f"SWD×10³ {k[8:]}" if k[8:] != "avg" else "SWD×10³ avg" for k in swd]
-            + ["MS-SSIM", "modes hit (of 12)", "shape evenness", "colour evenness", "unclassified",
-               "training time", "seeds"])
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|"]
+    head = (
+        ["Configuration"]
+        + [f"SWD×10³ {k[8:]}" if k[8:] != "avg" else "SWD×10³ avg" for k in swd]
+        + [
+            "MS-SSIM",
+            "modes hit (of 12)",
+            "shape evenness",
+            "colour evenness",
+            "unclassified",
+            "training time",
+            "seeds",
+        ]
+    )
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|",
+    ]
     reals = summary["reals"]
-    lines.append("| *Real vs real (floor; reals' own MS-SSIM)* | " + " | ".join(
-        [_fmt(reals[k], 2) for k in swd] + [_fmt(reals["MS-SSIM"], 4), _fmt(reals["modes_hit"], 1),
-                                            _fmt(reals["shape_evenness"], 3), _fmt(reals["colour_evenness"], 3),
-                                            _fmt(reals["unclassified"], 1, percent=True), "–", "–"]) + " |")
+    lines.append(
+        "| *Real vs real (floor; reals' own MS-SSIM)* | "
+        + " | ".join(
+            [_fmt(reals[k], 2) for k in swd]
+            + [
+                _fmt(reals["MS-SSIM"], 4),
+                _fmt(reals["modes_hit"], 1),
+                _fmt(reals["shape_evenness"], 3),
+                _fmt(reals["colour_evenness"], 3),
+                _fmt(reals["unclassified"], 1, percent=True),
+                "–",
+                "–",
+            ]
+        )
+        + " |"
+    )
     for ablation in configs.ABLATIONS:
         entry = summary.get(ablation.name)
         if entry is None:
@@ -130,12 +176,27 @@ def results_table(summary):
         seeds = ", ".join(map(str, entry["seeds"])) or "–"
         if entry["failed"]:
             seeds += f" (diverged: {', '.join(map(str, entry['failed']))})"
-        time_cell = (f"{_minutes(entry['train_seconds'][0])} ± {int(entry['train_seconds'][1])}s"
-                     if entry["seeds"] else "–")
-        lines.append(f"| {ablation.title} | " + " | ".join(
-            [_fmt(entry[k], 2) for k in swd] + [_fmt(entry["MS-SSIM"], 4), _fmt(entry["modes_hit"], 1),
-                                                _fmt(entry["shape_evenness"], 3), _fmt(entry["colour_evenness"], 3),
-                                                _fmt(entry["unclassified"], 1, percent=True), time_cell, seeds]) + " |")
+        time_cell = (
+            f"{_minutes(entry['train_seconds'][0])} ± {int(entry['train_seconds'][1])}s"
+            if entry["seeds"]
+            else "–"
+        )
+        lines.append(
+            f"| {ablation.title} | "
+            + " | ".join(
+                [_fmt(entry[k], 2) for k in swd]
+                + [
+                    _fmt(entry["MS-SSIM"], 4),
+                    _fmt(entry["modes_hit"], 1),
+                    _fmt(entry["shape_evenness"], 3),
+                    _fmt(entry["colour_evenness"], 3),
+                    _fmt(entry["unclassified"], 1, percent=True),
+                    time_cell,
+                    seeds,
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -152,19 +213,30 @@ def verdict(ablation, entry, full):
         return "diverged in every seed (no numbers)"
     delta, clear = _difference(entry, full, "SWDx1e3_avg")
     if not clear:
-        return ("agrees: no clear SWD difference" if ablation.expect == "similar"
-                else "not shown: SWD difference within the seed spread")
+        return (
+            "agrees: no clear SWD difference"
+            if ablation.expect == "similar"
+            else "not shown: SWD difference within the seed spread"
+        )
     if ablation.expect == "similar":
         return f"differs: SWD clearly {'worse' if delta > 0 else 'better'} without it"
-    return "agrees: SWD clearly worse without it" if delta > 0 else "disagrees: SWD clearly better without it"
+    return (
+        "agrees: SWD clearly worse without it"
+        if delta > 0
+        else "disagrees: SWD clearly better without it"
+    )
 
 
 def agreement_table(summary):
     full = summary.get("full")
     if full is None or not full["seeds"]:
-        return "The full method has no finished run yet, so no contribution can be compared with it."
-    lines = ["| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM | Δ shape evenness | Δ training time | Here |",
-             "|---|---|--:|--:|--:|--:|---|"]
+        return (
+            "The full method has no finished run yet, so no contribution can be compared with it."
+        )
+    lines = [
+        "| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM | Δ shape evenness | Δ training time | Here |",
+        "|---|---|--:|--:|--:|--:|---|",
+    ]
     for ablation in configs.ABLATIONS[1:]:
         entry = summary.get(ablation.name)
         if entry is None:
@@ -172,25 +244,46 @@ def agreement_table(summary):
         cells = []
         for key, digits in (("SWDx1e3_avg", 2), ("MS-SSIM", 4), ("shape_evenness", 3)):
             delta, clear = _difference(entry, full, key) if entry["seeds"] else (math.nan, False)
-            cells.append("–" if not math.isfinite(delta) else f"{delta:+.{digits}f}" + ("" if clear else " (within spread)"))
+            cells.append(
+                "–"
+                if not math.isfinite(delta)
+                else f"{delta:+.{digits}f}" + ("" if clear else " (within spread)")
+            )
         dt = entry["train_seconds"][0] - full["train_seconds"][0] if entry["seeds"] else math.nan
-        cells.append("–" if not math.isfinite(dt) else f"{dt:+.0f}s ({entry['train_seconds'][0] / full['train_seconds'][0]:.2f}×)")
-        lines.append(f"| {ablation.title} | {ablation.paper_claim} | " + " | ".join(cells)
-                     + f" | {verdict(ablation, entry, full)} |")
+        cells.append(
+            "–"
+            if not math.isfinite(dt)
+            else f"{dt:+.0f}s ({entry['train_seconds'][0] / full['train_seconds'][0]:.2f}×)"
+        )
+        lines.append(
+            f"| {ablation.title} | {ablation.paper_claim} | "
+            + " | ".join(cells)
+            + f" | {verdict(ablation, entry, full)} |"
+        )
     return "\n".join(lines)
 
 
 def curves_png(summary, path):
     """Writes the plot: average SWD (with the floor) and shape evenness against kimg."""
     names = [a for a in configs.ABLATIONS if a.name in summary and summary[a.name]["seeds"]]
-    panels = [{"title": "SWD x 1e3, average of the levels (lower is better)",
-               "series": {a.name: summary[a.name]["curves"]["SWDx1e3_avg"] for a in names},
-               "floor": summary["reals"]["SWDx1e3_avg"][0]},
-              {"title": "Shape evenness (1 = discs, squares, triangles equally often)",
-               "series": {a.name: summary[a.name]["curves"]["shape_evenness"] for a in names},
-               "floor": summary["reals"]["shape_evenness"][0]}]
-    image = plot.line_chart(panels, [a.name for a in names], xlabel="images shown (kimg)",
-                            floor_label="reals (SWD: real vs real)")
+    panels = [
+        {
+            "title": "SWD x 1e3, average of the levels (lower is better)",
+            "series": {a.name: summary[a.name]["curves"]["SWDx1e3_avg"] for a in names},
+            "floor": summary["reals"]["SWDx1e3_avg"][0],
+        },
+        {
+            "title": "Shape evenness (1 = discs, squares, triangles equally often)",
+            "series": {a.name: summary[a.name]["curves"]["shape_evenness"] for a in names},
+            "floor": summary["reals"]["shape_evenness"][0],
+        },
+    ]
+    image = plot.line_chart(
+        panels,
+        [a.name for a in names],
+        xlabel="images shown (kimg)",
+        floor_label="reals (SWD: real vs real)",
+    )
     atomic.replace_via_temp(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
@@ -205,8 +298,11 @@ def _setup_text(runs, summary, sweep_dir):
     flagfile = marker.get("flagfile", "quickstart.flags")
     total_train = sum(r["done"]["train_seconds"] for r in done)
     total_eval = sum(r["done"]["eval_seconds"] for r in done)
-    budget = (f"**Reduced budget, not the quickstart's:** `{flagfile}` with {' '.join(f'`{o}`' for o in overrides)}."
-              if overrides else f"The budget is `{flagfile}`'s unchanged.")
+    budget = (
+        f"**Reduced budget, not the quickstart's:** `{flagfile}` with {' '.join(f'`{o}`' for o in overrides)}."
+        if overrides
+        else f"The budget is `{flagfile}`'s unchanged."
+    )
     return f"""\
 ## Setup
 
@@ -219,15 +315,15 @@ def _setup_text(runs, summary, sweep_dir):
   {cfg.train.g_ema_decay:g} per step (0 in the no-EMA runs).
 - Networks: fmap_base {net.fmap_base}, fmap_max {net.fmap_max}, latent {net.latent_size}.
 - {budget}
-- Seeds: {', '.join(map(str, sorted({r['seed'] for r in done})))}; snapshots at {', '.join(f'{k:g}' for k in snaps)} kimg.
+- Seeds: {", ".join(map(str, sorted({r["seed"] for r in done})))}; snapshots at {", ".join(f"{k:g}" for k in snaps)} kimg.
 - Evaluation of every snapshot, upscaled (nearest neighbour) from its stage's resolution to
-  {marker['resolution']}², on {marker['num_images']} generated and {marker['num_images']} real images:
+  {marker["resolution"]}², on {marker["num_images"]} generated and {marker["num_images"]} real images:
   SWD per Laplacian level and average (§5), MS-SSIM among the generated images (Odena et al.,
   as in Table 1; the reals' own value is the target), and mode coverage (modes hit, evenness of
   the shapes and of the colours, share of images that fit no mode). The floor row scores two
   disjoint halves of the reals against each other: what a perfect generator would score.
 - Time: {_minutes(total_train)} of training and {_minutes(total_eval)} of evaluation for
-  {len(done)} finished run{'s' if len(done) > 1 else ''}, wall-clock on a machine with {os.cpu_count()} CPU cores (times grow
+  {len(done)} finished run{"s" if len(done) > 1 else ""}, wall-clock on a machine with {os.cpu_count()} CPU cores (times grow
   when the machine is shared; the training times come from each run's log.txt, excluding start-up).
 """
 
@@ -237,9 +333,13 @@ def render(runs, sweep_dir, png_name, notes):
     failed = [r for r in runs if r["state"] == "failed"]
     unfinished = [r for r in runs if r["state"] not in ("done", "failed")]
     regen = f"python benchmarks/ablation.py --sweep_dir={sweep_dir} --report_only"
-    one_seed = ("" if min(len(e["seeds"]) for k, e in summary.items() if k != "reals" and e["seeds"]) > 1 else
-                " Some configurations have a single seed: no spread, so every difference counts there.")
-    parts = [f"""\
+    one_seed = (
+        ""
+        if min(len(e["seeds"]) for k, e in summary.items() if k != "reals" and e["seeds"]) > 1
+        else " Some configurations have a single seed: no spread, so every difference counts there."
+    )
+    parts = [
+        f"""\
 # Ablation: each contribution of the paper switched off, at small scale
 
 *Generated by `benchmarks/ablation.py` from the run directories in `{sweep_dir}`; regenerate
@@ -248,7 +348,9 @@ def render(runs, sweep_dir, png_name, notes):
 The paper's Table 1 adds its contributions one at a time and shows SWD and MS-SSIM improving.
 Here the full method is trained next to the same setting with exactly one contribution
 switched off (leave one out), a few seeds each.
-""", _setup_text(runs, summary, sweep_dir), f"""\
+""",
+        _setup_text(runs, summary, sweep_dir),
+        f"""\
 ## Results (final snapshot, mean ± half the range over seeds)
 
 {results_table(summary)}
@@ -269,13 +371,20 @@ reports for every step.{one_seed}
 {NOTES_START}
 {notes}
 {NOTES_END}
-"""]
+""",
+    ]
     if failed:
-        parts.append("## Diverged runs\n\n" + "\n".join(
-            f"- {r['config']} seed {r['seed']}: {r['failed']['error']}" for r in failed) + "\n")
+        parts.append(
+            "## Diverged runs\n\n"
+            + "\n".join(f"- {r['config']} seed {r['seed']}: {r['failed']['error']}" for r in failed)
+            + "\n"
+        )
     if unfinished:
-        parts.append("## Not finished yet\n\n" + "\n".join(
-            f"- {r['config']} seed {r['seed']}: {r['state']}" for r in unfinished) + "\n")
+        parts.append(
+            "## Not finished yet\n\n"
+            + "\n".join(f"- {r['config']} seed {r['seed']}: {r['state']}" for r in unfinished)
+            + "\n"
+        )
     return "\n".join(parts)
 
 
@@ -284,7 +393,9 @@ def kept_notes(path):
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
-        m = re.search(re.escape(NOTES_START) + r"\n(.*?)\n?" + re.escape(NOTES_END), text, re.DOTALL)
+        m = re.search(
+            re.escape(NOTES_START) + r"\n(.*?)\n?" + re.escape(NOTES_END), text, re.DOTALL
+        )
         if m and m.group(1).strip():
             return m.group(1).rstrip("\n")
     return NOTES_PLACEHOLDER

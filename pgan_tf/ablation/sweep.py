@@ -10,6 +10,7 @@ A slot's state is read from these files alone: no run dir → train; a run dir w
 checkpoint → start again; a checkpoint but no 'Done:' line in log.txt → `--resume`; 'Done:' but no
 marker → evaluate; a marker → skip.
 """
+
 import collections
 import dataclasses
 import json
@@ -89,9 +90,13 @@ def ensure_dataset(settings, log):
 
     resolution = int(flags.get("resolution", 0) or 0)
     if resolution <= 0:
-        raise SweepError(f"{path} does not exist and the flags give no --resolution to create it at")
+        raise SweepError(
+            f"{path} does not exist and the flags give no --resolution to create it at"
+        )
     log(f"Creating the synthetic dataset ({count} images, {resolution}²) in {path}")
-    create_synthetic(path, num_images=count, resolution=resolution, seed=DATASET_SEED, progress=False)
+    create_synthetic(
+        path, num_images=count, resolution=resolution, seed=DATASET_SEED, progress=False
+    )
     return path
 
 
@@ -101,11 +106,18 @@ def slot_name(ablation, seed):
 
 def train_args(settings, ablation, seed):
     """The training command line of one run (without the interpreter and --resume)."""
-    return ["-m", "pgan_tf.train", f"--flagfile={os.path.abspath(settings.flagfile)}",
-            *settings.overrides, f"--dataset_dir={dataset_dir(settings)}", f"--seed={seed}",
-            f"--result_dir={os.path.join(os.path.abspath(settings.sweep_dir), slot_name(ablation, seed))}",
-            f"--desc={slot_name(ablation, seed)}", f"--network_snapshot_ticks={settings.snapshot_ticks}",
-            *ablation.train_flags]
+    return [
+        "-m",
+        "pgan_tf.train",
+        f"--flagfile={os.path.abspath(settings.flagfile)}",
+        *settings.overrides,
+        f"--dataset_dir={dataset_dir(settings)}",
+        f"--seed={seed}",
+        f"--result_dir={os.path.join(os.path.abspath(settings.sweep_dir), slot_name(ablation, seed))}",
+        f"--desc={slot_name(ablation, seed)}",
+        f"--network_snapshot_ticks={settings.snapshot_ticks}",
+        *ablation.train_flags,
+    ]
 
 
 def write_json(path, obj):
@@ -127,7 +139,9 @@ def state(slot):
     """(state, run_dir): 'new', 'restart', 'resume', 'evaluate', 'done' or 'failed'."""
     runs = run_dirs(slot)
     if len(runs) > 1:
-        raise SweepError(f"{slot} holds {len(runs)} run directories; keep one (the sweep made only one)")
+        raise SweepError(
+            f"{slot} holds {len(runs)} run directories; keep one (the sweep made only one)"
+        )
     if not runs:
         return "new", None
     run = runs[0]
@@ -150,8 +164,10 @@ def check_args(slot, args):
         before = read_json(path)["train_args"]
         if before != args:
             changed = sorted(set(before) ^ set(args))
-            raise SweepError(f"{slot} was started with other settings (differing: {' '.join(changed)}); "
-                             f"use another --sweep_dir or delete that slot")
+            raise SweepError(
+                f"{slot} was started with other settings (differing: {' '.join(changed)}); "
+                f"use another --sweep_dir or delete that slot"
+            )
         return
     os.makedirs(slot, exist_ok=True)
     write_json(path, {"train_args": args})
@@ -198,8 +214,14 @@ def train(settings, args, resume_dir, echo, signals):
     lines). Its own session: a Ctrl-C reaches it once, through `signals`, not twice."""
     cmd = [settings.python, *args] + ([f"--resume={resume_dir}"] if resume_dir else [])
     tail = collections.deque(maxlen=30)
-    signals.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env=_child_env(), start_new_session=True)
+    signals.proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_child_env(),
+        start_new_session=True,
+    )
     try:
         for line in signals.proc.stdout:
             tail.append(line.rstrip("\n"))
@@ -230,26 +252,51 @@ def run_one(settings, ablation, seed, log, echo, signals):
         log(f"{slot_name(ablation, seed)}: {'resuming ' + run if run else 'training'}")
         code, tail = train(settings, args, run, echo, signals)
         if signals.received:
-            raise Interrupted(f"stopped by {signals.received} during {slot_name(ablation, seed)}; "
-                              f"run the same command again to resume")
+            raise Interrupted(
+                f"stopped by {signals.received} during {slot_name(ablation, seed)}; "
+                f"run the same command again to resume"
+            )
         new_state, run = state(slot)
         if code != 0 and any(_DIVERGED in line for line in tail):
-            write_json(os.path.join(run, FAILED_FILE), {
-                "config": ablation.name, "seed": seed, "train_args": args, "exit_code": code,
-                "error": next(line for line in reversed(tail) if _DIVERGED in line)})
+            write_json(
+                os.path.join(run, FAILED_FILE),
+                {
+                    "config": ablation.name,
+                    "seed": seed,
+                    "train_args": args,
+                    "exit_code": code,
+                    "error": next(line for line in reversed(tail) if _DIVERGED in line),
+                },
+            )
             log(f"{slot_name(ablation, seed)}: training diverged; recorded in {FAILED_FILE}")
             return found
         if code != 0 or new_state != "evaluate":
-            raise SweepError(f"training {slot_name(ablation, seed)} stopped (exit code {code}) without "
-                             f"finishing:\n  " + "\n  ".join(tail[-8:]))
+            raise SweepError(
+                f"training {slot_name(ablation, seed)} stopped (exit code {code}) without "
+                f"finishing:\n  " + "\n  ".join(tail[-8:])
+            )
     log(f"{slot_name(ablation, seed)}: evaluating the snapshots of {run}")
     start = time.time()
-    result = evaluation.evaluate_run(run, num_images=settings.num_images, seed=settings.eval_seed,
-                                     progress=lambda text: log("  " + text))
-    write_json(os.path.join(run, DONE_FILE), {
-        "config": ablation.name, "seed": seed, "train_args": args, "flagfile": os.path.basename(settings.flagfile),
-        "overrides": list(settings.overrides), "num_images": settings.num_images,
-        "eval_seed": settings.eval_seed, "eval_seconds": round(time.time() - start, 1), **result})
+    result = evaluation.evaluate_run(
+        run,
+        num_images=settings.num_images,
+        seed=settings.eval_seed,
+        progress=lambda text: log("  " + text),
+    )
+    write_json(
+        os.path.join(run, DONE_FILE),
+        {
+            "config": ablation.name,
+            "seed": seed,
+            "train_args": args,
+            "flagfile": os.path.basename(settings.flagfile),
+            "overrides": list(settings.overrides),
+            "num_images": settings.num_images,
+            "eval_seed": settings.eval_seed,
+            "eval_seconds": round(time.time() - start, 1),
+            **result,
+        },
+    )
     log(f"{slot_name(ablation, seed)}: done")
     return found
 
@@ -263,7 +310,11 @@ def sweep(settings, ablations, seeds, log=_say, echo=_say):
     ensure_dataset(settings, log)
     found = {}
     with _Signals() as signals:
-        for seed in seeds:  # every configuration once before the second seed: early results cover all
+        for (
+            seed
+        ) in seeds:  # every configuration once before the second seed: early results cover all
             for ablation in ablations:
-                found[slot_name(ablation, seed)] = run_one(settings, ablation, seed, log, echo, signals)
+                found[slot_name(ablation, seed)] = run_one(
+                    settings, ablation, seed, log, echo, signals
+                )
     return found

@@ -6,6 +6,7 @@ or TensorFlow's file errors wrapping them) removes its temporary file and raises
 whose one-line message names the path and the reason. Files: `replace_via_temp` / `write_text`;
 directories (a dataset, an imported run, an exported version): `make_temp_dir` + `install_dir`.
 """
+
 import contextlib
 import errno
 import os
@@ -29,8 +30,12 @@ def reason(exc):
         name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
         text = exc.strerror or str(exc) or type(exc).__name__
         return f"{text} ({name})" if name else text
-    message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
-    return message.split("; ", 1)[1] if message.startswith("/") and "; " in message else message  # "<path>; <why>"
+    message = (
+        (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+    )
+    return (
+        message.split("; ", 1)[1] if message.startswith("/") and "; " in message else message
+    )  # "<path>; <why>"
 
 
 def _is_write_failure(exc):
@@ -121,6 +126,7 @@ def replace_via_temp(path: str, write) -> str:
 
 def write_text(path: str, text: str) -> str:
     """Writes a text file atomically."""
+
     def write(tmp):
         with open(tmp, "w") as f:
             f.write(text)

@@ -10,6 +10,7 @@ abbreviated and unknown ones are errors. A usage error is one `error: ...` line 
 exit code USAGE; commands report their other errors with `fail` and the codes below (the
 README's table).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,9 +100,13 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
-        self.add_argument("--flagfile", metavar="FILE", default=argparse.SUPPRESS,
-                          help="read flags from FILE, one per line ('#' and '//' lines are "
-                               "comments); flags after it override the file's")
+        self.add_argument(
+            "--flagfile",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            help="read flags from FILE, one per line ('#' and '//' lines are "
+            "comments); flags after it override the file's",
+        )
 
     def error(self, message):
         print(f"error: {message}", file=sys.stderr)
@@ -117,8 +122,16 @@ class ArgumentParser(argparse.ArgumentParser):
     def add_bool(self, name, *aliases, default=False, help=None, dest=None):
         """Boolean flag: `--name`, `--noname`, `--name=true|false|1|0` (absl's forms)."""
         negative = f"--no{name.lstrip('-')}"
-        return super().add_argument(name, *aliases, negative, action=_Bool, negatives=[negative],
-                                    default=default, dest=dest or name.lstrip("-"), help=help)
+        return super().add_argument(
+            name,
+            *aliases,
+            negative,
+            action=_Bool,
+            negatives=[negative],
+            default=default,
+            dest=dest or name.lstrip("-"),
+            help=help,
+        )
 
     def add_list(self, name, default=(), help=None, **kwargs):
         """Comma-separated list flag, e.g. `--metrics=swd,ms_ssim`."""
@@ -144,8 +157,12 @@ class ArgumentParser(argparse.ArgumentParser):
 
     # ---- absl's syntax → argparse's ----------------------------------------------------------
     def _subcommands(self):
-        return {name: sub for a in self._actions if isinstance(a, argparse._SubParsersAction)
-                for name, sub in a.choices.items()}
+        return {
+            name: sub
+            for a in self._actions
+            if isinstance(a, argparse._SubParsersAction)
+            for name, sub in a.choices.items()
+        }
 
     def _absl_syntax(self, argv):
         """`argv` with flag files expanded in place, `-name` as `--name`, `--name value` as
@@ -194,8 +211,11 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def _negative(table, action):
     """The `--no...` spelling of boolean `action`."""
-    return next(flag for flag, a in table.items()
-                if isinstance(a, _Bool) and a.dest == action.dest and flag in a.negatives)
+    return next(
+        flag
+        for flag, a in table.items()
+        if isinstance(a, _Bool) and a.dest == action.dest and flag in a.negatives
+    )
 
 
 def fail(message, code: int = FAILURE) -> int:

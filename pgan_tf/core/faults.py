@@ -8,6 +8,7 @@ Both become exceptions whose message is the line the user sees (exit code 1).
 the environment the process sends itself SIGKILL the n-th time (default: first) it reaches
 `<name>`, exactly as an outside `kill -9` at that moment would. Without it a point does nothing.
 """
+
 import collections
 import os
 import re
@@ -22,8 +23,12 @@ KILL_POINTS = ("tick", "checkpoint-written", "checkpoint-renamed", "stage-switch
 _OFFSET_RE = re.compile(r"(corrupted|truncated) record at (\d+)")
 _TASK_RE = re.compile(r"/job:(\w+)/replica:\d+/task:(\d+)(?!/device)")
 # What an aborted collective raises when a peer is gone (coordination service or gRPC).
-PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
-               tf.errors.CancelledError)
+PEER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.AbortedError,
+    tf.errors.CancelledError,
+)
 
 _reached = collections.Counter()
 

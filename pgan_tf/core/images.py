@@ -1,4 +1,5 @@
 """Image grids and PNG files for samples (`reals.png`, `fakes<kimg>.png`, generate)."""
+
 import numpy as np
 from PIL import Image
 

@@ -1,5 +1,6 @@
 """Class labels as one-hot float32 rows: the format of a dataset's `-rxx.labels` file (the
 original tool's) and of a conditional generator's label input."""
+
 import numpy as np
 
 

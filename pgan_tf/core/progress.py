@@ -4,6 +4,7 @@
 tool's `count/total images, rate img/s` on top of it. The evaluation command formats its own
 `label: phase done/total` lines with a `ProgressLine`.
 """
+
 import math
 import sys
 import time
@@ -18,8 +19,14 @@ class ProgressLine:
     update is shown only once `interval` has passed since the start.
     """
 
-    def __init__(self, stream=None, interval: float = 1.0, log_interval: float = None, *,
-                 wait_first: bool = False):
+    def __init__(
+        self,
+        stream=None,
+        interval: float = 1.0,
+        log_interval: float = None,
+        *,
+        wait_first: bool = False,
+    ):
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval = interval if self.tty or log_interval is None else log_interval

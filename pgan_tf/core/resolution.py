@@ -3,6 +3,7 @@
 The networks grow from 4×4 by doubling (paper §2), and the original's dataset tool and networks
 accept nothing else; every check of a resolution in the project goes through this module.
 """
+
 MIN_RESOLUTION = 4
 MIN_RES_LOG2 = 2  # log2(MIN_RESOLUTION)
 

@@ -8,6 +8,7 @@ original PGGAN `dataset_tool.py`) as `tf.data` pipelines.
 Records are parsed a batch at a time (`tf.io.parse_example` + `decode_raw` on the batch), so
 the pipeline's cost per image is a memcpy and a cast.
 """
+
 import dataclasses
 import glob
 import os
@@ -95,7 +96,9 @@ def _level_files(path):
     if len(found) > 1:
         own = os.path.basename(os.path.normpath(path))
         if own not in found:
-            raise DatasetError(f"{path}: holds several datasets ({', '.join(sorted(found))}); expected one")
+            raise DatasetError(
+                f"{path}: holds several datasets ({', '.join(sorted(found))}); expected one"
+            )
         return own, found[own]
     return next(iter(found.items()))
 
@@ -113,7 +116,7 @@ def inspect(path):
         if f is None:
             raise DatasetError(
                 f"{tfrecord_filename(path, level, name)}: missing: a dataset needs every level from 4x4 up to "
-                f"{2 ** top}x{2 ** top}"
+                f"{2**top}x{2**top}"
             )
         try:
             shape = decode_example(_first_record(f)).shape
@@ -122,12 +125,21 @@ def inspect(path):
         except Exception as e:  # noqa: BLE001 - any parse failure means the file is not ours
             raise DatasetError(f"{f}: not a dataset record ({type(e).__name__})") from None
         res = 2**level
-        if len(shape) != 3 or shape[1:] != (res, res) or shape[0] not in (1, 3) or (channels and shape[0] != channels):
-            raise DatasetError(f"{f}: records have shape {list(shape)}, expected [{channels or 'C'}, {res}, {res}]")
+        if (
+            len(shape) != 3
+            or shape[1:] != (res, res)
+            or shape[0] not in (1, 3)
+            or (channels and shape[0] != channels)
+        ):
+            raise DatasetError(
+                f"{f}: records have shape {list(shape)}, expected [{channels or 'C'}, {res}, {res}]"
+            )
         channels = shape[0]
         n = count_records(f)
         if count is not None and n != count:
-            raise DatasetError(f"{f}: holds {n} images but the other levels hold {count} (incomplete dataset?)")
+            raise DatasetError(
+                f"{f}: holds {n} images but the other levels hold {count} (incomplete dataset?)"
+            )
         count = n
     label_size = 0
     labels_path = _labels_path(path, name)
@@ -157,33 +169,51 @@ def _load_labels(labels_path, num_images):
     try:
         labels = np.load(labels_path)
     except Exception as e:  # noqa: BLE001
-        raise DatasetError(f"{labels_path}: not a NumPy labels file ({type(e).__name__}: {e})") from None
+        raise DatasetError(
+            f"{labels_path}: not a NumPy labels file ({type(e).__name__}: {e})"
+        ) from None
     if labels.ndim != 2 or labels.shape[0] != num_images:
-        raise DatasetError(f"{labels_path}: labels have shape {labels.shape}, expected [{num_images}, classes]")
+        raise DatasetError(
+            f"{labels_path}: labels have shape {labels.shape}, expected [{num_images}, classes]"
+        )
     return labels.astype(np.float32, copy=False)
 
 
 def _level(path, resolution, info=None):
     info = info or inspect(path)
     if resolution not in info.resolutions:
-        raise DatasetError(f"{path}: has no {resolution}x{resolution} level (it has {list(info.resolutions)})")
+        raise DatasetError(
+            f"{path}: has no {resolution}x{resolution} level (it has {list(info.resolutions)})"
+        )
     return info, tfrecord_filename(path, res_log2(resolution), info.name)
 
 
 def _parse_batch(records, shape):
     """A batch of serialized records → uint8 NCHW, as stored."""
     data = tf.io.parse_example(records, {"data": tf.io.FixedLenFeature([], tf.string)})["data"]
-    return tf.reshape(tf.io.decode_raw(data, tf.uint8), [records.shape[0] or -1, *shape])  # static batch if known
+    return tf.reshape(
+        tf.io.decode_raw(data, tf.uint8), [records.shape[0] or -1, *shape]
+    )  # static batch if known
 
 
 def _to_nhwc(chw):
     return tf.transpose(chw, [0, 2, 3, 1])
 
 
-def make_dataset(path: str, resolution: int, batch_size: int, *, labels: bool = False,
-                 shuffle: bool = True, shuffle_buffer: int = 4096, seed: int = None,
-                 repeat: bool = True, drop_remainder: bool = True, input_context=None,
-                 prefetch: bool = True) -> tf.data.Dataset:
+def make_dataset(
+    path: str,
+    resolution: int,
+    batch_size: int,
+    *,
+    labels: bool = False,
+    shuffle: bool = True,
+    shuffle_buffer: int = 4096,
+    seed: int = None,
+    repeat: bool = True,
+    drop_remainder: bool = True,
+    input_context=None,
+    prefetch: bool = True,
+) -> tf.data.Dataset:
     """Batches of float32 NHWC images in [-1, 1] (x / 127.5 − 1) at `resolution`, or
     (images, float32 one-hot labels) with labels=True.
 
@@ -233,7 +263,9 @@ def iterate_uint8(path, resolution, batch_size, max_images=None):
     ds = tf.data.TFRecordDataset(filename, buffer_size=_READ_BUFFER_BYTES)
     if max_images is not None:
         ds = ds.take(max_images)
-    ds = ds.batch(batch_size).map(lambda r: _to_nhwc(_parse_batch(r, shape)), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(
+        lambda r: _to_nhwc(_parse_batch(r, shape)), num_parallel_calls=tf.data.AUTOTUNE
+    )
     return ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
 
 

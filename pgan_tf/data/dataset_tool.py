@@ -6,6 +6,7 @@ next to `tfrecord_dir` and moves it into place only when all went well (an exist
 target only with overwrite=True), then returns the new dataset's `DatasetInfo`. Bad input
 raises `DatasetError` (`<file>: <reason>`) and leaves the target as it was.
 """
+
 import os
 import shutil
 import sys
@@ -50,7 +51,7 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
             batches = source.iterate(batch_size)
         else:
             spooled = _spool(source, writer.tmp_dir, batch_size, progress)
-            batches = (spooled[order[i:i + batch_size]] for i in range(0, n, batch_size))
+            batches = (spooled[order[i : i + batch_size]] for i in range(0, n, batch_size))
         for batch in batches:
             writer.add_images(batch)
         if not source.random_access and shuffle:
@@ -58,7 +59,9 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
             os.remove(os.path.join(writer.tmp_dir, _SPOOL))
         labels = source.labels  # sequential sources know them once read
         if writer.num_images != n:
-            raise DatasetError(f"{tfrecord_dir}: the source gave {writer.num_images} images, expected {n}")
+            raise DatasetError(
+                f"{tfrecord_dir}: the source gave {writer.num_images} images, expected {n}"
+            )
         if labels is not None:
             writer.add_labels(labels[order])
         writer.commit()
@@ -72,20 +75,29 @@ _SPOOL = "spool.npy"
 
 def _spool(source, tmp_dir, batch_size, progress):
     """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing)."""
-    _say(progress, f"reading {source.num_images} images in source order (spooled to disk for shuffling)")
+    _say(
+        progress,
+        f"reading {source.num_images} images in source order (spooled to disk for shuffling)",
+    )
     spooled, i = None, 0
     bar = CountProgress(source.num_images, "read") if progress else None
     for batch in source.iterate(batch_size):
         if spooled is None:
-            spooled = _open_spool(os.path.join(tmp_dir, _SPOOL), (source.num_images, *batch.shape[1:]))
+            spooled = _open_spool(
+                os.path.join(tmp_dir, _SPOOL), (source.num_images, *batch.shape[1:])
+            )
         if i + len(batch) > source.num_images:
-            raise DatasetError(f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})")
-        spooled[i:i + len(batch)] = batch
+            raise DatasetError(
+                f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})"
+            )
+        spooled[i : i + len(batch)] = batch
         i += len(batch)
         if bar:
             bar(i)
     if i != source.num_images:
-        raise DatasetError(f"{getattr(source, 'name', 'source')}: gave {i} images, expected {source.num_images}")
+        raise DatasetError(
+            f"{getattr(source, 'name', 'source')}: gave {i} images, expected {source.num_images}"
+        )
     return spooled
 
 
@@ -111,8 +123,17 @@ def _open_spool(path, shape):
 # Subcommands.
 
 
-def create_from_images(tfrecord_dir, image_dir, shuffle=True, *, overwrite=False, transform="none", resolution=None,
-                       convert=None, progress=True):
+def create_from_images(
+    tfrecord_dir,
+    image_dir,
+    shuffle=True,
+    *,
+    overwrite=False,
+    transform="none",
+    resolution=None,
+    convert=None,
+    progress=True,
+):
     """Every file directly in `image_dir` (sorted by name), all square, power-of-two, same size,
     RGB or grayscale — or made so by `transform`/`resolution`/`convert`."""
     source = sources.ImageFolder(image_dir, decoding.Transform(transform, resolution, convert))
@@ -125,14 +146,18 @@ def create_cifar10(tfrecord_dir, cifar10_dir, *, overwrite=False, progress=True)
 
 
 def create_cifar100(tfrecord_dir, cifar100_dir, *, overwrite=False, progress=True):
-    return write(tfrecord_dir, sources.cifar100(cifar100_dir), overwrite=overwrite, progress=progress)
+    return write(
+        tfrecord_dir, sources.cifar100(cifar100_dir), overwrite=overwrite, progress=progress
+    )
 
 
 def create_mnist(tfrecord_dir, mnist_dir, *, overwrite=False, progress=True):
     return write(tfrecord_dir, sources.mnist(mnist_dir), overwrite=overwrite, progress=progress)
 
 
-def create_lsun(tfrecord_dir, lmdb_dir, resolution=256, max_images=None, *, overwrite=False, progress=True):
+def create_lsun(
+    tfrecord_dir, lmdb_dir, resolution=256, max_images=None, *, overwrite=False, progress=True
+):
     """Key order, not shuffled (as the original); center-crop + Lanczos resize to `resolution`."""
     source = sources.LSUN(lmdb_dir, resolution, max_images)
     return write(tfrecord_dir, source, shuffle=False, overwrite=overwrite, progress=progress)
@@ -144,21 +169,49 @@ def create_celeba(tfrecord_dir, celeba_dir, cx=89, cy=121, *, overwrite=False, p
     return write(tfrecord_dir, source, overwrite=overwrite, progress=progress)
 
 
-def create_from_tfds(tfrecord_dir, name, split="train", *, data_dir=None, manual_dir=None, download=False,
-                     shuffle=True, overwrite=False, transform="none", resolution=None, convert=None, progress=True):
+def create_from_tfds(
+    tfrecord_dir,
+    name,
+    split="train",
+    *,
+    data_dir=None,
+    manual_dir=None,
+    download=False,
+    shuffle=True,
+    overwrite=False,
+    transform="none",
+    resolution=None,
+    convert=None,
+    progress=True,
+):
     """A TFDS image dataset by name (e.g. `cifar10`, `celeb_a_hq/1024`), labels from its
     ClassLabel feature if it has one. Downloads only with download=True; prepares from
     `manual_dir` alone when the builder downloads nothing else (see `sources.TFDS`)."""
     check_target(tfrecord_dir, overwrite)  # before TFDS spends any time
-    source = sources.TFDS(name, split, data_dir=data_dir, manual_dir=manual_dir, download=download,
-                          transform=decoding.Transform(transform, resolution, convert))
+    source = sources.TFDS(
+        name,
+        split,
+        data_dir=data_dir,
+        manual_dir=manual_dir,
+        download=download,
+        transform=decoding.Transform(transform, resolution, convert),
+    )
     return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress)
 
 
-def create_synthetic(tfrecord_dir, *, num_images, resolution, seed=0, shuffle=True, overwrite=False, progress=True):
+def create_synthetic(
+    tfrecord_dir, *, num_images, resolution, seed=0, shuffle=True, overwrite=False, progress=True
+):
     """The built-in procedural dataset (`pgan_tf.data.synthetic`), with mode ids as labels."""
     source = sources.Synthetic(num_images, resolution, seed)
-    return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress, batch_size=256)
+    return write(
+        tfrecord_dir,
+        source,
+        shuffle=shuffle,
+        overwrite=overwrite,
+        progress=progress,
+        batch_size=256,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +232,9 @@ def info(tfrecord_dir):
     ]
     if d.label_size:
         counts = read_labels(tfrecord_dir).sum(0).astype(np.int64)
-        lines.append(f"labels      {d.label_size} classes; images per class: {' '.join(str(c) for c in counts)}")
+        lines.append(
+            f"labels      {d.label_size} classes; images per class: {' '.join(str(c) for c in counts)}"
+        )
     else:
         lines.append("labels      none")
     return lines
@@ -200,7 +255,8 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
         for batch in iterate_uint8(tfrecord_dir, d.max_resolution, 64):
             for img in batch:
                 PIL.Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).save(
-                    os.path.join(tmp, "img%08d.png" % idx))
+                    os.path.join(tmp, "img%08d.png" % idx)
+                )
                 idx += 1
             if bar:
                 bar(idx)
@@ -217,7 +273,10 @@ def _decoded(path, batch=1024):
     """(shapes [b, 3], data [b] bytes) batches of a level file, parsed, in record order."""
     import tensorflow as tf
 
-    features = {"shape": tf.io.FixedLenFeature([3], tf.int64), "data": tf.io.FixedLenFeature([], tf.string)}
+    features = {
+        "shape": tf.io.FixedLenFeature([3], tf.int64),
+        "data": tf.io.FixedLenFeature([], tf.string),
+    }
     ds = tf.data.TFRecordDataset(path).batch(batch).map(lambda r: tf.io.parse_example(r, features))
     for ex in ds.as_numpy_iterator():
         yield ex["shape"], ex["data"]
@@ -232,10 +291,14 @@ def compare(dir_a, dir_b, ignore_labels=False):
     a, b = inspect(dir_a), inspect(dir_b)
     lines, same = [], True
     if a.num_images != b.num_images:
-        lines.append(f"Datasets contain different numbers of images: {a.num_images} vs {b.num_images}")
+        lines.append(
+            f"Datasets contain different numbers of images: {a.num_images} vs {b.num_images}"
+        )
         same = False
     if a.resolutions != b.resolutions:
-        lines.append(f"Datasets have different levels: {list(a.resolutions)} vs {list(b.resolutions)}")
+        lines.append(
+            f"Datasets have different levels: {list(a.resolutions)} vs {list(b.resolutions)}"
+        )
         same = False
     for res in sorted(set(a.resolutions) & set(b.resolutions), reverse=True):
         level = res_log2(res)
@@ -257,7 +320,9 @@ def compare(dir_a, dir_b, ignore_labels=False):
         if la is None and lb is None:
             lines.append("labels: neither has labels")
         elif la is None or lb is None or la.shape != lb.shape:
-            lines.append(f"labels: differ ({None if la is None else la.shape} vs {None if lb is None else lb.shape})")
+            lines.append(
+                f"labels: differ ({None if la is None else la.shape} vs {None if lb is None else lb.shape})"
+            )
             same = False
         else:
             n = int(np.all(la == lb, axis=1).sum())
@@ -273,7 +338,11 @@ def verify(tfrecord_dir, *, progress=True):
 
     bar = None
     if progress:
-        files = [f for f in os.listdir(tfrecord_dir) if f.endswith(".tfrecords")] if os.path.isdir(tfrecord_dir) else []
+        files = (
+            [f for f in os.listdir(tfrecord_dir) if f.endswith(".tfrecords")]
+            if os.path.isdir(tfrecord_dir)
+            else []
+        )
         top = max(files, default=None)
         from pgan_tf.data.dataset import count_records
 

@@ -12,6 +12,7 @@ bad record does not hide the rest.
 
 The data CRC is checked by TensorFlow's C++ record reader; the 8-byte length headers here.
 """
+
 import os
 import struct
 
@@ -75,20 +76,37 @@ def scan_records(path):
             f.seek(offset)
             header = f.read(_HEADER)
             if len(header) < _HEADER:
-                yield index, offset, None, f"truncated: the file ends {len(header)} bytes into a record header"
+                yield (
+                    index,
+                    offset,
+                    None,
+                    f"truncated: the file ends {len(header)} bytes into a record header",
+                )
                 return
             length, crc = struct.unpack("<QI", header)
             if masked_crc32c(header[:8]) != crc:
                 if step is None:
-                    yield index, offset, None, ("length header checksum mismatch; no intact header before it to "
-                                                "step by, rest of the file not checked")
+                    yield (
+                        index,
+                        offset,
+                        None,
+                        (
+                            "length header checksum mismatch; no intact header before it to "
+                            "step by, rest of the file not checked"
+                        ),
+                    )
                     return
                 yield index, offset, None, "length header checksum mismatch"
                 offset, index = offset + step, index + 1
                 continue
             end = offset + _HEADER + length + _FOOTER
             if end > size:
-                yield index, offset, None, f"truncated: the record needs {end - size} more bytes than the file has"
+                yield (
+                    index,
+                    offset,
+                    None,
+                    f"truncated: the record needs {end - size} more bytes than the file has",
+                )
                 return
             step = step or end - offset
             try:
@@ -124,7 +142,9 @@ def _parse(record, resolution):
 def box_average(chw):
     """The 2×2 box average of a CHW image, in float32 (the format's downsampling step)."""
     x = chw.astype(np.float32)
-    return (x[:, 0::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 0::2] + x[:, 1::2, 1::2]) * np.float32(0.25)
+    return (x[:, 0::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 0::2] + x[:, 1::2, 1::2]) * np.float32(
+        0.25
+    )
 
 
 def _levels(tfrecord_dir):
@@ -135,7 +155,9 @@ def _levels(tfrecord_dir):
         if parsed is not None:
             found.setdefault(parsed[0], {})[parsed[1]] = os.path.join(tfrecord_dir, f)
     if not found:
-        raise DatasetError(f"{tfrecord_dir}: no <name>-rKK.tfrecords files (not a dataset directory?)")
+        raise DatasetError(
+            f"{tfrecord_dir}: no <name>-rKK.tfrecords files (not a dataset directory?)"
+        )
     own = dataset_name(tfrecord_dir)
     name = own if own in found else min(found)
     return name, found[name]
@@ -153,7 +175,9 @@ def verify(tfrecord_dir, progress=None):
     problems = []
     for level in range(MIN_RES_LOG2, top):
         if level not in files:
-            problems.append(f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level ({2 ** level}x{2 ** level})")
+            problems.append(
+                f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level ({2**level}x{2**level})"
+            )
     present = sorted((k for k in files if k >= MIN_RES_LOG2), reverse=True)  # largest first
     scans = {k: scan_records(files[k]) for k in present}
     reported = {k: 0 for k in present}
@@ -165,7 +189,9 @@ def verify(tfrecord_dir, progress=None):
         if reported[level] <= MAX_REPORTED_PER_LEVEL:
             problems.append(f"{files[level]}: {line}")
         elif reported[level] == MAX_REPORTED_PER_LEVEL + 1:
-            problems.append(f"{files[level]}: more problems; only the first {MAX_REPORTED_PER_LEVEL} are listed")
+            problems.append(
+                f"{files[level]}: more problems; only the first {MAX_REPORTED_PER_LEVEL} are listed"
+            )
 
     active = dict(scans)
     while active:
@@ -185,7 +211,10 @@ def verify(tfrecord_dir, progress=None):
             if channels is None:
                 channels = image.shape[0]
             elif image.shape[0] != channels:
-                report(level, f"record {index} at byte offset {offset}: {image.shape[0]} channels, the dataset has {channels}")
+                report(
+                    level,
+                    f"record {index} at byte offset {offset}: {image.shape[0]} channels, the dataset has {channels}",
+                )
                 continue
             images[level] = (image, offset, index)
         for level, (image, offset, index) in images.items():
@@ -194,19 +223,24 @@ def verify(tfrecord_dir, progress=None):
                 continue
             diff = np.abs(box_average(finer[0]) - image.astype(np.float32)).max()
             if diff > 1.0:
-                report(level, f"record {index} at byte offset {offset}: is not the 2x2 average of record {index} of "
-                            f"{os.path.basename(files[level + 1])} (differs by up to {diff:g})")
+                report(
+                    level,
+                    f"record {index} at byte offset {offset}: is not the 2x2 average of record {index} of "
+                    f"{os.path.basename(files[level + 1])} (differs by up to {diff:g})",
+                )
         if progress is not None and images:
             progress(max(counts.values()))
     if len(set(counts.values())) > 1:
         top_count = counts[present[0]]
         for level in present:
             if counts[level] != top_count:
-                problems.append(f"{files[level]}: holds {counts[level]} records, {os.path.basename(files[present[0]])} "
-                                f"holds {top_count}")
+                problems.append(
+                    f"{files[level]}: holds {counts[level]} records, {os.path.basename(files[present[0]])} "
+                    f"holds {top_count}"
+                )
     num_images = max(counts.values())
     labels_note = _check_labels(tfrecord_dir, name, num_images, problems)
-    sizes = ", ".join(f"{2 ** k}x{2 ** k}" for k in sorted(present))
+    sizes = ", ".join(f"{2**k}x{2**k}" for k in sorted(present))
     summary = f"checked {sum(counts.values())} records in {len(present)} level(s) ({sizes}), {num_images} images; "
     return problems, [summary + labels_note]
 
@@ -216,15 +250,21 @@ def _check_labels(tfrecord_dir, name, num_images, problems):
     others = sorted(f for f in os.listdir(tfrecord_dir) if f.endswith(".labels"))
     if not os.path.isfile(path):
         if others:
-            problems.append(f"{os.path.join(tfrecord_dir, others[0])}: labels file not named {os.path.basename(path)}")
+            problems.append(
+                f"{os.path.join(tfrecord_dir, others[0])}: labels file not named {os.path.basename(path)}"
+            )
         return "no labels"
     try:
         labels = np.load(path)
     except Exception as e:  # noqa: BLE001 - any load failure is the problem reported
-        problems.append(f"{path}: not a NumPy labels file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+        problems.append(
+            f"{path}: not a NumPy labels file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        )
         return "labels unreadable"
     if labels.ndim != 2 or labels.shape[0] != num_images:
-        problems.append(f"{path}: labels have shape {list(labels.shape)}, expected [{num_images}, classes]")
+        problems.append(
+            f"{path}: labels have shape {list(labels.shape)}, expected [{num_images}, classes]"
+        )
         return "labels of the wrong shape"
     onehot = np.all((labels == 0) | (labels == 1), axis=1) & (labels.sum(axis=1) == 1)
     if not onehot.all():

@@ -8,6 +8,7 @@ centred square, `resolution=N` resizes (Lanczos, the original's LSUN filter), an
 failure becomes one `DatasetError` line naming the file (`decoding_errors`). The sources that
 read folders, archives and databases are in `sources.py`.
 """
+
 import contextlib
 import dataclasses
 
@@ -31,7 +32,9 @@ class Transform:
 
     def __post_init__(self):
         if self.transform not in TRANSFORMS:
-            raise DatasetError(f"--transform: must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
+            raise DatasetError(
+                f"--transform: must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}"
+            )
         if self.convert not in CONVERSIONS:
             raise DatasetError(f"--convert: must be rgb or gray, got {self.convert!r}")
         if self.resolution is not None and not is_resolution(self.resolution):
@@ -42,15 +45,19 @@ class Transform:
         if self.transform == "center-crop":
             side = min(width, height)
         elif width != height:
-            raise DatasetError(f"{where}: image is {width}x{height}, not square (pass --transform center-crop)")
+            raise DatasetError(
+                f"{where}: image is {width}x{height}, not square (pass --transform center-crop)"
+            )
         else:
             side = width
         if self.resolution is not None:
             return self.resolution
         if not is_resolution(side):
             what = f"its centre crop {side}x{side}" if width != height else "it"
-            raise DatasetError(f"{where}: image is {width}x{height} and {what} is not a power of two >= 4 "
-                               "(pass --resolution N to resize)")
+            raise DatasetError(
+                f"{where}: image is {width}x{height} and {what} is not a power of two >= 4 "
+                "(pass --resolution N to resize)"
+            )
         return side
 
     def channels(self, mode, where, rawmode=None):
@@ -60,7 +67,9 @@ class Transform:
                 raise DatasetError(f"{where}: floating-point image (mode F) cannot be converted")
             return 3 if self.convert == "rgb" else 1
         if is_16bit(mode, rawmode):
-            raise DatasetError(f"{where}: 16-bit image ({mode}); the original tool accepts 8-bit RGB or grayscale only; {CONVERT_HINT}")
+            raise DatasetError(
+                f"{where}: 16-bit image ({mode}); the original tool accepts 8-bit RGB or grayscale only; {CONVERT_HINT}"
+            )
         if mode == "RGB":
             return 3
         if mode == "L":
@@ -74,7 +83,9 @@ class Transform:
             "1": "is a 1-bit image",
             "F": "is a floating-point image (F)",
         }.get(mode, f"has mode {mode}")
-        raise DatasetError(f"{where}: image {reason}; images must be RGB or grayscale; {CONVERT_HINT}")
+        raise DatasetError(
+            f"{where}: image {reason}; images must be RGB or grayscale; {CONVERT_HINT}"
+        )
 
     def apply(self, img, where):
         """PIL image → uint8 HWC array (C = 1 or 3), transformed as asked."""
@@ -128,9 +139,13 @@ def array_to_pil(arr: np.ndarray, where: str):
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.dtype not in (np.uint8, np.uint16) or (arr.dtype == np.uint16 and arr.ndim != 2):
-        raise DatasetError(f"{where}: {arr.dtype} image of shape {arr.shape}; expected 8-bit RGB or grayscale")
+        raise DatasetError(
+            f"{where}: {arr.dtype} image of shape {arr.shape}; expected 8-bit RGB or grayscale"
+        )
     if arr.ndim == 3 and arr.shape[2] not in (3, 4):
-        raise DatasetError(f"{where}: image with {arr.shape[2]} channels; expected RGB or grayscale")
+        raise DatasetError(
+            f"{where}: image with {arr.shape[2]} channels; expected RGB or grayscale"
+        )
     return PIL.Image.fromarray(np.ascontiguousarray(arr))  # L, RGB, RGBA or I;16
 
 
@@ -144,7 +159,9 @@ def decoding_errors(where: str):
     except DatasetError:  # a ValueError too, but already ours
         raise
     except PIL.UnidentifiedImageError:
-        raise DatasetError(f"{where}: not an image file (cannot identify the image format)") from None
+        raise DatasetError(
+            f"{where}: not an image file (cannot identify the image format)"
+        ) from None
     except OSError as e:
         if e.errno is not None:  # the file system's refusal, not the decoder's
             raise DatasetError(f"{where}: cannot read ({e.strerror})") from None

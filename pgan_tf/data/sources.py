@@ -10,6 +10,7 @@ are read). Bad input raises `DatasetError` whose message is `<file>: <reason>`.
 What one image may be and how it is made fit (`Transform`, decoding errors) is the policy of
 `decoding.py`; the sources here only find, read and order the images.
 """
+
 import concurrent.futures
 import glob
 import gzip
@@ -84,11 +85,13 @@ class ArraySource:
             raise DatasetError(f"{self.where}: no images")
         _, h, w, c = self.images.shape
         if h != w or not is_resolution(h) or c not in (1, 3):
-            raise DatasetError(f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or grayscale")
+            raise DatasetError(
+                f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or grayscale"
+            )
 
     def read(self, indices, batch_size=64):
         for i in range(0, len(indices), batch_size):
-            yield self.images[np.asarray(indices[i:i + batch_size])]
+            yield self.images[np.asarray(indices[i : i + batch_size])]
 
 
 class ImageFolder:
@@ -118,14 +121,18 @@ class ImageFolder:
     def _header(self, path):
         """(width, height, mode, rawmode) from the file's header, without decoding the pixels."""
         if os.path.isdir(path):
-            raise DatasetError(f"{path}: is a directory (images are read directly from IMAGE_DIR, not from subfolders)")
+            raise DatasetError(
+                f"{path}: is a directory (images are read directly from IMAGE_DIR, not from subfolders)"
+            )
         return decoding.read_header(path)
 
     def check(self):
         """Reads every header: sizes, modes, channels agree and are accepted."""
         first = None
         for path, (w, h, mode, rawmode) in zip(self.files, ordered_map(self._header, self.files)):
-            shape = (self.transform.output_size(w, h, path),) * 2 + (self.transform.channels(mode, path, rawmode),)
+            shape = (self.transform.output_size(w, h, path),) * 2 + (
+                self.transform.channels(mode, path, rawmode),
+            )
             if first is None:
                 first, self.shape = path, shape
             elif shape != self.shape:
@@ -164,10 +171,14 @@ class CelebA(ImageFolder):
             if os.path.isdir(os.path.join(celeba_dir, sub)):
                 break
         else:
-            raise DatasetError(f"{celeba_dir}: has neither img_align_celeba_png/ nor img_align_celeba/")
+            raise DatasetError(
+                f"{celeba_dir}: has neither img_align_celeba_png/ nor img_align_celeba/"
+            )
         super().__init__(os.path.join(celeba_dir, sub))
         if not (64 <= cx <= 178 - 64 and 64 <= cy <= 218 - 64):
-            raise DatasetError(f"{celeba_dir}: crop centre ({cx}, {cy}) puts the 128x128 crop outside the 178x218 images")
+            raise DatasetError(
+                f"{celeba_dir}: crop centre ({cx}, {cy}) puts the 128x128 crop outside the 178x218 images"
+            )
         self.cx, self.cy = cx, cy
         self.shape = (128, 128, 3)
 
@@ -185,7 +196,7 @@ class CelebA(ImageFolder):
             arr = np.asarray(img)
         if arr.shape != (218, 178, 3):
             raise DatasetError(f"{path}: image is {arr.shape}, expected (218, 178, 3)")
-        return arr[self.cy - 64:self.cy + 64, self.cx - 64:self.cx + 64]
+        return arr[self.cy - 64 : self.cy + 64, self.cx - 64 : self.cx + 64]
 
 
 def _find(where, *names):
@@ -209,7 +220,9 @@ def _unpickle(path):
 def _cifar_dir(cifar_dir, marker, subdir):
     if not os.path.isdir(cifar_dir):
         raise DatasetError(f"{cifar_dir}: no such directory")
-    if not os.path.exists(os.path.join(cifar_dir, marker)) and os.path.isdir(os.path.join(cifar_dir, subdir)):
+    if not os.path.exists(os.path.join(cifar_dir, marker)) and os.path.isdir(
+        os.path.join(cifar_dir, subdir)
+    ):
         return os.path.join(cifar_dir, subdir)
     return cifar_dir
 
@@ -221,7 +234,9 @@ def _cifar_images(path, data, n_classes, label_key):
     except (KeyError, TypeError, ValueError) as e:
         raise DatasetError(f"{path}: not a CIFAR batch (missing or bad {e})") from None
     if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or len(labels) != len(images):
-        raise DatasetError(f"{path}: data is {images.shape} with {len(labels)} labels, expected [n, 3072] and n labels")
+        raise DatasetError(
+            f"{path}: data is {images.shape} with {len(labels)} labels, expected [n, 3072] and n labels"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise DatasetError(f"{path}: labels outside 0..{n_classes - 1}")
     return images.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
@@ -256,7 +271,7 @@ def _read_idx(path, ndim):
         raise DatasetError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
     if len(raw) < 4 + 4 * ndim or raw[:3] != b"\0\0\x08" or raw[3] != ndim:
         raise DatasetError(f"{path}: not an idx file of unsigned bytes with {ndim} dimension(s)")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
         raise DatasetError(f"{path}: truncated: holds {data.size} bytes, the header says {dims}")
@@ -267,11 +282,26 @@ def mnist(mnist_dir):
     """MNIST training idx files (gzipped as downloaded, or not), padded to 32², with labels."""
     if not os.path.isdir(mnist_dir):
         raise DatasetError(f"{mnist_dir}: no such directory")
-    images = _read_idx(_find(mnist_dir, "train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte"), 3)
-    labels_path = _find(mnist_dir, "train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte", "train-labels.idx1-ubyte")
+    images = _read_idx(
+        _find(
+            mnist_dir,
+            "train-images-idx3-ubyte.gz",
+            "train-images-idx3-ubyte",
+            "train-images.idx3-ubyte",
+        ),
+        3,
+    )
+    labels_path = _find(
+        mnist_dir,
+        "train-labels-idx1-ubyte.gz",
+        "train-labels-idx1-ubyte",
+        "train-labels.idx1-ubyte",
+    )
     labels = _read_idx(labels_path, 1)
     if images.shape[1:] != (28, 28) or len(labels) != len(images):
-        raise DatasetError(f"{labels_path}: {len(labels)} labels for {len(images)} images of {images.shape[1:]}; expected 28x28 and one label each")
+        raise DatasetError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images of {images.shape[1:]}; expected 28x28 and one label each"
+        )
     if labels.size and labels.max() > 9:
         raise DatasetError(f"{labels_path}: labels outside 0..9")
     images = np.pad(images, [(0, 0), (2, 2), (2, 2)], "constant")[..., None]
@@ -289,11 +319,15 @@ class LSUN:
         try:
             import lmdb
         except ImportError:
-            raise DatasetError(f"{lmdb_dir}: reading LSUN needs the lmdb package (pip install lmdb)") from None
+            raise DatasetError(
+                f"{lmdb_dir}: reading LSUN needs the lmdb package (pip install lmdb)"
+            ) from None
         if not os.path.exists(lmdb_dir):
             raise DatasetError(f"{lmdb_dir}: no such file or directory")
         try:
-            self.env = lmdb.open(lmdb_dir, readonly=True, lock=False, readahead=False, max_readers=64)
+            self.env = lmdb.open(
+                lmdb_dir, readonly=True, lock=False, readahead=False, max_readers=64
+            )
         except lmdb.Error as e:
             raise DatasetError(f"{lmdb_dir}: not an LMDB database ({e})") from None
         self.lmdb_dir = lmdb_dir
@@ -335,8 +369,17 @@ class TFDS:
 
     random_access = False
 
-    def __init__(self, name, split="train", data_dir=None, manual_dir=None, download=False, transform=Transform(),
-                 image_key=None, label_key=None):
+    def __init__(
+        self,
+        name,
+        split="train",
+        data_dir=None,
+        manual_dir=None,
+        download=False,
+        transform=Transform(),
+        image_key=None,
+        label_key=None,
+    ):
         import tensorflow_datasets as tfds
 
         self.name, self.split, self.transform = name, split, transform
@@ -346,18 +389,26 @@ class TFDS:
         try:
             builder = tfds.builder(name, data_dir=data_dir)
         except Exception as e:  # noqa: BLE001 - TFDS raises many types for an unknown name
-            raise DatasetError(f"{where}: unknown or unloadable TFDS dataset ({_one_line(e)})") from None
+            raise DatasetError(
+                f"{where}: unknown or unloadable TFDS dataset ({_one_line(e)})"
+            ) from None
         if not builder.is_prepared():
             _prepare(builder, where, manual_dir, download)
         self.builder = builder
         features = builder.info.features
-        self.image_key = image_key or _pick_feature(features, tfds.features.Image, "image", where, required=True)
-        self.label_key = label_key or _pick_feature(features, tfds.features.ClassLabel, "label", where, required=False)
+        self.image_key = image_key or _pick_feature(
+            features, tfds.features.Image, "image", where, required=True
+        )
+        self.label_key = label_key or _pick_feature(
+            features, tfds.features.ClassLabel, "label", where, required=False
+        )
         self.num_classes = features[self.label_key].num_classes if self.label_key else 0
         try:
             self.num_images = builder.info.splits[split].num_examples
         except Exception as e:  # noqa: BLE001
-            raise DatasetError(f"{where}: no split {split!r} (has {', '.join(builder.info.splits)}): {e}") from None
+            raise DatasetError(
+                f"{where}: no split {split!r} (has {', '.join(builder.info.splits)}): {e}"
+            ) from None
         if not self.num_images:
             raise DatasetError(f"{where}: split {split!r} is empty")
         self.labels = None
@@ -391,7 +442,9 @@ class TFDS:
 
         try:
             yield from _batched(map(convert, enumerate(ds.as_numpy_iterator())), batch_size)
-        except tf.errors.OpError as e:  # e.g. prepared images that are not the shape the builder declares
+        except (
+            tf.errors.OpError
+        ) as e:  # e.g. prepared images that are not the shape the builder declares
             raise DatasetError(
                 f"tfds:{self.name}[{self.split}]: the data prepared in {self.builder.data_dir} cannot be read "
                 f"({_one_line(e)}); delete that folder and prepare it again from correct files"
@@ -416,7 +469,9 @@ def _manual_files(builder):
     if builder.name == "celeb_a_hq":
         res = builder.builder_config.resolution
         return f"{builder.builder_config.file_name}, one tar of the {res}x{res} PNG images"
-    return "the files TFDS says to download yourself: " + " ".join(str(builder.MANUAL_DOWNLOAD_INSTRUCTIONS).split())
+    return "the files TFDS says to download yourself: " + " ".join(
+        str(builder.MANUAL_DOWNLOAD_INSTRUCTIONS).split()
+    )
 
 
 def _registered_urls(builder, where):
@@ -451,11 +506,16 @@ def _prepare(builder, where, manual_dir, download):
     manual = bool(builder.MANUAL_DOWNLOAD_INSTRUCTIONS)
     if not download:
         if manual_dir is None:
-            need = (f"--manual_dir DIR holding {_manual_files(builder)}" if manual
-                    else "--download to let TFDS download and prepare it")
+            need = (
+                f"--manual_dir DIR holding {_manual_files(builder)}"
+                if manual
+                else "--download to let TFDS download and prepare it"
+            )
             raise DatasetError(f"{where}: not prepared in {builder.data_dir} (pass {need})")
         if _registered_urls(builder, where):
-            raise DatasetError(f"{where}: needs downloads besides the files in --manual_dir (pass --download too)")
+            raise DatasetError(
+                f"{where}: needs downloads besides the files in --manual_dir (pass --download too)"
+            )
     if manual_dir is not None:
         _check_manual_files(builder, where, manual_dir)
     config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=download)
@@ -475,7 +535,9 @@ def _pick_feature(features, kind, preferred, where, required):
     if found:
         return found[0]
     if required:
-        raise DatasetError(f"{where}: has no {kind.__name__} feature (features: {', '.join(features)})")
+        raise DatasetError(
+            f"{where}: has no {kind.__name__} feature (features: {', '.join(features)})"
+        )
     return None
 
 
@@ -495,7 +557,9 @@ class Synthetic:
         self.resolution = resolution
         self.num_images = num_images
         self.params = synthetic.sample_params(num_images, seed)
-        self.labels = one_hot(synthetic.mode_id(self.params["shape"], self.params["colour"]), synthetic.NUM_MODES)
+        self.labels = one_hot(
+            synthetic.mode_id(self.params["shape"], self.params["colour"]), synthetic.NUM_MODES
+        )
 
     def check(self):
         pass
@@ -503,5 +567,7 @@ class Synthetic:
     def read(self, indices, batch_size=64):
         batch_size = max(batch_size, (1 << 20) // (self.resolution * self.resolution))
         for i in range(0, len(indices), batch_size):
-            idx = np.asarray(indices[i:i + batch_size])
-            yield self._synthetic.render({k: v[idx] for k, v in self.params.items()}, self.resolution)
+            idx = np.asarray(indices[i : i + batch_size])
+            yield self._synthetic.render(
+                {k: v[idx] for k, v in self.params.items()}, self.resolution
+            )

@@ -12,6 +12,7 @@ every resolution (edges are anti-aliased analytically, by the distance to the sh
 classifier that finds the saturated foreground, names its hue, re-renders the three shapes in the
 foreground's bounding box and keeps the best overlap. It is what `metrics.mode_coverage` uses.
 """
+
 import numpy as np
 
 from pgan_tf.core.resolution import is_resolution, res_log2
@@ -41,8 +42,17 @@ def sample_params(n, seed=0):
     bg = rng.uniform(60, 190, size=n)  # background grey level at the centre
     angle = rng.uniform(0, 2 * np.pi, size=n)
     amp = rng.uniform(0, 50, size=n)  # grey-level change across the image
-    return dict(shape=shape, colour=colour, cx=cx, cy=cy, r=r, shade=shade, bg=bg,
-                gx=amp * np.cos(angle), gy=amp * np.sin(angle))
+    return dict(
+        shape=shape,
+        colour=colour,
+        cx=cx,
+        cy=cy,
+        r=r,
+        shade=shade,
+        bg=bg,
+        gx=amp * np.cos(angle),
+        gy=amp * np.sin(angle),
+    )
 
 
 def _coverage(shape, cx, cy, r, resolution):
@@ -67,9 +77,11 @@ def render(params, resolution):
     res_log2(resolution)
     cov = _coverage(params["shape"], params["cx"], params["cy"], params["r"], resolution)[..., None]
     t = (np.arange(resolution, dtype=np.float32) + 0.5) / resolution - 0.5
-    bg = (np.asarray(params["bg"], np.float32)[:, None, None]
-          + np.asarray(params["gx"], np.float32)[:, None, None] * t[None, None, :]
-          + np.asarray(params["gy"], np.float32)[:, None, None] * t[None, :, None])[..., None]
+    bg = (
+        np.asarray(params["bg"], np.float32)[:, None, None]
+        + np.asarray(params["gx"], np.float32)[:, None, None] * t[None, None, :]
+        + np.asarray(params["gy"], np.float32)[:, None, None] * t[None, :, None]
+    )[..., None]
     fg = _COLOUR_RGB[params["colour"]] * np.asarray(params["shade"], np.float32)[:, None]
     img = cov * fg[:, None, None, :] + (1 - cov) * bg
     return np.rint(img).clip(0, 255).astype(np.uint8)
@@ -81,7 +93,7 @@ def make_images(n, resolution, seed=0):
     chunk = max(1, (1 << 22) // (resolution * resolution))
     images = np.empty((n, resolution, resolution, 3), np.uint8)
     for i in range(0, n, chunk):
-        images[i:i + chunk] = render({k: v[i:i + chunk] for k, v in params.items()}, resolution)
+        images[i : i + chunk] = render({k: v[i : i + chunk] for k, v in params.items()}, resolution)
     return images, mode_id(params["shape"], params["colour"]).astype(np.int64)
 
 
@@ -113,13 +125,15 @@ def classify(images, *, max_hue_error=25.0, min_iou=0.6):
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"expected NHWC RGB images, got shape {images.shape}")
     if images.shape[1] != images.shape[2] or not is_resolution(images.shape[1]):
-        raise ValueError(f"expected square power-of-two images, got {images.shape[1]}x{images.shape[2]}")
+        raise ValueError(
+            f"expected square power-of-two images, got {images.shape[1]}x{images.shape[2]}"
+        )
     out = np.full(len(images), -1, np.int64)
     for i in range(0, len(images), 1024):
-        x = images[i:i + 1024].astype(np.float32)
+        x = images[i : i + 1024].astype(np.float32)
         while x.shape[1] > 32:  # 32×32 is plenty to tell the modes apart, and much faster
             x = (x[:, 0::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 0::2] + x[:, 1::2, 1::2]) * 0.25
-        out[i:i + 1024] = _classify_chunk(x, max_hue_error, min_iou)
+        out[i : i + 1024] = _classify_chunk(x, max_hue_error, min_iou)
     return out
 
 
@@ -132,7 +146,11 @@ def _classify_chunk(x, max_hue_error, min_iou):
     # The background's chroma: the median (the shape covers less than half of the image).
     bg_chroma = np.median(flat, axis=1)
     ok = fg_chroma - bg_chroma >= 60
-    soft = np.clip((chroma - bg_chroma[:, None, None]) / np.maximum(fg_chroma - bg_chroma, 1)[:, None, None], 0, 1)
+    soft = np.clip(
+        (chroma - bg_chroma[:, None, None]) / np.maximum(fg_chroma - bg_chroma, 1)[:, None, None],
+        0,
+        1,
+    )
     mask = soft > 0.5
     area = mask.reshape(n, -1).mean(1)
     ok &= (area > 0.04) & (area < 0.5)
@@ -160,7 +178,9 @@ def _classify_chunk(x, max_hue_error, min_iou):
     my = (soft * t[None, :, None]).reshape(n, -1).sum(1) / mass
     a = mass / (h * w)  # area in image units
     ious = []
-    for k, (r, dy) in enumerate(((np.sqrt(a / np.pi), 0.0), (np.sqrt(a / 4), 0.0), (np.sqrt(a / 2), -1 / 3))):
+    for k, (r, dy) in enumerate(
+        ((np.sqrt(a / np.pi), 0.0), (np.sqrt(a / 4), 0.0), (np.sqrt(a / 2), -1 / 3))
+    ):
         proto = _coverage(np.full(n, k), mx, my + dy * r, r, h)
         inter = np.minimum(proto, soft).reshape(n, -1).sum(1)
         union = np.maximum(proto, soft).reshape(n, -1).sum(1)

@@ -13,6 +13,7 @@ float32 and carried in float (the unrounded values are averaged again); every wr
 
 Images handed to `DatasetWriter` are uint8 NHWC batches (C = 1 or 3); files hold CHW.
 """
+
 import contextlib
 import os
 import re
@@ -78,7 +79,12 @@ def downsample(images):
     """One 2×2 box-filter step of NHWC (or HWC) images in float32, summed in the original's
     order: (a + b + c + d) * 0.25, left to right."""
     x = np.asarray(images).astype(np.float32, copy=False)
-    return (x[..., 0::2, 0::2, :] + x[..., 0::2, 1::2, :] + x[..., 1::2, 0::2, :] + x[..., 1::2, 1::2, :]) * np.float32(0.25)
+    return (
+        x[..., 0::2, 0::2, :]
+        + x[..., 0::2, 1::2, :]
+        + x[..., 1::2, 0::2, :]
+        + x[..., 1::2, 1::2, :]
+    ) * np.float32(0.25)
 
 
 def quantize(x):
@@ -142,7 +148,9 @@ def check_target(tfrecord_dir, overwrite):
         if not os.path.isdir(tfrecord_dir):
             raise DatasetError(f"{tfrecord_dir}: exists and is not a directory")
         if os.listdir(tfrecord_dir) and not overwrite:
-            raise DatasetError(f"{tfrecord_dir}: already exists and is not empty (pass --overwrite to replace it)")
+            raise DatasetError(
+                f"{tfrecord_dir}: already exists and is not empty (pass --overwrite to replace it)"
+            )
 
 
 def make_temp_dir(target: str) -> str:
@@ -177,8 +185,10 @@ class DatasetWriter:
                 yield
         except atomic.WriteError as e:
             self.abort()
-            raise DatasetError(f"{final_path}: cannot write: {e.reason} (nothing was written to "
-                               f"{self.tfrecord_dir})") from None
+            raise DatasetError(
+                f"{final_path}: cannot write: {e.reason} (nothing was written to "
+                f"{self.tfrecord_dir})"
+            ) from None
 
     def __init__(self, tfrecord_dir, *, overwrite=False, progress=None):
         self.tfrecord_dir = os.path.normpath(tfrecord_dir)
@@ -205,7 +215,9 @@ class DatasetWriter:
         try:
             top = res_log2(h)
         except ValueError:
-            raise DatasetError(f"{self.tfrecord_dir}: image size must be a power of two >= 4, got {w}x{h}") from None
+            raise DatasetError(
+                f"{self.tfrecord_dir}: image size must be a power of two >= 4, got {w}x{h}"
+            ) from None
         self.shape = tuple(shape)
         for level in range(top, MIN_RES_LOG2 - 1, -1):
             path = tfrecord_filename(self.tmp_dir, level, self.name)
@@ -238,8 +250,10 @@ class DatasetWriter:
         labels = np.asarray(labels, dtype=np.float32)
         if labels.ndim != 2 or labels.shape[0] != self.num_images:
             raise ValueError(f"labels must be [{self.num_images}, classes], got {labels.shape}")
-        with self._writing(labels_filename(self.tfrecord_dir, self.name)), \
-                open(labels_filename(self.tmp_dir, self.name), "wb") as f:
+        with (
+            self._writing(labels_filename(self.tfrecord_dir, self.name)),
+            open(labels_filename(self.tmp_dir, self.name), "wb") as f,
+        ):
             np.save(f, labels)
             f.flush()
             os.fsync(f.fileno())

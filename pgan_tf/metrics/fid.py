@@ -9,6 +9,7 @@ gives — a full Keras model (`.keras` / `.h5`), a weights file for
 `keras.applications.InceptionV3(weights=None)` (`.weights.h5` or a weights-only `.h5`), or a
 SavedModel directory — and accepts any model with an image input and the named outputs.
 """
+
 import os
 
 import numpy as np
@@ -31,13 +32,18 @@ def sqrtm_psd(matrix):
 
 def frechet_distance(mu1, sigma1, mu2, sigma2):
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) (covariances PSD)."""
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    mu1, mu2 = (
+        np.atleast_1d(np.asarray(mu1, np.float64)),
+        np.atleast_1d(np.asarray(mu2, np.float64)),
+    )
     sigma1 = np.atleast_2d(np.asarray(sigma1, np.float64))
     sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))
     d = mu1.shape[0]
     if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
-        raise ValueError(f"frechet_distance: shapes do not match: mu {mu1.shape}, {mu2.shape}; "
-                         f"sigma {sigma1.shape}, {sigma2.shape}")
+        raise ValueError(
+            f"frechet_distance: shapes do not match: mu {mu1.shape}, {mu2.shape}; "
+            f"sigma {sigma1.shape}, {sigma2.shape}"
+        )
     root1 = sqrtm_psd(sigma1)
     middle = root1 @ sigma2 @ root1
     vals = np.linalg.eigvalsh((middle + middle.T) / 2.0)
@@ -102,12 +108,15 @@ def _load_keras(path):
     import keras
 
     name = os.path.basename(path)
-    if name.endswith(".keras") or (name.endswith(".h5") and not name.endswith(".weights.h5")
-                                   and _h5_is_full_model(path)):
+    if name.endswith(".keras") or (
+        name.endswith(".h5") and not name.endswith(".weights.h5") and _h5_is_full_model(path)
+    ):
         return keras.saving.load_model(path, compile=False)
     if not name.endswith(".h5"):
-        raise ValueError(f"unrecognized Inception file {path!r}: expected .keras, .h5, "
-                         f".weights.h5 or a SavedModel directory")
+        raise ValueError(
+            f"unrecognized Inception file {path!r}: expected .keras, .h5, "
+            f".weights.h5 or a SavedModel directory"
+        )
     errors = []
     for classes in (1000, 1008):
         model = keras.applications.InceptionV3(weights=None, classes=classes)
@@ -116,8 +125,9 @@ def _load_keras(path):
             return model
         except ValueError as e:
             errors.append(str(e).splitlines()[0])
-    raise ValueError(f"{path!r} does not hold InceptionV3 weights (1000 or 1008 classes): "
-                     f"{errors[-1]}")
+    raise ValueError(
+        f"{path!r} does not hold InceptionV3 weights (1000 or 1008 classes): {errors[-1]}"
+    )
 
 
 class InceptionFeatures:
@@ -130,8 +140,9 @@ class InceptionFeatures:
     (features, logits). Outputs that are not already softmax probabilities are softmaxed.
     """
 
-    def __init__(self, path, *, feature_layer="avg_pool", output_layer="predictions",
-                 batch_size=32):
+    def __init__(
+        self, path, *, feature_layer="avg_pool", output_layer="predictions", batch_size=32
+    ):
         if not path:
             raise ValueError(NO_WEIGHTS_MESSAGE)
         if not os.path.exists(path):
@@ -148,8 +159,10 @@ class InceptionFeatures:
         names = [layer.name for layer in model.layers]
         missing = [n for n in (feature_layer, output_layer) if n not in names]
         if missing:
-            raise ValueError(f"Inception model has no layer(s) {missing}; its last layers are "
-                             f"{names[-5:]} (choose with feature_layer=/output_layer=)")
+            raise ValueError(
+                f"Inception model has no layer(s) {missing}; its last layers are "
+                f"{names[-5:]} (choose with feature_layer=/output_layer=)"
+            )
         out_layer = model.get_layer(output_layer)
         self._outputs_are_probs = _is_softmax_layer(out_layer)
         net = keras.Model(model.inputs, [model.get_layer(feature_layer).output, out_layer.output])
@@ -159,8 +172,9 @@ class InceptionFeatures:
 
     def _init_saved_model(self, path, feature_layer, output_layer):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-            raise FileNotFoundError(f"{path!r} is a directory without saved_model.pb "
-                                    f"({NO_WEIGHTS_MESSAGE})")
+            raise FileNotFoundError(
+                f"{path!r} is a directory without saved_model.pb ({NO_WEIGHTS_MESSAGE})"
+            )
         loaded = tf.saved_model.load(path)
         if "serving_default" not in loaded.signatures:
             raise ValueError(f"SavedModel {path!r} has no serving_default signature")
@@ -171,9 +185,11 @@ class InceptionFeatures:
         elif len(keys) == 2:
             feat_key, out_key = keys
         else:
-            raise ValueError(f"SavedModel {path!r} outputs {keys}: name the feature and logits "
-                             f"outputs with feature_layer=/output_layer=")
-        (in_name, spec), = fn.structured_input_signature[1].items()
+            raise ValueError(
+                f"SavedModel {path!r} outputs {keys}: name the feature and logits "
+                f"outputs with feature_layer=/output_layer="
+            )
+        ((in_name, spec),) = fn.structured_input_signature[1].items()
         self._size = tuple(d or 299 for d in spec.shape[1:3])
         self._channels = spec.shape[3] or 3
         self._outputs_are_probs = None
@@ -194,7 +210,7 @@ class InceptionFeatures:
         """(features [N, F] float64, probabilities [N, K] float64) for a uint8 NHWC array."""
         feats, probs = [], []
         for start in range(0, len(images), self.batch_size):
-            f, out = self._run(self.preprocess(images[start:start + self.batch_size]))
+            f, out = self._run(self.preprocess(images[start : start + self.batch_size]))
             out = np.asarray(out, np.float64)
             as_probs = self._outputs_are_probs
             if as_probs is None:
@@ -217,7 +233,7 @@ def fid(reals, fakes, inception):
     stats = []
     for images in (reals, fakes):
         s = GaussianStats()
-        for batch in ([images] if isinstance(images, np.ndarray) else images):
+        for batch in [images] if isinstance(images, np.ndarray) else images:
             s.add(inception(np.asarray(batch))[0])
         stats.append(s)
     return fid_from_stats(*stats)

@@ -4,6 +4,7 @@ IS = exp(E_x KL(p(y|x) ‖ p(y))), computed on each of `splits` equal chunks of 
 p(y) the chunk's mean prediction; the score is the mean over chunks (± their std), as the
 original Inception-score code does. Class probabilities come from `InceptionFeatures`.
 """
+
 import numpy as np
 
 from pgan_tf.metrics.fid import InceptionFeatures
@@ -55,7 +56,7 @@ def inception_score(images, inception, splits=10):
     if not isinstance(inception, InceptionFeatures):
         inception = InceptionFeatures(inception)
     acc = ISAccumulator(inception, splits)
-    for batch in ([images] if isinstance(images, np.ndarray) else images):
+    for batch in [images] if isinstance(images, np.ndarray) else images:
         acc.add(batch)
     res = acc.result()
     return res["IS_mean"], res["IS_std"]

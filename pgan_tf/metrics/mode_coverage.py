@@ -1,5 +1,6 @@
 """Mode coverage on the built-in synthetic dataset: how many of its known modes a generator
 produces, and how evenly (pure NumPy on top of `pgan_tf.data.synthetic.classify`)."""
+
 import numpy as np
 
 from pgan_tf.data import synthetic

@@ -9,6 +9,7 @@ Small images: the 11×11 window must fit the coarsest scale, so 5 scales need �
 Smaller images use the largest number of scales that fits (32² → 2, 64² → 3, 128² → 4),
 with the first weights renormalized to sum to 1; below 11² the metric is undefined (error).
 """
+
 import numpy as np
 import tensorflow as tf
 
@@ -47,12 +48,20 @@ def ms_ssim_pairs(images_a, images_b):
     a = tf.cast(tf.convert_to_tensor(images_a), tf.float32)
     b = tf.cast(tf.convert_to_tensor(images_b), tf.float32)
     if a.shape.rank != 4 or a.shape != b.shape:
-        raise ValueError(f"MS-SSIM needs two NHWC batches of equal shape, got {a.shape} and "
-                         f"{b.shape}")
+        raise ValueError(
+            f"MS-SSIM needs two NHWC batches of equal shape, got {a.shape} and {b.shape}"
+        )
     weights = scale_weights(num_scales(min(a.shape[1], a.shape[2])))
-    return tf.image.ssim_multiscale(a, b, MAX_VAL, power_factors=weights,
-                                    filter_size=FILTER_SIZE, filter_sigma=FILTER_SIGMA,
-                                    k1=K1, k2=K2)
+    return tf.image.ssim_multiscale(
+        a,
+        b,
+        MAX_VAL,
+        power_factors=weights,
+        filter_size=FILTER_SIZE,
+        filter_sigma=FILTER_SIGMA,
+        k1=K1,
+        k2=K2,
+    )
 
 
 class MSSSIMAccumulator:
@@ -98,5 +107,5 @@ def ms_ssim(images, *, batch_size=64):
     for batch in images:
         batch = np.asarray(batch)
         for start in range(0, batch.shape[0], batch_size):
-            acc.add(batch[start:start + batch_size])
+            acc.add(batch[start : start + batch_size])
     return acc.result()["MS-SSIM"]

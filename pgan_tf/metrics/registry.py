@@ -5,6 +5,7 @@ every requested metric consumes the same batches (SWD and FID need both sets, MS
 and mode coverage only the generated one), so no metric forces a whole set into memory
 except mode coverage, which classifies the generated set as a whole.
 """
+
 import numpy as np
 
 METRIC_NAMES = ("swd", "ms_ssim", "fid", "is", "mode_coverage")
@@ -71,8 +72,11 @@ class _Consumers:
         if _NEEDS_INCEPTION & set(names):
             from pgan_tf.metrics.fid import InceptionFeatures
 
-            self.inception = (inception_path if isinstance(inception_path, InceptionFeatures)
-                              else InceptionFeatures(inception_path))
+            self.inception = (
+                inception_path
+                if isinstance(inception_path, InceptionFeatures)
+                else InceptionFeatures(inception_path)
+            )
         if "fid" in names:
             from pgan_tf.metrics.fid import GaussianStats
 
@@ -141,8 +145,17 @@ class _Consumers:
         return out
 
 
-def compute_metrics(names, generate_fn, real_batches_fn, *, num_images, seed,
-                    inception_path=None, batch_size=64, progress=None):
+def compute_metrics(
+    names,
+    generate_fn,
+    real_batches_fn,
+    *,
+    num_images,
+    seed,
+    inception_path=None,
+    batch_size=64,
+    progress=None,
+):
     """Computes the named metrics of a generator against the real data.
 
     generate_fn(n, seed) → uint8 NHWC array of n generated images;
@@ -173,8 +186,10 @@ def compute_metrics(names, generate_fn, real_batches_fn, *, num_images, seed,
         n = min(batch_size, count - done)
         batch = np.asarray(generate_fn(n, _batch_seed(seed, index)))
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[0] != n:
-            raise ValueError(f"generate_fn({n}, seed) must return uint8 [{n}, H, W, C], got "
-                             f"{batch.dtype} {batch.shape}")
+            raise ValueError(
+                f"generate_fn({n}, seed) must return uint8 [{n}, H, W, C], got "
+                f"{batch.dtype} {batch.shape}"
+            )
         consumers.add("fakes", batch)
         done += n
         index += 1

@@ -18,6 +18,7 @@ one at a time: the accumulator keeps each image in its most compact form (the ui
 to 256²; for larger images the descriptors of the finest levels plus a small Gaussian level)
 and cuts a level's patches only when that level's distance is computed.
 """
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -180,7 +181,8 @@ def extract_descriptors(level_images, corners, patch_size=7, out=None):
     n, c = level_images.shape[:2]
     p = corners.shape[1]
     windows = np.lib.stride_tricks.sliding_window_view(
-        level_images, (patch_size, patch_size), axis=(2, 3))  # [N, C, Y, X, ps, ps]
+        level_images, (patch_size, patch_size), axis=(2, 3)
+    )  # [N, C, Y, X, ps, ps]
     rows = np.arange(n)[:, None]
     patches = windows[rows, :, corners[:, :, 0], corners[:, :, 1]]  # [N, P, C, ps, ps]
     if out is None:
@@ -290,8 +292,7 @@ def _sliced_w1(a, b, dirs_a, dirs_b, shift_a, shift_b, pool):
         proj_a = a @ np.ascontiguousarray(dirs_a[:, cols])
         proj_b = b @ np.ascontiguousarray(dirs_b[:, cols])
         if a.shape[0] < _SORT_BELOW:
-            total += float(np.sum(_sorted_gaps(proj_a.T, proj_b.T, shift_a[cols],
-                                               shift_b[cols])))
+            total += float(np.sum(_sorted_gaps(proj_a.T, proj_b.T, shift_a[cols], shift_b[cols])))
             continue
         total += sum(pool.map(wasserstein1, proj_a.T, proj_b.T, shift_a[cols], shift_b[cols]))
     return total / num_dirs
@@ -308,8 +309,9 @@ def sliced_wasserstein(a, b, dirs_per_repeat=128, repeats=4, seed=None):
     a = np.asarray(a, np.float32)
     b = np.asarray(b, np.float32)
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"sliced_wasserstein needs two [M, D] sets of equal shape, "
-                         f"got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"sliced_wasserstein needs two [M, D] sets of equal shape, got {a.shape} and {b.shape}"
+        )
     dirs = np.concatenate(random_directions(a.shape[1], dirs_per_repeat, repeats, seed), axis=1)
     zeros = np.zeros(dirs.shape[1])
     with ThreadPoolExecutor(2) as pool:
@@ -337,7 +339,7 @@ def _as_batches(images, batch_size):
         if batch.dtype != np.uint8 or batch.ndim != 4:
             raise ValueError(f"SWD expects uint8 NHWC images, got {batch.dtype} {batch.shape}")
         for start in range(0, batch.shape[0], batch_size):
-            yield batch[start:start + batch_size]
+            yield batch[start : start + batch_size]
 
 
 def _default_seed(seed):
@@ -368,8 +370,18 @@ class SWDAccumulator:
 
     SETS = ("reals", "fakes")
 
-    def __init__(self, resolution, num_channels, *, seed=None, patches_per_image=128,
-                 patch_size=7, num_dirs=128, num_repeats=4, min_resolution=16):
+    def __init__(
+        self,
+        resolution,
+        num_channels,
+        *,
+        seed=None,
+        patches_per_image=128,
+        patch_size=7,
+        num_dirs=128,
+        num_repeats=4,
+        min_resolution=16,
+    ):
         self.resolutions = pyramid_resolutions(resolution, min_resolution)
         if min_resolution < patch_size:
             raise ValueError(f"min_resolution {min_resolution} is smaller than the patch size")
@@ -379,24 +391,34 @@ class SWDAccumulator:
         self.patch_size = patch_size
         self.num_dirs = num_dirs
         self.num_repeats = num_repeats
-        self.stored_level = stored_level(self.resolutions, self.num_channels,
-                                         patches_per_image, patch_size)
+        self.stored_level = stored_level(
+            self.resolutions, self.num_channels, patches_per_image, patch_size
+        )
         # per set: list of (first image index, Gaussian level `stored_level` of the batch)
         self._stored = {name: [] for name in self.SETS}
         # per set and level above stored_level: descriptor chunks and their stats
         self._descriptors = {name: [[] for _ in range(self.stored_level)] for name in self.SETS}
-        self._stats = {name: [ChannelStats(self.num_channels) for _ in self.resolutions]
-                       for name in self.SETS}
+        self._stats = {
+            name: [ChannelStats(self.num_channels) for _ in self.resolutions] for name in self.SETS
+        }
         self._counts = {name: 0 for name in self.SETS}
         self._lock = threading.Lock()
 
     def _corners(self, level, first, n):
-        return patch_corners(self.seed, level, first, n, self.patches_per_image,
-                             self.resolutions[level], self.patch_size)
+        return patch_corners(
+            self.seed,
+            level,
+            first,
+            n,
+            self.patches_per_image,
+            self.resolutions[level],
+            self.patch_size,
+        )
 
     def _describe(self, which, level, first, band, out=None):
-        desc = extract_descriptors(band, self._corners(level, first, band.shape[0]),
-                                   self.patch_size, out)
+        desc = extract_descriptors(
+            band, self._corners(level, first, band.shape[0]), self.patch_size, out
+        )
         chunk = ChannelStats(self.num_channels)
         chunk.add(desc)
         with self._lock:
@@ -410,8 +432,10 @@ class SWDAccumulator:
         expected = (self.resolutions[0], self.resolutions[0], self.num_channels)
         batch = np.asarray(batch)
         if batch.dtype != np.uint8 or batch.ndim != 4 or tuple(batch.shape[1:]) != expected:
-            raise ValueError(f"SWD {which}: expected uint8 [N, {expected[0]}, {expected[1]}, "
-                             f"{expected[2]}], got {batch.dtype} {tuple(batch.shape)}")
+            raise ValueError(
+                f"SWD {which}: expected uint8 [N, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}], got {batch.dtype} {tuple(batch.shape)}"
+            )
         n = batch.shape[0]
         if n == 0:
             return
@@ -457,8 +481,13 @@ class SWDAccumulator:
             first, gauss = stored[i]
             band, down = _pyramid_step(np.asarray(gauss, np.float32), last)
             start = first * self.patches_per_image
-            self._describe(which, level, first, band,
-                           out=desc[start:start + band.shape[0] * self.patches_per_image])
+            self._describe(
+                which,
+                level,
+                first,
+                band,
+                out=desc[start : start + band.shape[0] * self.patches_per_image],
+            )
             stored[i] = (first, down)
 
         list(pool.map(advance, range(len(stored))))
@@ -470,9 +499,11 @@ class SWDAccumulator:
         Consumes the stored images: call once, after the last batch.
         """
         if self._counts["reals"] != self._counts["fakes"]:
-            raise ValueError(f"SWD needs the same number of reals and fakes, got "
-                             f"{self._counts['reals']} and {self._counts['fakes']} "
-                             f"(equal size sets)")
+            raise ValueError(
+                f"SWD needs the same number of reals and fakes, got "
+                f"{self._counts['reals']} and {self._counts['fakes']} "
+                f"(equal size sets)"
+            )
         if self._counts["reals"] == 0:
             raise ValueError("SWD got no images")
         dims = self.num_channels * self.patch_size * self.patch_size
@@ -482,8 +513,10 @@ class SWDAccumulator:
             for level, res in enumerate(self.resolutions):
                 desc = [self._level_descriptors(name, level, pool) for name in self.SETS]
                 stats = [self._stats[name][level] for name in self.SETS]
-                dirs = np.concatenate(random_directions(dims, self.num_dirs, self.num_repeats,
-                                                        [self.seed, level]), axis=1)[order]
+                dirs = np.concatenate(
+                    random_directions(dims, self.num_dirs, self.num_repeats, [self.seed, level]),
+                    axis=1,
+                )[order]
                 dist = _normalized_level_distance(desc, stats, dirs.astype(np.float64), pool)
                 del desc
                 out[f"SWDx1e3_{res}"] = dist * 1e3
@@ -491,8 +524,18 @@ class SWDAccumulator:
         return out
 
 
-def swd(reals, fakes, *, seed=None, patches_per_image=128, patch_size=7, num_dirs=128,
-        num_repeats=4, min_resolution=16, batch_size=64):
+def swd(
+    reals,
+    fakes,
+    *,
+    seed=None,
+    patches_per_image=128,
+    patch_size=7,
+    num_dirs=128,
+    num_repeats=4,
+    min_resolution=16,
+    batch_size=64,
+):
     """Multi-scale SWD between two uint8 NHWC image sets (arrays or iterables of batches).
 
     Returns {'SWDx1e3_<res>': float for each pyramid level, 'SWDx1e3_avg': float}.
@@ -501,10 +544,16 @@ def swd(reals, fakes, *, seed=None, patches_per_image=128, patch_size=7, num_dir
     for which, images in (("reals", reals), ("fakes", fakes)):
         for batch in _as_batches(images, batch_size):
             if acc is None:
-                acc = SWDAccumulator(batch.shape[1], batch.shape[3], seed=seed,
-                                     patches_per_image=patches_per_image,
-                                     patch_size=patch_size, num_dirs=num_dirs,
-                                     num_repeats=num_repeats, min_resolution=min_resolution)
+                acc = SWDAccumulator(
+                    batch.shape[1],
+                    batch.shape[3],
+                    seed=seed,
+                    patches_per_image=patches_per_image,
+                    patch_size=patch_size,
+                    num_dirs=num_dirs,
+                    num_repeats=num_repeats,
+                    min_resolution=min_resolution,
+                )
             acc.add(which, batch)
     if acc is None:
         raise ValueError("SWD got no images")

@@ -8,6 +8,7 @@ tails, are integrated from their values one by one, in order. The sliced Wassers
 of the paper sorts both samples per direction (the original: np.sort, O(M log M)); this gives
 the same number in linear time (measured by benchmarks/metrics.py).
 """
+
 import numpy as np
 
 MAX_BINS = 1 << 18
@@ -23,8 +24,9 @@ def _binned_range(a, b, shift_a, shift_b):
     cut into uniform bins."""
     vmin = min(float(a.min()) - shift_a, float(b.min()) - shift_b)
     vmax = max(float(a.max()) - shift_a, float(b.max()) - shift_b)
-    sample = np.concatenate([a[::_SUBSAMPLE].astype(np.float64) - shift_a,
-                             b[::_SUBSAMPLE].astype(np.float64) - shift_b])
+    sample = np.concatenate(
+        [a[::_SUBSAMPLE].astype(np.float64) - shift_a, b[::_SUBSAMPLE].astype(np.float64) - shift_b]
+    )
     centre, spread = sample.mean(), sample.std()
     lo = max(vmin, centre - TAIL_SIGMAS * spread)
     hi = min(vmax, centre + TAIL_SIGMAS * spread)
@@ -83,8 +85,9 @@ def wasserstein1(a, b, shift_a=0.0, shift_b=0.0, num_bins=None):
     a = np.asarray(a, np.float32).ravel()
     b = np.asarray(b, np.float32).ravel()
     if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"wasserstein1 needs two non-empty samples of equal size, "
-                         f"got {a.size} and {b.size}")
+        raise ValueError(
+            f"wasserstein1 needs two non-empty samples of equal size, got {a.size} and {b.size}"
+        )
     shift_a, shift_b = float(shift_a), float(shift_b)
     num_bins = default_num_bins(a.size) if num_bins is None else int(num_bins)
     lo, hi, vmin, vmax = _binned_range(a, b, shift_a, shift_b)
@@ -93,7 +96,7 @@ def wasserstein1(a, b, shift_a=0.0, shift_b=0.0, num_bins=None):
     if hi <= lo:
         lo, hi = vmin, vmax
     # just under num_bins / (hi − lo): hi itself lands in the last regular bin, not past it
-    scale = num_bins * (1.0 - 2.0 ** -20) / (hi - lo)
+    scale = num_bins * (1.0 - 2.0**-20) / (hi - lo)
     pos_a, ids_a = _place(a, lo + shift_a, scale, num_bins)
     pos_b, ids_b = _place(b, lo + shift_b, scale, num_bins)
     size = num_bins + 2
@@ -104,9 +107,14 @@ def wasserstein1(a, b, shift_a=0.0, shift_b=0.0, num_bins=None):
     np.cumsum(diff[:-1], out=left[1:])  # D at each bin's left edge
     right_edge = np.arange(size, dtype=np.float64)
     # ∫ D over bin i = left + Σ_a (i − pos) − Σ_b (i − pos)
-    integral = (left + diff * right_edge
-                - (np.bincount(ids_a, weights=pos_a, minlength=size)
-                   - np.bincount(ids_b, weights=pos_b, minlength=size)))
+    integral = (
+        left
+        + diff * right_edge
+        - (
+            np.bincount(ids_a, weights=pos_a, minlength=size)
+            - np.bincount(ids_b, weights=pos_b, minlength=size)
+        )
+    )
     positive = left - count_b >= 0
     negative = left + count_a <= 0
     mixed = ~(positive | negative)
@@ -116,8 +124,10 @@ def wasserstein1(a, b, shift_a=0.0, shift_b=0.0, num_bins=None):
     keep_a = np.flatnonzero(mixed[ids_a])
     keep_b = np.flatnonzero(mixed[ids_b])
     area += _mixed_bins_area(
-        left, np.concatenate([ids_a[keep_a], ids_b[keep_b]]),
+        left,
+        np.concatenate([ids_a[keep_a], ids_b[keep_b]]),
         np.concatenate([pos_a[keep_a], pos_b[keep_b]]),
         np.concatenate([np.ones(keep_a.size, np.int64), -np.ones(keep_b.size, np.int64)]),
-        num_bins)
+        num_bins,
+    )
     return area / scale / a.size

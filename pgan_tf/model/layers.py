@@ -3,6 +3,7 @@
 Every layer makes its weights in `build`, round-trips through `get_config`, and is registered
 under the `pgan_tf` package so `.keras` files load after `import pgan_tf.model.layers`.
 """
+
 import math
 
 import keras
@@ -51,7 +52,9 @@ class EqualizedConv2D(keras.layers.Layer):
     profiler, 32², 128 feature maps, float32; benchmarks/train_step.py).
     """
 
-    def __init__(self, filters, kernel_size, gain=math.sqrt(2.0), use_bias=True, use_wscale=True, **kwargs):
+    def __init__(
+        self, filters, kernel_size, gain=math.sqrt(2.0), use_bias=True, use_wscale=True, **kwargs
+    ):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)

@@ -4,6 +4,7 @@ Each stage of progressive training gets a fresh functional Keras model for one r
 either stable or fading in from resolution/2. Layer names depend only on the resolution a layer
 works at, so `transfer_weights` can carry every shared layer from one stage to the next.
 """
+
 import dataclasses
 import math
 
@@ -39,7 +40,9 @@ class NetworkConfig:
     def __post_init__(self):
         for field in ("fmap_base", "fmap_max", "latent_size", "num_channels"):
             if getattr(self, field) <= 0:
-                raise ValueError(f"NetworkConfig.{field} must be positive, got {getattr(self, field)}")
+                raise ValueError(
+                    f"NetworkConfig.{field} must be positive, got {getattr(self, field)}"
+                )
         if self.num_channels not in (1, 3):
             raise ValueError(f"NetworkConfig.num_channels must be 1 or 3, got {self.num_channels}")
         if self.label_size < 0 or self.mbstd_group_size < 0:
@@ -91,8 +94,12 @@ def _g_block(x, config, res, dtype):
         if config.normalize_latents:
             x = layers.PixelNorm(name="g_latents_pixelnorm", dtype=dtype)(x)
         x = layers.EqualizedDense(
-            16 * nf, gain=math.sqrt(2.0) / 4, use_bias=False, use_wscale=config.use_wscale,
-            name="g_4x4_dense", dtype=dtype,
+            16 * nf,
+            gain=math.sqrt(2.0) / 4,
+            use_bias=False,
+            use_wscale=config.use_wscale,
+            name="g_4x4_dense",
+            dtype=dtype,
         )(x)
         x = keras.layers.Reshape((4, 4, nf), name="g_4x4_reshape", dtype=dtype)(x)
         x = layers.ChannelBias(name="g_4x4_dense_bias", dtype=dtype)(x)
@@ -105,7 +112,12 @@ def _g_block(x, config, res, dtype):
 
 def _to_rgb(x, config, res, dtype):
     return layers.EqualizedConv2D(
-        config.num_channels, 1, gain=1.0, use_wscale=config.use_wscale, name=f"g_torgb_{_tag(res)}", dtype=dtype
+        config.num_channels,
+        1,
+        gain=1.0,
+        use_wscale=config.use_wscale,
+        name=f"g_torgb_{_tag(res)}",
+        dtype=dtype,
     )(x)
 
 
@@ -142,7 +154,9 @@ def build_generator(config, resolution, fade_in=False, dtype=None):
 
 def _from_rgb(x, config, res, dtype):
     nf = config.nf(res_log2(res) - 1)
-    x = layers.EqualizedConv2D(nf, 1, use_wscale=config.use_wscale, name=f"d_fromrgb_{_tag(res)}", dtype=dtype)(x)
+    x = layers.EqualizedConv2D(
+        nf, 1, use_wscale=config.use_wscale, name=f"d_fromrgb_{_tag(res)}", dtype=dtype
+    )(x)
     return _lrelu(f"d_fromrgb_{_tag(res)}_lrelu", dtype)(x)
 
 
@@ -158,15 +172,23 @@ def _d_block(x, config, res, dtype):
         if config.mbstd_group_size > 1:
             x = layers.MinibatchStdDev(config.mbstd_group_size, name="d_4x4_mbstd", dtype=dtype)(x)
         x = _d_conv(x, config, config.nf(1), "d_4x4_conv", dtype)
-        x = layers.EqualizedDense(config.nf(0), use_wscale=config.use_wscale, name="d_4x4_dense0", dtype=dtype)(x)
+        x = layers.EqualizedDense(
+            config.nf(0), use_wscale=config.use_wscale, name="d_4x4_dense0", dtype=dtype
+        )(x)
         x = _lrelu("d_4x4_dense0_lrelu", dtype)(x)
         return layers.EqualizedDense(
-            1 + config.label_size, gain=1.0, use_wscale=config.use_wscale, name="d_4x4_dense1", dtype=dtype
+            1 + config.label_size,
+            gain=1.0,
+            use_wscale=config.use_wscale,
+            name="d_4x4_dense1",
+            dtype=dtype,
         )(x)
     x = _d_conv(x, config, config.nf(r - 1), f"d_{_tag(res)}_conv0", dtype)
     if config.fused_scale:
         name = f"d_{_tag(res)}_conv1"
-        x = layers.EqualizedConv2D(config.nf(r - 2), 3, use_wscale=config.use_wscale, name=name, dtype=dtype)(x)
+        x = layers.EqualizedConv2D(
+            config.nf(r - 2), 3, use_wscale=config.use_wscale, name=name, dtype=dtype
+        )(x)
         x = layers.downsample_layer(f"d_{_tag(res)}_downsample", dtype)(x)
         return _lrelu(f"{name}_lrelu", dtype)(x)
     x = _d_conv(x, config, config.nf(r - 2), f"d_{_tag(res)}_conv1", dtype)
@@ -218,8 +240,12 @@ def transfer_weights(old_model, new_model):
 
     Raises on a shared name whose weight shapes differ: that is a bug, never a silent re-init.
     """
-    old = {l.name: l for l in old_model.layers if l.weights and not isinstance(l, layers.WeightedSum)}
-    new = {l.name: l for l in new_model.layers if l.weights and not isinstance(l, layers.WeightedSum)}
+    old = {
+        l.name: l for l in old_model.layers if l.weights and not isinstance(l, layers.WeightedSum)
+    }
+    new = {
+        l.name: l for l in new_model.layers if l.weights and not isinstance(l, layers.WeightedSum)
+    }
     copied = []
     for name, layer in new.items():
         if name not in old:

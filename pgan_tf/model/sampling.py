@@ -6,6 +6,7 @@ CPU convolution can index (it crashed the process). Every place that samples a g
 (training grids and metrics, evaluate, generate, export checks) does it through one `Sampler`,
 with its random latents and labels drawn here from the caller's random generator.
 """
+
 import dataclasses
 import math
 from collections.abc import Callable
@@ -45,8 +46,9 @@ def _outputs(layer):
     return out if isinstance(out, (list, tuple)) else [out]
 
 
-def batch_size_for(elements_per_sample: int, budget: int = ACTIVATION_BUDGET,
-                   cap: int = MAX_BATCH) -> int:
+def batch_size_for(
+    elements_per_sample: int, budget: int = ACTIVATION_BUDGET, cap: int = MAX_BATCH
+) -> int:
     """The largest batch (1..cap) whose widest activation stays within `budget` elements."""
     return int(max(1, min(cap, budget // max(1, int(elements_per_sample)))))
 
@@ -114,8 +116,8 @@ class Sampler:
             raise ValueError("no latents to sample")
         out = []
         for i in range(0, n, self.batch_size):
-            batch_labels = None if labels is None else labels[i:i + self.batch_size]
-            out.append(np.asarray(self.fn(latents[i:i + self.batch_size], batch_labels)))
+            batch_labels = None if labels is None else labels[i : i + self.batch_size]
+            out.append(np.asarray(self.fn(latents[i : i + self.batch_size], batch_labels)))
         return np.concatenate(out)
 
     def random_inputs(self, rng: Rng, n: int) -> tuple[np.ndarray, np.ndarray | None]:

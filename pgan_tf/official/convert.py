@@ -12,6 +12,7 @@ full resolution; here a network at lod L works at resolution / 2**floor(L), fadi
 α = 1 − frac(L). A fused G `Conv0_up` kernel [k, k, out, in] (a transposed conv after padding)
 equals upsample + conv with the kernel transposed to [k, k, in, out] and flipped spatially.
 """
+
 import dataclasses
 import math
 
@@ -24,12 +25,41 @@ from pgan_tf.official.legacy import theano_to_v2
 from pgan_tf.official.unpickler import OfficialPickleError, read_network_pickle
 
 # The original builders' defaults for keys a pickle's static_kwargs may leave out (G_paper / D_paper).
-_G_DEFAULTS = {"num_channels": 1, "resolution": 32, "label_size": 0, "fmap_base": 8192, "fmap_decay": 1.0,
-               "fmap_max": 512, "latent_size": None, "normalize_latents": True, "use_wscale": True,
-               "use_pixelnorm": True, "pixelnorm_epsilon": 1e-8, "use_leakyrelu": True, "fused_scale": True}
-_D_DEFAULTS = {"num_channels": 1, "resolution": 32, "label_size": 0, "fmap_base": 8192, "fmap_decay": 1.0,
-               "fmap_max": 512, "use_wscale": True, "mbstd_group_size": 4, "fused_scale": True}
-_SHARED = ("num_channels", "resolution", "label_size", "fmap_base", "fmap_decay", "fmap_max", "use_wscale")
+_G_DEFAULTS = {
+    "num_channels": 1,
+    "resolution": 32,
+    "label_size": 0,
+    "fmap_base": 8192,
+    "fmap_decay": 1.0,
+    "fmap_max": 512,
+    "latent_size": None,
+    "normalize_latents": True,
+    "use_wscale": True,
+    "use_pixelnorm": True,
+    "pixelnorm_epsilon": 1e-8,
+    "use_leakyrelu": True,
+    "fused_scale": True,
+}
+_D_DEFAULTS = {
+    "num_channels": 1,
+    "resolution": 32,
+    "label_size": 0,
+    "fmap_base": 8192,
+    "fmap_decay": 1.0,
+    "fmap_max": 512,
+    "use_wscale": True,
+    "mbstd_group_size": 4,
+    "fused_scale": True,
+}
+_SHARED = (
+    "num_channels",
+    "resolution",
+    "label_size",
+    "fmap_base",
+    "fmap_decay",
+    "fmap_max",
+    "use_wscale",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +94,9 @@ def v2_state(net):
     if net.format == "theano" or "version" not in state:
         return theano_to_v2(state)
     if state.get("version") != 2:
-        raise OfficialPickleError(f"unsupported tfutil.Network state version {state.get('version')!r} (expected 2)")
+        raise OfficialPickleError(
+            f"unsupported tfutil.Network state version {state.get('version')!r} (expected 2)"
+        )
     for key in ("static_kwargs", "build_func_name", "variables"):
         if key not in state:
             raise OfficialPickleError(f"tfutil.Network state without {key!r}")
@@ -80,7 +112,9 @@ def _variables(state, who):
                 raise TypeError
             out[name] = np.asarray(value)
     except (TypeError, ValueError):
-        raise OfficialPickleError(f"{who}: 'variables' is not a list of (name, array) pairs") from None
+        raise OfficialPickleError(
+            f"{who}: 'variables' is not a list of (name, array) pairs"
+        ) from None
     for name, value in out.items():
         if value.dtype.kind not in "fiu":
             raise OfficialPickleError(f"{who}: variable {name} has non-numeric dtype {value.dtype}")
@@ -91,26 +125,41 @@ def network_config(g_state, d_state):
     """`NetworkConfig` from G's and D's static_kwargs (missing keys: the original builders' defaults)."""
     for state, func in ((g_state, "G_paper"), (d_state, "D_paper")):
         if state["build_func_name"] != func:
-            raise OfficialPickleError(f"unsupported network builder {state['build_func_name']!r} (expected {func})")
+            raise OfficialPickleError(
+                f"unsupported network builder {state['build_func_name']!r} (expected {func})"
+            )
     g = {**_G_DEFAULTS, **dict(g_state["static_kwargs"])}
     d = {**_D_DEFAULTS, **dict(d_state["static_kwargs"])}
     for key in _SHARED:
         if g[key] != d[key]:
             raise OfficialPickleError(f"G and D disagree on {key}: {g[key]!r} vs {d[key]!r}")
     if float(g["pixelnorm_epsilon"]) != 1e-8:
-        raise OfficialPickleError(f"pixelnorm_epsilon {g['pixelnorm_epsilon']} is not supported (only 1e-8)")
+        raise OfficialPickleError(
+            f"pixelnorm_epsilon {g['pixelnorm_epsilon']} is not supported (only 1e-8)"
+        )
     resolution = int(g["resolution"])
     res_log2(resolution)
-    fmap_base, fmap_decay, fmap_max = int(g["fmap_base"]), float(g["fmap_decay"]), int(g["fmap_max"])
+    fmap_base, fmap_decay, fmap_max = (
+        int(g["fmap_base"]),
+        float(g["fmap_decay"]),
+        int(g["fmap_max"]),
+    )
     latent = g["latent_size"]
     if latent is None:  # the original's default: nf(0)
         latent = min(int(fmap_base / 2.0**0), fmap_max)
     config = networks.NetworkConfig(
-        fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max, latent_size=int(latent),
-        num_channels=int(g["num_channels"]), label_size=int(g["label_size"]),
-        mbstd_group_size=int(d["mbstd_group_size"]), normalize_latents=bool(g["normalize_latents"]),
-        use_wscale=bool(g["use_wscale"]), use_pixelnorm=bool(g["use_pixelnorm"]),
-        use_leakyrelu=bool(g["use_leakyrelu"]), fused_scale=bool(d["fused_scale"]),
+        fmap_base=fmap_base,
+        fmap_decay=fmap_decay,
+        fmap_max=fmap_max,
+        latent_size=int(latent),
+        num_channels=int(g["num_channels"]),
+        label_size=int(g["label_size"]),
+        mbstd_group_size=int(d["mbstd_group_size"]),
+        normalize_latents=bool(g["normalize_latents"]),
+        use_wscale=bool(g["use_wscale"]),
+        use_pixelnorm=bool(g["use_pixelnorm"]),
+        use_leakyrelu=bool(g["use_leakyrelu"]),
+        fused_scale=bool(d["fused_scale"]),
     )
     return config, resolution
 
@@ -138,7 +187,10 @@ def _g_sources(resolution, nf):
         out[f"g_{t}_conv1"] = [(f"{t}/Conv1/weight", None), (f"{t}/Conv1/bias", None)]
     for k in range(2, r + 1):
         lod = r - k
-        out[f"g_torgb_{_tag(2**k)}"] = [(f"ToRGB_lod{lod}/weight", None), (f"ToRGB_lod{lod}/bias", None)]
+        out[f"g_torgb_{_tag(2**k)}"] = [
+            (f"ToRGB_lod{lod}/weight", None),
+            (f"ToRGB_lod{lod}/bias", None),
+        ]
     return out
 
 
@@ -156,7 +208,10 @@ def _d_sources(resolution, nf):
     }
     for k in range(2, r + 1):
         lod = r - k
-        out[f"d_fromrgb_{_tag(2**k)}"] = [(f"FromRGB_lod{lod}/weight", None), (f"FromRGB_lod{lod}/bias", None)]
+        out[f"d_fromrgb_{_tag(2**k)}"] = [
+            (f"FromRGB_lod{lod}/weight", None),
+            (f"FromRGB_lod{lod}/bias", None),
+        ]
     for k in range(3, r + 1):
         t = _tag(2**k)
         out[f"d_{t}_conv0"] = [(f"{t}/Conv0/weight", None), (f"{t}/Conv0/bias", None)]
@@ -170,9 +225,13 @@ def _unfuse(variables):
     for name, value in variables.items():
         if "/Conv0_up/" in name:
             name = name.replace("/Conv0_up/", "/Conv0/")
-            if name.endswith("/weight"):  # [k, k, out, in] of a transposed conv → [k, k, in, out], flipped
+            if name.endswith(
+                "/weight"
+            ):  # [k, k, out, in] of a transposed conv → [k, k, in, out], flipped
                 value = np.ascontiguousarray(value.transpose(0, 1, 3, 2)[::-1, ::-1])
-        elif "/Conv1_down/" in name:  # same kernel; the pooling-before-activation is config.fused_scale
+        elif (
+            "/Conv1_down/" in name
+        ):  # same kernel; the pooling-before-activation is config.fused_scale
             name = name.replace("/Conv1_down/", "/Conv1/")
         out[name] = value
     return out
@@ -192,7 +251,9 @@ def fill_weights(model, variables, sources, who):
         values = []
         for (var, convert), weight in zip(sources[layer.name], layer.weights):
             if var not in variables:
-                raise OfficialPickleError(f"{who}: variable {var} (for layer {layer.name}) is missing from the pickle")
+                raise OfficialPickleError(
+                    f"{who}: variable {var} (for layer {layer.name}) is missing from the pickle"
+                )
             value = variables[var].astype(np.float32)
             if tuple(value.shape) != tuple(weight.shape):  # every conversion keeps the shape
                 raise OfficialPickleError(
@@ -201,7 +262,9 @@ def fill_weights(model, variables, sources, who):
             values.append(convert(value) if convert else value)
             used.add(var)
         if len(values) != len(layer.weights):
-            raise OfficialPickleError(f"{who}: layer {layer.name} has {len(layer.weights)} weights, mapped {len(values)}")
+            raise OfficialPickleError(
+                f"{who}: layer {layer.name} has {len(layer.weights)} weights, mapped {len(values)}"
+            )
         layer.set_weights(values)
     return used
 
@@ -234,13 +297,17 @@ def load_official_networks(path, lod=0.0):
     r = res_log2(resolution)
     lod = float(lod)
     if not 0.0 <= lod <= r - 2:
-        raise OfficialPickleError(f"lod must be in [0, {r - 2}] for a {resolution}x{resolution} network, got {lod:g}")
+        raise OfficialPickleError(
+            f"lod must be in [0, {r - 2}] for a {resolution}x{resolution} network, got {lod:g}"
+        )
     level = math.floor(lod)
     stage_res, fade = resolution >> level, lod != level
     raw = [_variables(s, n) for s, n in zip(states, ("G", "D", "Gs"))]
     d_fused = any("/Conv1_down/" in name for name in raw[1])
     if resolution >= 8 and d_fused != config.fused_scale:
-        raise OfficialPickleError(f"{path}: D's static_kwargs say fused_scale={config.fused_scale}, its variables not")
+        raise OfficialPickleError(
+            f"{path}: D's static_kwargs say fused_scale={config.fused_scale}, its variables not"
+        )
     variables = [_unfuse(v) for v in raw]
     built = {}
     for (name, state_vars), build, sources in (
@@ -257,6 +324,12 @@ def load_official_networks(path, lod=0.0):
         built[name] = model
     pickle_lod = float(np.asarray(variables[2].get("lod", 0.0)))
     return OfficialNetworks(
-        G=built["G"], D=built["D"], Gs=built["Gs"], config=config, resolution=resolution,
-        lod=lod, pickle_lod=pickle_lod, format=gs_net.format,
+        G=built["G"],
+        D=built["D"],
+        Gs=built["Gs"],
+        config=config,
+        resolution=resolution,
+        lod=lod,
+        pickle_lod=pickle_lod,
+        format=gs_net.format,
     )

@@ -14,12 +14,18 @@ The Theano implementation pickled `network.Network` with `build_func_spec` (buil
   multiplies by he_std at run time (gain √2, √2/4 for G's dense, 1 for the linear outputs).
 - Minibatch stddev over the whole minibatch ('all') becomes group size 16; `fused_scale` is off.
 """
+
 import numpy as np
 
 from pgan_tf.core.resolution import res_log2
 from pgan_tf.official.unpickler import OfficialPickleError
 
-BUILDERS = {"G_paper": "G_paper", "G_progressive_8": "G_paper", "D_paper": "D_paper", "D_progressive_8": "D_paper"}
+BUILDERS = {
+    "G_paper": "G_paper",
+    "G_progressive_8": "G_paper",
+    "D_paper": "D_paper",
+    "D_progressive_8": "D_paper",
+}
 THEANO_MBSTD_GROUP_SIZE = 16
 RELU, LINEAR = np.sqrt(2.0), 1.0
 
@@ -33,8 +39,13 @@ _REQUIRED_SPEC = {
     "mbdisc_kernels": None,
     "use_layernorm": False,
 }
-_SPEC_DEFAULTS = {"label_size": 0, "use_batchnorm": False, "mbstat_func": "Tstdeps", "mbstat_avg": "all",
-                  "use_layernorm": False}
+_SPEC_DEFAULTS = {
+    "label_size": 0,
+    "use_batchnorm": False,
+    "mbstat_func": "Tstdeps",
+    "mbstat_avg": "all",
+    "use_layernorm": False,
+}
 
 
 def he_std(gain, shape):
@@ -66,16 +77,26 @@ def _g_layers(resolution_log2):
     """[(variable name, gain, W conversion)] of G in Lasagne's parameter order."""
     layers = [("4x4/Dense", RELU / 4, _g_dense), ("4x4/Conv", RELU, _conv)]
     for res in range(3, resolution_log2 + 1):
-        layers += [(f"{2**res}x{2**res}/Conv0", RELU, _conv), (f"{2**res}x{2**res}/Conv1", RELU, _conv)]
+        layers += [
+            (f"{2**res}x{2**res}/Conv0", RELU, _conv),
+            (f"{2**res}x{2**res}/Conv1", RELU, _conv),
+        ]
     return layers + [(f"ToRGB_lod{lod}", LINEAR, _nin) for lod in range(resolution_log2 - 1)]
 
 
 def _d_layers(resolution_log2):
     layers = [("FromRGB_lod0", RELU, _nin)]
     for res in range(resolution_log2, 2, -1):
-        layers += [(f"{2**res}x{2**res}/Conv0", RELU, _conv), (f"{2**res}x{2**res}/Conv1", RELU, _conv),
-                   (f"FromRGB_lod{resolution_log2 - res + 1}", RELU, _nin)]
-    return layers + [("4x4/Conv", RELU, _conv), ("4x4/Dense0", RELU, _d_dense0), ("4x4/Dense1", LINEAR, _identity)]
+        layers += [
+            (f"{2**res}x{2**res}/Conv0", RELU, _conv),
+            (f"{2**res}x{2**res}/Conv1", RELU, _conv),
+            (f"FromRGB_lod{resolution_log2 - res + 1}", RELU, _nin),
+        ]
+    return layers + [
+        ("4x4/Conv", RELU, _conv),
+        ("4x4/Dense0", RELU, _d_dense0),
+        ("4x4/Dense1", LINEAR, _identity),
+    ]
 
 
 def theano_to_v2(state):
@@ -84,14 +105,20 @@ def theano_to_v2(state):
         spec = dict(state["build_func_spec"])
         params = list(state["param_values"])
     except (KeyError, TypeError):
-        raise OfficialPickleError("Theano-era network without build_func_spec / param_values") from None
+        raise OfficialPickleError(
+            "Theano-era network without build_func_spec / param_values"
+        ) from None
     func = spec.pop("func", None)
     if func not in BUILDERS:
-        raise OfficialPickleError(f"unsupported Theano-era network builder {func!r} (supported: {', '.join(BUILDERS)})")
+        raise OfficialPickleError(
+            f"unsupported Theano-era network builder {func!r} (supported: {', '.join(BUILDERS)})"
+        )
     for key, wanted in _REQUIRED_SPEC.items():
         value = spec.pop(key, _SPEC_DEFAULTS.get(key))
         if value != wanted:
-            raise OfficialPickleError(f"Theano-era {func} uses {key}={value!r}, which the TensorFlow networks lack")
+            raise OfficialPickleError(
+                f"Theano-era {func} uses {key}={value!r}, which the TensorFlow networks lack"
+            )
     spec.pop("use_gdrop", None)  # noise in D during training only; no parameters
     spec["fused_scale"] = False
     spec["mbstd_group_size"] = THEANO_MBSTD_GROUP_SIZE
@@ -114,7 +141,10 @@ def theano_to_v2(state):
         w = convert(np.asarray(next(it), dtype=np.float32))
         if use_wscale:
             w = w * (np.float32(next(it)) / np.float32(he_std(gain, w.shape)))
-        variables += [(f"{name}/weight", w.astype(np.float32)), (f"{name}/bias", np.asarray(next(it), np.float32))]
+        variables += [
+            (f"{name}/weight", w.astype(np.float32)),
+            (f"{name}/bias", np.asarray(next(it), np.float32)),
+        ]
     lod = np.float32((state.get("toplevel_params") or {}).get("cur_lod", 0.0))
     variables.append(("lod", lod))
     return {

@@ -7,6 +7,7 @@ arrays, dtypes and scalars (numeric only) and `copyreg`'s object reconstructor â
 defined here, and refuses anything else before it is called. The network's state is kept as a
 plain dict; its `build_module_src` (source the original would `exec`) is never looked at.
 """
+
 import collections
 import io
 import pickle
@@ -29,7 +30,9 @@ class NetworkState:
 
     def __setstate__(self, state):
         if not isinstance(state, dict):
-            raise OfficialPickleError(f"{type(self).__name__} state is a {type(state).__name__}, not a dict")
+            raise OfficialPickleError(
+                f"{type(self).__name__} state is a {type(state).__name__}, not a dict"
+            )
         self.state = state
 
 
@@ -44,7 +47,9 @@ class TheanoNetworkState(NetworkState):
 def _checked_dtype(*args):
     dtype = np.dtype(*args)
     if dtype.hasobject:
-        raise OfficialPickleError("the pickle holds a numpy array of Python objects; networks hold numbers only")
+        raise OfficialPickleError(
+            "the pickle holds a numpy array of Python objects; networks hold numbers only"
+        )
     return dtype
 
 
@@ -76,12 +81,23 @@ def _latin1_bytes(text, encoding):
 
 def _reconstructor(cls, base, state):
     """copyreg._reconstructor (protocol 0/1 pickles) for the network stand-ins only."""
-    if not (isinstance(cls, type) and issubclass(cls, NetworkState)) or base is not object or state is not None:
-        raise OfficialPickleError("copyreg._reconstructor used on something other than the network object")
+    if (
+        not (isinstance(cls, type) and issubclass(cls, NetworkState))
+        or base is not object
+        or state is not None
+    ):
+        raise OfficialPickleError(
+            "copyreg._reconstructor used on something other than the network object"
+        )
     return object.__new__(cls)
 
 
-_NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric")
+_NUMPY_MODULES = (
+    "numpy.core.multiarray",
+    "numpy._core.multiarray",
+    "numpy.core.numeric",
+    "numpy._core.numeric",
+)
 _ALLOWED = {
     ("tfutil", "Network"): TfutilNetworkState,
     ("network", "Network"): TheanoNetworkState,
@@ -111,7 +127,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ) from None  # copyreg extension codes are resolved through find_class too
 
     def persistent_load(self, pid):
-        raise OfficialPickleError("refused: the pickle uses persistent ids, which network pickles never do")
+        raise OfficialPickleError(
+            "refused: the pickle uses persistent ids, which network pickles never do"
+        )
 
 
 def loads(data):
@@ -121,7 +139,9 @@ def loads(data):
     except OfficialPickleError:
         raise
     except Exception as e:  # a truncated or foreign file: say so in one line
-        raise OfficialPickleError(f"not a readable network pickle ({type(e).__name__}: {e})") from None
+        raise OfficialPickleError(
+            f"not a readable network pickle ({type(e).__name__}: {e})"
+        ) from None
 
 
 def read_network_pickle(path):
@@ -135,8 +155,14 @@ def read_network_pickle(path):
         obj = loads(data)
     except OfficialPickleError as e:
         raise OfficialPickleError(f"{path}: {e}") from None
-    if not (isinstance(obj, (tuple, list)) and len(obj) == 3 and all(isinstance(n, NetworkState) for n in obj)):
-        raise OfficialPickleError(f"{path}: expected a tuple (G, D, Gs) of networks, found {_describe(obj)}")
+    if not (
+        isinstance(obj, (tuple, list))
+        and len(obj) == 3
+        and all(isinstance(n, NetworkState) for n in obj)
+    ):
+        raise OfficialPickleError(
+            f"{path}: expected a tuple (G, D, Gs) of networks, found {_describe(obj)}"
+        )
     for net in obj:
         if not hasattr(net, "state"):
             raise OfficialPickleError(f"{path}: a network object without state")
@@ -145,5 +171,7 @@ def read_network_pickle(path):
 
 def _describe(obj):
     if isinstance(obj, (tuple, list)):
-        return f"a {type(obj).__name__} of {len(obj)} ({', '.join(type(o).__name__ for o in obj[:4])})"
+        return (
+            f"a {type(obj).__name__} of {len(obj)} ({', '.join(type(o).__name__ for o in obj[:4])})"
+        )
     return f"a {type(obj).__name__}"

@@ -1,2 +1,1 @@
-"""Serving: SavedModel export for TensorFlow Serving and an emulation of its REST predict API.
-"""
+"""Serving: SavedModel export for TensorFlow Serving and an emulation of its REST predict API."""

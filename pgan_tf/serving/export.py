@@ -6,6 +6,7 @@ traced from the Keras generator (so loading needs plain TensorFlow only, not pga
 warmup requests in `assets.extra/`. A version is written to a hidden temporary directory that
 TF Serving ignores, verified, then renamed into place, so a server never sees half a model.
 """
+
 import dataclasses
 import os
 import shutil
@@ -54,7 +55,8 @@ def existing_versions(model_dir):
     if not os.path.isdir(model_dir):
         return []
     return sorted(
-        int(name) for name in os.listdir(model_dir)
+        int(name)
+        for name in os.listdir(model_dir)
         if name.isdigit() and os.path.isdir(os.path.join(model_dir, name))
     )
 
@@ -79,8 +81,13 @@ def generator_input_specs(generator):
     """[TensorSpec] of the generator's inputs, named `latents` (and `labels`), batch free."""
     names = [t.name for t in generator.inputs]
     if names not in (["latents"], ["latents", "labels"]):
-        raise ExportError(f"generator inputs must be ['latents'] or ['latents', 'labels'], got {names}")
-    return [tf.TensorSpec([None, int(t.shape[-1])], tf.float32, name=n) for t, n in zip(generator.inputs, names)]
+        raise ExportError(
+            f"generator inputs must be ['latents'] or ['latents', 'labels'], got {names}"
+        )
+    return [
+        tf.TensorSpec([None, int(t.shape[-1])], tf.float32, name=n)
+        for t, n in zip(generator.inputs, names)
+    ]
 
 
 def to_uint8_tf(images):
@@ -112,8 +119,10 @@ class GeneratorModule(tf.Module):
         self.png = tf.function(png, input_signature=specs)
 
     def signatures(self):
-        return {DEFAULT_SIGNATURE: self.serve.get_concrete_function(),
-                PNG_SIGNATURE: self.png.get_concrete_function()}
+        return {
+            DEFAULT_SIGNATURE: self.serve.get_concrete_function(),
+            PNG_SIGNATURE: self.png.get_concrete_function(),
+        }
 
 
 def signature_summary(signature_fn):
@@ -125,7 +134,9 @@ def signature_summary(signature_fn):
     specs = tf.nest.flatten(signature_fn.structured_input_signature)
     return {
         "inputs": {spec.name: describe(spec) for spec in specs},
-        "outputs": {name: describe(spec) for name, spec in sorted(signature_fn.structured_outputs.items())},
+        "outputs": {
+            name: describe(spec) for name, spec in sorted(signature_fn.structured_outputs.items())
+        },
     }
 
 
@@ -146,7 +157,10 @@ def _serving_apis():
     try:
         from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
     except ImportError as e:
-        return None, f"tensorflow-serving-api is not installed ({e}); pip install 'pgan_tf[serving]'"
+        return (
+            None,
+            f"tensorflow-serving-api is not installed ({e}); pip install 'pgan_tf[serving]'",
+        )
     return (predict_pb2, prediction_log_pb2), None
 
 
@@ -169,9 +183,14 @@ def write_warmup(saved_model_dir, model_name, specs, seed):
             request.model_spec.signature_name = DEFAULT_SIGNATURE
             for name, value in random_inputs(specs, batch, rng).items():
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
             writer.write(log.SerializeToString())
-    return path, f"{len(WARMUP_BATCH_SIZES)} warmup requests (batch sizes {list(WARMUP_BATCH_SIZES)})"
+    return (
+        path,
+        f"{len(WARMUP_BATCH_SIZES)} warmup requests (batch sizes {list(WARMUP_BATCH_SIZES)})",
+    )
 
 
 def read_warmup_requests(path):
@@ -220,17 +239,23 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
     """
     loaded = tf.saved_model.load(path)
     sampler = sampling.Sampler.from_model(generator, cap=batch_size)
-    inputs = random_inputs(generator_input_specs(generator), sampler.batch_size, np.random.RandomState(seed))
+    inputs = random_inputs(
+        generator_input_specs(generator), sampler.batch_size, np.random.RandomState(seed)
+    )
     expected = sampler(inputs["latents"], inputs.get("labels"))
     feed = {k: tf.constant(v) for k, v in inputs.items()}
     got = loaded.signatures[DEFAULT_SIGNATURE](**feed)[IMAGES_OUTPUT].numpy()
     if got.shape != expected.shape or got.dtype != np.uint8:
-        raise ExportError(f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 {expected.shape}")
+        raise ExportError(
+            f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 {expected.shape}"
+        )
     diff, fraction = check_pixels_agree(got, expected)
     pngs = loaded.signatures[PNG_SIGNATURE](**feed)[PNG_OUTPUT].numpy()
     decoded = np.stack([tf.io.decode_png(p, channels=expected.shape[-1]).numpy() for p in pngs])
     if not np.array_equal(decoded, got):
-        raise ExportError("verification failed: the PNG signature's images differ from serving_default's")
+        raise ExportError(
+            "verification failed: the PNG signature's images differ from serving_default's"
+        )
     warmup = os.path.join(path, WARMUP_DIR, WARMUP_FILE)
     if os.path.isfile(warmup):
         for signature, request in read_warmup_requests(warmup):
@@ -264,12 +289,23 @@ def _install(tmp_dir, final_dir, overwrite):
     """Renames tmp_dir to final_dir (`atomic.install_dir`); with overwrite, an existing final_dir
     is replaced (without it, a version that appeared meanwhile is an error)."""
     if os.path.exists(final_dir) and not overwrite:
-        raise ExportError(f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} during the export")
+        raise ExportError(
+            f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} during the export"
+        )
     atomic.install_dir(tmp_dir, final_dir, replace=overwrite)
 
 
-def export_generator(generator, export_base, model_name, *, version=None, overwrite=False,
-                     warmup=True, verify=True, seed=0):
+def export_generator(
+    generator,
+    export_base,
+    model_name,
+    *,
+    version=None,
+    overwrite=False,
+    warmup=True,
+    verify=True,
+    seed=0,
+):
     """Writes `generator` to `<export_base>/<model_name>/<version>/` for TF Serving.
 
     Nothing is left behind on failure: the temporary directory and any directories this call
@@ -291,7 +327,9 @@ def export_generator(generator, export_base, model_name, *, version=None, overwr
     try:
         tf.saved_model.save(module, tmp_dir, signatures=signatures)
         if warmup:
-            warmup_path, note = write_warmup(tmp_dir, model_name, generator_input_specs(generator), seed)
+            warmup_path, note = write_warmup(
+                tmp_dir, model_name, generator_input_specs(generator), seed
+            )
         else:
             warmup_path, note = None, "warmup skipped: disabled"
         diff, fraction = verify_saved_model(tmp_dir, generator, seed) if verify else (None, None)

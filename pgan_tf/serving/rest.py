@@ -14,6 +14,7 @@ unexpected failure is a 500 with its reason). It listens on 127.0.0.1 unless tol
 
     python -m pgan_tf.serving_rest --model_base_path exports/pgan --model_name pgan --port 8501
 """
+
 import base64
 import http.server
 import json
@@ -52,8 +53,11 @@ def signature_specs(signature_fn):
 def chunk_size(output_specs):
     """Instances per model call: sized by memory from the largest image output (a 1024² generator
     runs one or two at a time however many a request holds); unbounded without image outputs."""
-    sizes = [sampling.output_batch_size(*spec.shape[1:])
-             for spec in output_specs.values() if spec.shape.rank == 4 and None not in spec.shape[1:]]
+    sizes = [
+        sampling.output_batch_size(*spec.shape[1:])
+        for spec in output_specs.values()
+        if spec.shape.rank == 4 and None not in spec.shape[1:]
+    ]
     return min(sizes) if sizes else None
 
 
@@ -63,7 +67,7 @@ def run_in_chunks(fn, inputs, chunk):
     if chunk is None or len(batch) != 1 or batch.pop() <= chunk:
         return {k: v.numpy() for k, v in fn(**inputs).items()}
     n = len(next(iter(inputs.values())))
-    parts = [fn(**{k: v[i:i + chunk] for k, v in inputs.items()}) for i in range(0, n, chunk)]
+    parts = [fn(**{k: v[i : i + chunk] for k, v in inputs.items()}) for i in range(0, n, chunk)]
     return {k: np.concatenate([p[k].numpy() for p in parts]) for k in parts[0]}
 
 
@@ -82,13 +86,21 @@ def json_to_tensor(name, value, spec):
     """A JSON tensor value → np.ndarray of the spec's dtype, shape checked against the spec."""
     dtype = spec.dtype.as_numpy_dtype
     try:
-        array = np.array(_decode_value(value), dtype=object if spec.dtype.name == "string" else dtype)
+        array = np.array(
+            _decode_value(value), dtype=object if spec.dtype.name == "string" else dtype
+        )
     except (TypeError, ValueError) as e:
-        raise RestError(400, f"input '{name}' is not a valid {spec.dtype.name} tensor: {e}") from None
+        raise RestError(
+            400, f"input '{name}' is not a valid {spec.dtype.name} tensor: {e}"
+        ) from None
     expected = spec.shape.as_list()
-    if array.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected, array.shape)):
+    if array.ndim != len(expected) or any(
+        e is not None and e != a for e, a in zip(expected, array.shape)
+    ):
         want = [-1 if e is None else e for e in expected]
-        raise RestError(400, f"input '{name}' has shape {list(array.shape)}, the signature expects {want}")
+        raise RestError(
+            400, f"input '{name}' has shape {list(array.shape)}, the signature expects {want}"
+        )
     return array
 
 
@@ -96,9 +108,17 @@ def tensor_to_json(name, array):
     """np.ndarray → nested JSON lists; strings base64-wrapped when the name ends in `_bytes`."""
     array = np.asarray(array)
     if array.dtype.kind in "SO":
+
         def encode(b):
-            return {"b64": base64.b64encode(b).decode("ascii")} if name.endswith("_bytes") else b.decode("utf-8")
-        return np.vectorize(encode, otypes=[object])(array).tolist() if array.size else array.tolist()
+            return (
+                {"b64": base64.b64encode(b).decode("ascii")}
+                if name.endswith("_bytes")
+                else b.decode("utf-8")
+            )
+
+        return (
+            np.vectorize(encode, otypes=[object])(array).tolist() if array.size else array.tolist()
+        )
     return array.tolist()
 
 
@@ -107,7 +127,10 @@ def parse_predict_body(body, input_specs):
     if not isinstance(body, dict):
         raise RestError(400, "request body must be a JSON object")
     if ("instances" in body) == ("inputs" in body):
-        raise RestError(400, "request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)")
+        raise RestError(
+            400,
+            "request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)",
+        )
     names = sorted(input_specs)
     if "instances" in body:
         instances = body["instances"]
@@ -116,22 +139,30 @@ def parse_predict_body(body, input_specs):
         if all(isinstance(i, dict) and set(i) != {"b64"} for i in instances):
             for i in instances:
                 if sorted(i) != names:
-                    raise RestError(400, f"each instance must have exactly the inputs {names}, got {sorted(i)}")
+                    raise RestError(
+                        400, f"each instance must have exactly the inputs {names}, got {sorted(i)}"
+                    )
             columns = {n: [i[n] for i in instances] for n in names}
         elif len(names) == 1:
             columns = {names[0]: instances}
         else:
-            raise RestError(400, f"the signature has several inputs {names}: each instance must be an object")
+            raise RestError(
+                400, f"the signature has several inputs {names}: each instance must be an object"
+            )
         return {n: json_to_tensor(n, v, input_specs[n]) for n, v in columns.items()}, True
     inputs = body["inputs"]
     if isinstance(inputs, dict) and set(inputs) != {"b64"}:
         if sorted(inputs) != names:
-            raise RestError(400, f"'inputs' must have exactly the inputs {names}, got {sorted(inputs)}")
+            raise RestError(
+                400, f"'inputs' must have exactly the inputs {names}, got {sorted(inputs)}"
+            )
         columns = inputs
     elif len(names) == 1:
         columns = {names[0]: inputs}
     else:
-        raise RestError(400, f"the signature has several inputs {names}: 'inputs' must be an object")
+        raise RestError(
+            400, f"the signature has several inputs {names}: 'inputs' must be an object"
+        )
     return {n: json_to_tensor(n, v, input_specs[n]) for n, v in columns.items()}, False
 
 
@@ -148,7 +179,9 @@ def format_predict_response(outputs, row_format):
         return {"outputs": {n: tensor_to_json(n, outputs[n]) for n in names}}
     batch = {np.asarray(outputs[n]).shape[0] if np.ndim(outputs[n]) else None for n in names}
     if len(batch) != 1 or None in batch:
-        raise RestError(400, "row format needs every output to have the same batch dimension; use 'inputs'")
+        raise RestError(
+            400, "row format needs every output to have the same batch dimension; use 'inputs'"
+        )
     rows = {n: tensor_to_json(n, outputs[n]) for n in names}
     if len(names) == 1:
         return {"predictions": rows[names[0]]}
@@ -158,9 +191,13 @@ def format_predict_response(outputs, row_format):
 def predict(loaded, body, max_batch_size=None):
     """Runs one REST predict request body (a dict) against a loaded SavedModel; returns the
     response dict or raises RestError (a batch over `max_batch_size` instances is a 400)."""
-    name = body.get("signature_name", DEFAULT_SIGNATURE) if isinstance(body, dict) else DEFAULT_SIGNATURE
+    name = (
+        body.get("signature_name", DEFAULT_SIGNATURE)
+        if isinstance(body, dict)
+        else DEFAULT_SIGNATURE
+    )
     if name not in loaded.signatures:
-        raise RestError(400, f"serving signature name: \"{name}\" not found in signature def")
+        raise RestError(400, f'serving signature name: "{name}" not found in signature def')
     fn = loaded.signatures[name]
     input_specs, output_specs = signature_specs(fn)
     inputs, row_format = parse_predict_body(body, input_specs)
@@ -168,8 +205,11 @@ def predict(loaded, body, max_batch_size=None):
         raise RestError(400, "all inputs of the row format must have the same batch size")
     batch = max((len(v) if np.ndim(v) else 1 for v in inputs.values()), default=0)
     if max_batch_size is not None and batch > max_batch_size:
-        raise RestError(400, f"batch of {batch} instances is over this server's limit of {max_batch_size} per request "
-                             f"(--max_batch_size); split it into several requests")
+        raise RestError(
+            400,
+            f"batch of {batch} instances is over this server's limit of {max_batch_size} per request "
+            f"(--max_batch_size); split it into several requests",
+        )
     try:
         tensors = {k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()}
         outputs = run_in_chunks(fn, tensors, chunk_size(output_specs))
@@ -190,13 +230,20 @@ class ModelRepository:
     def versions(self):
         if not os.path.isdir(self.base):
             return []
-        return sorted(int(d) for d in os.listdir(self.base)
-                      if d.isdigit() and os.path.isfile(os.path.join(self.base, d, "saved_model.pb")))
+        return sorted(
+            int(d)
+            for d in os.listdir(self.base)
+            if d.isdigit() and os.path.isfile(os.path.join(self.base, d, "saved_model.pb"))
+        )
 
     def resolve(self, name, version):
         """The version number a request means (latest when None), or a 404 RestError."""
         versions = self.versions()
-        if name != self.name or not versions or (version is not None and int(version) not in versions):
+        if (
+            name != self.name
+            or not versions
+            or (version is not None and int(version) not in versions)
+        ):
             what = f"Latest({name})" if version is None else f"Specific({name}, {version})"
             raise RestError(404, f"Servable not found for request: {what}")
         return versions[-1] if version is None else int(version)
@@ -223,15 +270,23 @@ def signature_def_map(export_dir):
 
     with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
         saved = saved_model_pb2.SavedModel.FromString(f.read())
-    graph = next((m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), saved.meta_graphs[0])
+    graph = next(
+        (m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), saved.meta_graphs[0]
+    )
     signatures = {}
     for name in sorted(graph.signature_def):
         try:
-            d = json_format.MessageToDict(graph.signature_def[name], preserving_proto_field_name=True,
-                                          always_print_fields_with_no_presence=True)
+            d = json_format.MessageToDict(
+                graph.signature_def[name],
+                preserving_proto_field_name=True,
+                always_print_fields_with_no_presence=True,
+            )
         except TypeError:  # protobuf < 5 names the option differently
-            d = json_format.MessageToDict(graph.signature_def[name], preserving_proto_field_name=True,
-                                          including_default_value_fields=True)
+            d = json_format.MessageToDict(
+                graph.signature_def[name],
+                preserving_proto_field_name=True,
+                including_default_value_fields=True,
+            )
         signatures[name] = d
     return {"signature_def": signatures}
 
@@ -249,12 +304,20 @@ def _status(repo, name, version):
     """The model status response: every available version, or the one asked for."""
     versions = [repo.resolve(name, version)] if version is not None else repo.versions()
     ok = {"error_code": "OK", "error_message": ""}
-    return {"model_version_status": [{"version": str(v), "state": "AVAILABLE", "status": ok}
-                                     for v in sorted(versions, reverse=True)]}
+    return {
+        "model_version_status": [
+            {"version": str(v), "state": "AVAILABLE", "status": ok}
+            for v in sorted(versions, reverse=True)
+        ]
+    }
 
 
-def make_handler(repo, max_batch_size=DEFAULT_MAX_BATCH_SIZE, max_body_bytes=DEFAULT_MAX_BODY_BYTES,
-                 request_timeout=DEFAULT_REQUEST_TIMEOUT):
+def make_handler(
+    repo,
+    max_batch_size=DEFAULT_MAX_BATCH_SIZE,
+    max_body_bytes=DEFAULT_MAX_BODY_BYTES,
+    request_timeout=DEFAULT_REQUEST_TIMEOUT,
+):
     """A BaseHTTPRequestHandler class answering the REST routes for `repo`, within the limits."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -299,8 +362,11 @@ def make_handler(repo, max_batch_size=DEFAULT_MAX_BATCH_SIZE, max_body_bytes=DEF
                 raise RestError(400, f"invalid Content-Length: {text!r}")
             if length > max_body_bytes:
                 self.close_connection = True
-                raise RestError(413, f"request body of {length} bytes is over this server's limit of "
-                                     f"{max_body_bytes} bytes (--max_body_bytes)")
+                raise RestError(
+                    413,
+                    f"request body of {length} bytes is over this server's limit of "
+                    f"{max_body_bytes} bytes (--max_body_bytes)",
+                )
             body = self.rfile.read(length)
             if len(body) != length:
                 self.close_connection = True
@@ -331,11 +397,23 @@ def make_handler(repo, max_batch_size=DEFAULT_MAX_BATCH_SIZE, max_body_bytes=DEF
     return Handler
 
 
-def make_server(model_base_path, model_name, host="127.0.0.1", port=0, *, max_batch_size=DEFAULT_MAX_BATCH_SIZE,
-                max_body_bytes=DEFAULT_MAX_BODY_BYTES, request_timeout=DEFAULT_REQUEST_TIMEOUT):
+def make_server(
+    model_base_path,
+    model_name,
+    host="127.0.0.1",
+    port=0,
+    *,
+    max_batch_size=DEFAULT_MAX_BATCH_SIZE,
+    max_body_bytes=DEFAULT_MAX_BODY_BYTES,
+    request_timeout=DEFAULT_REQUEST_TIMEOUT,
+):
     """A ThreadingHTTPServer serving the model (port 0 picks a free port: see server_address)."""
-    handler = make_handler(ModelRepository(model_base_path, model_name), max_batch_size, max_body_bytes,
-                           request_timeout)
+    handler = make_handler(
+        ModelRepository(model_base_path, model_name),
+        max_batch_size,
+        max_body_bytes,
+        request_timeout,
+    )
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

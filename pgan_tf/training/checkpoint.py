@@ -14,6 +14,7 @@ holds only G, D, the EMA G, the run counters and a description of what was impor
 random generator and input iterator start fresh when training resumes from it, as the original
 starts fresh optimizers when it resumes from a network pickle.
 """
+
 import glob
 import json
 import os
@@ -69,7 +70,11 @@ def check_imported(path, network_config, stage):
         return False
     want = info["network"]
     have = network_config.to_dict()
-    diff = [f"{k}={want[k]!r} (this run: {have.get(k)!r})" for k in sorted(want) if have.get(k) != want[k]]
+    diff = [
+        f"{k}={want[k]!r} (this run: {have.get(k)!r})"
+        for k in sorted(want)
+        if have.get(k) != want[k]
+    ]
     if diff:
         raise CheckpointError(
             f"{path} holds imported networks built with {', '.join(diff)}; resume with matching settings"
@@ -133,15 +138,22 @@ def verify(path):
     for key in keys:
         try:
             if dtypes[key] == tf.variant:  # iterator state: read in TensorFlow (no NumPy form)
-                tf.raw_ops.RestoreV2(prefix=path, tensor_names=[key], shape_and_slices=[""], dtypes=[tf.variant])
+                tf.raw_ops.RestoreV2(
+                    prefix=path, tensor_names=[key], shape_and_slices=[""], dtypes=[tf.variant]
+                )
             else:
                 reader.get_tensor(key)
         except IndexError:  # the reader's answer to a data file shorter than the index says
             size = sum(os.path.getsize(f) for f in data)
-            raise DamagedCheckpoint(data[0], f"truncated ({size} bytes; tensor {key.split('/.ATTRIBUTES')[0]} "
-                                             f"lies past the end)") from None
+            raise DamagedCheckpoint(
+                data[0],
+                f"truncated ({size} bytes; tensor {key.split('/.ATTRIBUTES')[0]} "
+                f"lies past the end)",
+            ) from None
         except Exception as e:  # noqa: BLE001 - checksum mismatch, unreadable file, ...
-            raise DamagedCheckpoint(data[0], f"tensor {key.split('/.ATTRIBUTES')[0]}: {_first_line(e)}") from None
+            raise DamagedCheckpoint(
+                data[0], f"tensor {key.split('/.ATTRIBUTES')[0]}: {_first_line(e)}"
+            ) from None
     if _IMAGES_KEY not in keys:
         raise DamagedCheckpoint(index, "not a training checkpoint (no images_seen)")
 
@@ -218,7 +230,9 @@ class Saver:
         try:
             with atomic.reported(path):
                 os.makedirs(self.directory, exist_ok=True)
-                checkpoint.save_counter.assign_add(1)  # what `Checkpoint.save` stores besides the objects
+                checkpoint.save_counter.assign_add(
+                    1
+                )  # what `Checkpoint.save` stores besides the objects
                 written = checkpoint.write(tmp)
                 for f in [written + ".index", *_data_files(written)]:
                     atomic.fsync_file(f)
@@ -233,9 +247,11 @@ class Saver:
             raise atomic.WriteError(path, f"written but does not read back ({e})") from None
         try:
             with atomic.reported(path):
-                atomic.remove_quietly(path + ".index")  # an older copy of the same number stops counting first
+                atomic.remove_quietly(
+                    path + ".index"
+                )  # an older copy of the same number stops counting first
                 for f in _data_files(written):
-                    os.replace(f, path + f[len(written):])
+                    os.replace(f, path + f[len(written) :])
                 os.replace(written + ".index", path + ".index")
                 atomic.fsync_dir(self.directory)
         except atomic.WriteError:
@@ -248,7 +264,7 @@ class Saver:
     def _prune(self, number):
         found = checkpoints(self.run_dir)
         older = [p for n, p in found if n < number and p not in self._damaged]
-        kept = older[-(self.keep - 1):] if self.keep > 1 else []
+        kept = older[-(self.keep - 1) :] if self.keep > 1 else []
         newest = os.path.join(self.directory, f"ckpt-{number}")
         lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']
         lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in kept + [newest]]

@@ -1,4 +1,5 @@
 """Choosing the tf.distribute strategy and splitting a global batch between replicas."""
+
 import contextlib
 import json
 import os
@@ -50,9 +51,12 @@ def _peers():
     """'task address, ...' of the other tasks TF_CONFIG names (for the start-up error)."""
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     me = config.get("task", {})
-    return ", ".join(f"/job:{job}/replica:0/task:{i} ({address})"
-                     for job, addresses in config.get("cluster", {}).items()
-                     for i, address in enumerate(addresses) if (job, i) != (me.get("type"), me.get("index")))
+    return ", ".join(
+        f"/job:{job}/replica:0/task:{i} ({address})"
+        for job, addresses in config.get("cluster", {}).items()
+        for i, address in enumerate(addresses)
+        if (job, i) != (me.get("type"), me.get("index"))
+    )
 
 
 _WATCHDOG = """
@@ -76,9 +80,13 @@ def _deadline(seconds, peers):
 
     Joining the cluster waits inside TensorFlow holding the GIL, where no Python timer, signal
     handler or exception can act, so the deadline is kept by a small watchdog process."""
-    message = (f"error: the cluster did not come together within --worker_timeout={seconds:g}s: cannot reach "
-               f"{peers or 'the other workers'}; start every worker of TF_CONFIG")
-    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message])
+    message = (
+        f"error: the cluster did not come together within --worker_timeout={seconds:g}s: cannot reach "
+        f"{peers or 'the other workers'}; start every worker of TF_CONFIG"
+    )
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message]
+    )
     try:
         yield
     finally:
@@ -106,8 +114,10 @@ def configure_coordination(worker_timeout):
         service_leader=f"/job:{jobs[0]}/replica:0/task:0",
         cluster_register_timeout_in_ms=milliseconds,
         heartbeat_timeout_in_ms=milliseconds,
-        coordinated_jobs=[coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
-                          for job in jobs],
+        coordinated_jobs=[
+            coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
+            for job in jobs
+        ],
     )
 
 

@@ -10,6 +10,7 @@ ops' time per kind (convolutions and their gradients, matmuls, element-wise ops,
 generator EMA), with the gradient penalty's second-order part apart.
 Used by benchmarks/train_step.py.
 """
+
 import collections
 import dataclasses
 import glob
@@ -29,7 +30,9 @@ MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
 def _dims(shape, what):
     dims = tf.TensorShape(shape).as_list()
     if dims is None or None in dims:
-        raise ValueError(f"{what} has a shape that is not fully static ({shape}); FLOPs need static shapes")
+        raise ValueError(
+            f"{what} has a shape that is not fully static ({shape}); FLOPs need static shapes"
+        )
     return dims
 
 
@@ -156,16 +159,37 @@ def profiler_flops(graph) -> collections.Counter:
 
 def step_graph(concrete_function):
     """The body of the single While loop of `run_steps`: one D+G step."""
-    loops = [op for op in concrete_function.graph.get_operations() if op.type in ("While", "StatelessWhile")]
+    loops = [
+        op
+        for op in concrete_function.graph.get_operations()
+        if op.type in ("While", "StatelessWhile")
+    ]
     if len(loops) != 1:
         raise ValueError(f"expected one While loop in run_steps, found {len(loops)}")
     return dict(_called_graphs(loops[0]))["body"]
 
 
 # ---- time per op kind -------------------------------------------------------------------------
-OP_KINDS = ("conv", "conv_bp_input", "conv_bp_filter", "matmul", "elementwise", "optimizer", "ema", "input")
+OP_KINDS = (
+    "conv",
+    "conv_bp_input",
+    "conv_bp_filter",
+    "matmul",
+    "elementwise",
+    "optimizer",
+    "ema",
+    "input",
+)
 # Ops that only call or loop over other ops: their events enclose the ops they run.
-_CALL_OPS = {"While", "StatelessWhile", "If", "StatelessIf", "Case", "PartitionedCall", "StatefulPartitionedCall"}
+_CALL_OPS = {
+    "While",
+    "StatelessWhile",
+    "If",
+    "StatelessIf",
+    "Case",
+    "PartitionedCall",
+    "StatefulPartitionedCall",
+}
 _OPTIMIZER_SCOPE = re.compile(r"(^|/)adam(_\d+)?/")
 
 
@@ -226,7 +250,13 @@ def parse_op_events(xspace):
         for line in plane.lines:
             for event in line.events:
                 name, sep, op_type = names[event.metadata_id].rpartition(":")
-                if not sep or not name or name.endswith(":") or " " in name or not op_type.isidentifier():
+                if (
+                    not sep
+                    or not name
+                    or name.endswith(":")
+                    or " " in name
+                    or not op_type.isidentifier()
+                ):
                     continue
                 if op_type.lstrip("_") in _CALL_OPS:
                     continue

@@ -6,6 +6,7 @@ runs the networks, the tapes and the optimizers. It averages the per-sample loss
 global batch (`tf.nn.compute_average_loss`), so the result does not depend on the number of
 replicas.
 """
+
 import tensorflow as tf
 
 LOSSES = ("wgan_gp", "lsgan_mao")
@@ -68,9 +69,17 @@ def gradient_norms(grads):
     return tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
 
 
-def discriminator_loss(kind: str, real_out, fake_out, labels=None, grad_norms=None, *,
-                       gp_lambda: float = WGAN_LAMBDA, gp_target: float = WGAN_TARGET,
-                       drift_epsilon: float = WGAN_EPSILON):
+def discriminator_loss(
+    kind: str,
+    real_out,
+    fake_out,
+    labels=None,
+    grad_norms=None,
+    *,
+    gp_lambda: float = WGAN_LAMBDA,
+    gp_target: float = WGAN_TARGET,
+    drift_epsilon: float = WGAN_EPSILON,
+):
     """(per-sample critic loss, its gradient-penalty part) from D's outputs on reals and fakes.
 
     Column 0 of an output is the score, the columns after it the label logits. wgan_gp:

@@ -1,4 +1,5 @@
 """Adam with one fused kernel per variable (the paper's optimizer, §A.1: Adam, β1 0, β2 0.99)."""
+
 import keras
 import tensorflow as tf
 

@@ -7,12 +7,15 @@ Older GPUs get float16 with loss scaling when a start-up probe measures it faste
 else float32. The choice and the reason for it go into the run's config (and so its log and
 config.json); `choose` is pure, the hardware sources are passed in.
 """
+
 import dataclasses
 import time
 
 NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 BF16_GPU_CAPABILITY = (8, 0)
-EMULATED_BF16_COST = "the train step measured 15x slower than float32 on an AVX2-only CPU (34 s vs 2.2 s per step)"
+EMULATED_BF16_COST = (
+    "the train step measured 15x slower than float32 on an AVX2-only CPU (34 s vs 2.2 s per step)"
+)
 FLOAT16_MIN_SPEEDUP = 1.1  # float16 must beat float32 by this much in the probe to be chosen
 
 
@@ -57,7 +60,9 @@ def conv_seconds(dtype, device, size=32, channels=128, batch=8, repeats=3):
     with tf.device(device):
         x = tf.cast(tf.random.normal([batch, size, size, channels]), dtype)
         k = tf.cast(tf.random.normal([3, 3, channels, channels]), dtype)
-        conv = tf.function(lambda x, k: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, k, 1, "SAME"), tf.float32)))
+        conv = tf.function(
+            lambda x, k: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, k, 1, "SAME"), tf.float32))
+        )
         conv(x, k).numpy()
         best = float("inf")
         for _ in range(repeats):
@@ -82,15 +87,21 @@ def choose(requested, cpu_flags, gpus, probe=conv_seconds):
     if gpus:
         known = [c for c in gpus if c is not None]
         capability = min(known) if len(known) == len(gpus) else None
-        where = f"GPU compute capability {'.'.join(map(str, capability))}" if capability else "a GPU of unknown compute capability"
+        where = (
+            f"GPU compute capability {'.'.join(map(str, capability))}"
+            if capability
+            else "a GPU of unknown compute capability"
+        )
         native = capability is not None and capability >= BF16_GPU_CAPABILITY
         device = "/GPU:0"
     else:
         flags = sorted(set(cpu_flags or ()) & set(NATIVE_BF16_CPU_FLAGS))
         native = bool(flags)
         where = (
-            f"the CPU has {', '.join(flags)}" if native
-            else "the CPU's flags are unknown" if cpu_flags is None
+            f"the CPU has {', '.join(flags)}"
+            if native
+            else "the CPU's flags are unknown"
+            if cpu_flags is None
             else f"the CPU has no {' / '.join(NATIVE_BF16_CPU_FLAGS)}"
         )
         device = "/CPU:0"
@@ -98,20 +109,32 @@ def choose(requested, cpu_flags, gpus, probe=conv_seconds):
         if native:
             return Choice("bfloat16", f"auto: {where}, native bfloat16")
         if not gpus:
-            return Choice("float32", f"auto: {where}, so bfloat16 would be emulated ({EMULATED_BF16_COST})")
+            return Choice(
+                "float32", f"auto: {where}, so bfloat16 would be emulated ({EMULATED_BF16_COST})"
+            )
         speedup = 1.0 / _slowdown(probe, "float16", device)
         if speedup >= FLOAT16_MIN_SPEEDUP:
-            return Choice("float16", f"auto: {where} has no native bfloat16; float16 with loss scaling ran a "
-                                     f"3x3 conv {speedup:.2f}x as fast as float32 in a start-up probe")
-        return Choice("float32", f"auto: {where} has no native bfloat16, and float16 ran a 3x3 conv only "
-                                 f"{speedup:.2f}x as fast as float32 in a start-up probe")
+            return Choice(
+                "float16",
+                f"auto: {where} has no native bfloat16; float16 with loss scaling ran a "
+                f"3x3 conv {speedup:.2f}x as fast as float32 in a start-up probe",
+            )
+        return Choice(
+            "float32",
+            f"auto: {where} has no native bfloat16, and float16 ran a 3x3 conv only "
+            f"{speedup:.2f}x as fast as float32 in a start-up probe",
+        )
     if requested == "bfloat16" and not native:
         slowdown = _slowdown(probe, "bfloat16", device)
         warning = (
             f"--mixed_precision=bfloat16 without native bfloat16 ({where}): a 3x3 conv took {slowdown:.1f}x its "
             f"float32 time here in a start-up probe, and {EMULATED_BF16_COST}; --mixed_precision=auto picks float32"
         )
-        return Choice("bfloat16", f"requested; {where}, emulated: {slowdown:.1f}x the float32 time of a 3x3 conv", warning)
+        return Choice(
+            "bfloat16",
+            f"requested; {where}, emulated: {slowdown:.1f}x the float32 time of a 3x3 conv",
+            warning,
+        )
     return Choice(requested, "requested")
 
 

@@ -5,6 +5,7 @@ A run directory `results/<NNNNN>-<desc>/` holds `config.json` (the resolved `Tra
 `checkpoints/` (full training state, for resuming; their files are `checkpoint`'s business) and
 `network-snapshot-<kimg:06d>.keras` files: the EMA generator of that moment, loadable on its own.
 """
+
 import dataclasses
 import json
 import os

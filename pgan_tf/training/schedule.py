@@ -6,6 +6,7 @@ every phase first stabilizes for `lod_training_kimg`, then fades in the next blo
 training continues. Without growing (the original's `-nogrowing`) training starts at the final
 resolution. A stage is one (resolution, fade_in) pair, trained by one compiled step.
 """
+
 import dataclasses
 import math
 
@@ -37,7 +38,10 @@ class ScheduleConfig:
         for name in ("total_kimg", "lod_training_kimg", "lod_transition_kimg"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.start_resolution < self.resolution and self.lod_training_kimg + self.lod_transition_kimg <= 0:
+        if (
+            self.start_resolution < self.resolution
+            and self.lod_training_kimg + self.lod_transition_kimg <= 0
+        ):
             raise ValueError("lod_training_kimg + lod_transition_kimg must be > 0")
         if self.minibatch_base <= 0 or any(b <= 0 for _, b in self.minibatch_dict):
             raise ValueError("minibatch sizes must be positive")

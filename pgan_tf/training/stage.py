@@ -6,6 +6,7 @@ Adam optimizers (the original resets optimizer state when the networks grow; wit
 `reset_optimizer` off the moments of the kept weights carry over), and one `tf.function` that
 runs several D+G steps per call with nothing in Python per image.
 """
+
 import keras
 import tensorflow as tf
 
@@ -66,7 +67,9 @@ class StageTrainer:
     block, so no two workers share latents.
     """
 
-    def __init__(self, config, strategy, stage, images_seen, rng, previous=None, num_workers=1, worker=0):
+    def __init__(
+        self, config, strategy, stage, images_seen, rng, previous=None, num_workers=1, worker=0
+    ):
         self.config = config
         self.strategy = strategy
         self.stage = stage
@@ -103,7 +106,9 @@ class StageTrainer:
             if previous is not None and not config.reset_optimizer:
                 carry_optimizer_state(previous.g_opt, previous.G, self.g_opt, self.G)
                 carry_optimizer_state(previous.d_opt, previous.D, self.d_opt, self.D)
-        self._fade_vars = [v for m in (self.G, self.D, self.generator_ema) for v in fade_variables(m)]
+        self._fade_vars = [
+            v for m in (self.G, self.D, self.generator_ema) for v in fade_variables(m)
+        ]
         self.run_steps = tf.function(self._run_steps)
 
     # ---- the compiled step -------------------------------------------------------------------
@@ -122,7 +127,7 @@ class StageTrainer:
     @tf.autograph.experimental.do_not_convert
     def _one_step(self, batch):
         cfg, n = self.config, self.worker_batch
-        reals, labels = (batch if cfg.network.label_size else (batch, tf.zeros([n, 0])))
+        reals, labels = batch if cfg.network.label_size else (batch, tf.zeros([n, 0]))
         alpha = self.alpha()
         for v in self._fade_vars:
             v.assign(alpha)
@@ -156,7 +161,9 @@ class StageTrainer:
         reals, labels, z_d, z_g, eps, flip = map(mine, (reals, labels, z_d, z_g, eps, flip))
         if cfg.data.mirror:
             reals = tf.where(flip[:, None, None, None], tf.reverse(reals, axis=[2]), reals)
-        if self.stage.fade_in:  # the reals fade like the generator's output (original process_reals)
+        if (
+            self.stage.fade_in
+        ):  # the reals fade like the generator's output (original process_reals)
             reals = upscale2d(downscale2d(reals)) + alpha * (reals - upscale2d(downscale2d(reals)))
         g_in_d = [z_d, labels] if cfg.network.label_size else z_d
         g_in_g = [z_g, labels] if cfg.network.label_size else z_g
@@ -178,18 +185,28 @@ class StageTrainer:
                     mixed_sum = tf.reduce_sum(self.D(mixed, training=True)[:, 0])
                 norms = losses.gradient_norms(gp_tape.gradient(mixed_sum, mixed))
             per_d, gp = losses.discriminator_loss(
-                cfg.loss, real_out, fake_out, class_labels, norms,
-                gp_lambda=cfg.gp_lambda, gp_target=cfg.gp_target, drift_epsilon=cfg.drift_epsilon,
+                cfg.loss,
+                real_out,
+                fake_out,
+                class_labels,
+                norms,
+                gp_lambda=cfg.gp_lambda,
+                gp_target=cfg.gp_target,
+                drift_epsilon=cfg.drift_epsilon,
             )
             loss_d = average(per_d)
-            scaled_d = self.d_opt.scale_loss(loss_d) if hasattr(self.d_opt, "scale_loss") else loss_d
+            scaled_d = (
+                self.d_opt.scale_loss(loss_d) if hasattr(self.d_opt, "scale_loss") else loss_d
+            )
         d_grads = tape.gradient(scaled_d, self.D.trainable_variables)
         self.d_opt.apply_gradients(zip(d_grads, self.D.trainable_variables))
 
         with tf.GradientTape() as tape:
             out = self.D(self.G(g_in_g, training=True), training=True)
             loss_g = average(losses.generator_loss(cfg.loss, out, class_labels))
-            scaled_g = self.g_opt.scale_loss(loss_g) if hasattr(self.g_opt, "scale_loss") else loss_g
+            scaled_g = (
+                self.g_opt.scale_loss(loss_g) if hasattr(self.g_opt, "scale_loss") else loss_g
+            )
         g_grads = tape.gradient(scaled_g, self.G.trainable_variables)
         self.g_opt.apply_gradients(zip(g_grads, self.G.trainable_variables))
         scores = average(real_out[:, 0]), average(fake_out[:, 0])

@@ -1,5 +1,6 @@
 """What a stage switch costs: building the networks and transferring weights, tracing the step,
 and the first call's compile time above an ordinary call of the same stage (issue 12, part 4)."""
+
 import dataclasses
 
 

@@ -1,5 +1,6 @@
 """The ablation sweep (pgan_tf.ablation, benchmarks/ablation.py): log parsing, run states, the
 report's numbers and plot, and a real tiny sweep that is interrupted and resumed."""
+
 import json
 import os
 import subprocess
@@ -87,19 +88,45 @@ def test_select_configurations():
 
 # ------------------------------------------------------------------ report numbers
 def _marker(config, seed, swd, evenness, seconds):
-    row = {"SWDx1e3_32": swd + 1, "SWDx1e3_16": swd - 1, "SWDx1e3_avg": swd, "MS-SSIM": 0.1,
-           "modes_hit": 12, "shape_evenness": evenness, "colour_evenness": 1.0, "unclassified": 0.0}
-    return {"state": "done", "config": config, "seed": seed, "run_dir": None, "done": {
-        "resolution": 32, "train_kimg": 120.0, "num_images": 64, "overrides": [], "train_seconds": seconds,
-        "eval_seconds": 5.0, "baseline": {**row, "SWDx1e3_avg": 2.0},
-        "snapshots": [{**row, "kimg": 60, "SWDx1e3_avg": swd * 2}, {**row, "kimg": 120}]}}
+    row = {
+        "SWDx1e3_32": swd + 1,
+        "SWDx1e3_16": swd - 1,
+        "SWDx1e3_avg": swd,
+        "MS-SSIM": 0.1,
+        "modes_hit": 12,
+        "shape_evenness": evenness,
+        "colour_evenness": 1.0,
+        "unclassified": 0.0,
+    }
+    return {
+        "state": "done",
+        "config": config,
+        "seed": seed,
+        "run_dir": None,
+        "done": {
+            "resolution": 32,
+            "train_kimg": 120.0,
+            "num_images": 64,
+            "overrides": [],
+            "train_seconds": seconds,
+            "eval_seconds": 5.0,
+            "baseline": {**row, "SWDx1e3_avg": 2.0},
+            "snapshots": [{**row, "kimg": 60, "SWDx1e3_avg": swd * 2}, {**row, "kimg": 120}],
+        },
+    }
 
 
 def test_summary_mean_and_half_range_and_verdicts():
-    runs = [_marker("full", 1, 10.0, 0.9, 400), _marker("full", 2, 14.0, 0.7, 440),
-            _marker("no_mbstd", 1, 30.0, 0.5, 400), _marker("no_mbstd", 2, 34.0, 0.3, 400),
-            _marker("no_pixelnorm", 1, 13.0, 0.8, 400), _marker("no_pixelnorm", 2, 16.0, 0.8, 400),
-            _marker("no_eqlr", 1, 5.0, 0.8, 400), _marker("no_eqlr", 2, 6.0, 0.8, 400)]
+    runs = [
+        _marker("full", 1, 10.0, 0.9, 400),
+        _marker("full", 2, 14.0, 0.7, 440),
+        _marker("no_mbstd", 1, 30.0, 0.5, 400),
+        _marker("no_mbstd", 2, 34.0, 0.3, 400),
+        _marker("no_pixelnorm", 1, 13.0, 0.8, 400),
+        _marker("no_pixelnorm", 2, 16.0, 0.8, 400),
+        _marker("no_eqlr", 1, 5.0, 0.8, 400),
+        _marker("no_eqlr", 2, 6.0, 0.8, 400),
+    ]
     s = report.summarize(runs)
     assert s["full"]["SWDx1e3_avg"] == (12.0, 2.0)
     assert s["full"]["shape_evenness"] == pytest.approx((0.8, 0.1))
@@ -107,11 +134,19 @@ def test_summary_mean_and_half_range_and_verdicts():
     assert s["full"]["curves"]["SWDx1e3_avg"] == [(60, 24.0), (120, 12.0)]
     assert s["reals"]["SWDx1e3_avg"] == (2.0, 0.0)
     full = s["full"]
-    assert report.verdict(configs.BY_NAME["no_mbstd"], s["no_mbstd"], full).startswith("agrees")  # +20 > 2 + 2
-    assert report.verdict(configs.BY_NAME["no_pixelnorm"], s["no_pixelnorm"], full).startswith("agrees")  # +2.5 < 3.5
-    assert report.verdict(configs.BY_NAME["no_eqlr"], s["no_eqlr"], full).startswith("disagrees")  # -6.5, > 2.5
+    assert report.verdict(configs.BY_NAME["no_mbstd"], s["no_mbstd"], full).startswith(
+        "agrees"
+    )  # +20 > 2 + 2
+    assert report.verdict(configs.BY_NAME["no_pixelnorm"], s["no_pixelnorm"], full).startswith(
+        "agrees"
+    )  # +2.5 < 3.5
+    assert report.verdict(configs.BY_NAME["no_eqlr"], s["no_eqlr"], full).startswith(
+        "disagrees"
+    )  # -6.5, > 2.5
     table = report.results_table(s)
-    assert "| Full method (all contributions) | 13.00 ± 2.00 | 11.00 ± 2.00 | 12.00 ± 2.00 |" in table
+    assert (
+        "| Full method (all contributions) | 13.00 ± 2.00 | 11.00 ± 2.00 | 12.00 ± 2.00 |" in table
+    )
     agreement = report.agreement_table(s)
     assert "| +20.00 |" in agreement and "+2.50 (within spread)" in agreement
     mixed = runs + [_marker("no_ema", 1, 10.0, 0.9, 400)]
@@ -123,7 +158,10 @@ def test_summary_mean_and_half_range_and_verdicts():
 def test_kept_notes_survive_regeneration(tmp_path):
     path = str(tmp_path / "ablation.md")
     assert report.kept_notes(path) == report.NOTES_PLACEHOLDER
-    _touch(path, f"old table\n{report.NOTES_START}\nWhy it differs.\n\nSecond line.\n{report.NOTES_END}\nold\n")
+    _touch(
+        path,
+        f"old table\n{report.NOTES_START}\nWhy it differs.\n\nSecond line.\n{report.NOTES_END}\nold\n",
+    )
     assert report.kept_notes(path) == "Why it differs.\n\nSecond line."
 
 
@@ -135,8 +173,10 @@ def test_nice_ticks_cover_the_range_with_round_steps():
 
 
 def test_line_chart_draws_each_series_in_its_colour():
-    panels = [{"title": "a", "series": {"x": [(0, 1), (10, 3)], "y": [(0, 2), (10, 2)]}, "floor": 0.5},
-              {"title": "b", "series": {"x": [(0, 0.1), (10, 0.9)]}, "floor": None}]
+    panels = [
+        {"title": "a", "series": {"x": [(0, 1), (10, 3)], "y": [(0, 2), (10, 2)]}, "floor": 0.5},
+        {"title": "b", "series": {"x": [(0, 0.1), (10, 0.9)]}, "floor": None},
+    ]
     image = plot.line_chart(panels, ["x", "y"], xlabel="kimg", width=800, height=400)
     pixels = np.asarray(image).reshape(-1, 3)
     colours = {tuple(p) for p in pixels}
@@ -154,24 +194,43 @@ def _read(path):
 
 def _files(directory):
     """{relative path: (mtime_ns, contents)} of everything under a directory: untouched means both equal."""
-    return {rel: (os.stat(os.path.join(directory, rel)).st_mtime_ns, data)
-            for rel, data in snapshot(directory).items()}
+    return {
+        rel: (os.stat(os.path.join(directory, rel)).st_mtime_ns, data)
+        for rel, data in snapshot(directory).items()
+    }
 
 
-TINY = ("--resolution=16", "--initial_resolution=16", "--total_kimg=2", "--tick_kimg=16:1", "--fmap_base=32",
-        "--fmap_max=16", "--latent_size=16", "--minibatch_base=8", "--grid_size=2", "--shuffle_buffer=64")
+TINY = (
+    "--resolution=16",
+    "--initial_resolution=16",
+    "--total_kimg=2",
+    "--tick_kimg=16:1",
+    "--fmap_base=32",
+    "--fmap_max=16",
+    "--latent_size=16",
+    "--minibatch_base=8",
+    "--grid_size=2",
+    "--shuffle_buffer=64",
+)
 
 
 def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     from pgan_tf.data.dataset_tool import create_synthetic
 
     create_synthetic(str(tmp_path / "data"), num_images=160, resolution=16, seed=3, progress=False)
-    settings = sweep.Settings(sweep_dir=str(tmp_path / "sweep"), flagfile=os.path.join(REPO, "quickstart.flags"),
-                              overrides=(f"--dataset_dir={tmp_path}/data", *TINY), snapshot_ticks=1, num_images=32)
+    settings = sweep.Settings(
+        sweep_dir=str(tmp_path / "sweep"),
+        flagfile=os.path.join(REPO, "quickstart.flags"),
+        overrides=(f"--dataset_dir={tmp_path}/data", *TINY),
+        snapshot_ticks=1,
+        num_images=32,
+    )
     chosen = configs.select("full,no_pixelnorm")
     lines = []
     assert sweep.sweep(settings, chosen, [1], log=lines.append, echo=lambda line: None) == {
-        "full-s1": "new", "no_pixelnorm-s1": "new"}
+        "full-s1": "new",
+        "no_pixelnorm-s1": "new",
+    }
     md, png = report.write_report(settings.sweep_dir, str(tmp_path / "docs" / "ablation.md"))
     text = _read(md)
     for title in ("Full method", "− pixelwise feature normalization", "Real vs real"):
@@ -194,7 +253,9 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     with open(log_path, "w") as f:
         f.writelines(kept)
     assert sweep.sweep(settings, chosen, [1], log=lines.append, echo=lambda line: None) == {
-        "full-s1": "done", "no_pixelnorm-s1": "resume"}
+        "full-s1": "done",
+        "no_pixelnorm-s1": "resume",
+    }
     assert _files(os.path.dirname(full_run)) == before
     assert "Resumed from" in _read(log_path)
     assert os.path.exists(os.path.join(other, sweep.DONE_FILE))
@@ -202,20 +263,42 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     # the regeneration command writes the same page from the stored runs
     md, png = report.write_report(settings.sweep_dir, str(tmp_path / "docs" / "ablation.md"))
     regen = tmp_path / "again" / "ablation.md"
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "ablation.py"),
-                           f"--sweep_dir={settings.sweep_dir}", "--report_only", f"--report={regen}"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "benchmarks", "ablation.py"),
+            f"--sweep_dir={settings.sweep_dir}",
+            "--report_only",
+            f"--report={regen}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert regen.read_text() == _read(md)
 
-    changed = sweep.Settings(**{**settings.__dict__, "overrides": settings.overrides + ("--lr_base=0.01",)})
+    changed = sweep.Settings(
+        **{**settings.__dict__, "overrides": settings.overrides + ("--lr_base=0.01",)}
+    )
     with pytest.raises(sweep.SweepError, match="other settings"):
         sweep.sweep(changed, chosen, [1], log=lines.append, echo=lambda line: None)
 
 
 def test_cli_usage_errors_exit_2(tmp_path):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "ablation.py"), "--only=no_such",
-                           f"--sweep_dir={tmp_path}"], capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "benchmarks", "ablation.py"),
+            "--only=no_such",
+            f"--sweep_dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: unknown configuration")
 
 
@@ -224,14 +307,22 @@ def test_a_diverged_run_is_kept_as_a_result_and_not_retrained(tmp_path):
     from pgan_tf.data.dataset_tool import create_synthetic
 
     create_synthetic(str(tmp_path / "data"), num_images=160, resolution=16, seed=3, progress=False)
-    settings = sweep.Settings(sweep_dir=str(tmp_path / "sweep"), flagfile=os.path.join(REPO, "quickstart.flags"),
-                              overrides=(f"--dataset_dir={tmp_path}/data", *TINY, "--lr_base=1e30"),
-                              snapshot_ticks=1, num_images=32)
+    settings = sweep.Settings(
+        sweep_dir=str(tmp_path / "sweep"),
+        flagfile=os.path.join(REPO, "quickstart.flags"),
+        overrides=(f"--dataset_dir={tmp_path}/data", *TINY, "--lr_base=1e30"),
+        snapshot_ticks=1,
+        num_images=32,
+    )
     chosen = configs.select("no_ema")
-    assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {"no_ema-s1": "new"}
+    assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {
+        "no_ema-s1": "new"
+    }
     run = sweep.state(os.path.join(settings.sweep_dir, "no_ema-s1"))[1]
     failed = json.loads(_read(os.path.join(run, sweep.FAILED_FILE)))
     assert failed["config"] == "no_ema" and "non-finite loss" in failed["error"]
-    assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {"no_ema-s1": "failed"}
+    assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {
+        "no_ema-s1": "failed"
+    }
     with pytest.raises(report.ReportError, match="no finished run"):
         report.write_report(settings.sweep_dir, str(tmp_path / "ablation.md"))

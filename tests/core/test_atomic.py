@@ -1,4 +1,5 @@
 """Write-to-temp-then-rename and its one-line errors, with injected and real (tmpfs) disk-full."""
+
 import errno
 import os
 
@@ -36,7 +37,9 @@ def test_tensorflow_file_errors_become_write_errors(tmp_path):
     def failing(tmp):
         raise tf.errors.ResourceExhaustedError(None, None, f"{tmp}; No space left on device")
 
-    with pytest.raises(atomic.WriteError, match=r"cannot write .*/x\.bin: No space left on device$"):
+    with pytest.raises(
+        atomic.WriteError, match=r"cannot write .*/x\.bin: No space left on device$"
+    ):
         atomic.replace_via_temp(str(tmp_path / "x.bin"), failing)
     with pytest.raises(KeyError):  # anything else is not a write failure: it goes through unchanged
         with atomic.reported("p"):
@@ -44,9 +47,16 @@ def test_tensorflow_file_errors_become_write_errors(tmp_path):
 
 
 def test_temp_names():
-    assert atomic.temp_name("/r/network-snapshot-000001.keras").endswith(f".tmp-{os.getpid()}.keras")
-    for name in ("fakes000000.png.tmp-12.png", "ckpt-64.tmp-7.index", "ckpt-64.tmp-7_temp",
-                 "ckpt-64.tmp-7.data-00000-of-00001", "config.json.tmp-3"):
+    assert atomic.temp_name("/r/network-snapshot-000001.keras").endswith(
+        f".tmp-{os.getpid()}.keras"
+    )
+    for name in (
+        "fakes000000.png.tmp-12.png",
+        "ckpt-64.tmp-7.index",
+        "ckpt-64.tmp-7_temp",
+        "ckpt-64.tmp-7.data-00000-of-00001",
+        "config.json.tmp-3",
+    ):
         assert atomic.is_temp_name(name), name
     for name in ("ckpt-64.index", "reals.png", "my.tmp-file.png", "log.txt"):
         assert not atomic.is_temp_name(name), name

@@ -1,5 +1,6 @@
 """The flag library: absl's flag syntax read by argparse, checked against absl itself (the
 library the commands used before, still installed with TensorFlow), and the usage errors."""
+
 import pytest
 from absl import flags as absl_flags
 
@@ -51,27 +52,51 @@ def files(tmp_path, monkeypatch):
     """Flag files with comments, blank lines and a nested --flagfile (relative to the cwd, as
     absl reads them)."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "inner.flags",
-          "# the inner file", "--count=7", "--metrics=swd,ms_ssim", "--nogrowing")
-    write(tmp_path / "outer.flags",
-          "# a comment", "// another comment", "", "   ", "--name=from file", "--count=3",
-          "--flagfile=inner.flags", "--rate", "0.25", "--mirror", "--loss=b")
+    write(
+        tmp_path / "inner.flags",
+        "# the inner file",
+        "--count=7",
+        "--metrics=swd,ms_ssim",
+        "--nogrowing",
+    )
+    write(
+        tmp_path / "outer.flags",
+        "# a comment",
+        "// another comment",
+        "",
+        "   ",
+        "--name=from file",
+        "--count=3",
+        "--flagfile=inner.flags",
+        "--rate",
+        "0.25",
+        "--mirror",
+        "--loss=b",
+    )
     return tmp_path
 
 
-@pytest.mark.parametrize("argv", [
-    [],
-    ["--flagfile=outer.flags"],
-    ["--count=9", "--flagfile=outer.flags"],  # the file, later, wins
-    ["--flagfile=outer.flags", "--count=9", "--nomirror", "--growing"],  # flags after it win
-    ["--flagfile", "outer.flags", "--name", "x y"],
-    ["--flagfile=inner.flags", "--flagfile=outer.flags", "--flagfile=inner.flags"],
-    ["--flagfile=", "--count=0x10", "--rate=1e-3"],
-    ["--mirror=true", "--growing=0"], ["--mirror=1", "--growing=F"],
-    ["--mirror=T", "--growing=false"],
-    ["--metrics=swd, ms_ssim ,fid"], ["--metrics=swd", "--metrics="], ["--metrics", "a,b"],
-    ["--name", "-dash", "--count", "-3"], ["--name=a=b"], ["-count=4", "-mirror"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--flagfile=outer.flags"],
+        ["--count=9", "--flagfile=outer.flags"],  # the file, later, wins
+        ["--flagfile=outer.flags", "--count=9", "--nomirror", "--growing"],  # flags after it win
+        ["--flagfile", "outer.flags", "--name", "x y"],
+        ["--flagfile=inner.flags", "--flagfile=outer.flags", "--flagfile=inner.flags"],
+        ["--flagfile=", "--count=0x10", "--rate=1e-3"],
+        ["--mirror=true", "--growing=0"],
+        ["--mirror=1", "--growing=F"],
+        ["--mirror=T", "--growing=false"],
+        ["--metrics=swd, ms_ssim ,fid"],
+        ["--metrics=swd", "--metrics="],
+        ["--metrics", "a,b"],
+        ["--name", "-dash", "--count", "-3"],
+        ["--name=a=b"],
+        ["-count=4", "-mirror"],
+    ],
+)
 def test_parses_as_absl_does(files, argv):
     ours, theirs = both(argv)
     assert ours == theirs
@@ -100,18 +125,21 @@ def usage_error(capsys, argv, parser=None):
     return lines[0]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--unknown=1"], "error: unrecognized arguments: --unknown=1"),
-    (["--coun=1"], "error: unrecognized arguments: --coun=1"),  # no abbreviations
-    (["stray"], "error: unrecognized arguments: stray"),
-    (["--count=x"], "error: argument --count: invalid integer value: 'x'"),
-    (["--mirror=maybe"], "error: argument --mirror: expected true/false/1/0, got 'maybe'"),
-    (["--nomirror=1"], "error: argument --mirror/--nomirror: ignored explicit argument '1'"),
-    (["--loss=c"], "error: argument --loss: invalid choice: 'c' (choose from 'a', 'b')"),
-    (["--name"], "error: argument --name: expected one argument"),
-    (["--flagfile"], "error: --flagfile needs a file name"),
-    (["--flagfile=absent.flags"], "error: --flagfile=absent.flags: No such file or directory"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--unknown=1"], "error: unrecognized arguments: --unknown=1"),
+        (["--coun=1"], "error: unrecognized arguments: --coun=1"),  # no abbreviations
+        (["stray"], "error: unrecognized arguments: stray"),
+        (["--count=x"], "error: argument --count: invalid integer value: 'x'"),
+        (["--mirror=maybe"], "error: argument --mirror: expected true/false/1/0, got 'maybe'"),
+        (["--nomirror=1"], "error: argument --mirror/--nomirror: ignored explicit argument '1'"),
+        (["--loss=c"], "error: argument --loss: invalid choice: 'c' (choose from 'a', 'b')"),
+        (["--name"], "error: argument --name: expected one argument"),
+        (["--flagfile"], "error: --flagfile needs a file name"),
+        (["--flagfile=absent.flags"], "error: --flagfile=absent.flags: No such file or directory"),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(files, capsys, argv, message):
     assert usage_error(capsys, argv) == message
 
@@ -120,7 +148,8 @@ def test_a_flag_file_including_itself_is_refused(files, capsys):
     write(files / "a.flags", "--count=1", "--flagfile=b.flags")
     write(files / "b.flags", "--flagfile=./a.flags")
     assert usage_error(capsys, ["--flagfile=a.flags"]) == (
-        "error: --flagfile=./a.flags includes itself: a.flags -> b.flags -> ./a.flags")
+        "error: --flagfile=./a.flags includes itself: a.flags -> b.flags -> ./a.flags"
+    )
 
 
 def test_help_lists_every_flag(capsys):
@@ -128,8 +157,13 @@ def test_help_lists_every_flag(capsys):
         _ours().parse_args(["--help"])
     out = capsys.readouterr().out
     assert e.value.code == 0
-    for flag in ("--flagfile FILE", "--name NAME", "--mirror, --nomirror", "--growing, --nogrowing",
-                 "--metrics METRICS"):
+    for flag in (
+        "--flagfile FILE",
+        "--name NAME",
+        "--mirror, --nomirror",
+        "--growing, --nogrowing",
+        "--metrics METRICS",
+    ):
         assert flag in out
 
 
@@ -142,7 +176,10 @@ def test_store_true_is_a_boolean_and_aliases_are_hidden(capsys):
     p.add_alias("--no-gif", "--nogif")
     assert vars(p.parse_args([])) == {"overwrite": False, "num_images": 16, "gif": True}
     assert vars(p.parse_args(["--overwrite=true", "--num", "3", "--no-gif"])) == {
-        "overwrite": True, "num_images": 3, "gif": False}
+        "overwrite": True,
+        "num_images": 3,
+        "gif": False,
+    }
     assert p.parse_args(["--num=3", "--num_images=5", "--gif=0", "--gif"]).num_images == 5
     p.print_help()
     out = capsys.readouterr().out

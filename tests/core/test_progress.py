@@ -1,4 +1,5 @@
 """The one progress printer: a rewritten line on a terminal, plain lines in a log, throttled."""
+
 import io
 import re
 

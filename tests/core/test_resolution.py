@@ -1,4 +1,5 @@
 """The one rule for image sizes: a power of two, at least 4×4."""
+
 import pytest
 
 from pgan_tf.core.resolution import is_power_of_two, is_resolution, res_log2, resolutions_up_to

@@ -1,5 +1,6 @@
 """The tf.data reader: inspect, make_dataset (pixels, labels, shuffle, sharding),
 iterate_uint8, and clear errors for incomplete directories."""
+
 import os
 import shutil
 
@@ -37,8 +38,15 @@ def _all(ds):
 
 def test_inspect(ds_dir):
     path, _, _ = ds_dir
-    assert dataset.inspect(path) == DatasetInfo(path=path, name="rand", resolutions=(4, 8, 16), max_resolution=16,
-                                          num_channels=3, num_images=N, label_size=5)
+    assert dataset.inspect(path) == DatasetInfo(
+        path=path,
+        name="rand",
+        resolutions=(4, 8, 16),
+        max_resolution=16,
+        num_channels=3,
+        num_images=N,
+        label_size=5,
+    )
 
 
 def test_inspect_a_renamed_directory_and_grayscale(tmp_path):
@@ -58,11 +66,17 @@ def test_inspect_a_renamed_directory_and_grayscale(tmp_path):
 def test_make_dataset_pixels_in_file_order(ds_dir, res):
     path, images, labels = ds_dir
     want = reference_levels(images)[res].astype(np.float32) / 127.5 - 1
-    got = _all(dataset.make_dataset(path, res, 8, shuffle=False, repeat=False, drop_remainder=False))
+    got = _all(
+        dataset.make_dataset(path, res, 8, shuffle=False, repeat=False, drop_remainder=False)
+    )
     assert got.dtype == np.float32 and got.shape == (N, res, res, 3)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
     assert got.min() >= -1 and got.max() <= 1
-    x, y = _all(dataset.make_dataset(path, res, 8, labels=True, shuffle=False, repeat=False, drop_remainder=False))
+    x, y = _all(
+        dataset.make_dataset(
+            path, res, 8, labels=True, shuffle=False, repeat=False, drop_remainder=False
+        )
+    )
     np.testing.assert_allclose(x, want, atol=1e-6)
     np.testing.assert_array_equal(y, labels)
 
@@ -78,19 +92,27 @@ def test_iterate_uint8(ds_dir):
 
 def test_shuffle_keeps_labels_with_their_images_and_is_seeded(ds_dir):
     path, images, labels = ds_dir
-    ds = dataset.make_dataset(path, 16, 5, labels=True, shuffle=True, seed=3, repeat=False, drop_remainder=False)
+    ds = dataset.make_dataset(
+        path, 16, 5, labels=True, shuffle=True, seed=3, repeat=False, drop_remainder=False
+    )
     x, y = _all(ds)
     as_u8 = np.rint((x + 1) * 127.5).astype(np.uint8)
     index = [int(np.flatnonzero((images == img).all(axis=(1, 2, 3)))[0]) for img in as_u8]
     assert sorted(index) == list(range(N)) and index != list(range(N))
     np.testing.assert_array_equal(y, labels[index])
-    x2, _ = _all(dataset.make_dataset(path, 16, 5, labels=True, shuffle=True, seed=3, repeat=False, drop_remainder=False))
+    x2, _ = _all(
+        dataset.make_dataset(
+            path, 16, 5, labels=True, shuffle=True, seed=3, repeat=False, drop_remainder=False
+        )
+    )
     np.testing.assert_array_equal(x, x2)
 
 
 def test_batches_repeat_and_drop_remainder(ds_dir):
     path, _, _ = ds_dir
-    shapes = [b.shape[0] for b in dataset.make_dataset(path, 4, 10, repeat=False).as_numpy_iterator()]
+    shapes = [
+        b.shape[0] for b in dataset.make_dataset(path, 4, 10, repeat=False).as_numpy_iterator()
+    ]
     assert shapes == [10, 10, 10]
     ds = dataset.make_dataset(path, 4, 16)  # repeats for ever
     assert ds.element_spec.shape.as_list() == [16, 4, 4, 3]
@@ -100,9 +122,14 @@ def test_batches_repeat_and_drop_remainder(ds_dir):
 def test_input_context_shards_and_uses_the_per_replica_batch(ds_dir):
     path, images, _ = ds_dir
     want = reference_levels(images)[8].astype(np.float32) / 127.5 - 1
-    ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2)
-    batches = list(dataset.make_dataset(path, 8, 8, input_context=ctx, shuffle=False, repeat=False,
-                                  drop_remainder=False).as_numpy_iterator())
+    ctx = tf.distribute.InputContext(
+        num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2
+    )
+    batches = list(
+        dataset.make_dataset(
+            path, 8, 8, input_context=ctx, shuffle=False, repeat=False, drop_remainder=False
+        ).as_numpy_iterator()
+    )
     assert batches[0].shape[0] == 4  # global 8 over 2 replicas
     np.testing.assert_allclose(np.concatenate(batches), want[1::2], atol=1e-6)
 
@@ -111,7 +138,8 @@ def test_works_with_a_distribution_strategy(ds_dir):
     path, _, _ = ds_dir
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     dist = strategy.distribute_datasets_from_function(
-        lambda ctx: dataset.make_dataset(path, 8, 6, labels=True, input_context=ctx))
+        lambda ctx: dataset.make_dataset(path, 8, 6, labels=True, input_context=ctx)
+    )
     x, y = next(iter(dist))
     local = strategy.experimental_local_results(x)
     assert [t.shape.as_list() for t in local] == [[3, 8, 8, 3], [3, 8, 8, 3]]
@@ -128,7 +156,9 @@ def test_errors_for_incomplete_or_foreign_directories(ds_dir, tmp_path):
     broken = tmp_path / "rand"
     shutil.copytree(path, broken)
     os.remove(tfrecord_filename(str(broken), 3))
-    with pytest.raises(DatasetError, match=r"rand-r03\.tfrecords: missing: a dataset needs every level"):
+    with pytest.raises(
+        DatasetError, match=r"rand-r03\.tfrecords: missing: a dataset needs every level"
+    ):
         dataset.inspect(str(broken))
     shutil.rmtree(broken)
     shutil.copytree(path, broken)
@@ -140,7 +170,9 @@ def test_errors_for_incomplete_or_foreign_directories(ds_dir, tmp_path):
     shutil.rmtree(broken)
     shutil.copytree(path, broken)
     np.save(open(broken / "rand-rxx.labels", "wb"), np.zeros((3, 5), np.float32))
-    with pytest.raises(DatasetError, match=r"rand-rxx\.labels: labels have shape \(3, 5\), expected \[37"):
+    with pytest.raises(
+        DatasetError, match=r"rand-rxx\.labels: labels have shape \(3, 5\), expected \[37"
+    ):
         dataset.inspect(str(broken))
     with pytest.raises(DatasetError, match="no 32x32 level"):
         dataset.make_dataset(path, 32, 4)

@@ -1,5 +1,6 @@
 """`create_tfrecords.py verify`: every record of every level, each problem reported by file,
 record and byte offset; plus dataset creation on a full disk (injected and real)."""
+
 import os
 import subprocess
 import sys
@@ -36,7 +37,9 @@ def record_size(d, k):
 def test_intact_dataset(tmp_path):
     problems, summary = dataset_verify.verify(make(tmp_path / "ds"))
     assert problems == []
-    assert summary == ["checked 18 records in 3 level(s) (4x4, 8x8, 16x16), 6 images; labels 3 classes"]
+    assert summary == [
+        "checked 18 records in 3 level(s) (4x4, 8x8, 16x16), 6 images; labels 3 classes"
+    ]
 
 
 def test_crc_mismatch_names_file_record_and_offset_and_goes_on(tmp_path):
@@ -86,11 +89,18 @@ def test_levels_must_be_box_averages_and_shapes_right(tmp_path):
     _rewrite_record(level(d, 2), 3, np.zeros((3, 8, 8), np.uint8))  # an 8x8 image in the 4x4 level
     problems, _ = dataset_verify.verify(d)
     assert len(problems) == 3
-    assert problems[0].startswith(f"{level(d, 3)}: record 1 at byte offset {step3}: is not the 2x2 "
-                                  f"average of record 1 of ds-r04.tfrecords (differs by up to ")
-    assert problems[1].startswith(f"{level(d, 2)}: record 1 at byte offset {step2}: is not the 2x2 "
-                                  f"average of record 1 of ds-r03.tfrecords")
-    assert problems[2] == f"{level(d, 2)}: record 3 at byte offset {3 * step2}: shape [3, 8, 8], expected [C, 4, 4] with C 1 or 3"
+    assert problems[0].startswith(
+        f"{level(d, 3)}: record 1 at byte offset {step3}: is not the 2x2 "
+        f"average of record 1 of ds-r04.tfrecords (differs by up to "
+    )
+    assert problems[1].startswith(
+        f"{level(d, 2)}: record 1 at byte offset {step2}: is not the 2x2 "
+        f"average of record 1 of ds-r03.tfrecords"
+    )
+    assert (
+        problems[2]
+        == f"{level(d, 2)}: record 3 at byte offset {3 * step2}: shape [3, 8, 8], expected [C, 4, 4] with C 1 or 3"
+    )
 
 
 def test_labels_and_missing_level(tmp_path):
@@ -104,22 +114,42 @@ def test_labels_and_missing_level(tmp_path):
     assert f"{level(d, 3)}: missing level (8x8)" in problems
     assert f"{labels}: 1 row(s) are not one-hot (first: row 4)" in problems
     np.save(open(labels, "wb"), bad[:5])
-    assert f"{labels}: labels have shape [5, 3], expected [6, classes]" in dataset_verify.verify(d)[0]
+    assert (
+        f"{labels}: labels have shape [5, 3], expected [6, classes]" in dataset_verify.verify(d)[0]
+    )
     open(labels, "wb").write(b"garbage")
-    assert any(p.startswith(f"{labels}: not a NumPy labels file") for p in dataset_verify.verify(d)[0])
+    assert any(
+        p.startswith(f"{labels}: not a NumPy labels file") for p in dataset_verify.verify(d)[0]
+    )
 
 
 def test_cli_reports_each_problem_and_exits_1(tmp_path):
     d = make(tmp_path / "ds", labels=False)
-    ok = subprocess.run([sys.executable, SCRIPT, "verify", d, "--quiet"], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, SCRIPT, "verify", d, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and ok.stdout.strip().endswith("Dataset is intact.")
     flip_bytes(level(d, 4), record_size(d, 4) + 100, 64)
     flip_bytes(level(d, 3), 3 * record_size(d, 3) + 50, 8)
-    bad = subprocess.run([sys.executable, SCRIPT, "verify", d, "--quiet"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, SCRIPT, "verify", d, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and bad.stderr == ""
     lines = bad.stdout.strip().splitlines()
-    assert lines[0] == f"{level(d, 4)}: record 1 at byte offset {record_size(d, 4)}: data checksum mismatch"
-    assert lines[1] == f"{level(d, 3)}: record 3 at byte offset {3 * record_size(d, 3)}: data checksum mismatch"
+    assert (
+        lines[0]
+        == f"{level(d, 4)}: record 1 at byte offset {record_size(d, 4)}: data checksum mismatch"
+    )
+    assert (
+        lines[1]
+        == f"{level(d, 3)}: record 3 at byte offset {3 * record_size(d, 3)}: data checksum mismatch"
+    )
     assert lines[-1] == "2 problem(s) found."
 
 
@@ -136,7 +166,9 @@ def test_injected_write_failure_leaves_nothing(tmp_path, monkeypatch):
         def write(self, record):
             self.written += len(record)
             if self.written > 2000:
-                raise tf.errors.ResourceExhaustedError(None, None, f"{self.path}; No space left on device")
+                raise tf.errors.ResourceExhaustedError(
+                    None, None, f"{self.path}; No space left on device"
+                )
 
         def flush(self):
             pass
@@ -147,8 +179,10 @@ def test_injected_write_failure_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(tf.io, "TFRecordWriter", FullDisk)
     with pytest.raises(DatasetError) as info:
         make(tmp_path / "ds", n=20)
-    assert str(info.value) == (f"{tmp_path}/ds/ds-r04.tfrecords: cannot write: No space left on device "
-                               f"(nothing was written to {tmp_path}/ds)")
+    assert str(info.value) == (
+        f"{tmp_path}/ds/ds-r04.tfrecords: cannot write: No space left on device "
+        f"(nothing was written to {tmp_path}/ds)"
+    )
     assert os.listdir(tmp_path) == [] and leftovers(str(tmp_path)) == []
 
 
@@ -157,7 +191,9 @@ def test_labels_write_failure_leaves_nothing(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tfrecord_format.np, "save", full)
-    with pytest.raises(DatasetError, match=r"ds-rxx\.labels: cannot write: No space left on device \(ENOSPC\)"):
+    with pytest.raises(
+        DatasetError, match=r"ds-rxx\.labels: cannot write: No space left on device \(ENOSPC\)"
+    ):
         make(tmp_path / "ds")
     assert os.listdir(tmp_path) == []
 
@@ -166,14 +202,48 @@ def test_real_full_disk_cli_one_line_nothing_left(tmp_path):
     with small_filesystem(tmp_path / "small", "256k") as small:
         existing = make(os.path.join(small, "old"), n=4, res=8)
         before = sorted(os.listdir(small))
-        proc = subprocess.run([sys.executable, SCRIPT, "create_synthetic", os.path.join(small, "ds"), "--resolution", "32",
-                               "--num_images", "400", "--quiet"], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                SCRIPT,
+                "create_synthetic",
+                os.path.join(small, "ds"),
+                "--resolution",
+                "32",
+                "--num_images",
+                "400",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 1 and proc.stdout == ""
-        assert proc.stderr == (f"error: {small}/ds/ds-r05.tfrecords: cannot write: No space left on device "
-                               f"(nothing was written to {small}/ds)\n")
+        assert proc.stderr == (
+            f"error: {small}/ds/ds-r05.tfrecords: cannot write: No space left on device "
+            f"(nothing was written to {small}/ds)\n"
+        )
         assert sorted(os.listdir(small)) == before and dataset_verify.verify(existing)[0] == []
         fill(small)
-        proc = subprocess.run([sys.executable, SCRIPT, "create_synthetic", os.path.join(small, "ds"), "--resolution", "8",
-                               "--num_images", "4", "--quiet"], capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 1 and proc.stderr.startswith("error: ") and len(proc.stderr.splitlines()) == 1
+        proc = subprocess.run(
+            [
+                sys.executable,
+                SCRIPT,
+                "create_synthetic",
+                os.path.join(small, "ds"),
+                "--resolution",
+                "8",
+                "--num_images",
+                "4",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert (
+            proc.returncode == 1
+            and proc.stderr.startswith("error: ")
+            and len(proc.stderr.splitlines()) == 1
+        )
         assert "ds" not in os.listdir(small)

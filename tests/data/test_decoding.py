@@ -1,4 +1,5 @@
 """The decoding policy on single images: accepted modes and sizes, transforms, one-line errors."""
+
 import io
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Sources through the library API: image folders (PNG/JPEG, RGB/gray, transforms, every bad
 input), CIFAR-10/100 pickles, MNIST idx, LSUN LMDB, CelebA, TFDS, synthetic."""
+
 import gzip
 import io
 import os
@@ -10,7 +11,14 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from dataset_helpers import assert_dataset_equals, leftovers, random_images, read_level, snapshot, write_folder
+from dataset_helpers import (
+    assert_dataset_equals,
+    leftovers,
+    random_images,
+    read_level,
+    snapshot,
+    write_folder,
+)
 from dataset_helpers import tfds_order, write_celebahq_manual_dir
 from pgan_tf.data import dataset_tool
 from pgan_tf.data import synthetic
@@ -43,8 +51,15 @@ def _smooth_images(n, res, channels=3, seed=0):
 def test_png_folder_round_trip_every_level_in_shuffled_order(tmp_path, channels):
     images = random_images(9, 16, channels, seed=channels)
     write_folder(str(tmp_path / "png"), images)
-    info = dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "png"), progress=False)
-    assert (info.num_images, info.max_resolution, info.num_channels, info.label_size) == (9, 16, channels, 0)
+    info = dataset_tool.create_from_images(
+        str(tmp_path / "ds"), str(tmp_path / "png"), progress=False
+    )
+    assert (info.num_images, info.max_resolution, info.num_channels, info.label_size) == (
+        9,
+        16,
+        channels,
+        0,
+    )
     order = _order(9)
     np.testing.assert_array_equal(order, shuffled_order(9))
     assert_dataset_equals(str(tmp_path / "ds"), images[order])
@@ -56,7 +71,9 @@ def test_jpeg_folder_unshuffled_in_sorted_name_order(tmp_path):
     paths = write_folder(str(tmp_path / "jpg"), images, names=names)
     decoded = {p: np.asarray(PIL.Image.open(p)) for p in paths}
     want = np.stack([decoded[p] for p in sorted(paths)])
-    dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "jpg"), shuffle=False, progress=False)
+    dataset_tool.create_from_images(
+        str(tmp_path / "ds"), str(tmp_path / "jpg"), shuffle=False, progress=False
+    )
     assert_dataset_equals(str(tmp_path / "ds"), want)
 
 
@@ -70,22 +87,39 @@ def test_center_crop_and_resize(tmp_path):
         arr = rng.randint(0, 256, (h, w, 3)).astype(np.uint8)
         PIL.Image.fromarray(arr).save(src / f"{i}.png")
         s = min(w, h)
-        crop = arr[(h - s) // 2:(h + s) // 2, (w - s) // 2:(w + s) // 2]
+        crop = arr[(h - s) // 2 : (h + s) // 2, (w - s) // 2 : (w + s) // 2]
         want.append(np.asarray(PIL.Image.fromarray(crop).resize((16, 16), PIL.Image.LANCZOS)))
-    with pytest.raises(DatasetError, match=r"0\.png: image is 40x24, not square \(pass --transform center-crop\)"):
+    with pytest.raises(
+        DatasetError, match=r"0\.png: image is 40x24, not square \(pass --transform center-crop\)"
+    ):
         dataset_tool.create_from_images(str(tmp_path / "ds"), str(src), progress=False)
-    with pytest.raises(DatasetError, match=r"0\.png: image is 40x24 and its centre crop 24x24 is not a power of two >= 4 \(pass --resolution N"):
-        dataset_tool.create_from_images(str(tmp_path / "ds"), str(src), transform="center-crop", progress=False)
-    dataset_tool.create_from_images(str(tmp_path / "ds"), str(src), shuffle=False, transform="center-crop", resolution=16,
-                          progress=False)
+    with pytest.raises(
+        DatasetError,
+        match=r"0\.png: image is 40x24 and its centre crop 24x24 is not a power of two >= 4 \(pass --resolution N",
+    ):
+        dataset_tool.create_from_images(
+            str(tmp_path / "ds"), str(src), transform="center-crop", progress=False
+        )
+    dataset_tool.create_from_images(
+        str(tmp_path / "ds"),
+        str(src),
+        shuffle=False,
+        transform="center-crop",
+        resolution=16,
+        progress=False,
+    )
     assert_dataset_equals(str(tmp_path / "ds"), np.stack(want))
 
 
 def test_square_non_power_of_two_resized_with_resolution(tmp_path):
     images = random_images(3, 24, 3)
     write_folder(str(tmp_path / "imgs"), images)
-    dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "imgs"), shuffle=False, resolution=8, progress=False)
-    want = np.stack([np.asarray(PIL.Image.fromarray(im).resize((8, 8), PIL.Image.LANCZOS)) for im in images])
+    dataset_tool.create_from_images(
+        str(tmp_path / "ds"), str(tmp_path / "imgs"), shuffle=False, resolution=8, progress=False
+    )
+    want = np.stack(
+        [np.asarray(PIL.Image.fromarray(im).resize((8, 8), PIL.Image.LANCZOS)) for im in images]
+    )
     assert_dataset_equals(str(tmp_path / "ds"), want)
 
 
@@ -95,13 +129,17 @@ def test_convert_rgb_takes_rgba_cmyk_and_16bit(tmp_path):
     rgba = random_images(1, 8, 4)[0]
     PIL.Image.fromarray(rgba).save(src / "a.png")
     PIL.Image.fromarray(random_images(1, 8, 3, seed=2)[0]).convert("CMYK").save(src / "b.jpg")
-    g16 = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    g16 = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
     PIL.Image.fromarray(g16).save(src / "c.png")
-    dataset_tool.create_from_images(str(tmp_path / "ds"), str(src), shuffle=False, convert="rgb", progress=False)
+    dataset_tool.create_from_images(
+        str(tmp_path / "ds"), str(src), shuffle=False, convert="rgb", progress=False
+    )
     got = read_level(str(tmp_path / "ds"), 8)
     np.testing.assert_array_equal(got[0], rgba[:, :, :3])  # alpha dropped
     np.testing.assert_array_equal(got[2], np.repeat((g16 >> 8).astype(np.uint8)[:, :, None], 3, 2))
-    dataset_tool.create_from_images(str(tmp_path / "gray"), str(src), shuffle=False, convert="gray", progress=False)
+    dataset_tool.create_from_images(
+        str(tmp_path / "gray"), str(src), shuffle=False, convert="gray", progress=False
+    )
     assert read_level(str(tmp_path / "gray"), 8).shape == (3, 8, 8, 1)
 
 
@@ -133,8 +171,12 @@ def _rgb48(p):
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
 
     with open(p, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+        f.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b"")
+        )
 
 
 def _truncated_png(p):
@@ -220,12 +262,18 @@ def test_empty_and_missing_folders(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / ".hidden.png").write_bytes(b"")  # not read, as glob('*') skips it
     with pytest.raises(DatasetError, match=r"empty: no input images found \(empty folder\)"):
-        dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "empty"), progress=False)
+        dataset_tool.create_from_images(
+            str(tmp_path / "ds"), str(tmp_path / "empty"), progress=False
+        )
     with pytest.raises(DatasetError, match=r"nope: no such directory"):
-        dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "nope"), progress=False)
+        dataset_tool.create_from_images(
+            str(tmp_path / "ds"), str(tmp_path / "nope"), progress=False
+        )
     (tmp_path / "file").write_text("x")
     with pytest.raises(DatasetError, match=r"file: not a directory"):
-        dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "file"), progress=False)
+        dataset_tool.create_from_images(
+            str(tmp_path / "ds"), str(tmp_path / "file"), progress=False
+        )
     assert sorted(os.listdir(tmp_path)) == ["empty", "file"]
 
 
@@ -233,10 +281,16 @@ def test_existing_target_is_refused_before_reading(tmp_path):
     write_folder(str(tmp_path / "imgs"), random_images(2, 8))
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "x").write_text("x")
-    with pytest.raises(DatasetError, match=r"ds: already exists and is not empty \(pass --overwrite"):
-        dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "imgs"), progress=False)
+    with pytest.raises(
+        DatasetError, match=r"ds: already exists and is not empty \(pass --overwrite"
+    ):
+        dataset_tool.create_from_images(
+            str(tmp_path / "ds"), str(tmp_path / "imgs"), progress=False
+        )
     assert os.listdir(tmp_path / "ds") == ["x"]
-    dataset_tool.create_from_images(str(tmp_path / "ds"), str(tmp_path / "imgs"), overwrite=True, progress=False)
+    dataset_tool.create_from_images(
+        str(tmp_path / "ds"), str(tmp_path / "imgs"), overwrite=True, progress=False
+    )
     assert sorted(os.listdir(tmp_path / "ds")) == ["ds-r02.tfrecords", "ds-r03.tfrecords"]
 
 
@@ -262,10 +316,14 @@ def test_cifar10_pickles_with_labels(tmp_path):
         images.append(x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         labels.append(y)
     images, labels = np.concatenate(images), np.concatenate(labels)
-    info = dataset_tool.create_cifar10(str(tmp_path / "ds"), str(tmp_path), progress=False)  # finds the subfolder
+    info = dataset_tool.create_cifar10(
+        str(tmp_path / "ds"), str(tmp_path), progress=False
+    )  # finds the subfolder
     assert (info.num_images, info.label_size, info.max_resolution) == (15, 10, 32)
     order = _order(15)
-    assert_dataset_equals(str(tmp_path / "ds"), images[order], np.eye(10, dtype=np.float32)[labels[order]])
+    assert_dataset_equals(
+        str(tmp_path / "ds"), images[order], np.eye(10, dtype=np.float32)[labels[order]]
+    )
     os.remove(src / "data_batch_4")
     with pytest.raises(DatasetError, match=r"data_batch_4: not found"):
         dataset_tool.create_cifar10(str(tmp_path / "ds2"), str(src), progress=False)
@@ -282,12 +340,19 @@ def test_cifar100_fine_labels(tmp_path):
     info = dataset_tool.create_cifar100(str(tmp_path / "ds"), str(tmp_path), progress=False)
     assert info.label_size == 100
     order = _order(7)
-    assert_dataset_equals(str(tmp_path / "ds"), x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)[order],
-                          np.eye(100, dtype=np.float32)[y[order]])
+    assert_dataset_equals(
+        str(tmp_path / "ds"),
+        x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)[order],
+        np.eye(100, dtype=np.float32)[y[order]],
+    )
 
 
 def _idx(dims, data):
-    return bytes([0, 0, 8, len(dims)]) + b"".join(int(d).to_bytes(4, "big") for d in dims) + data.tobytes()
+    return (
+        bytes([0, 0, 8, len(dims)])
+        + b"".join(int(d).to_bytes(4, "big") for d in dims)
+        + data.tobytes()
+    )
 
 
 def test_mnist_idx_padded_to_32_with_labels(tmp_path):
@@ -302,7 +367,9 @@ def test_mnist_idx_padded_to_32_with_labels(tmp_path):
     assert (info.num_channels, info.max_resolution, info.label_size) == (1, 32, 10)
     padded = np.pad(x, [(0, 0), (2, 2), (2, 2)])[..., None]
     order = _order(6)
-    assert_dataset_equals(str(tmp_path / "ds"), padded[order], np.eye(10, dtype=np.float32)[y[order]])
+    assert_dataset_equals(
+        str(tmp_path / "ds"), padded[order], np.eye(10, dtype=np.float32)[y[order]]
+    )
     with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
         f.write(_idx(x.shape, x)[:-10])
     with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz: truncated"):
@@ -317,10 +384,12 @@ def test_celeba_crop(tmp_path):
     for i, f in enumerate(faces):
         PIL.Image.fromarray(f).save(src / f"{i + 1:06d}.png")
     dataset_tool.create_celeba(str(tmp_path / "ds"), str(tmp_path / "celeba"), progress=False)
-    crops = faces[:, 121 - 64:121 + 64, 89 - 64:89 + 64]
+    crops = faces[:, 121 - 64 : 121 + 64, 89 - 64 : 89 + 64]
     assert_dataset_equals(str(tmp_path / "ds"), crops[_order(3)])
     PIL.Image.fromarray(faces[0][:200]).save(src / "000004.png")
-    with pytest.raises(DatasetError, match=r"000004\.png: image is 178x200, expected CelebA's aligned 178x218"):
+    with pytest.raises(
+        DatasetError, match=r"000004\.png: image is 178x200, expected CelebA's aligned 178x218"
+    ):
         dataset_tool.create_celeba(str(tmp_path / "ds2"), str(tmp_path / "celeba"), progress=False)
 
 
@@ -328,27 +397,41 @@ def test_lsun_lmdb_center_crop_resize_in_key_order(tmp_path):
     env = lmdb.open(str(tmp_path / "bedroom_lmdb"), map_size=1 << 24)
     want = []
     with env.begin(write=True) as txn:
-        for i, (w, h, fmt) in enumerate([(48, 32, "JPEG"), (32, 40, "WEBP"), (40, 40, "JPEG"), (64, 36, "WEBP")]):
+        for i, (w, h, fmt) in enumerate(
+            [(48, 32, "JPEG"), (32, 40, "WEBP"), (40, 40, "JPEG"), (64, 36, "WEBP")]
+        ):
             arr = _smooth_images(1, 64, seed=i)[0][:h, :w]
             buf = io.BytesIO()
             PIL.Image.fromarray(arr).save(buf, fmt, quality=90)
             txn.put(f"{i:040x}".encode(), buf.getvalue())
             dec = np.asarray(PIL.Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
             s = min(w, h)
-            crop = dec[(h - s) // 2:(h + s) // 2, (w - s) // 2:(w + s) // 2]
+            crop = dec[(h - s) // 2 : (h + s) // 2, (w - s) // 2 : (w + s) // 2]
             want.append(np.asarray(PIL.Image.fromarray(crop).resize((16, 16), PIL.Image.LANCZOS)))
     env.close()
-    info = dataset_tool.create_lsun(str(tmp_path / "ds"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False)
+    info = dataset_tool.create_lsun(
+        str(tmp_path / "ds"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False
+    )
     assert info.num_images == 4
     assert_dataset_equals(str(tmp_path / "ds"), np.stack(want))  # not shuffled, as the original
-    dataset_tool.create_lsun(str(tmp_path / "ds3"), str(tmp_path / "bedroom_lmdb"), resolution=8, max_images=3, progress=False)
+    dataset_tool.create_lsun(
+        str(tmp_path / "ds3"),
+        str(tmp_path / "bedroom_lmdb"),
+        resolution=8,
+        max_images=3,
+        progress=False,
+    )
     assert read_level(str(tmp_path / "ds3"), 8).shape == (3, 8, 8, 3)
     env = lmdb.open(str(tmp_path / "bedroom_lmdb"), map_size=1 << 24)
     with env.begin(write=True) as txn:
         txn.put(b"0000000000000000000000000000000000000002", b"\xff\xd8\xff broken jpeg")
     env.close()
-    with pytest.raises(DatasetError, match=r"bedroom_lmdb: key 0+2: (corrupt or truncated image|not an image file)"):
-        dataset_tool.create_lsun(str(tmp_path / "ds2"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False)
+    with pytest.raises(
+        DatasetError, match=r"bedroom_lmdb: key 0+2: (corrupt or truncated image|not an image file)"
+    ):
+        dataset_tool.create_lsun(
+            str(tmp_path / "ds2"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False
+        )
     assert leftovers(str(tmp_path)) == [] and not (tmp_path / "ds2").exists()
     with pytest.raises(DatasetError, match=r"nope: no such file or directory"):
         dataset_tool.create_lsun(str(tmp_path / "ds2"), str(tmp_path / "nope"), progress=False)
@@ -359,14 +442,21 @@ def test_lsun_lmdb_center_crop_resize_in_key_order(tmp_path):
 
 
 def test_create_synthetic_matches_make_images(tmp_path):
-    info = dataset_tool.create_synthetic(str(tmp_path / "syn"), num_images=50, resolution=16, seed=4, progress=False)
+    info = dataset_tool.create_synthetic(
+        str(tmp_path / "syn"), num_images=50, resolution=16, seed=4, progress=False
+    )
     assert (info.num_images, info.max_resolution, info.label_size) == (50, 16, synthetic.NUM_MODES)
     images, modes = synthetic.make_images(50, 16, seed=4)
     order = _order(50)
-    assert_dataset_equals(str(tmp_path / "syn"), images[order],
-                          np.eye(synthetic.NUM_MODES, dtype=np.float32)[modes[order]])
+    assert_dataset_equals(
+        str(tmp_path / "syn"),
+        images[order],
+        np.eye(synthetic.NUM_MODES, dtype=np.float32)[modes[order]],
+    )
     with pytest.raises(DatasetError, match="power of two"):
-        dataset_tool.create_synthetic(str(tmp_path / "x"), num_images=5, resolution=12, progress=False)
+        dataset_tool.create_synthetic(
+            str(tmp_path / "x"), num_images=5, resolution=12, progress=False
+        )
 
 
 def _tiny_tfds_builder():
@@ -380,10 +470,12 @@ def _tiny_tfds_builder():
         def _info(self):
             return tfds.core.DatasetInfo(
                 builder=self,
-                features=tfds.features.FeaturesDict({
-                    "image": tfds.features.Image(shape=(8, 8, 3)),
-                    "label": tfds.features.ClassLabel(num_classes=3),
-                }),
+                features=tfds.features.FeaturesDict(
+                    {
+                        "image": tfds.features.Image(shape=(8, 8, 3)),
+                        "label": tfds.features.ClassLabel(num_classes=3),
+                    }
+                ),
             )
 
         def _split_generators(self, dl_manager):
@@ -401,7 +493,9 @@ def test_create_from_tfds_local_builder(tmp_path):
     builder_cls = _tiny_tfds_builder()
     data_dir = str(tmp_path / "tfds")
     with pytest.raises(DatasetError, match=r"tfds:pgan_tiny_shapes: not prepared in .*--download"):
-        dataset_tool.create_from_tfds(str(tmp_path / "ds"), "pgan_tiny_shapes", data_dir=data_dir, progress=False)
+        dataset_tool.create_from_tfds(
+            str(tmp_path / "ds"), "pgan_tiny_shapes", data_dir=data_dir, progress=False
+        )
     builder = builder_cls(data_dir=data_dir)
     builder.download_and_prepare()
     # Reference: the examples in TFDS's own order, then the RandomState(123) order.
@@ -410,15 +504,28 @@ def test_create_from_tfds_local_builder(tmp_path):
     exs = list(tfds.as_numpy(builder.as_dataset(split="train", shuffle_files=False)))
     images = np.stack([e["image"] for e in exs])
     labels = np.array([e["label"] for e in exs])
-    info = dataset_tool.create_from_tfds(str(tmp_path / "ds"), "pgan_tiny_shapes", "train", data_dir=data_dir, progress=False)
+    info = dataset_tool.create_from_tfds(
+        str(tmp_path / "ds"), "pgan_tiny_shapes", "train", data_dir=data_dir, progress=False
+    )
     assert (info.num_images, info.max_resolution, info.label_size) == (8, 8, 3)
     order = _order(8)
-    assert_dataset_equals(str(tmp_path / "ds"), images[order], np.eye(3, dtype=np.float32)[labels[order]])
-    dataset_tool.create_from_tfds(str(tmp_path / "ds_test"), "pgan_tiny_shapes", "test", data_dir=data_dir, shuffle=False,
-                        resolution=4, progress=False)
+    assert_dataset_equals(
+        str(tmp_path / "ds"), images[order], np.eye(3, dtype=np.float32)[labels[order]]
+    )
+    dataset_tool.create_from_tfds(
+        str(tmp_path / "ds_test"),
+        "pgan_tiny_shapes",
+        "test",
+        data_dir=data_dir,
+        shuffle=False,
+        resolution=4,
+        progress=False,
+    )
     assert read_level(str(tmp_path / "ds_test"), 4).shape == (2, 4, 4, 3)
     with pytest.raises(DatasetError, match=r"tfds:no_such_dataset_xyz: unknown"):
-        dataset_tool.create_from_tfds(str(tmp_path / "ds2"), "no_such_dataset_xyz", data_dir=data_dir, progress=False)
+        dataset_tool.create_from_tfds(
+            str(tmp_path / "ds2"), "no_such_dataset_xyz", data_dir=data_dir, progress=False
+        )
     assert leftovers(str(tmp_path)) == []
 
 
@@ -430,8 +537,12 @@ def test_decoding_errors_keep_their_reason(tmp_path):
     with env.begin(write=True) as txn:
         txn.put(b"k1", buf.getvalue())
     env.close()
-    with pytest.raises(DatasetError, match=r"db: key k1: floating-point image \(mode F\) cannot be converted$"):
-        dataset_tool.create_lsun(str(tmp_path / "ds"), str(tmp_path / "db"), resolution=8, progress=False)
+    with pytest.raises(
+        DatasetError, match=r"db: key k1: floating-point image \(mode F\) cannot be converted$"
+    ):
+        dataset_tool.create_lsun(
+            str(tmp_path / "ds"), str(tmp_path / "db"), resolution=8, progress=False
+        )
 
 
 # TFDS's own celeb_a_hq builder, prepared from a manual dir made here in the layout it reads
@@ -439,19 +550,33 @@ def test_decoding_errors_keep_their_reason(tmp_path):
 
 
 def _celebahq(tmp_path, n, res, seed=0):
-    return write_celebahq_manual_dir(str(tmp_path / "manual"), random_images(n, res, 3, seed), str(tmp_path / "pngs"))
+    return write_celebahq_manual_dir(
+        str(tmp_path / "manual"), random_images(n, res, 3, seed), str(tmp_path / "pngs")
+    )
 
 
 def test_create_from_tfds_real_celeb_a_hq_builder_from_manual_dir(tmp_path):
     by_name = _celebahq(tmp_path, 5, 16)
     data_dir = str(tmp_path / "tfds")
-    info = dataset_tool.create_from_tfds(str(tmp_path / "ds"), "celeb_a_hq/16", manual_dir=str(tmp_path / "manual"),
-                               data_dir=data_dir, progress=False)
-    assert (info.num_images, info.max_resolution, info.num_channels, info.label_size) == (5, 16, 3, 0)
+    info = dataset_tool.create_from_tfds(
+        str(tmp_path / "ds"),
+        "celeb_a_hq/16",
+        manual_dir=str(tmp_path / "manual"),
+        data_dir=data_dir,
+        progress=False,
+    )
+    assert (info.num_images, info.max_resolution, info.num_channels, info.label_size) == (
+        5,
+        16,
+        3,
+        0,
+    )
     want = tfds_order(data_dir, "celeb_a_hq/16", by_name)
     assert_dataset_equals(str(tmp_path / "ds"), want[_order(5)])
     # Prepared once: a second run reads TFDS's copy and needs no manual_dir.
-    dataset_tool.create_from_tfds(str(tmp_path / "ds2"), "celeb_a_hq/16", data_dir=data_dir, shuffle=False, progress=False)
+    dataset_tool.create_from_tfds(
+        str(tmp_path / "ds2"), "celeb_a_hq/16", data_dir=data_dir, shuffle=False, progress=False
+    )
     assert_dataset_equals(str(tmp_path / "ds2"), want)
     assert leftovers(str(tmp_path)) == []
 
@@ -461,28 +586,47 @@ def test_create_from_tfds_celeb_a_hq_says_what_is_missing(tmp_path):
     manual, data_dir = str(tmp_path / "manual"), str(tmp_path / "tfds")
 
     def create(name, **kw):
-        dataset_tool.create_from_tfds(str(tmp_path / "ds"), name, data_dir=data_dir, progress=False, **kw)
+        dataset_tool.create_from_tfds(
+            str(tmp_path / "ds"), name, data_dir=data_dir, progress=False, **kw
+        )
 
-    with pytest.raises(DatasetError, match=r"^tfds:celeb_a_hq/16: not prepared in .* \(pass --manual_dir DIR holding "
-                                           r"data16x16\.tar, one tar of the 16x16 PNG images\)$"):
+    with pytest.raises(
+        DatasetError,
+        match=r"^tfds:celeb_a_hq/16: not prepared in .* \(pass --manual_dir DIR holding "
+        r"data16x16\.tar, one tar of the 16x16 PNG images\)$",
+    ):
         create("celeb_a_hq/16")
     tar = os.path.join(manual, "data16x16.tar")
-    with pytest.raises(DatasetError, match=rf"^{tar}: not found \(tfds:celeb_a_hq/16 reads data16x16\.tar, .*"
-                                           rf"`tar -cf {tar} -C FOLDER \.`, or skip TFDS: create_from_images"):
+    with pytest.raises(
+        DatasetError,
+        match=rf"^{tar}: not found \(tfds:celeb_a_hq/16 reads data16x16\.tar, .*"
+        rf"`tar -cf {tar} -C FOLDER \.`, or skip TFDS: create_from_images",
+    ):
         create("celeb_a_hq/16", manual_dir=manual)
     with pytest.raises(DatasetError, match=r"nope: no such directory \(--manual_dir\)$"):
         create("celeb_a_hq/8", manual_dir=str(tmp_path / "nope"))
     # 8x8 PNGs under the 16x16 name: TFDS prepares them unchecked; reading them says so.
     os.rename(os.path.join(manual, "data8x8.tar"), tar)
-    with pytest.raises(DatasetError, match=r"^tfds:celeb_a_hq/16\[train\]: the data prepared in .* cannot be read "
-                                           r"\(InvalidArgumentError: .*expected \[16,16,3\] but got \[8,8,3\].*\); "
-                                           r"delete that folder"):
+    with pytest.raises(
+        DatasetError,
+        match=r"^tfds:celeb_a_hq/16\[train\]: the data prepared in .* cannot be read "
+        r"\(InvalidArgumentError: .*expected \[16,16,3\] but got \[8,8,3\].*\); "
+        r"delete that folder",
+    ):
         create("celeb_a_hq/16", manual_dir=manual)
     assert not os.path.exists(tmp_path / "ds") and leftovers(str(tmp_path)) == []
 
 
 def test_create_from_tfds_manual_dir_does_not_download_for_builders_that_do(tmp_path):
-    with pytest.raises(DatasetError, match=r"^tfds:imagenet2012: needs downloads besides the files in --manual_dir "
-                                           r"\(pass --download too\)$"):
-        dataset_tool.create_from_tfds(str(tmp_path / "ds"), "imagenet2012", data_dir=str(tmp_path / "tfds"),
-                            manual_dir=str(tmp_path), progress=False)
+    with pytest.raises(
+        DatasetError,
+        match=r"^tfds:imagenet2012: needs downloads besides the files in --manual_dir "
+        r"\(pass --download too\)$",
+    ):
+        dataset_tool.create_from_tfds(
+            str(tmp_path / "ds"),
+            "imagenet2012",
+            data_dir=str(tmp_path / "tfds"),
+            manual_dir=str(tmp_path),
+            progress=False,
+        )

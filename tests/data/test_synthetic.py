@@ -1,5 +1,6 @@
 """The built-in synthetic dataset: deterministic, every power-of-two size, known modes that the
 classifier recovers at 16² and 32², and refuses what fits no mode."""
+
 import numpy as np
 import pytest
 
@@ -7,7 +8,9 @@ from pgan_tf.data import synthetic
 
 
 def test_api():
-    assert synthetic.NUM_MODES == 12 and len(synthetic.MODE_NAMES) == 12 == len(set(synthetic.MODE_NAMES))
+    assert synthetic.NUM_MODES == 12 and len(synthetic.MODE_NAMES) == 12 == len(
+        set(synthetic.MODE_NAMES)
+    )
     images, modes = synthetic.make_images(10, 32, seed=0)
     assert images.shape == (10, 32, 32, 3) and images.dtype == np.uint8
     assert modes.shape == (10,) and modes.dtype == np.int64
@@ -58,7 +61,9 @@ def test_classifier_recovers_the_modes(res):
 
 def test_classifier_tolerates_mild_noise():
     images, modes = synthetic.make_images(500, 32, seed=2)
-    noisy = np.clip(images + np.random.RandomState(0).normal(0, 6, images.shape), 0, 255).astype(np.uint8)
+    noisy = np.clip(images + np.random.RandomState(0).normal(0, 6, images.shape), 0, 255).astype(
+        np.uint8
+    )
     assert (synthetic.classify(noisy) == modes).mean() >= 0.9
 
 
@@ -66,7 +71,9 @@ def test_classifier_refuses_what_fits_no_mode():
     rng = np.random.RandomState(0)
     noise = rng.randint(0, 256, (300, 32, 32, 3)).astype(np.uint8)
     assert (synthetic.classify(noise) == -1).mean() >= 0.95
-    assert (synthetic.classify(rng.randint(0, 256, (200, 16, 16, 3)).astype(np.uint8)) == -1).mean() >= 0.95
+    assert (
+        synthetic.classify(rng.randint(0, 256, (200, 16, 16, 3)).astype(np.uint8)) == -1
+    ).mean() >= 0.95
     grey = np.full((20, 32, 32, 3), 128, np.uint8)
     assert (synthetic.classify(grey) == -1).all()
     blocks = rng.randint(0, 256, (200, 4, 4, 3)).astype(np.uint8).repeat(8, 1).repeat(8, 2)

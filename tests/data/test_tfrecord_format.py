@@ -1,4 +1,5 @@
 """The on-disk format, byte for byte: names, Example bytes, pyramid, order, labels, writer."""
+
 import os
 import struct
 
@@ -6,7 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dataset_helpers import assert_dataset_equals, leftovers, random_images, reference_levels, snapshot
+from dataset_helpers import (
+    assert_dataset_equals,
+    leftovers,
+    random_images,
+    reference_levels,
+    snapshot,
+)
 from pgan_tf.data import tfrecord_format as fmt
 from pgan_tf.data.tfrecord_format import DatasetError, DatasetWriter
 
@@ -14,7 +21,9 @@ from pgan_tf.data.tfrecord_format import DatasetError, DatasetWriter
 def test_file_names():
     assert fmt.tfrecord_filename("/data/celebahq", 10) == "/data/celebahq/celebahq-r10.tfrecords"
     assert fmt.tfrecord_filename("/data/celebahq/", 2) == "/data/celebahq/celebahq-r02.tfrecords"
-    assert fmt.labels_filename("datasets/cifar10") == os.path.join("datasets/cifar10", "cifar10-rxx.labels")
+    assert fmt.labels_filename("datasets/cifar10") == os.path.join(
+        "datasets/cifar10", "cifar10-rxx.labels"
+    )
     assert fmt.parse_tfrecord_filename("/x/my-set-r05.tfrecords") == ("my-set", 5)
     assert fmt.parse_tfrecord_filename("/x/my-set-rxx.labels") is None
 
@@ -68,7 +77,9 @@ def _example_wire_bytes(chw):
     """tf.train.Example wire bytes built by hand from the protobuf encoding rules."""
     data_feature = _field(1, _field(1, chw.tobytes()))  # Feature.bytes_list(1) → BytesList.value(1)
     packed = b"".join(_varint(d) for d in chw.shape)
-    shape_feature = _field(3, _field(1, packed))  # Feature.int64_list(3) → Int64List.value(1), packed
+    shape_feature = _field(
+        3, _field(1, packed)
+    )  # Feature.int64_list(3) → Int64List.value(1), packed
     entries = _field(1, _field(1, b"data") + _field(2, data_feature))
     entries += _field(1, _field(1, b"shape") + _field(2, shape_feature))
     return _field(1, entries)  # Example.features(1) → Features.feature(1) map entries, key order
@@ -76,10 +87,14 @@ def _example_wire_bytes(chw):
 
 def test_example_bytes_match_a_hand_built_example():
     chw = np.arange(3 * 8 * 8, dtype=np.uint8).reshape(3, 8, 8) * 7
-    hand = tf.train.Example(features=tf.train.Features(feature={
-        "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=[3, 8, 8])),
-        "data": tf.train.Feature(bytes_list=tf.train.BytesList(value=[chw.tobytes()])),
-    }))
+    hand = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=[3, 8, 8])),
+                "data": tf.train.Feature(bytes_list=tf.train.BytesList(value=[chw.tobytes()])),
+            }
+        )
+    )
     got = fmt.encode_example(chw)
     # Protobuf's canonical (deterministic) serialization writes map entries in key order. The
     # default serialization of the installed backend may use another order (upb: hash order,
@@ -108,18 +123,28 @@ def test_written_files_are_the_original_tools_bytes(tmp_path):
         w.add_images(images[4:])
         w.add_labels(labels)
         w.commit()
-    assert sorted(os.listdir(target)) == ["tiny-r02.tfrecords", "tiny-r03.tfrecords", "tiny-rxx.labels"]
+    assert sorted(os.listdir(target)) == [
+        "tiny-r02.tfrecords",
+        "tiny-r03.tfrecords",
+        "tiny-rxx.labels",
+    ]
     for res, level in reference_levels(images).items():
         want = b""
         for img in level:
             rec = _example_wire_bytes(np.ascontiguousarray(img.transpose(2, 0, 1)))
             header = struct.pack("<Q", len(rec))
-            want += header + struct.pack("<I", _masked_crc(header)) + rec + struct.pack("<I", _masked_crc(rec))
+            want += (
+                header
+                + struct.pack("<I", _masked_crc(header))
+                + rec
+                + struct.pack("<I", _masked_crc(rec))
+            )
         with open(fmt.tfrecord_filename(target, res.bit_length() - 1), "rb") as f:
             assert f.read() == want, f"level {res}"
     with open(fmt.labels_filename(target), "rb") as f:
         saved = f.read()
     import io
+
     buf = io.BytesIO()
     np.save(buf, labels)
     assert saved == buf.getvalue()
@@ -169,8 +194,15 @@ def test_empty_target_directory_is_filled(tmp_path):
     assert os.listdir(tmp_path / "ds") == ["ds-r02.tfrecords"]
 
 
-@pytest.mark.parametrize("shape,match", [((2, 6, 6, 3), "power of two"), ((2, 8, 4, 3), "square"),
-                                         ((2, 8, 8, 4), "1 or 3 channels"), ((2, 2, 2, 3), "power of two")])
+@pytest.mark.parametrize(
+    "shape,match",
+    [
+        ((2, 6, 6, 3), "power of two"),
+        ((2, 8, 4, 3), "square"),
+        ((2, 8, 8, 4), "1 or 3 channels"),
+        ((2, 2, 2, 3), "power of two"),
+    ],
+)
 def test_writer_refuses_bad_shapes(tmp_path, shape, match):
     with DatasetWriter(str(tmp_path / "ds")) as w:
         with pytest.raises(DatasetError, match=match):

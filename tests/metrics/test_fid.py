@@ -1,6 +1,7 @@
 """Tests of the Fréchet distance maths (closed forms) and the Inception feature pipeline,
 the latter with small random Keras networks saved to disk (the real Inception cannot be
 downloaded here)."""
+
 import os
 
 import keras
@@ -67,8 +68,9 @@ def _tiny_net(softmax=True, size=32, classes=10, two_outputs=False):
     inp = keras.Input((size, size, 3), name="images")
     h = keras.layers.Conv2D(16, 3, strides=2, activation="relu", name="conv")(inp)
     pool = keras.layers.GlobalAveragePooling2D(name="avg_pool")(h)
-    out = keras.layers.Dense(classes, activation="softmax" if softmax else None,
-                             name="predictions")(pool)
+    out = keras.layers.Dense(
+        classes, activation="softmax" if softmax else None, name="predictions"
+    )(pool)
     return keras.Model(inp, [pool, out] if two_outputs else out)
 
 

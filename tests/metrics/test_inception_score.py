@@ -1,4 +1,5 @@
 """Tests of the Inception Score against closed forms and with a small random network."""
+
 import keras
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """mode_coverage on images whose modes are known."""
+
 import math
 
 import numpy as np
@@ -20,8 +21,12 @@ def _images_of_modes(modes, res=32, seed=0):
 def test_uniform_modes():
     out = mode_coverage(_images_of_modes(list(range(K)) * 2))
     assert out["modes_hit"] == K and out["coverage"] == 1.0 and out["unclassified"] == 0.0
-    assert out["evenness"] == pytest.approx(1.0) and out["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
-    assert out["shape_evenness"] == pytest.approx(1.0) and out["colour_evenness"] == pytest.approx(1.0)
+    assert out["evenness"] == pytest.approx(1.0) and out["kl_to_uniform"] == pytest.approx(
+        0.0, abs=1e-12
+    )
+    assert out["shape_evenness"] == pytest.approx(1.0) and out["colour_evenness"] == pytest.approx(
+        1.0
+    )
 
 
 def test_factor_evenness_sees_a_shape_collapse_that_modes_hit_misses():
@@ -37,8 +42,17 @@ def test_factor_evenness_sees_a_shape_collapse_that_modes_hit_misses():
 
 def test_one_mode_collapse():
     out = mode_coverage(_images_of_modes([5] * 10))
-    assert out == pytest.approx({"modes_hit": 1, "coverage": 1 / K, "unclassified": 0.0, "evenness": 0.0,
-                                 "kl_to_uniform": math.log(K), "shape_evenness": 0.0, "colour_evenness": 0.0})
+    assert out == pytest.approx(
+        {
+            "modes_hit": 1,
+            "coverage": 1 / K,
+            "unclassified": 0.0,
+            "evenness": 0.0,
+            "kl_to_uniform": math.log(K),
+            "shape_evenness": 0.0,
+            "colour_evenness": 0.0,
+        }
+    )
 
 
 def test_uneven_and_unclassified():

@@ -1,4 +1,5 @@
 """Tests of MS-SSIM against an own NumPy implementation of the multi-scale SSIM definition."""
+
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ from pgan_tf.metrics.ms_ssim import (
 
 def _gauss_window(size=11, sigma=1.5):
     c = np.arange(size) - (size - 1) / 2.0
-    g = np.exp(-(c[:, None] ** 2 + c[None, :] ** 2) / (2 * sigma ** 2))
+    g = np.exp(-(c[:, None] ** 2 + c[None, :] ** 2) / (2 * sigma**2))
     return g / g.sum()
 
 
@@ -25,7 +26,7 @@ def _filter_valid(x, w):
     out = np.zeros((h, wd))
     for dy in range(k):
         for dx in range(k):
-            out += w[dy, dx] * x[dy:dy + h, dx:dx + wd]
+            out += w[dy, dx] * x[dy : dy + h, dx : dx + wd]
     return out
 
 
@@ -45,13 +46,13 @@ def _np_ms_ssim(a, b, weights):
                 x = 0.25 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2])
                 y = 0.25 * (y[0::2, 0::2] + y[1::2, 0::2] + y[0::2, 1::2] + y[1::2, 1::2])
             mx, my = _filter_valid(x, win), _filter_valid(y, win)
-            vx = _filter_valid(x * x, win) - mx ** 2
-            vy = _filter_valid(y * y, win) - my ** 2
+            vx = _filter_valid(x * x, win) - mx**2
+            vy = _filter_valid(y * y, win) - my**2
             cov = _filter_valid(x * y, win) - mx * my
-            lum = (2 * mx * my + c1) / (mx ** 2 + my ** 2 + c1)
+            lum = (2 * mx * my + c1) / (mx**2 + my**2 + c1)
             cs = (2 * cov + c2) / (vx + vy + c2)
             factors.append(max(np.mean(lum * cs) if s == len(weights) - 1 else np.mean(cs), 0))
-        scores.append(np.prod([f ** w for f, w in zip(factors, weights)]))
+        scores.append(np.prod([f**w for f, w in zip(factors, weights)]))
     return float(np.mean(scores))
 
 
@@ -68,7 +69,16 @@ def _noised(x, sigma, seed=1):
 
 
 def test_num_scales_and_weights():
-    assert [num_scales(s) for s in (11, 16, 32, 64, 128, 176, 256, 1024)] == [1, 1, 2, 3, 4, 5, 5, 5]
+    assert [num_scales(s) for s in (11, 16, 32, 64, 128, 176, 256, 1024)] == [
+        1,
+        1,
+        2,
+        3,
+        4,
+        5,
+        5,
+        5,
+    ]
     assert scale_weights(5) == MS_SSIM_WEIGHTS
     w2 = scale_weights(2)
     assert sum(w2) == pytest.approx(1.0)

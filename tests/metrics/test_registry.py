@@ -1,4 +1,5 @@
 """Tests of the shared metrics entry point: it must give the same numbers as each metric alone."""
+
 import keras
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ POOL = np.random.default_rng(0).integers(0, 256, (60, 16, 16, 3), np.uint8)
 
 
 def _reals(n):
-    return (POOL[i:min(i + 8, 30)] for i in range(0, 30, 8))
+    return (POOL[i : min(i + 8, 30)] for i in range(0, 30, 8))
 
 
 def _generate(n, seed):
@@ -44,8 +45,15 @@ def test_parse_metric_names():
 
 def test_swd_and_ms_ssim_match_direct_calls_and_clamp_to_reals():
     calls = []
-    out = compute_metrics("swd,ms_ssim", _generate, _reals, num_images=40, seed=5,
-                          batch_size=7, progress=lambda *a: calls.append(a))
+    out = compute_metrics(
+        "swd,ms_ssim",
+        _generate,
+        _reals,
+        num_images=40,
+        seed=5,
+        batch_size=7,
+        progress=lambda *a: calls.append(a),
+    )
     assert out["num_images"] == 30  # the real data holds only 30
     fakes = _fakes_used(30, 5, 7)
     want = swd(POOL[:30], fakes, seed=5)
@@ -62,8 +70,9 @@ def test_fid_and_is_match_direct_calls(tmp_path):
     net = keras.Model(inp, keras.layers.Dense(5, activation="softmax", name="predictions")(h))
     path = str(tmp_path / "net.keras")
     net.save(path)
-    out = compute_metrics(["fid", "is"], _generate, _reals, num_images=30, seed=1,
-                          inception_path=path, batch_size=16)
+    out = compute_metrics(
+        ["fid", "is"], _generate, _reals, num_images=30, seed=1, inception_path=path, batch_size=16
+    )
     fakes = _fakes_used(30, 1, 16)
     ext = InceptionFeatures(path)
     assert out["FID"] == pytest.approx(fid(POOL[:30], fakes, ext), rel=1e-6)
@@ -79,15 +88,17 @@ def test_metrics_that_do_not_fit_the_resolution_are_left_out():
     assert usable == ("fid",) and set(skipped) == {"swd", "ms_ssim"}
     assert applicable_metrics(("swd", "ms_ssim"), 16) == (("swd", "ms_ssim"), {})
     small = POOL[:, :8, :8]
-    out = compute_metrics("swd,ms_ssim", lambda n, s: small[:n], lambda n: [small[:n]],
-                          num_images=10, seed=0)
+    out = compute_metrics(
+        "swd,ms_ssim", lambda n, s: small[:n], lambda n: [small[:n]], num_images=10, seed=0
+    )
     assert out == {"num_images": 10}
 
 
 def test_bad_generator_output_is_reported():
     with pytest.raises(ValueError, match="must return uint8"):
-        compute_metrics("ms_ssim", lambda n, s: POOL[:n].astype(np.float32), _reals,
-                        num_images=4, seed=0)
+        compute_metrics(
+            "ms_ssim", lambda n, s: POOL[:n].astype(np.float32), _reals, num_images=4, seed=0
+        )
 
 
 def test_mode_coverage_is_passed_through():

@@ -1,4 +1,5 @@
 """Tests of the multi-scale sliced Wasserstein distance against an independent NumPy reference."""
+
 import numpy as np
 import pytest
 
@@ -30,7 +31,7 @@ def _np_blur(x, scale):
     out = np.zeros_like(x)
     for dy in range(5):
         for dx in range(5):
-            out += k[dy, dx] * pad[:, dy:dy + h, dx:dx + w, :]
+            out += k[dy, dx] * pad[:, dy : dy + h, dx : dx + w, :]
     return out
 
 
@@ -68,7 +69,7 @@ def _np_swd(reals, fakes, rng, patches=128, dirs=128, repeats=4):
                 cy = rng.integers(3, s - 3, patches)
                 cx = rng.integers(3, s - 3, patches)
                 for y, x in zip(cy, cx):
-                    descs.append(img[i, :, y - 3:y + 4, x - 3:x + 4])
+                    descs.append(img[i, :, y - 3 : y + 4, x - 3 : x + 4])
             d = np.stack(descs)  # [M, C, 7, 7]
             d = d - d.mean(axis=(0, 2, 3), keepdims=True)
             d = d / d.std(axis=(0, 2, 3), keepdims=True)
@@ -219,8 +220,7 @@ def test_sliced_wasserstein_equals_sorting_projections():
     a = rng.normal(size=(3000, 10)).astype(np.float32)
     b = rng.standard_t(3, size=(3000, 10)).astype(np.float32)
     dirs = random_directions(10, 16, 3, seed=2)
-    want = np.mean([np.mean(np.abs(np.sort(a @ d, axis=0) - np.sort(b @ d, axis=0)))
-                    for d in dirs])
+    want = np.mean([np.mean(np.abs(np.sort(a @ d, axis=0) - np.sort(b @ d, axis=0))) for d in dirs])
     assert want > 0.01
     assert sliced_wasserstein(a, b, 16, 3, seed=2) == pytest.approx(want, rel=1e-5)
 
@@ -237,8 +237,12 @@ def test_streaming_equals_one_shot():
     x = _smooth_images(23, 32, 3, 0)
     y = _noised(x, 10)
     one = swd(x, y, seed=11, batch_size=64)
-    streamed = swd((x[i:i + 7] for i in range(0, 23, 7)),
-                   iter([y[:5], y[5:19], y[19:]]), seed=11, batch_size=6)
+    streamed = swd(
+        (x[i : i + 7] for i in range(0, 23, 7)),
+        iter([y[:5], y[5:19], y[19:]]),
+        seed=11,
+        batch_size=6,
+    )
     for k in one:
         assert streamed[k] == pytest.approx(one[k], rel=1e-5)
 
@@ -289,13 +293,25 @@ def _sorted_swd(reals, fakes, seed, patches=128, dirs=128, repeats=4):
         corners = patch_corners(seed, lev, 0, reals.shape[0], patches, res)
         sets = []
         for p in pyr:
-            d = np.stack([p[lev][i, y:y + 7, x:x + 7, :]
-                          for i in range(reals.shape[0]) for y, x in corners[i]])
+            d = np.stack(
+                [
+                    p[lev][i, y : y + 7, x : x + 7, :]
+                    for i in range(reals.shape[0])
+                    for y, x in corners[i]
+                ]
+            )
             d = (d - d.mean(axis=(0, 1, 2))) / d.std(axis=(0, 1, 2))
             sets.append(d.reshape(d.shape[0], -1))
         vs = random_directions(sets[0].shape[1], dirs, repeats, [seed, lev])
-        out.append(1e3 * np.mean([np.mean(np.abs(np.sort(sets[0] @ v, axis=0)
-                                                 - np.sort(sets[1] @ v, axis=0))) for v in vs]))
+        out.append(
+            1e3
+            * np.mean(
+                [
+                    np.mean(np.abs(np.sort(sets[0] @ v, axis=0) - np.sort(sets[1] @ v, axis=0)))
+                    for v in vs
+                ]
+            )
+        )
     return out
 
 
@@ -327,8 +343,8 @@ def test_descriptors_kept_at_add_time_give_the_same_values():
     acc = SWDAccumulator(64, 3, seed=9, patches_per_image=4)
     assert acc.stored_level == 2
     for i in range(0, 40, 16):
-        acc.add_reals(x[i:i + 16])
-        acc.add_fakes(y[i:i + 16])
+        acc.add_reals(x[i : i + 16])
+        acc.add_fakes(y[i : i + 16])
     got = acc.result()
     want = _sorted_swd(x, y, seed=9, patches=4)
     for res, w in zip((64, 32, 16), want):
@@ -339,8 +355,9 @@ def test_agrees_with_numpy_reference_within_seed_spread():
     """Our TF SWD vs a straightforward NumPy SWD on the same images, different randomness."""
     x = _smooth_images(12, 32, 3, 0)
     y = _noised(_smooth_images(12, 32, 3, 1), 15)
-    ours = np.array([[v for k, v in sorted(swd(x, y, seed=s).items()) if k != "SWDx1e3_avg"]
-                     for s in range(4)])
+    ours = np.array(
+        [[v for k, v in sorted(swd(x, y, seed=s).items()) if k != "SWDx1e3_avg"] for s in range(4)]
+    )
     rng = np.random.default_rng(123)
     ref = np.array([_np_swd(x, y, rng)[::-1] for _ in range(4)])  # sorted keys: 16, 32
     spread = ours.std(axis=0) + ref.std(axis=0)

@@ -1,4 +1,5 @@
 """The binned 1-D Wasserstein-1 distance equals sorting both samples, on hard cases too."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Custom layers: equalized LR scaling, pixel norm, minibatch stddev, fade-in, serialization."""
+
 import math
 
 import keras
@@ -131,8 +132,12 @@ def test_resampling_helpers():
     up = keras.ops.convert_to_numpy(layers.upscale2d(x))
     np.testing.assert_array_equal(up[0, :, :, 0], np.kron(x[0, :, :, 0], np.ones((2, 2))))
     down = keras.ops.convert_to_numpy(layers.downscale2d(x))
-    np.testing.assert_allclose(down[0, :, :, 0], x[0, :, :, 0].reshape(2, 2, 2, 2).mean(axis=(1, 3)))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layers.downscale2d(layers.upscale2d(x))), x)
+    np.testing.assert_allclose(
+        down[0, :, :, 0], x[0, :, :, 0].reshape(2, 2, 2, 2).mean(axis=(1, 3))
+    )
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layers.downscale2d(layers.upscale2d(x))), x
+    )
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layers.upsample_layer("u")(x)), up)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layers.downsample_layer("d")(x)), down)
 
@@ -191,12 +196,20 @@ def test_equalized_layers_gradients_match_the_plain_formula(use_wscale):
     rng = np.random.default_rng(7)
     x = tf.constant(rng.normal(size=(2, 4, 4, 3)).astype(np.float32))
     for layer, plain in (
-        (layers.EqualizedConv2D(5, 3, use_wscale=use_wscale), lambda l, x: tf.nn.conv2d(x, l.kernel * l.scale, 1, "SAME")),
-        (layers.EqualizedDense(5, use_wscale=use_wscale), lambda l, x: tf.reshape(x, (2, -1)) @ (l.kernel * l.scale)),
+        (
+            layers.EqualizedConv2D(5, 3, use_wscale=use_wscale),
+            lambda l, x: tf.nn.conv2d(x, l.kernel * l.scale, 1, "SAME"),
+        ),
+        (
+            layers.EqualizedDense(5, use_wscale=use_wscale),
+            lambda l, x: tf.reshape(x, (2, -1)) @ (l.kernel * l.scale),
+        ),
     ):
         layer(x)
         layer.bias.assign(rng.normal(size=5).astype(np.float32))
-        weights = tf.constant(rng.normal(size=layer.compute_output_shape(x.shape)).astype(np.float32))
+        weights = tf.constant(
+            rng.normal(size=layer.compute_output_shape(x.shape)).astype(np.float32)
+        )
         results = []
         for f in (layer, lambda x: plain(layer, x) + layer.bias):
             with tf.GradientTape() as tape:

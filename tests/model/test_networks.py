@@ -1,4 +1,5 @@
 """Per-stage networks: the paper's parameter counts, continuity across growth, labels."""
+
 import keras
 import numpy as np
 import pytest
@@ -149,7 +150,9 @@ def test_ablation_switches_change_only_what_they_name():
     base_g, base_d = networks.build_generator(TINY, 16), networks.build_discriminator(TINY, 16)
     no_pn = networks.build_generator(dataclasses.replace(TINY, use_pixelnorm=False), 16)
     assert kinds(no_pn).count("PixelNorm") == 1  # only the latents' normalization is left
-    assert kinds(base_g).count("PixelNorm") == 1 + 2 + 2 * 2  # latents, 4x4 dense + conv, 8x8, 16x16
+    assert (
+        kinds(base_g).count("PixelNorm") == 1 + 2 + 2 * 2
+    )  # latents, 4x4 dense + conv, 8x8, 16x16
     relu = dataclasses.replace(TINY, use_leakyrelu=False)
     assert "LeakyReLU" not in kinds(networks.build_generator(relu, 16))
     assert kinds(networks.build_discriminator(relu, 16)) == kinds(base_d)  # D keeps leaky ReLU
@@ -168,6 +171,8 @@ def test_no_wscale_is_he_init_without_runtime_scale():
     fan_in = 3 * 3 * 64
     assert np.std(_np(conv.kernel)) == pytest.approx(np.sqrt(2.0 / fan_in), rel=0.05)
     dense = d.get_layer("d_4x4_dense1")
-    assert dense.scale == 1.0 and np.std(_np(dense.kernel)) == pytest.approx(1 / np.sqrt(64), rel=0.2)
+    assert dense.scale == 1.0 and np.std(_np(dense.kernel)) == pytest.approx(
+        1 / np.sqrt(64), rel=0.2
+    )
     restored = layers.EqualizedConv2D.from_config(conv.get_config())
     assert restored.use_wscale is False

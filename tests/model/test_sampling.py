@@ -1,4 +1,5 @@
 """Memory-sized sampling batches: no generator call may hold a tensor past the budget."""
+
 import numpy as np
 import pytest
 
@@ -13,12 +14,18 @@ def test_paper_generator_batches_shrink_with_resolution():
     g = networks.build_generator(paper, 1024)
     assert sampling.widest_activation(g) == 1024 * 1024 * 32
     assert sampling.model_batch_size(g) == 2
-    assert sampling.model_batch_size(g) * sampling.widest_activation(g) <= sampling.ACTIVATION_BUDGET
-    assert sampling.model_batch_size(networks.build_generator(paper, 64)) == 32  # 64·64·512 per image
+    assert (
+        sampling.model_batch_size(g) * sampling.widest_activation(g) <= sampling.ACTIVATION_BUDGET
+    )
+    assert (
+        sampling.model_batch_size(networks.build_generator(paper, 64)) == 32
+    )  # 64·64·512 per image
 
 
 def test_small_generators_use_the_cap_and_output_estimate():
-    tiny = networks.build_generator(networks.NetworkConfig(fmap_base=64, fmap_max=16, latent_size=8), 16)
+    tiny = networks.build_generator(
+        networks.NetworkConfig(fmap_base=64, fmap_max=16, latent_size=8), 16
+    )
     assert sampling.model_batch_size(tiny) == sampling.MAX_BATCH
     assert sampling.model_batch_size(tiny, cap=5) == 5
     assert sampling.output_batch_size(1024, 1024, 3) == 1
@@ -26,7 +33,9 @@ def test_small_generators_use_the_cap_and_output_estimate():
 
 
 def test_sampler_in_batches_equals_one_call():
-    g = networks.build_generator(networks.NetworkConfig(fmap_base=64, fmap_max=16, latent_size=8), 8)
+    g = networks.build_generator(
+        networks.NetworkConfig(fmap_base=64, fmap_max=16, latent_size=8), 8
+    )
     z = np.random.default_rng(0).standard_normal((7, 8)).astype(np.float32)
     whole = sampling.to_uint8(g(z, training=False))
     sampler = sampling.Sampler.from_model(g, cap=3)
@@ -72,7 +81,9 @@ def test_random_inputs_draw_latents_then_labels_from_the_callers_stream():
     rs = np.random.RandomState(7)
     z, y = unconditional.random_inputs(rs, 3)
     assert y is None
-    np.testing.assert_array_equal(rs.randn(2), np.random.RandomState(7).randn(14)[12:])  # no labels drawn
+    np.testing.assert_array_equal(
+        rs.randn(2), np.random.RandomState(7).randn(14)[12:]
+    )  # no labels drawn
 
 
 def test_sample_of_a_conditional_generator_uses_its_labels():
@@ -88,6 +99,8 @@ def test_sample_of_a_conditional_generator_uses_its_labels():
 
 
 def test_one_hot():
-    np.testing.assert_array_equal(one_hot([2, 0, 1, 2], 3), np.eye(3, dtype=np.float32)[[2, 0, 1, 2]])
+    np.testing.assert_array_equal(
+        one_hot([2, 0, 1, 2], 3), np.eye(3, dtype=np.float32)[[2, 0, 1, 2]]
+    )
     assert one_hot(np.array([1], np.uint8), 4).dtype == np.float32
     assert one_hot([], 4).shape == (0, 4)

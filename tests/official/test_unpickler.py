@@ -1,4 +1,5 @@
 """The restricted reader of the original's network pickles: data in, nothing executed."""
+
 import os
 import pickle
 import subprocess
@@ -46,7 +47,9 @@ def test_reads_the_original_pickle_as_data():
 def test_os_system_is_refused_and_not_run(tmp_path):
     marker = tmp_path / "ran"
     data = pickle.dumps(_Call(os.system, f"touch {marker}"))
-    with pytest.raises(OfficialPickleError, match=r"refused: the pickle names (posix|os)\.system.*nothing was run"):
+    with pytest.raises(
+        OfficialPickleError, match=r"refused: the pickle names (posix|os)\.system.*nothing was run"
+    ):
         loads(data)
     assert not marker.exists()
 
@@ -64,10 +67,13 @@ def test_eval_hidden_inside_a_network_state_is_refused(tmp_path):
 def test_a_module_of_the_pickles_own_is_never_imported(tmp_path):
     """A module whose import has a side effect, reachable on sys.path: the reader must not import it."""
     marker = tmp_path / "imported"
-    (tmp_path / "pgan_evil_module.py").write_text(f"open({str(marker)!r}, 'w').write('x')\ndef hook(): pass\n")
+    (tmp_path / "pgan_evil_module.py").write_text(
+        f"open({str(marker)!r}, 'w').write('x')\ndef hook(): pass\n"
+    )
     sys.path.insert(0, str(tmp_path))
     try:
         import pgan_evil_module
+
         os.remove(marker)
         data = pickle.dumps(_Call(pgan_evil_module.hook))
         del sys.modules["pgan_evil_module"]
@@ -84,12 +90,26 @@ def test_the_command_refuses_a_malicious_pickle_in_one_line(tmp_path):
     marker = tmp_path / "ran"
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps(_Call(subprocess.call, ["touch", str(marker)])))
-    proc = subprocess.run([sys.executable, "-m", "pgan_tf.import_official", str(path), "--run_dir", str(tmp_path / "run")],
-                          check=False, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pgan_tf.import_official",
+            str(path),
+            "--run_dir",
+            str(tmp_path / "run"),
+        ],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     errors = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
-    assert len(errors) == 1 and "refused: the pickle names subprocess.call" in errors[0], proc.stderr
+    assert len(errors) == 1 and "refused: the pickle names subprocess.call" in errors[0], (
+        proc.stderr
+    )
     assert not marker.exists() and not (tmp_path / "run").exists()
 
 
@@ -111,11 +131,13 @@ def test_not_a_pickle_is_one_clear_error(tmp_path):
 
 def test_theano_era_pickles_of_python_2_protocols_read(tmp_path):
     """Protocol 0 goes through copyreg._reconstructor (copy_reg in Python 2 pickles)."""
-    state = {"build_func_spec": {"func": "G_paper"}, "param_values": [np.arange(3, dtype=np.float32)]}
+    state = {
+        "build_func_spec": {"func": "G_paper"},
+        "param_values": [np.arange(3, dtype=np.float32)],
+    }
     for protocol in (0, 2):
         path = tmp_path / f"theano{protocol}.pkl"
         write_pickle(path, [state] * 3, fmt="theano", protocol=protocol)
         nets = read_network_pickle(str(path))
         assert all(isinstance(n, NetworkState) and n.format == "theano" for n in nets)
         np.testing.assert_array_equal(nets[0].state["param_values"][0], [0, 1, 2])
-

@@ -1,4 +1,5 @@
 """SavedModel export for TF Serving: signatures, exactness, warmup, versions, clean failure."""
+
 import json
 import os
 import re
@@ -34,8 +35,14 @@ def test_layout_and_result(exported):
     assert result.max_abs_diff == 0
     assert result.warmup == os.path.join(result.path, "assets.extra", "tf_serving_warmup_requests")
     assert result.signatures == {
-        "generate_png": {"inputs": {"latents": ("float32", [-1, 16])}, "outputs": {"images_bytes": ("string", [-1])}},
-        "serving_default": {"inputs": {"latents": ("float32", [-1, 16])}, "outputs": {"images": ("uint8", [-1, 8, 8, 3])}},
+        "generate_png": {
+            "inputs": {"latents": ("float32", [-1, 16])},
+            "outputs": {"images_bytes": ("string", [-1])},
+        },
+        "serving_default": {
+            "inputs": {"latents": ("float32", [-1, 16])},
+            "outputs": {"images": ("uint8", [-1, 8, 8, 3])},
+        },
     }
 
 
@@ -57,14 +64,18 @@ def test_saved_model_cli_lists_signatures(exported):
     _, result, _ = exported
     out = subprocess.run(
         [os.path.join(VENV_BIN, "saved_model_cli"), "show", "--dir", result.path, "--all"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     sigs = _cli_signatures(out)
     assert sigs["serving_default"] == {
-        "inputs": {"latents": ("DT_FLOAT", "-1,16")}, "outputs": {"images": ("DT_UINT8", "-1,8,8,3")}
+        "inputs": {"latents": ("DT_FLOAT", "-1,16")},
+        "outputs": {"images": ("DT_UINT8", "-1,8,8,3")},
     }
     assert sigs["generate_png"] == {
-        "inputs": {"latents": ("DT_FLOAT", "-1,16")}, "outputs": {"images_bytes": ("DT_STRING", "-1")}
+        "inputs": {"latents": ("DT_FLOAT", "-1,16")},
+        "outputs": {"images_bytes": ("DT_STRING", "-1")},
     }
     assert "Method name is: tensorflow/serving/predict" in out
 
@@ -89,7 +100,10 @@ def test_warmup_file_parses_and_runs(exported):
     from tensorflow_serving.apis import prediction_log_pb2
 
     g, result, _ = exported
-    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in tf.data.TFRecordDataset(result.warmup)]
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(r.numpy())
+        for r in tf.data.TFRecordDataset(result.warmup)
+    ]
     assert [log.WhichOneof("log_type") for log in logs] == ["predict_log", "predict_log"]
     loaded = tf.saved_model.load(result.path)
     for log, batch in zip(logs, export.WARMUP_BATCH_SIZES):
@@ -99,7 +113,9 @@ def test_warmup_file_parses_and_runs(exported):
         assert list(request.inputs) == ["latents"]
         z = tf.make_ndarray(request.inputs["latents"])
         assert z.dtype == np.float32 and z.shape == (batch, 16)
-        out = loaded.signatures[request.model_spec.signature_name](latents=tf.constant(z))["images"].numpy()
+        out = loaded.signatures[request.model_spec.signature_name](latents=tf.constant(z))[
+            "images"
+        ].numpy()
         np.testing.assert_array_equal(out, keras_uint8(g, z))
 
 
@@ -110,7 +126,11 @@ def test_fading_generator_exports_its_alpha(tmp_path):
     networks.set_alpha(g, 0.3)
     result = export.export_generator(g, str(tmp_path), "pgan", warmup=False)
     z = np.random.RandomState(2).randn(4, 16).astype(np.float32)
-    got = tf.saved_model.load(result.path).signatures["serving_default"](latents=tf.constant(z))["images"].numpy()
+    got = (
+        tf.saved_model.load(result.path)
+        .signatures["serving_default"](latents=tf.constant(z))["images"]
+        .numpy()
+    )
     np.testing.assert_array_equal(got, keras_uint8(g, z))
     networks.set_alpha(g, 1.0)
     assert np.abs(keras_uint8(g, z).astype(int) - got).max() > 0  # α = 0.3 was baked in, not 1.0
@@ -120,7 +140,8 @@ def test_conditional_export(tmp_path):
     g = tiny_generator(TINY_COND)
     result = export.export_generator(g, str(tmp_path), "cond")
     assert result.signatures["serving_default"]["inputs"] == {
-        "latents": ("float32", [-1, 16]), "labels": ("float32", [-1, 3])
+        "latents": ("float32", [-1, 16]),
+        "labels": ("float32", [-1, 3]),
     }
     loaded = tf.saved_model.load(result.path)
     sig = loaded.signatures["serving_default"]
@@ -155,7 +176,11 @@ def test_versions_auto_increment_refuse_and_overwrite(tmp_path):
     result = export.export_generator(g2, base, "m", version=7, overwrite=True, warmup=False)
     assert result.version == 7
     assert sorted(os.listdir(os.path.join(base, "m"))) == ["1", "2", "7", "8", "not-a-version"]
-    got = tf.saved_model.load(result.path).signatures["serving_default"](latents=tf.constant(z))["images"].numpy()
+    got = (
+        tf.saved_model.load(result.path)
+        .signatures["serving_default"](latents=tf.constant(z))["images"]
+        .numpy()
+    )
     np.testing.assert_array_equal(got, keras_uint8(g2, z))
     assert np.abs(keras_uint8(g1, z).astype(int) - got).max() > 0
 
@@ -233,7 +258,9 @@ def test_saved_model_loads_without_pgan_tf(exported):
         "print(json.dumps(out.tolist()))\n"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/"
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = np.array(json.loads(proc.stdout.strip().splitlines()[-1]), dtype=np.uint8)
     np.testing.assert_array_equal(got, keras_uint8(g, z))

@@ -1,5 +1,6 @@
 """Checkpoints you can trust: verify, the Saver's write/keep rules, fallback on resume, and a full
 disk (injected and real) — on small hand-made training-like checkpoints, no training."""
+
 import errno
 import os
 
@@ -34,7 +35,9 @@ def test_saver_keeps_the_newest_and_records_the_latest(tmp_path):
     assert [n for n, _ in ckpt.checkpoints(run)] == [96, 128, 160]
     assert tf.train.latest_checkpoint(os.path.join(run, "checkpoints")) == paths[-1]
     assert sorted(os.listdir(os.path.join(run, "checkpoints"))) == sorted(
-        ["checkpoint"] + [f"ckpt-{n}.{ext}" for n in (96, 128, 160) for ext in ("index", "data-00000-of-00001")])
+        ["checkpoint"]
+        + [f"ckpt-{n}.{ext}" for n in (96, 128, 160) for ext in ("index", "data-00000-of-00001")]
+    )
     for p in paths[2:]:
         ckpt.verify(p)
     # resuming from an older one and saving: the newer ones were another timeline, they go
@@ -44,13 +47,22 @@ def test_saver_keeps_the_newest_and_records_the_latest(tmp_path):
     assert [n for n, _ in ckpt.checkpoints(run)] == [101]
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: truncate(p + ".data-00000-of-00001", 1000), r"ckpt-96\.data-00000-of-00001: truncated \(1000 bytes"),
-    (lambda p: flip_bytes(p + ".data-00000-of-00001", 40000), r"ckpt-96\.data-00000-of-00001: tensor weights: .*Checksum does not match"),
-    (lambda p: flip_bytes(p + ".index", 20, 8), r"ckpt-96\.index: unreadable index"),
-    (lambda p: os.remove(p + ".index"), r"ckpt-96\.index: missing"),
-    (lambda p: os.remove(p + ".data-00000-of-00001"), r"ckpt-96\.data-00000-of-00001: "),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda p: truncate(p + ".data-00000-of-00001", 1000),
+            r"ckpt-96\.data-00000-of-00001: truncated \(1000 bytes",
+        ),
+        (
+            lambda p: flip_bytes(p + ".data-00000-of-00001", 40000),
+            r"ckpt-96\.data-00000-of-00001: tensor weights: .*Checksum does not match",
+        ),
+        (lambda p: flip_bytes(p + ".index", 20, 8), r"ckpt-96\.index: unreadable index"),
+        (lambda p: os.remove(p + ".index"), r"ckpt-96\.index: missing"),
+        (lambda p: os.remove(p + ".data-00000-of-00001"), r"ckpt-96\.data-00000-of-00001: "),
+    ],
+)
 def test_verify_names_the_file_and_the_damage(tmp_path, damage, message):
     _, _, paths = saved_run(tmp_path)
     damage(paths[-1])
@@ -67,7 +79,9 @@ def test_resume_falls_back_to_the_newest_intact_one(tmp_path):
     lines, restored = [], []
     path, skipped = ckpt.restore_newest_intact(candidates, restored.append, lines.append)
     assert path == paths[1] and skipped == [paths[2]] and restored == [paths[1]]
-    assert len(lines) == 1 and lines[0].startswith(f"damaged checkpoint {paths[2]}.data-00000-of-00001: truncated")
+    assert len(lines) == 1 and lines[0].startswith(
+        f"damaged checkpoint {paths[2]}.data-00000-of-00001: truncated"
+    )
     assert lines[0].endswith("; falling back to an older checkpoint")
     # named explicitly, the damaged one is the error
     _, candidates, explicit = rundir.resolve_resume(paths[-1], str(tmp_path))
@@ -77,13 +91,17 @@ def test_resume_falls_back_to_the_newest_intact_one(tmp_path):
     # all damaged: one line saying so
     for p in paths[:2]:
         flip_bytes(p + ".data-00000-of-00001", 40000)
-    with pytest.raises(ckpt.DamagedCheckpoint, match=r"checkpoints: none of its 3 checkpoint\(s\) is intact"):
+    with pytest.raises(
+        ckpt.DamagedCheckpoint, match=r"checkpoints: none of its 3 checkpoint\(s\) is intact"
+    ):
         ckpt.restore_newest_intact(paths[::-1], restored.append, lambda line: None)
 
 
 def test_restore_that_does_not_fit_is_damage(tmp_path):
     _, _, paths = saved_run(tmp_path)
-    wrong = tf.train.Checkpoint(images_seen=tf.Variable(0, dtype=tf.int64), weights=tf.Variable(np.zeros(5, np.float32)))
+    wrong = tf.train.Checkpoint(
+        images_seen=tf.Variable(0, dtype=tf.int64), weights=tf.Variable(np.zeros(5, np.float32))
+    )
     with pytest.raises(ckpt.DamagedCheckpoint, match=r"ckpt-96: does not fit the 4x4 networks"):
         ckpt.restore(wrong, paths[-1], "the 4x4 networks")
     right = state(0)
@@ -107,25 +125,39 @@ def test_partial_writes_are_removed(tmp_path):
     os.makedirs(os.path.join(d, "ckpt-64.tmp-99_temp"))
     open(os.path.join(run, "network-snapshot-000000.tmp-99.keras"), "wb").close()
     removed = ckpt.remove_partial(run)
-    assert sorted(removed) == sorted(["network-snapshot-000000.tmp-99.keras", "checkpoints/ckpt-64.tmp-99.index",
-                                      "checkpoints/ckpt-64.tmp-99.data-00000-of-00001", "checkpoints/ckpt-64.tmp-99_temp"])
+    assert sorted(removed) == sorted(
+        [
+            "network-snapshot-000000.tmp-99.keras",
+            "checkpoints/ckpt-64.tmp-99.index",
+            "checkpoints/ckpt-64.tmp-99.data-00000-of-00001",
+            "checkpoints/ckpt-64.tmp-99_temp",
+        ]
+    )
     assert [n for n, _ in ckpt.checkpoints(run)] == [32]
 
 
 def test_injected_write_failure_keeps_the_previous_checkpoints(tmp_path, monkeypatch):
     run, saver, paths = saved_run(tmp_path)
-    before = {n: open(os.path.join(run, "checkpoints", n), "rb").read() for n in os.listdir(os.path.join(run, "checkpoints"))}
+    before = {
+        n: open(os.path.join(run, "checkpoints", n), "rb").read()
+        for n in os.listdir(os.path.join(run, "checkpoints"))
+    }
 
     def full(self, prefix, options=None):
         with open(prefix + ".data-00000-of-00001", "wb") as f:
             f.write(b"partial")
-        raise tf.errors.ResourceExhaustedError(None, None, f"{prefix}_temp/part-00000-of-00001; No space left on device")
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{prefix}_temp/part-00000-of-00001; No space left on device"
+        )
 
     monkeypatch.setattr(tf.train.Checkpoint, "write", full)
     with pytest.raises(atomic.WriteError) as info:
         saver.save(state(128), 128)
     assert str(info.value) == f"cannot write {run}/checkpoints/ckpt-128: No space left on device"
-    after = {n: open(os.path.join(run, "checkpoints", n), "rb").read() for n in os.listdir(os.path.join(run, "checkpoints"))}
+    after = {
+        n: open(os.path.join(run, "checkpoints", n), "rb").read()
+        for n in os.listdir(os.path.join(run, "checkpoints"))
+    }
     assert after == before  # nothing deleted, nothing half-written left
 
 
@@ -151,10 +183,17 @@ def test_real_full_disk_keeps_the_previous_checkpoints(tmp_path):
     with small_filesystem(tmp_path / "small", "1m") as small:
         run, saver, paths = saved_run(small, (32, 64))
         fill(small, leave=30_000)  # less than one checkpoint (80 kB of weights)
-        with pytest.raises(atomic.WriteError, match=f"cannot write {run}/checkpoints/ckpt-96: .*No space left on device"):
+        with pytest.raises(
+            atomic.WriteError,
+            match=f"cannot write {run}/checkpoints/ckpt-96: .*No space left on device",
+        ):
             saver.save(state(96), 96)
         assert [n for n, _ in ckpt.checkpoints(run)] == [32, 64]
         for p in paths:
             ckpt.verify(p)
-        assert not [n for n in os.listdir(os.path.join(run, "checkpoints")) if atomic.is_temp_name(n) or "_temp" in n]
+        assert not [
+            n
+            for n in os.listdir(os.path.join(run, "checkpoints"))
+            if atomic.is_temp_name(n) or "_temp" in n
+        ]
         assert tf.train.latest_checkpoint(os.path.join(run, "checkpoints")) == paths[-1]

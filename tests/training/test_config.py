@@ -1,4 +1,5 @@
 """Flags → frozen config, and the up-front validation errors a user sees."""
+
 import dataclasses
 
 import pytest
@@ -11,12 +12,24 @@ def _parse(*args):
     return config_lib.config_from_flags(config_lib.parse_flags(list(args)))
 
 
-INFO = DatasetInfo(path="/data/x", name="x", resolutions=(4, 8, 16), max_resolution=16,
-                   num_channels=3, num_images=100, label_size=0)
+INFO = DatasetInfo(
+    path="/data/x",
+    name="x",
+    resolutions=(4, 8, 16),
+    max_resolution=16,
+    num_channels=3,
+    num_images=100,
+    label_size=0,
+)
 
 
 def test_flags_to_frozen_config():
-    cfg = _parse("--dataset_dir=/data/x", "--minibatch_dict=8:12,4:20", "--lr_dict=16:0.002", "--loss=lsgan_mao")
+    cfg = _parse(
+        "--dataset_dir=/data/x",
+        "--minibatch_dict=8:12,4:20",
+        "--lr_dict=16:0.002",
+        "--loss=lsgan_mao",
+    )
     assert cfg.schedule.minibatch_dict == ((4, 20), (8, 12))
     assert cfg.schedule.learning_rate(16) == 0.002 and cfg.loss == "lsgan_mao"
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -48,7 +61,11 @@ def test_bad_flags(args, message):
     [
         (("--resolution=32",), 1, "above the dataset's 16"),
         (("--minibatch_base=6",), 4, "minibatch 6 at 4x4 is not divisible by the 4 replicas"),
-        (("--minibatch_base=6",), 1, "per-replica minibatch 6 at 4x4 is not divisible by --mbstd_group_size 4"),
+        (
+            ("--minibatch_base=6",),
+            1,
+            "per-replica minibatch 6 at 4x4 is not divisible by --mbstd_group_size 4",
+        ),
         (("--conditional",), 1, "--conditional needs labels"),
         (("--initial_resolution=32", "--resolution=16"), 1, "initial_resolution 32 is above"),
     ],
@@ -63,10 +80,17 @@ def test_tick_table_lookup():
     assert [config_lib.tick_kimg_at(cfg, r) for r in (4, 8, 16, 64)] == [10, 10, 5, 5]
 
 
-@pytest.mark.parametrize("spec,res,shape", [
-    ("1080p", 1024, (3, 2)), ("1080p", 256, (7, 4)), ("1080p", 32, (32, 32)), ("4k", 1024, (7, 4)),
-    ("8", 32, (8, 8)), ("6x4", 64, (6, 4)),
-])
+@pytest.mark.parametrize(
+    "spec,res,shape",
+    [
+        ("1080p", 1024, (3, 2)),
+        ("1080p", 256, (7, 4)),
+        ("1080p", 32, (32, 32)),
+        ("4k", 1024, (7, 4)),
+        ("8", 32, (8, 8)),
+        ("6x4", 64, (6, 4)),
+    ],
+)
 def test_grid_shape_as_the_original(spec, res, shape):
     assert config_lib.grid_shape(spec, res) == shape
 

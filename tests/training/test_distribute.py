@@ -1,4 +1,5 @@
 """Strategy choice, worker identity from a cluster spec, and group-preserving replica slices."""
+
 import types
 
 import pytest
@@ -33,8 +34,12 @@ def test_bad_tf_config_is_a_clear_error(monkeypatch):
 
 @pytest.mark.parametrize("task, index", [(("chief", 0), 0), (("worker", 0), 1), (("worker", 1), 2)])
 def test_worker_index_counts_the_chief_first(task, index):
-    spec = tf.train.ClusterSpec({"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2", "127.0.0.1:3"]})
-    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(spec, task_type=task[0], task_id=task[1])
+    spec = tf.train.ClusterSpec(
+        {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2", "127.0.0.1:3"]}
+    )
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        spec, task_type=task[0], task_id=task[1]
+    )
     strategy = types.SimpleNamespace(cluster_resolver=resolver)  # only the resolver is read
     assert distribute.num_workers(strategy) == 3
     assert distribute.worker_index(strategy) == index

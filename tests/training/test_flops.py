@@ -1,4 +1,5 @@
 """FLOPs and op kinds of a compiled step, on tiny graphs, against hand computations (no timing)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -58,9 +59,15 @@ def test_unused_gradients_are_pruned_not_counted():
 
 def test_bfloat16_and_batch_matmul_with_transposes():
     def f(a, b):
-        return tf.matmul(tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16), transpose_a=True, adjoint_b=True)
+        return tf.matmul(
+            tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16), transpose_a=True, adjoint_b=True
+        )
 
-    graph = tf.function(f).get_concrete_function(tf.TensorSpec([3, KD, M]), tf.TensorSpec([3, ND, KD])).graph
+    graph = (
+        tf.function(f)
+        .get_concrete_function(tf.TensorSpec([3, KD, M]), tf.TensorSpec([3, ND, KD]))
+        .graph
+    )
     count = flops.count_flops(graph)
     assert count.total == 3 * MATMUL
     assert dict(count.by_dtype) == {"bfloat16": 3 * MATMUL}
@@ -86,7 +93,11 @@ def test_while_body_counts_one_iteration():
 
 
 def test_unknown_shapes_are_an_error():
-    graph = tf.function(tf.matmul).get_concrete_function(tf.TensorSpec([None, KD]), tf.TensorSpec([KD, ND])).graph
+    graph = (
+        tf.function(tf.matmul)
+        .get_concrete_function(tf.TensorSpec([None, KD]), tf.TensorSpec([KD, ND]))
+        .graph
+    )
     with pytest.raises(ValueError, match="not fully static"):
         flops.count_flops(graph)
 
@@ -104,10 +115,16 @@ def test_a_tiny_stage_step_is_counted_inside_run_steps():
     )
     stage = stages(cfg.schedule)[0]
     trainer = StageTrainer(
-        cfg, tf.distribute.get_strategy(), stage, tf.Variable(0, dtype=tf.int64), tf.random.Generator.from_seed(0)
+        cfg,
+        tf.distribute.get_strategy(),
+        stage,
+        tf.Variable(0, dtype=tf.int64),
+        tf.random.Generator.from_seed(0),
     )
     images = np.zeros((4, 4, 4, 3), np.float32)
-    iterator = iter(tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True))
+    iterator = iter(
+        tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True)
+    )
     concrete = trainer.run_steps.get_concrete_function(iterator, tf.constant(1))
     body = flops.step_graph(concrete)
     count = flops.count_flops(body)
@@ -120,17 +137,35 @@ def test_a_tiny_stage_step_is_counted_inside_run_steps():
 
 
 def test_op_kinds_from_names_and_onednn_types():
-    assert flops.op_kind("while/body/_1/while/discriminator_16x16_1/d_16x16_conv0_1/add", "_MklNativeFusedConv2D") == "conv"
-    assert flops.op_kind("while/gradient_tape/while/d_8x8_conv1_1/convolution/Conv2DBackpropInput", "_MklNativeConv2DBackpropInput") == "conv_bp_input"
-    assert flops.op_kind("while/gradient_tape/x/Conv2DBackpropFilter", "Conv2DBackpropFilter") == "conv_bp_filter"
+    assert (
+        flops.op_kind(
+            "while/body/_1/while/discriminator_16x16_1/d_16x16_conv0_1/add", "_MklNativeFusedConv2D"
+        )
+        == "conv"
+    )
+    assert (
+        flops.op_kind(
+            "while/gradient_tape/while/d_8x8_conv1_1/convolution/Conv2DBackpropInput",
+            "_MklNativeConv2DBackpropInput",
+        )
+        == "conv_bp_input"
+    )
+    assert (
+        flops.op_kind("while/gradient_tape/x/Conv2DBackpropFilter", "Conv2DBackpropFilter")
+        == "conv_bp_filter"
+    )
     assert flops.op_kind("while/d_4x4_dense0_1/MatMul", "_MklMatMul") == "matmul"
     assert flops.op_kind("while/adam_1/update_0_12/Square", "Square") == "optimizer"
     assert flops.op_kind("while/ResourceApplyAdam_3", "ResourceApplyAdam") == "optimizer"
     assert flops.op_kind("while/generator_ema/sub_3", "Sub") == "ema"
     assert flops.op_kind("while/g_16x16_conv0_lrelu_1/LeakyRelu", "LeakyRelu") == "elementwise"
     assert flops.op_kind("while/IteratorGetNext", "IteratorGetNext") == "input"
-    assert flops.is_second_order("while/gradient_tape/gradient_tape/while/d_16x16_conv0_1/convolution/Conv2D")
-    assert not flops.is_second_order("while/gradient_tape/while/d_16x16_conv0_1/convolution/Conv2DBackpropInput")
+    assert flops.is_second_order(
+        "while/gradient_tape/gradient_tape/while/d_16x16_conv0_1/convolution/Conv2D"
+    )
+    assert not flops.is_second_order(
+        "while/gradient_tape/while/d_16x16_conv0_1/convolution/Conv2DBackpropInput"
+    )
 
 
 def test_profiled_tiny_step_has_every_kind_of_op():
@@ -147,13 +182,27 @@ def test_profiled_tiny_step_has_every_kind_of_op():
     )
     stage = [s for s in stages(cfg.schedule) if s.resolution == 8 and not s.fade_in][0]
     trainer = StageTrainer(
-        cfg, tf.distribute.get_strategy(), stage, tf.Variable(0, dtype=tf.int64), tf.random.Generator.from_seed(0)
+        cfg,
+        tf.distribute.get_strategy(),
+        stage,
+        tf.Variable(0, dtype=tf.int64),
+        tf.random.Generator.from_seed(0),
     )
     images = np.zeros((4, 8, 8, 3), np.float32)
-    iterator = iter(tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True))
+    iterator = iter(
+        tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True)
+    )
     trainer.run_steps(iterator, tf.constant(1))
     times = flops.profile_op_times(lambda: trainer.run_steps(iterator, tf.constant(2)).numpy())
-    assert {"conv", "conv_bp_input", "conv_bp_filter", "matmul", "elementwise", "optimizer", "ema"} <= set(times.by_kind)
+    assert {
+        "conv",
+        "conv_bp_input",
+        "conv_bp_filter",
+        "matmul",
+        "elementwise",
+        "optimizer",
+        "ema",
+    } <= set(times.by_kind)
     assert sum(times.share(k) for k in times.by_kind) == pytest.approx(1.0)
     assert 0 < sum(times.second_order.values()) < times.total
     assert times.second_order["optimizer"] == 0 and times.second_order["ema"] == 0

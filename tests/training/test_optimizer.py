@@ -1,4 +1,5 @@
 """FusedAdam: the same updates and slots as Keras's Adam, also under a distribution strategy."""
+
 import keras
 import numpy as np
 import pytest
@@ -11,7 +12,10 @@ SETTINGS = {"learning_rate": 0.003, "beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e
 
 def _train(optimizer_class, strategy, steps=5, **settings):
     rng = np.random.default_rng(0)
-    init = [rng.normal(size=(3, 3, 4, 5)).astype(np.float32), rng.normal(size=(5,)).astype(np.float32)]
+    init = [
+        rng.normal(size=(3, 3, 4, 5)).astype(np.float32),
+        rng.normal(size=(5,)).astype(np.float32),
+    ]
     grads = [[rng.normal(size=w.shape).astype(np.float32) for w in init] for _ in range(steps)]
     with strategy.scope():
         variables = [keras.Variable(w) for w in init]
@@ -47,9 +51,16 @@ def test_under_a_mirrored_strategy():
 
 
 def test_one_fused_op_per_variable():
-    variables = [keras.Variable(np.zeros((2, 2), np.float32)), keras.Variable(np.zeros(3, np.float32))]
+    variables = [
+        keras.Variable(np.zeros((2, 2), np.float32)),
+        keras.Variable(np.zeros(3, np.float32)),
+    ]
     opt = FusedAdam(**SETTINGS)
     opt.build(variables)
-    graph = tf.function(lambda: opt.apply_gradients(zip([tf.ones((2, 2)), tf.ones(3)], variables))).get_concrete_function().graph
+    graph = (
+        tf.function(lambda: opt.apply_gradients(zip([tf.ones((2, 2)), tf.ones(3)], variables)))
+        .get_concrete_function()
+        .graph
+    )
     types = [op.type for op in graph.get_operations()]
     assert types.count("ResourceApplyAdam") == 2

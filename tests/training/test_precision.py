@@ -1,4 +1,5 @@
 """`--mixed_precision=auto`: bfloat16 only on hardware with it, the reason recorded, warnings."""
+
 import pytest
 
 from pgan_tf.training import config as config_lib
@@ -26,7 +27,9 @@ def fake_probe(seconds):
 
 def test_read_cpu_flags_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\nflags\t: fpu\n")
+    info.write_text(
+        "processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\nflags\t: fpu\n"
+    )
     assert precision.read_cpu_flags(str(info)) == {"fpu", "avx2", "avx512_bf16"}
     assert precision.read_cpu_flags(str(tmp_path / "absent")) is None
     arm = tmp_path / "arm"
@@ -54,12 +57,18 @@ def test_resolve_reads_the_cpu_flag_source(monkeypatch, flags_seen, expected):
 def test_auto_on_gpus():
     assert precision.choose("auto", AVX2_ONLY, [(8, 0), (8, 6)], no_probe).precision == "bfloat16"
     fast16 = fake_probe({"float16": 0.4, "float32": 1.0})
-    choice = precision.choose("auto", AVX512_BF16, [(7, 0)], fast16)  # the CPU's bf16 does not matter
+    choice = precision.choose(
+        "auto", AVX512_BF16, [(7, 0)], fast16
+    )  # the CPU's bf16 does not matter
     assert choice.precision == "float16" and "2.50x as fast as float32" in choice.reason
     assert fast16.calls == [("float16", "/GPU:0"), ("float32", "/GPU:0")]
-    slow16 = precision.choose("auto", AVX2_ONLY, [(8, 0), (6, 1)], fake_probe({"float16": 1.0, "float32": 1.05}))
+    slow16 = precision.choose(
+        "auto", AVX2_ONLY, [(8, 0), (6, 1)], fake_probe({"float16": 1.0, "float32": 1.05})
+    )
     assert slow16.precision == "float32" and "compute capability 6.1" in slow16.reason
-    unknown = precision.choose("auto", AVX2_ONLY, [None], fake_probe({"float16": 1.0, "float32": 1.0}))
+    unknown = precision.choose(
+        "auto", AVX2_ONLY, [None], fake_probe({"float16": 1.0, "float32": 1.0})
+    )
     assert unknown.precision == "float32" and "unknown compute capability" in unknown.reason
 
 
@@ -67,10 +76,17 @@ def test_explicit_bfloat16_without_support_warns_with_the_measured_cost():
     probe = fake_probe({"bfloat16": 15.0, "float32": 1.0})
     choice = precision.choose("bfloat16", AVX2_ONLY, [], probe)
     assert choice.precision == "bfloat16"
-    assert "took 15.0x its float32 time here" in choice.warning and "--mixed_precision=auto picks float32" in choice.warning
+    assert (
+        "took 15.0x its float32 time here" in choice.warning
+        and "--mixed_precision=auto picks float32" in choice.warning
+    )
     assert "emulated: 15.0x" in choice.reason
-    assert precision.choose("bfloat16", AVX512_BF16, [], no_probe) == precision.Choice("bfloat16", "requested")
-    assert precision.choose("float32", AVX2_ONLY, [], no_probe) == precision.Choice("float32", "requested")
+    assert precision.choose("bfloat16", AVX512_BF16, [], no_probe) == precision.Choice(
+        "bfloat16", "requested"
+    )
+    assert precision.choose("float32", AVX2_ONLY, [], no_probe) == precision.Choice(
+        "float32", "requested"
+    )
 
 
 def test_the_real_probe_times_a_conv():

@@ -1,5 +1,6 @@
 """The run directory contract: creating runs, config.json written and read back byte for byte
 (the compat fixture written before the package split included), snapshots and checkpoint lookup."""
+
 import dataclasses
 import os
 import shutil
@@ -19,8 +20,11 @@ TINY = networks.NetworkConfig(fmap_base=32, fmap_max=16, latent_size=8)
 
 
 def tiny_config(path="/data/x"):
-    return TrainConfig(network=TINY, schedule=ScheduleConfig(resolution=8, total_kimg=1.5),
-                       data=DataConfig(path=path, resolution=8))
+    return TrainConfig(
+        network=TINY,
+        schedule=ScheduleConfig(resolution=8, total_kimg=1.5),
+        data=DataConfig(path=path, resolution=8),
+    )
 
 
 def test_create_numbers_past_the_highest_run(tmp_path):
@@ -30,7 +34,9 @@ def test_create_numbers_past_the_highest_run(tmp_path):
     os.makedirs(os.path.join(results, "notes"))
     assert rundir.create(results, "b") == os.path.join(results, "00008-b")
     assert os.path.isdir(os.path.join(results, "00008-b"))
-    assert rundir.list_runs(results) == [os.path.join(results, d) for d in ("00000-a", "00007-old", "00008-b")]
+    assert rundir.list_runs(results) == [
+        os.path.join(results, d) for d in ("00000-a", "00007-old", "00008-b")
+    ]
     assert rundir.list_runs(str(tmp_path / "none")) == []
 
 
@@ -42,7 +48,10 @@ def test_the_compat_config_reads_and_writes_back_byte_for_byte(tmp_path):
     assert run.train.network.latent_size == 8 and run.train.schedule.resolution == 8
     assert run.train.log.grid_size == "2" and run.train.deterministic
     rundir.write_config(str(tmp_path), run.train, run.dataset)
-    with open(os.path.join(COMPAT, "config.json"), "rb") as a, open(tmp_path / "config.json", "rb") as b:
+    with (
+        open(os.path.join(COMPAT, "config.json"), "rb") as a,
+        open(tmp_path / "config.json", "rb") as b,
+    ):
         assert b.read() == a.read()
     assert os.listdir(tmp_path) == ["config.json"]  # nothing temporary left
 
@@ -55,7 +64,10 @@ def test_write_read_round_trip_and_the_dry_run_text(tmp_path):
     text = rundir.config_json(config)
     assert '"dataset"' not in text and '"latent_size": 8' in text
     with_dataset = rundir.config_json(config, entry)
-    assert with_dataset.startswith('{\n  "adam_beta1": 0.0,') and '"dataset": {\n    "name": "x",' in with_dataset
+    assert (
+        with_dataset.startswith('{\n  "adam_beta1": 0.0,')
+        and '"dataset": {\n    "name": "x",' in with_dataset
+    )
 
 
 def test_read_config_errors_name_the_file(tmp_path):
@@ -67,7 +79,9 @@ def test_read_config_errors_name_the_file(tmp_path):
     with pytest.raises(rundir.RunDirError, match="config.json: not valid JSON"):
         rundir.read_config(str(tmp_path))
     (tmp_path / "config.json").write_text('{"network": {}, "train": {}}')
-    with pytest.raises(rundir.RunDirError, match=r"config.json: not a run configuration \(KeyError: 'dataset'\)"):
+    with pytest.raises(
+        rundir.RunDirError, match=r"config.json: not a run configuration \(KeyError: 'dataset'\)"
+    ):
         rundir.read_config(str(tmp_path))
 
 
@@ -85,7 +99,9 @@ def test_snapshots_listed_found_and_loaded(tmp_path):
     assert rundir.find_snapshot(run, None) == (12, paths[1])
     assert rundir.find_snapshot(run, "3") == (3, paths[0])
     assert rundir.find_snapshot(run, paths[1]) == (None, paths[1])
-    with pytest.raises(rundir.RunDirError, match=r"no snapshot at kimg 5 in .* \(available: 3, 12\)"):
+    with pytest.raises(
+        rundir.RunDirError, match=r"no snapshot at kimg 5 in .* \(available: 3, 12\)"
+    ):
         rundir.find_snapshot(run, "5")
     with pytest.raises(rundir.RunDirError, match="snapshot not found"):
         rundir.find_snapshot(run, "x.keras")
@@ -100,17 +116,24 @@ def test_checkpoint_lookup(tmp_path):
     assert rundir.latest_checkpoint(run) is None and not rundir.has_checkpoint(run)
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoint in .*00000-a/checkpoints"):
         rundir.find_checkpoint(run, "latest")
-    with pytest.raises(checkpoint.CheckpointError, match="--resume=latest: no run with a checkpoint"):
+    with pytest.raises(
+        checkpoint.CheckpointError, match="--resume=latest: no run with a checkpoint"
+    ):
         rundir.resolve_resume("latest", str(results))
     saver = checkpoint.Saver(run)
-    paths = [saver.save(tf.train.Checkpoint(images_seen=tf.Variable(n, dtype=tf.int64)), n) for n in (64, 128)]
+    paths = [
+        saver.save(tf.train.Checkpoint(images_seen=tf.Variable(n, dtype=tf.int64)), n)
+        for n in (64, 128)
+    ]
     assert rundir.has_checkpoint(run)
     assert rundir.latest_checkpoint(run) == rundir.find_checkpoint(run, "latest") == paths[-1]
     assert rundir.find_checkpoint(run, paths[0]) == paths[0]
     assert rundir.resolve_resume("latest", str(results)) == (run, paths[::-1], False)
     assert rundir.resolve_resume(run, str(results)) == (run, paths[::-1], False)
     assert rundir.resolve_resume(paths[0], str(results)) == (run, [paths[0]], True)
-    with pytest.raises(checkpoint.CheckpointError, match="neither a run directory nor a checkpoint"):
+    with pytest.raises(
+        checkpoint.CheckpointError, match="neither a run directory nor a checkpoint"
+    ):
         rundir.resolve_resume(str(tmp_path / "nothing"), str(results))
 
 
@@ -121,11 +144,14 @@ def test_the_compat_checkpoint_loads_its_ema_generator_from_a_copied_run(tmp_pat
     generator, kimg = rundir.load_ema_generator(str(run), str(run / "checkpoints" / "ckpt-200"))
     expected = np.load(os.path.join(COMPAT, "expected.npz"))
     assert kimg == 0.2 and generator.outputs[0].shape[1] == 8
-    np.testing.assert_allclose(np.asarray(generator(expected["latents"])), expected["checkpoint"], atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(generator(expected["latents"])), expected["checkpoint"], atol=1e-5
+    )
     with pytest.raises(checkpoint.CheckpointError, match="checkpoint not found"):
         rundir.load_ema_generator(str(run), str(run / "checkpoints" / "ckpt-999"))
-    other = dataclasses.replace(rundir.read_config(str(run)).train,
-                                network=dataclasses.replace(TINY, latent_size=4))
+    other = dataclasses.replace(
+        rundir.read_config(str(run)).train, network=dataclasses.replace(TINY, latent_size=4)
+    )
     rundir.write_config(str(run), other, rundir.read_config(str(run)).dataset)
     with pytest.raises(ValueError, match=r"shape \(8, 256\) .* variable with shape \(4, 256\)"):
         rundir.load_ema_generator(str(run), str(run / "checkpoints" / "ckpt-200"))

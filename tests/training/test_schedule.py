@@ -1,4 +1,5 @@
 """The growth schedule against hand-computed values (original 600/600 and paper 800/800)."""
+
 import math
 
 import pytest

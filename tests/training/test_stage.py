@@ -1,4 +1,5 @@
 """One stage's compiled step: no retracing as α moves, LSGAN, labels, mixed precision."""
+
 import dataclasses
 
 import keras
@@ -13,8 +14,13 @@ from pgan_tf.training.stage import STAT_NAMES, StageTrainer
 
 BASE = TrainConfig(
     network=NetworkConfig(fmap_base=32, fmap_max=16, latent_size=8),
-    schedule=ScheduleConfig(resolution=8, total_kimg=1, lod_training_kimg=0.032, lod_transition_kimg=0.064,
-                            minibatch_base=8),
+    schedule=ScheduleConfig(
+        resolution=8,
+        total_kimg=1,
+        lod_training_kimg=0.032,
+        lod_transition_kimg=0.064,
+        minibatch_base=8,
+    ),
     data=DataConfig(path="unused"),
 )
 
@@ -31,8 +37,14 @@ def _iterator(res, labels=0, n=32):
 def _trainer(config, stage_index=0, previous=None, seen=0):
     keras.utils.set_random_seed(stage_index)
     stage = stages(config.schedule)[stage_index]
-    return StageTrainer(config, tf.distribute.get_strategy(), stage, tf.Variable(seen, dtype=tf.int64),
-                        tf.random.Generator.from_seed(1), previous)
+    return StageTrainer(
+        config,
+        tf.distribute.get_strategy(),
+        stage,
+        tf.Variable(seen, dtype=tf.int64),
+        tf.random.Generator.from_seed(1),
+        previous,
+    )
 
 
 def test_fade_alpha_follows_images_without_retracing():
@@ -58,7 +70,9 @@ def test_losses_train_and_move_weights(loss):
     if loss == "lsgan_mao":
         assert stats[2] == 0.0  # no gradient penalty
     moved = [np.abs(a - w.numpy()).max() for a, w in zip(before, tr.G.trainable_weights)]
-    ema_moved = [np.abs(a - w.numpy()).max() for a, w in zip(ema_before, tr.generator_ema.trainable_weights)]
+    ema_moved = [
+        np.abs(a - w.numpy()).max() for a, w in zip(ema_before, tr.generator_ema.trainable_weights)
+    ]
     assert max(moved) > 0 and max(ema_moved) > 0
     # the EMA lags: after 3 steps at decay 0.999 it has moved far less than G
     assert max(ema_moved) < 0.05 * max(moved)
@@ -69,7 +83,9 @@ def test_ema_update_formula():
     ema0 = [w.numpy().copy() for w in tr.generator_ema.trainable_weights]
     tr.run_steps(_iterator(4), tf.constant(1))
     for s0, s, g in zip(ema0, tr.generator_ema.trainable_weights, tr.G.trainable_weights):
-        np.testing.assert_allclose(s.numpy(), g.numpy() + 0.75 * (s0 - g.numpy()), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            s.numpy(), g.numpy() + 0.75 * (s0 - g.numpy()), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_conditional_stage():
@@ -90,7 +106,6 @@ def test_mixed_precision_stage(precision):
     assert tr.generator_ema.get_layer("g_4x4_conv").compute_dtype == "float32"
 
 
-
 @pytest.mark.parametrize("reset", [True, False])
 def test_optimizer_reset_at_a_new_stage(reset):
     """The original resets Adam at every new lod; --noreset_optimizer carries kept weights' moments."""
@@ -99,8 +114,10 @@ def test_optimizer_reset_at_a_new_stage(reset):
     first.run_steps(_iterator(4), tf.constant(2))
     grown = _trainer(cfg, stage_index=1, previous=first, seen=32)
     assert int(grown.d_opt.iterations.numpy()) == (0 if reset else 2)
-    for opt, old_opt, model, old_model in ((grown.d_opt, first.d_opt, grown.D, first.D),
-                                           (grown.g_opt, first.g_opt, grown.G, first.G)):
+    for opt, old_opt, model, old_model in (
+        (grown.d_opt, first.d_opt, grown.D, first.D),
+        (grown.g_opt, first.g_opt, grown.G, first.G),
+    ):
         old_vars = {v.path: v for v in old_model.trainable_variables}
         for var in model.trainable_variables:
             m = opt._momentums[opt._get_variable_index(var)].numpy()

@@ -1,4 +1,5 @@
 """Stage-switch accounting: build + trace + the first call's excess over an ordinary call."""
+
 import pytest
 
 from pgan_tf.training.switch_timing import SwitchTimer
