@@ -24,12 +24,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
+import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
+from pgan_tf.core.resolution import res_log2  # noqa: E402
 from pgan_tf.data import dataset  # noqa: E402
 from pgan_tf.data.dataset_tool import create_synthetic  # noqa: E402
-from pgan_tf.core.resolution import res_log2  # noqa: E402
 from pgan_tf.data.tfrecord_format import tfrecord_filename  # noqa: E402
 
 

@@ -21,12 +21,12 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
 import numpy as np  # noqa: E402
 
+import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.model import networks  # noqa: E402
-
-from pgan_tf.serving import export, rest as serving_rest
+from pgan_tf.serving import export
+from pgan_tf.serving import rest as serving_rest
 
 
 def _post(url, body, timeout=120):

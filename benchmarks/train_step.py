@@ -54,13 +54,12 @@ import sys
 import tempfile
 import time
 
-import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
-
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import distribute, precision

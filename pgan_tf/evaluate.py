@@ -18,15 +18,14 @@ import os
 import sys
 import time
 
-import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
-
 import numpy as np
 
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core import cli
 from pgan_tf.core.progress import ProgressLine
-from pgan_tf.training import rundir
-from pgan_tf.model import sampling
 from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
+from pgan_tf.model import sampling
+from pgan_tf.training import rundir
 
 METRICS_FILE = "metrics.jsonl"
 EVAL_LOGDIR = "eval"

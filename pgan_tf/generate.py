@@ -15,18 +15,15 @@ import os
 import sys
 
 import numpy as np
-
-import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 import tensorflow as tf
 
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.core import atomic, cli
-from pgan_tf.core.labels import one_hot
-
-from pgan_tf.model import sampling
-
-from pgan_tf.training import rundir
 from pgan_tf.core.images import grid as grid_image
 from pgan_tf.core.images import save_png, to_pil
+from pgan_tf.core.labels import one_hot
+from pgan_tf.model import sampling
+from pgan_tf.training import rundir
 
 BATCH = 32
 

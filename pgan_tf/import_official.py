@@ -23,12 +23,12 @@ import time
 import tensorflow as tf
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
-from pgan_tf.training import checkpoint as ckpt
-from pgan_tf.training import config as config_lib
 from pgan_tf.core import atomic, cli
-from pgan_tf.training import rundir, schedule
 from pgan_tf.official.convert import load_official_networks
 from pgan_tf.official.unpickler import OfficialPickleError
+from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import config as config_lib
+from pgan_tf.training import rundir, schedule
 
 # The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3 at 256² / 512² / 1024².
 PAPER_PHASE_KIMG = 800.0

@@ -14,20 +14,18 @@ import signal
 import sys
 import time
 
-import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf.core import atomic, cli, faults
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
+from pgan_tf.core import atomic, cli, faults, images
 from pgan_tf.core.labels import one_hot
-from pgan_tf.training import checkpoint as ckpt
-from pgan_tf.training import config as config_lib
-from pgan_tf.core import images
 from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.data import dataset
 from pgan_tf.model import sampling
+from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import config as config_lib
 from pgan_tf.training import distribute, precision, rundir, schedule
 from pgan_tf.training.stage import STAT_NAMES, StageTrainer
 from pgan_tf.training.switch_timing import SwitchTimer

@@ -10,9 +10,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pgan_tf.serving import export  # noqa: E402
-
 from pgan_tf.model import sampling  # noqa: E402
+from pgan_tf.serving import export  # noqa: E402
 from pgan_tf.training import rundir
 
 

@@ -3,10 +3,10 @@
 import importlib.util
 import os
 
-import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
-
 import numpy as np
 import pytest
+
+import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 
 _PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "train_step.py"

@@ -9,16 +9,16 @@ import sys
 import numpy as np
 import PIL.Image
 import pytest
-
 from dataset_helpers import (
     assert_dataset_equals,
     leftovers,
     random_images,
     reference_levels,
     snapshot,
+    tfds_order,
+    write_celebahq_manual_dir,
     write_folder,
 )
-from dataset_helpers import tfds_order, write_celebahq_manual_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "data_prep", "create_tfrecords.py")

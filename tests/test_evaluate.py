@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from pgan_tf.training import rundir
 from pgan_tf.evaluate import _progress_printer, format_table, select_snapshots
 from pgan_tf.model.networks import NetworkConfig, build_generator
+from pgan_tf.training import rundir
 from pgan_tf.training.config import DataConfig, TrainConfig
 from pgan_tf.training.schedule import ScheduleConfig
 

@@ -11,7 +11,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from export_helpers import TINY_COND, keras_uint8, make_run_dir, tree
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

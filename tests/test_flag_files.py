@@ -9,10 +9,9 @@ import sys
 
 import pytest
 
-from pgan_tf.training import config as config_lib
-from pgan_tf.training import schedule
-from pgan_tf.training import rundir
 from pgan_tf import train
+from pgan_tf.training import config as config_lib
+from pgan_tf.training import rundir, schedule
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -6,16 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+from export_helpers import TINY_COND, keras_uint8, make_run_dir
 from PIL import Image
 
 from pgan_tf import generate
-
 from pgan_tf.core import images
-
 from pgan_tf.serving import export
-
 from pgan_tf.training import rundir
-from export_helpers import TINY_COND, keras_uint8, make_run_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.model import sampling
-from pgan_tf.training import rundir
 from pgan_tf.official.convert import load_official_pickle
+from pgan_tf.training import checkpoint as ckpt
+from pgan_tf.training import rundir
 from tests import official_writer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

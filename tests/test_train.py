@@ -159,9 +159,9 @@ def test_resume_from_a_checkpoint_written_as_a_stage_ended(trained):
 
 
 def test_ema_generator_loads_from_any_checkpoint(trained):
+    from pgan_tf.model.layers import WeightedSum
     from pgan_tf.training import checkpoint as ckpt
     from pgan_tf.training import rundir
-    from pgan_tf.model.layers import WeightedSum
 
     run_dir, _ = trained["whole"]
     z = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
@@ -219,8 +219,8 @@ def test_bad_dataset_dir_is_a_clear_error(tmp_path):
 
 def test_workers_do_not_create_the_dataset_together(tmp_path):
     """With several workers the synthetic set is not made on the fly (they would race)."""
-    from pgan_tf.training import config as config_lib
     from pgan_tf.train import ensure_dataset
+    from pgan_tf.training import config as config_lib
 
     flags = config_lib.parse_flags(
         [f"--dataset_dir={tmp_path}/data", "--create_synthetic=16", "--resolution=8", "--seed=5"]

@@ -14,11 +14,11 @@ import time
 
 import pytest
 import tensorflow as tf
-
 from fault_helpers import fill, flip_bytes, small_filesystem, truncate
+from test_train import REPO, TINY, _free_port
+
 from pgan_tf.core import atomic, faults
 from pgan_tf.training import checkpoint as ckpt
-from test_train import REPO, TINY, _free_port
 
 TRAIN = [sys.executable, "-m", "pgan_tf.train"]
 

@@ -10,9 +10,9 @@ import math
 import os
 import re
 
+from pgan_tf.ablation import configs, plot, sweep
 from pgan_tf.core import atomic
 from pgan_tf.training import rundir
-from pgan_tf.ablation import configs, plot, sweep
 
 NOTES_START, NOTES_END = "<!-- lead-notes:start -->", "<!-- lead-notes:end -->"
 NOTES_PLACEHOLDER = (

@@ -16,7 +16,6 @@ import numpy as np
 from pgan_tf.core import atomic
 from pgan_tf.core.progress import CountProgress
 from pgan_tf.core.resolution import res_log2
-
 from pgan_tf.data import decoding, sources
 from pgan_tf.data.tfrecord_format import (
     DatasetError,

@@ -15,8 +15,10 @@ import keras
 import tensorflow as tf
 
 from pgan_tf.core import atomic
-from pgan_tf.model import layers  # noqa: F401  (registers the custom layers for loading)
-from pgan_tf.model import networks
+from pgan_tf.model import (
+    layers,  # noqa: F401  (registers the custom layers for loading)
+    networks,
+)
 from pgan_tf.training import checkpoint, schedule
 from pgan_tf.training.config import TrainConfig, train_config_from_dict
 

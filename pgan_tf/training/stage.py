@@ -10,10 +10,10 @@ runs several D+G steps per call with nothing in Python per image.
 import keras
 import tensorflow as tf
 
-from pgan_tf.training import losses, schedule
 from pgan_tf.model import networks
-from pgan_tf.training.distribute import replica_slice
 from pgan_tf.model.layers import WeightedSum, downscale2d, mbstd_group, upscale2d
+from pgan_tf.training import losses, schedule
+from pgan_tf.training.distribute import replica_slice
 from pgan_tf.training.optimizer import FusedAdam
 
 STAT_NAMES = ("loss_d", "loss_g", "grad_penalty", "score_real", "score_fake")

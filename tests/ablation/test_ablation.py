@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+from dataset_helpers import snapshot
 from PIL import Image
 
 from pgan_tf.ablation import configs, evaluation, plot, report, sweep
-from dataset_helpers import snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

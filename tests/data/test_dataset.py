@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from dataset_helpers import random_images, reference_levels
+
 from pgan_tf.data import dataset
 from pgan_tf.data.dataset import DatasetError, DatasetInfo
 from pgan_tf.data.tfrecord_format import DatasetWriter, tfrecord_filename

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from dataset_helpers import leftovers, random_images
 from fault_helpers import fill, flip_bytes, small_filesystem, truncate
+
 from pgan_tf.data import dataset_verify, tfrecord_format
 from pgan_tf.data.tfrecord_format import DatasetError, DatasetWriter, encode_example
 

@@ -10,18 +10,18 @@ import lmdb
 import numpy as np
 import PIL.Image
 import pytest
-
 from dataset_helpers import (
     assert_dataset_equals,
     leftovers,
     random_images,
     read_level,
     snapshot,
+    tfds_order,
+    write_celebahq_manual_dir,
     write_folder,
 )
-from dataset_helpers import tfds_order, write_celebahq_manual_dir
-from pgan_tf.data import dataset_tool
-from pgan_tf.data import synthetic
+
+from pgan_tf.data import dataset_tool, synthetic
 from pgan_tf.data.tfrecord_format import DatasetError, shuffled_order
 
 

@@ -6,7 +6,6 @@ import struct
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from dataset_helpers import (
     assert_dataset_equals,
     leftovers,
@@ -14,6 +13,7 @@ from dataset_helpers import (
     reference_levels,
     snapshot,
 )
+
 from pgan_tf.data import tfrecord_format as fmt
 from pgan_tf.data.tfrecord_format import DatasetError, DatasetWriter
 

@@ -4,8 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from pgan_tf.model import layers
-from pgan_tf.model import networks
+from pgan_tf.model import layers, networks
 
 TINY = networks.NetworkConfig(fmap_base=64, fmap_max=16, latent_size=8)
 

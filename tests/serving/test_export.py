@@ -10,7 +10,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from export_helpers import TINY, TINY_COND, keras_uint8, tiny_generator, tree
 
 from pgan_tf.model import networks

@@ -16,10 +16,11 @@ import urllib.request
 import numpy as np
 import pytest
 import tensorflow as tf
+from export_helpers import TINY_COND, keras_uint8, tiny_generator
 from PIL import Image
 
-from pgan_tf.serving import export, rest as serving_rest
-from export_helpers import TINY_COND, keras_uint8, tiny_generator
+from pgan_tf.serving import export
+from pgan_tf.serving import rest as serving_rest
 
 
 def post(url, body):

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from fault_helpers import fill, flip_bytes, small_filesystem, truncate
+
 from pgan_tf.core import atomic
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import rundir

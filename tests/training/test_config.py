@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from pgan_tf.training import config as config_lib
 from pgan_tf.data.dataset import DatasetInfo
+from pgan_tf.training import config as config_lib
 
 
 def _parse(*args):

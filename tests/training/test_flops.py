@@ -103,8 +103,8 @@ def test_unknown_shapes_are_an_error():
 
 
 def test_a_tiny_stage_step_is_counted_inside_run_steps():
-    from pgan_tf.training.config import DataConfig, TrainConfig
     from pgan_tf.model.networks import NetworkConfig
+    from pgan_tf.training.config import DataConfig, TrainConfig
     from pgan_tf.training.schedule import ScheduleConfig, stages
     from pgan_tf.training.stage import StageTrainer
 
@@ -170,8 +170,8 @@ def test_op_kinds_from_names_and_onednn_types():
 
 def test_profiled_tiny_step_has_every_kind_of_op():
     """The profiler table's source: one call of a tiny stage's compiled step."""
-    from pgan_tf.training.config import DataConfig, TrainConfig
     from pgan_tf.model.networks import NetworkConfig
+    from pgan_tf.training.config import DataConfig, TrainConfig
     from pgan_tf.training.schedule import ScheduleConfig, stages
     from pgan_tf.training.stage import StageTrainer
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pgan_tf.training.config import DataConfig, TrainConfig
 from pgan_tf.model.networks import NetworkConfig
+from pgan_tf.training.config import DataConfig, TrainConfig
 from pgan_tf.training.schedule import ScheduleConfig, stages
 from pgan_tf.training.stage import STAT_NAMES, StageTrainer
 
