@@ -16,6 +16,9 @@ machine is noisy, so the ratio is the number to compare between runs). Each is t
     python benchmarks/dataset_read.py [--max_resolution 128] [--num_images 2048] [--batch 64]
 """
 
+import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
+
+# isort: split
 import argparse
 import os
 import sys
@@ -26,7 +29,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core.resolution import res_log2  # noqa: E402
 from pgan_tf.data import dataset  # noqa: E402
 from pgan_tf.data.dataset_tool import create_synthetic  # noqa: E402

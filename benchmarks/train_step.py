@@ -43,6 +43,9 @@ stage), and the estimate adds the schedule's time on one GPU of --gpu_tflops pea
 reaches the same fraction of its peak as this CPU reaches of its own conv peak.
 """
 
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
+
+# isort: split
 import collections
 import dataclasses
 import gc
@@ -59,7 +62,6 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import distribute, precision
