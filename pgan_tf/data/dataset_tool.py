@@ -254,7 +254,7 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
         for batch in iterate_uint8(tfrecord_dir, d.max_resolution, 64):
             for img in batch:
                 PIL.Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).save(
-                    os.path.join(tmp, "img%08d.png" % idx)
+                    os.path.join(tmp, f"img{idx:08d}.png")
                 )
                 idx += 1
             if bar:

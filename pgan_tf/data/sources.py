@@ -26,6 +26,8 @@ from pgan_tf.data import decoding
 from pgan_tf.data.decoding import Transform
 from pgan_tf.data.tfrecord_format import DatasetError
 
+NO_TRANSFORM = Transform()  # images as they are (a frozen dataclass: safe to share)
+
 
 def _num_workers():
     return max(1, min(8, os.cpu_count() or 1))
@@ -101,7 +103,7 @@ class ImageFolder:
     random_access = True
     labels = None
 
-    def __init__(self, image_dir, transform=Transform()):
+    def __init__(self, image_dir, transform=NO_TRANSFORM):
         self.image_dir = image_dir
         self.transform = transform
         if not os.path.exists(image_dir):
@@ -376,7 +378,7 @@ class TFDS:
         data_dir=None,
         manual_dir=None,
         download=False,
-        transform=Transform(),
+        transform=NO_TRANSFORM,
         image_key=None,
         label_key=None,
     ):

@@ -49,7 +49,7 @@ def tfrecord_filename(tfrecord_dir: str, level: int, name: str = None) -> str:
     """`<dir>/<name>-rKK.tfrecords`, KK = `level`, the res_log2 of its images (name defaults to
     the directory's base name)."""
     name = dataset_name(tfrecord_dir) if name is None else name
-    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, level))
+    return os.path.join(tfrecord_dir, f"{name}-r{level:02d}.tfrecords")
 
 
 def labels_filename(tfrecord_dir, name=None):

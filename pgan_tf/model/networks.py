@@ -241,10 +241,14 @@ def transfer_weights(old_model, new_model):
     Raises on a shared name whose weight shapes differ: that is a bug, never a silent re-init.
     """
     old = {
-        l.name: l for l in old_model.layers if l.weights and not isinstance(l, layers.WeightedSum)
+        lay.name: lay
+        for lay in old_model.layers
+        if lay.weights and not isinstance(lay, layers.WeightedSum)
     }
     new = {
-        l.name: l for l in new_model.layers if l.weights and not isinstance(l, layers.WeightedSum)
+        lay.name: lay
+        for lay in new_model.layers
+        if lay.weights and not isinstance(lay, layers.WeightedSum)
     }
     copied = []
     for name, layer in new.items():

@@ -269,7 +269,7 @@ class Saver:
         lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']
         lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in kept + [newest]]
         atomic.write_text(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
-        for n, p in found:
+        for _, p in found:
             if p != newest and p not in kept:
                 atomic.remove_quietly(p + ".index", *_data_files(p))
 

@@ -424,7 +424,7 @@ def parse_table(text, value_type, flag):
         except ValueError:
             raise ConfigError(
                 f"--{flag}: cannot parse {item!r}; expected RESOLUTION:VALUE pairs like '256:14'"
-            )
+            ) from None
     return tuple(sorted(out))
 
 
