@@ -134,7 +134,8 @@ def build_parser() -> cli.ArgumentParser:
     p = command(
         "create_lsun",
         "Create dataset for single LSUN category.",
-        "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 --max_images 100000",
+        "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 "
+        "--max_images 100000",
     )
     target(p)
     p.add_argument("lmdb_dir", help="Directory containing LMDB database")
@@ -175,7 +176,8 @@ def build_parser() -> cli.ArgumentParser:
     target(p)
     p.add_argument(
         "name",
-        help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, celeb_a_hq/1024)",
+        help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, "
+        "celeb_a_hq/1024)",
     )
     p.add_argument("--split", default="train", help="Split to read (default: train)")
     p.add_argument(
@@ -186,15 +188,15 @@ def build_parser() -> cli.ArgumentParser:
     p.add_argument(
         "--manual_dir",
         default=None,
-        help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in data_dir "
-        "is prepared from them, without downloading, when its builder downloads nothing else "
-        "(celeb_a_hq/R reads manual_dir/dataRxR.tar)",
+        help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in "
+        "data_dir is prepared from them, without downloading, when its builder downloads nothing "
+        "else (celeb_a_hq/R reads manual_dir/dataRxR.tar)",
     )
     p.add_argument(
         "--download",
         action="store_true",
-        help="Let TFDS download what it needs and prepare the dataset if it is not prepared in data_dir "
-        "(default: refuse)",
+        help="Let TFDS download what it needs and prepare the dataset if it is not prepared in "
+        "data_dir (default: refuse)",
     )
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     shaping(p)
@@ -222,8 +224,9 @@ def build_parser() -> cli.ArgumentParser:
 def _summary(info):
     labels = f", {info.label_size}-class labels" if info.label_size else ""
     return (
-        f"Added {info.num_images} images to {info.path}: {info.max_resolution}x{info.max_resolution}, "
-        f"{info.num_channels} channel(s), levels {info.resolutions[0]}..{info.max_resolution}{labels}."
+        f"Added {info.num_images} images to {info.path}: "
+        f"{info.max_resolution}x{info.max_resolution}, {info.num_channels} channel(s), levels "
+        f"{info.resolutions[0]}..{info.max_resolution}{labels}."
     )
 
 

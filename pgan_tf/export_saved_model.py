@@ -101,8 +101,10 @@ def usage_text(result, model_name):
     col_body = {"signature_name": export.PNG_SIGNATURE, "inputs": inputs}
     lines += [
         "serve with TensorFlow Serving:",
-        f"  tensorflow_model_server --rest_api_port=8501 --model_name={model_name} --model_base_path={base}",
-        'request uint8 images (row format; response {"predictions": [H x W x C ints per instance]}):',
+        f"  tensorflow_model_server --rest_api_port=8501 --model_name={model_name} "
+        f"--model_base_path={base}",
+        'request uint8 images (row format; response {"predictions": [H x W x C ints per '
+        "instance]}):",
         f"  curl -s -X POST {url} -d '{json.dumps(row_body)}'",
         'request PNG files (columnar format; response {"outputs": [{"b64": "..."}]}):',
         f"  curl -s -X POST {url} -d '{json.dumps(col_body)}'",

@@ -69,7 +69,8 @@ def stage_for_lod(sched, lod):
         if lod != level and stage.fade_in:
             return stage, stage.start_kimg + (1.0 - (lod - level)) * sched.lod_transition_kimg
     raise ImportRequestError(
-        f"lod {lod:g} has no stage in a schedule starting at {sched.initial_resolution}x{sched.initial_resolution}"
+        f"lod {lod:g} has no stage in a schedule starting at "
+        f"{sched.initial_resolution}x{sched.initial_resolution}"
     )
 
 
@@ -120,9 +121,9 @@ def import_pickle(
     nets = load_official_networks(pkl, lod)
     load_seconds = time.time() - start
     log(
-        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, "
-        f"lod {nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D {nets.D.count_params():,} "
-        f"parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
+        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, lod "
+        f"{nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D "
+        f"{nets.D.count_params():,} parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
     )
     if nets.pickle_lod != nets.lod:
         log(
@@ -135,7 +136,8 @@ def import_pickle(
         kimg = stage_kimg
     elif stage.fade_in and kimg != stage_kimg:
         raise ImportRequestError(
-            f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it out"
+            f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it "
+            "out"
         )
     elif not stage.start_kimg <= kimg < stage.end_kimg:
         raise ImportRequestError(
@@ -217,13 +219,15 @@ def make_parser() -> cli.ArgumentParser:
         "--kimg",
         type=float,
         default=None,
-        help="images shown (thousands) the networks stand for; default: start of the final stable stage",
+        help="images shown (thousands) the networks stand for; default: start of the final stable "
+        "stage",
     )
     p.add_argument(
         "--lod",
         type=float,
         default=0.0,
-        help="level of detail to import at (0: full resolution, stable; 0.5: half-way through its fade-in)",
+        help="level of detail to import at (0: full resolution, stable; 0.5: half-way through its "
+        "fade-in)",
     )
     p.add_argument(
         "--dataset_dir", default="", help="the matching TFRecord dataset (for evaluate); optional"
@@ -267,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     nets, rd = result["networks"], result["run_dir"]
     print(
         f"wrote {rd}: config.json, {os.path.basename(result['snapshot'])}, "
-        f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, {result['stage'].name}) "
-        f"in {result['seconds']:.1f}s"
+        f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, "
+        f"{result['stage'].name}) in {result['seconds']:.1f}s"
     )
     print("next:")
     print(f"  python -m pgan_tf.export_saved_model --run_dir {rd}")
@@ -277,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         f"--num_images 16"
     )
     print(
-        f"  python -m pgan_tf.train --dataset_dir=DATASET {' '.join(resume_flags(nets.config, result['schedule']))} "
-        f"--total_kimg=KIMG --resume={rd}"
+        "  python -m pgan_tf.train --dataset_dir=DATASET "
+        f"{' '.join(resume_flags(nets.config, result['schedule']))} --total_kimg=KIMG --resume={rd}"
     )
     return cli.OK
 

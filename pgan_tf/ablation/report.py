@@ -234,7 +234,8 @@ def agreement_table(summary):
             "The full method has no finished run yet, so no contribution can be compared with it."
         )
     lines = [
-        "| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM | Δ shape evenness | Δ training time | Here |",
+        "| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM "
+        "| Δ shape evenness | Δ training time | Here |",
         "|---|---|--:|--:|--:|--:|---|",
     ]
     for ablation in configs.ABLATIONS[1:]:
@@ -299,7 +300,8 @@ def _setup_text(runs, summary, sweep_dir):
     total_train = sum(r["done"]["train_seconds"] for r in done)
     total_eval = sum(r["done"]["eval_seconds"] for r in done)
     budget = (
-        f"**Reduced budget, not the quickstart's:** `{flagfile}` with {' '.join(f'`{o}`' for o in overrides)}."
+        f"**Reduced budget, not the quickstart's:** `{flagfile}` with "
+        f"{' '.join(f'`{o}`' for o in overrides)}."
         if overrides
         else f"The budget is `{flagfile}`'s unchanged."
     )

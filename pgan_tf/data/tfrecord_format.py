@@ -234,7 +234,8 @@ class DatasetWriter:
             self._open(images.shape[1:])
         elif images.shape[1:] != self.shape:
             raise DatasetError(
-                f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, expected {self.shape}"
+                f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, "
+                f"expected {self.shape}"
             )
         levels = range(res_log2(self.shape[0]), 0, -1)
         for level, writer, pixels in zip(levels, self._writers, pyramid(images)):

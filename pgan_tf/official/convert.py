@@ -257,7 +257,8 @@ def fill_weights(model, variables, sources, who):
             value = variables[var].astype(np.float32)
             if tuple(value.shape) != tuple(weight.shape):  # every conversion keeps the shape
                 raise OfficialPickleError(
-                    f"{who}: variable {var} has shape {variables[var].shape}, layer {layer.name} needs {tuple(weight.shape)}"
+                    f"{who}: variable {var} has shape {variables[var].shape}, layer {layer.name} "
+                    f"needs {tuple(weight.shape)}"
                 )
             values.append(convert(value) if convert else value)
             used.add(var)

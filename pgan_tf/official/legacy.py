@@ -132,8 +132,8 @@ def theano_to_v2(state):
     per_layer = 3 if use_wscale else 2
     if len(params) != per_layer * len(layers):
         raise OfficialPickleError(
-            f"Theano-era {func} at {resolution}x{resolution} should hold {per_layer * len(layers)} parameters "
-            f"({len(layers)} layers), found {len(params)}"
+            f"Theano-era {func} at {resolution}x{resolution} should hold {per_layer * len(layers)} "
+            f"parameters ({len(layers)} layers), found {len(params)}"
         )
     variables = []
     it = iter(params)

@@ -72,7 +72,8 @@ def resolve_version(model_dir, version=None, overwrite=False):
         raise ExportError(f"version must be a positive integer, got {version}")
     if version in versions and not overwrite:
         raise ExportError(
-            f"version {version} already exists in {model_dir} (use overwrite / --overwrite to replace it)"
+            f"version {version} already exists in {model_dir} (use overwrite / --overwrite to "
+            "replace it)"
         )
     return version
 
@@ -222,8 +223,8 @@ def check_pixels_agree(got, expected):
     diff, fraction = int(delta.max()), float(np.count_nonzero(delta)) / delta.size
     if diff > MAX_PIXEL_DIFF or fraction > MAX_DIFFERING_FRACTION:
         raise ExportError(
-            f"verification failed: SavedModel images differ from the Keras generator's by up to {diff} "
-            f"on {100 * fraction:.4f}% of the pixel values (allowed: {MAX_PIXEL_DIFF} on "
+            "verification failed: SavedModel images differ from the Keras generator's by up to "
+            f"{diff} on {100 * fraction:.4f}% of the pixel values (allowed: {MAX_PIXEL_DIFF} on "
             f"{100 * MAX_DIFFERING_FRACTION:g}%)"
         )
     return diff, fraction
@@ -247,7 +248,8 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
     got = loaded.signatures[DEFAULT_SIGNATURE](**feed)[IMAGES_OUTPUT].numpy()
     if got.shape != expected.shape or got.dtype != np.uint8:
         raise ExportError(
-            f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 {expected.shape}"
+            f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 "
+            f"{expected.shape}"
         )
     diff, fraction = check_pixels_agree(got, expected)
     pngs = loaded.signatures[PNG_SIGNATURE](**feed)[PNG_OUTPUT].numpy()
@@ -290,7 +292,8 @@ def _install(tmp_dir, final_dir, overwrite):
     is replaced (without it, a version that appeared meanwhile is an error)."""
     if os.path.exists(final_dir) and not overwrite:
         raise ExportError(
-            f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} during the export"
+            f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} "
+            "during the export"
         )
     atomic.install_dir(tmp_dir, final_dir, replace=overwrite)
 

@@ -129,7 +129,8 @@ def parse_predict_body(body, input_specs):
     if ("instances" in body) == ("inputs" in body):
         raise RestError(
             400,
-            "request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)",
+            "request must have exactly one of 'instances' (row format) or 'inputs' (columnar "
+            "format)",
         )
     names = sorted(input_specs)
     if "instances" in body:
@@ -207,8 +208,8 @@ def predict(loaded, body, max_batch_size=None):
     if max_batch_size is not None and batch > max_batch_size:
         raise RestError(
             400,
-            f"batch of {batch} instances is over this server's limit of {max_batch_size} per request "
-            f"(--max_batch_size); split it into several requests",
+            f"batch of {batch} instances is over this server's limit of {max_batch_size} per "
+            "request (--max_batch_size); split it into several requests",
         )
     try:
         tensors = {k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()}

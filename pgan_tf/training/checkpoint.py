@@ -77,14 +77,16 @@ def check_imported(path, network_config, stage):
     ]
     if diff:
         raise CheckpointError(
-            f"{path} holds imported networks built with {', '.join(diff)}; resume with matching settings"
+            f"{path} holds imported networks built with {', '.join(diff)}; resume with matching "
+            "settings"
         )
     res, fade = info["stage"]["resolution"], info["stage"]["fade_in"]
     if (stage.resolution, stage.fade_in) != (res, fade):
         raise CheckpointError(
             f"{path} holds imported {res}x{res}{' fade-in' if fade else ''} networks, but at kimg "
-            f"{images_seen(path) / 1000:g} this run's schedule is in stage {stage.name}; resume with the "
-            f"schedule they were imported with (lod_training_kimg / lod_transition_kimg / resolution)"
+            f"{images_seen(path) / 1000:g} this run's schedule is in stage {stage.name}; resume "
+            "with the schedule they were imported with (lod_training_kimg / lod_transition_kimg / "
+            "resolution)"
         )
     return True
 

@@ -559,16 +559,17 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
         batch = schedule.minibatch(stage_res)
         if batch % num_replicas:
             raise ConfigError(
-                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the {num_replicas} replicas "
-                f"(set --minibatch_dict / --minibatch_base, or use a flag file made for {num_replicas} GPUs)"
+                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the "
+                f"{num_replicas} replicas (set --minibatch_dict / --minibatch_base, or use a flag "
+                f"file made for {num_replicas} GPUs)"
             )
         per_replica = batch // num_replicas
         group = mbstd_group(network.mbstd_group_size, per_replica)
         if per_replica % group:
             raise ConfigError(
-                f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible by "
-                f"--mbstd_group_size {network.mbstd_group_size} (a group size of at least the minibatch, e.g. "
-                f"16 as in the paper's preset, uses the whole minibatch)"
+                f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible "
+                f"by --mbstd_group_size {network.mbstd_group_size} (a group size of at least the "
+                "minibatch, e.g. 16 as in the paper's preset, uses the whole minibatch)"
             )
     return dataclasses.replace(
         config,

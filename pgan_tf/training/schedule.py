@@ -33,7 +33,8 @@ class ScheduleConfig:
     def __post_init__(self):
         if res_log2(self.initial_resolution) > res_log2(self.resolution):
             raise ValueError(
-                f"initial_resolution {self.initial_resolution} is above resolution {self.resolution}"
+                f"initial_resolution {self.initial_resolution} is above resolution "
+                f"{self.resolution}"
             )
         for name in ("total_kimg", "lod_training_kimg", "lod_transition_kimg"):
             if getattr(self, name) < 0:
