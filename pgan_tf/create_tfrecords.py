@@ -1,13 +1,16 @@
-"""Create, describe, extract and compare multi-resolution PGGAN datasets.
+r"""Create, describe, extract and compare multi-resolution PGGAN datasets.
 
 The subcommands and their arguments are those of the original PGGAN `dataset_tool.py`, and so
 are the files written (see pgan_tf/data/tfrecord_format.py); `create_from_tfds` and
 `create_synthetic` are new. `python data_prep/create_tfrecords.py` runs the same. Examples:
 
     python -m pgan_tf.create_tfrecords create_from_images datasets/mine ~/my-images
-    python -m pgan_tf.create_tfrecords create_cifar10 datasets/cifar10 ~/downloads/cifar-10-batches-py
-    python -m pgan_tf.create_tfrecords create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq
-    python -m pgan_tf.create_tfrecords create_synthetic datasets/synthetic --resolution 32 --num_images 20000
+    python -m pgan_tf.create_tfrecords create_cifar10 datasets/cifar10 \
+        ~/downloads/cifar-10-batches-py
+    python -m pgan_tf.create_tfrecords create_from_tfds datasets/celebahq celeb_a_hq/1024 \
+        --manual_dir ~/celebahq
+    python -m pgan_tf.create_tfrecords create_synthetic datasets/synthetic \
+        --resolution 32 --num_images 20000
     python -m pgan_tf.create_tfrecords info datasets/cifar10
     python -m pgan_tf.create_tfrecords verify datasets/cifar10
 

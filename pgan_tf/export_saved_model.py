@@ -1,6 +1,8 @@
-"""Exports a run's EMA generator (a snapshot or a checkpoint) as a TF Serving SavedModel (and a `.keras` copy).
+r"""Exports a run's EMA generator (a snapshot or a checkpoint) as a TF Serving SavedModel (and a
+`.keras` copy).
 
-    python -m pgan_tf.export_saved_model --run_dir results/00001-celebahq [--snapshot 6000 | --checkpoint latest]
+    python -m pgan_tf.export_saved_model --run_dir results/00001-celebahq \
+        [--snapshot 6000 | --checkpoint latest]
 
 Writes `<export_base>/<model_name>/<version>/` (export_base defaults to `<run_dir>/export`, so the
 export stays with the run it came from) and `<export_base>/<model_name>-<version>.keras`, then
@@ -28,7 +30,9 @@ def _fail(message):
 
 
 def parse_args(argv):
-    p = cli.ArgumentParser(prog="export_saved_model.py", description=__doc__.splitlines()[0])
+    p = cli.ArgumentParser(
+        prog="export_saved_model.py", description=" ".join(__doc__.split("\n\n")[0].split())
+    )
     p.add_argument("--run_dir", required=True, help="training run directory (has config.json)")
     p.add_argument(
         "--snapshot",

@@ -1,6 +1,7 @@
-"""Imports a network pickle of the original implementation into a run directory.
+r"""Imports a network pickle of the original implementation into a run directory.
 
-    python -m pgan_tf.import_official karras2018iclr-celebahq-1024x1024.pkl --run_dir results/celebahq-official
+    python -m pgan_tf.import_official karras2018iclr-celebahq-1024x1024.pkl \
+        --run_dir results/celebahq-official
 
 The run directory is what training writes, so every command takes it: `config.json` (network from
 the pickle, the paper's schedule for its resolution), `network-snapshot-<kimg>.keras` (Gs, the EMA
@@ -30,7 +31,8 @@ from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import rundir, schedule
 
-# The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3 at 256² / 512² / 1024².
+# The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3
+# at 256² / 512² / 1024².
 PAPER_PHASE_KIMG = 800.0
 PAPER_MINIBATCH = ((256, 14), (512, 6), (1024, 3))
 IMPORTED_FILE = "imported.json"

@@ -499,7 +499,8 @@ def _missing_module(where, e):
 
 
 def _check_manual_files(builder, where, manual_dir):
-    """The manual files a builder reads, checked before TFDS starts, naming the exact file wanted."""
+    """The manual files a builder reads, checked before TFDS starts, naming the exact file
+    wanted."""
     if not os.path.isdir(manual_dir):
         raise DatasetError(f"{manual_dir}: no such directory (--manual_dir)")
     if builder.name == "celeb_a_hq":

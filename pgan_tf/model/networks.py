@@ -32,9 +32,10 @@ class NetworkConfig:
     use_wscale: bool = True  # equalized learning rate, G and D (paper §4.1)
     use_pixelnorm: bool = True  # pixelwise feature normalization in G (paper §4.2)
     use_leakyrelu: bool = True  # leaky ReLU (0.2) in G; ReLU when off. D always uses leaky ReLU.
-    # The original's `fused_scale` (its default for networks it trains): D's second conv of a block is
-    # average-pooled before its activation (one strided conv there). G's fused upscale+conv equals the
-    # separate ops, so only D changes. Off = the separate layers of the paper's Table 2.
+    # The original's `fused_scale` (its default for networks it trains): D's second conv of a
+    # block is average-pooled before its activation (one strided conv there). G's fused
+    # upscale+conv equals the separate ops, so only D changes. Off = the separate layers of the
+    # paper's Table 2.
     fused_scale: bool = False
 
     def __post_init__(self):

@@ -92,7 +92,8 @@ def generator_input_specs(generator):
 
 
 def to_uint8_tf(images):
-    """Graph version of sampling.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to even)."""
+    """Graph version of sampling.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to
+    even)."""
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
@@ -154,7 +155,8 @@ def random_inputs(specs, batch_size, rng):
 
 
 def _serving_apis():
-    """(predict_pb2, prediction_log_pb2), or (None, reason) when tensorflow-serving-api is absent."""
+    """(predict_pb2, prediction_log_pb2), or (None, reason) when tensorflow-serving-api is
+    absent."""
     try:
         from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
     except ImportError as e:

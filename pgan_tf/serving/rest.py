@@ -62,7 +62,8 @@ def chunk_size(output_specs):
 
 
 def run_in_chunks(fn, inputs, chunk):
-    """{output: np.ndarray} of `fn(**inputs)`, run `chunk` instances at a time when inputs are batched."""
+    """{output: np.ndarray} of `fn(**inputs)`, run `chunk` instances at a time when inputs are
+    batched."""
     batch = {len(v) for v in inputs.values() if np.ndim(v)}
     if chunk is None or len(batch) != 1 or batch.pop() <= chunk:
         return {k: v.numpy() for k, v in fn(**inputs).items()}
@@ -349,7 +350,8 @@ def make_handler(
             return predict(repo.get(version), body, max_batch_size)
 
         def _read_body(self):
-            """The request body, refused unread when it is over the limit (the connection closes)."""
+            """The request body, refused unread when it is over the limit (the connection
+            closes)."""
             text = self.headers.get("Content-Length")
             if text is None:
                 self.close_connection = True

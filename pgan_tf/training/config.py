@@ -30,7 +30,8 @@ DEFAULT_TICK_KIMG = (
     (512, 20),
     (1024, 10),
 )
-# Named snapshot grids: the original's `setup_snapshot_image_grid` sizes, (screen w, h, min cols, min rows).
+# Named snapshot grids: the original's `setup_snapshot_image_grid` sizes,
+# (screen w, h, min cols, min rows).
 NAMED_GRIDS = {"1080p": (1920, 1080, 3, 2), "4k": (3840, 2160, 7, 4)}
 MAX_GRID_SIDE = 32
 
@@ -131,7 +132,8 @@ class TrainConfig:
 
 
 def with_precision(config, choice):
-    """The config with the start-up's precision `choice` (a `pgan_tf.training.precision.Choice`) in it."""
+    """The config with the start-up's precision `choice` (a `pgan_tf.training.precision.Choice`)
+    in it."""
     return dataclasses.replace(
         config, mixed_precision=choice.precision, precision_note=choice.reason
     )
@@ -529,8 +531,8 @@ def config_from_flags(f):
 def resolve_with_dataset(config, info, num_replicas, labels_known=True):
     """Fills what the dataset decides (resolution, channels, labels) and checks it fits.
 
-    `info` is a `pgan_tf.data.dataset.DatasetInfo`; `labels_known=False` (a dry run before the dataset
-    exists) skips the label check. Returns the final frozen config.
+    `info` is a `pgan_tf.data.dataset.DatasetInfo`; `labels_known=False` (a dry run before the
+    dataset exists) skips the label check. Returns the final frozen config.
     """
     res = config.data.resolution or info.max_resolution
     if res > info.max_resolution:

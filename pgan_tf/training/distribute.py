@@ -130,7 +130,8 @@ def task(strategy):
 
 
 def describe(strategy):
-    """The user-facing name of a strategy (TF's class for MultiWorkerMirrored is CollectiveAllReduce)."""
+    """The user-facing name of a strategy (TF's class for MultiWorkerMirrored is
+    CollectiveAllReduce)."""
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return f"MultiWorkerMirroredStrategy, {num_workers(strategy)} worker(s)"
     return type(strategy).__name__

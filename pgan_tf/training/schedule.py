@@ -1,4 +1,5 @@
-"""The progressive-growing schedule: images shown → resolution, fade-in α, minibatch, lr (paper A.1).
+"""The progressive-growing schedule: images shown → resolution, fade-in α, minibatch, lr
+(paper A.1).
 
 As the original `train.py`: training starts at `initial_resolution` (its `lod_initial_resolution`);
 every phase first stabilizes for `lod_training_kimg`, then fades in the next block over

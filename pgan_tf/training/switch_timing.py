@@ -25,7 +25,8 @@ class SwitchTimer:
         self._stage = _Stage(name, build_s, trace_s)
 
     def called(self, seconds, steps):
-        """Records one compiled call of `steps` steps; a line for the log after a stage's second call."""
+        """Records one compiled call of `steps` steps; a line for the log after a stage's second
+        call."""
         stage = self._stage
         if stage is None:
             return None
