@@ -1,13 +1,16 @@
-"""Create, describe, extract and compare multi-resolution PGGAN datasets.
+r"""Create, describe, extract and compare multi-resolution PGGAN datasets.
 
 The subcommands and their arguments are those of the original PGGAN `dataset_tool.py`, and so
 are the files written (see pgan_tf/data/tfrecord_format.py); `create_from_tfds` and
 `create_synthetic` are new. `python data_prep/create_tfrecords.py` runs the same. Examples:
 
     python -m pgan_tf.create_tfrecords create_from_images datasets/mine ~/my-images
-    python -m pgan_tf.create_tfrecords create_cifar10 datasets/cifar10 ~/downloads/cifar-10-batches-py
-    python -m pgan_tf.create_tfrecords create_from_tfds datasets/celebahq celeb_a_hq/1024 --manual_dir ~/celebahq
-    python -m pgan_tf.create_tfrecords create_synthetic datasets/synthetic --resolution 32 --num_images 20000
+    python -m pgan_tf.create_tfrecords create_cifar10 datasets/cifar10 \
+        ~/downloads/cifar-10-batches-py
+    python -m pgan_tf.create_tfrecords create_from_tfds datasets/celebahq celeb_a_hq/1024 \
+        --manual_dir ~/celebahq
+    python -m pgan_tf.create_tfrecords create_synthetic datasets/synthetic \
+        --resolution 32 --num_images 20000
     python -m pgan_tf.create_tfrecords info datasets/cifar10
     python -m pgan_tf.create_tfrecords verify datasets/cifar10
 
@@ -134,7 +137,8 @@ def build_parser() -> cli.ArgumentParser:
     p = command(
         "create_lsun",
         "Create dataset for single LSUN category.",
-        "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 --max_images 100000",
+        "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 "
+        "--max_images 100000",
     )
     target(p)
     p.add_argument("lmdb_dir", help="Directory containing LMDB database")
@@ -175,7 +179,8 @@ def build_parser() -> cli.ArgumentParser:
     target(p)
     p.add_argument(
         "name",
-        help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, celeb_a_hq/1024)",
+        help="TFDS name, with config and version if wanted (cifar10, lsun/bedroom, "
+        "celeb_a_hq/1024)",
     )
     p.add_argument("--split", default="train", help="Split to read (default: train)")
     p.add_argument(
@@ -186,15 +191,15 @@ def build_parser() -> cli.ArgumentParser:
     p.add_argument(
         "--manual_dir",
         default=None,
-        help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in data_dir "
-        "is prepared from them, without downloading, when its builder downloads nothing else "
-        "(celeb_a_hq/R reads manual_dir/dataRxR.tar)",
+        help="TFDS manual_dir: the files you downloaded yourself. A dataset not yet prepared in "
+        "data_dir is prepared from them, without downloading, when its builder downloads nothing "
+        "else (celeb_a_hq/R reads manual_dir/dataRxR.tar)",
     )
     p.add_argument(
         "--download",
         action="store_true",
-        help="Let TFDS download what it needs and prepare the dataset if it is not prepared in data_dir "
-        "(default: refuse)",
+        help="Let TFDS download what it needs and prepare the dataset if it is not prepared in "
+        "data_dir (default: refuse)",
     )
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     shaping(p)
@@ -222,8 +227,9 @@ def build_parser() -> cli.ArgumentParser:
 def _summary(info):
     labels = f", {info.label_size}-class labels" if info.label_size else ""
     return (
-        f"Added {info.num_images} images to {info.path}: {info.max_resolution}x{info.max_resolution}, "
-        f"{info.num_channels} channel(s), levels {info.resolutions[0]}..{info.max_resolution}{labels}."
+        f"Added {info.num_images} images to {info.path}: "
+        f"{info.max_resolution}x{info.max_resolution}, {info.num_channels} channel(s), levels "
+        f"{info.resolutions[0]}..{info.max_resolution}{labels}."
     )
 
 

@@ -43,7 +43,9 @@ def select_snapshots(snapshots, which):
     try:
         wanted = [int(k) for k in which.split(",") if k.strip()]
     except ValueError:
-        raise ValueError(f"--snapshots must be all, latest or kimg numbers, got {which!r}")
+        raise ValueError(
+            f"--snapshots must be all, latest or kimg numbers, got {which!r}"
+        ) from None
     by_kimg = dict(snapshots)
     missing = [k for k in wanted if k not in by_kimg]
     if missing:

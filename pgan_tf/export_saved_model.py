@@ -1,6 +1,8 @@
-"""Exports a run's EMA generator (a snapshot or a checkpoint) as a TF Serving SavedModel (and a `.keras` copy).
+r"""Exports a run's EMA generator (a snapshot or a checkpoint) as a TF Serving SavedModel (and a
+`.keras` copy).
 
-    python -m pgan_tf.export_saved_model --run_dir results/00001-celebahq [--snapshot 6000 | --checkpoint latest]
+    python -m pgan_tf.export_saved_model --run_dir results/00001-celebahq \
+        [--snapshot 6000 | --checkpoint latest]
 
 Writes `<export_base>/<model_name>/<version>/` (export_base defaults to `<run_dir>/export`, so the
 export stays with the run it came from) and `<export_base>/<model_name>-<version>.keras`, then
@@ -28,7 +30,9 @@ def _fail(message):
 
 
 def parse_args(argv):
-    p = cli.ArgumentParser(prog="export_saved_model.py", description=__doc__.splitlines()[0])
+    p = cli.ArgumentParser(
+        prog="export_saved_model.py", description=" ".join(__doc__.split("\n\n")[0].split())
+    )
     p.add_argument("--run_dir", required=True, help="training run directory (has config.json)")
     p.add_argument(
         "--snapshot",
@@ -101,8 +105,10 @@ def usage_text(result, model_name):
     col_body = {"signature_name": export.PNG_SIGNATURE, "inputs": inputs}
     lines += [
         "serve with TensorFlow Serving:",
-        f"  tensorflow_model_server --rest_api_port=8501 --model_name={model_name} --model_base_path={base}",
-        'request uint8 images (row format; response {"predictions": [H x W x C ints per instance]}):',
+        f"  tensorflow_model_server --rest_api_port=8501 --model_name={model_name} "
+        f"--model_base_path={base}",
+        'request uint8 images (row format; response {"predictions": [H x W x C ints per '
+        "instance]}):",
         f"  curl -s -X POST {url} -d '{json.dumps(row_body)}'",
         'request PNG files (columnar format; response {"outputs": [{"b64": "..."}]}):',
         f"  curl -s -X POST {url} -d '{json.dumps(col_body)}'",

@@ -1,6 +1,7 @@
-"""Imports a network pickle of the original implementation into a run directory.
+r"""Imports a network pickle of the original implementation into a run directory.
 
-    python -m pgan_tf.import_official karras2018iclr-celebahq-1024x1024.pkl --run_dir results/celebahq-official
+    python -m pgan_tf.import_official karras2018iclr-celebahq-1024x1024.pkl \
+        --run_dir results/celebahq-official
 
 The run directory is what training writes, so every command takes it: `config.json` (network from
 the pickle, the paper's schedule for its resolution), `network-snapshot-<kimg>.keras` (Gs, the EMA
@@ -30,7 +31,8 @@ from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import rundir, schedule
 
-# The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3 at 256² / 512² / 1024².
+# The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3
+# at 256² / 512² / 1024².
 PAPER_PHASE_KIMG = 800.0
 PAPER_MINIBATCH = ((256, 14), (512, 6), (1024, 3))
 IMPORTED_FILE = "imported.json"
@@ -69,7 +71,8 @@ def stage_for_lod(sched, lod):
         if lod != level and stage.fade_in:
             return stage, stage.start_kimg + (1.0 - (lod - level)) * sched.lod_transition_kimg
     raise ImportRequestError(
-        f"lod {lod:g} has no stage in a schedule starting at {sched.initial_resolution}x{sched.initial_resolution}"
+        f"lod {lod:g} has no stage in a schedule starting at "
+        f"{sched.initial_resolution}x{sched.initial_resolution}"
     )
 
 
@@ -120,9 +123,9 @@ def import_pickle(
     nets = load_official_networks(pkl, lod)
     load_seconds = time.time() - start
     log(
-        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, "
-        f"lod {nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D {nets.D.count_params():,} "
-        f"parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
+        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, lod "
+        f"{nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D "
+        f"{nets.D.count_params():,} parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
     )
     if nets.pickle_lod != nets.lod:
         log(
@@ -135,7 +138,8 @@ def import_pickle(
         kimg = stage_kimg
     elif stage.fade_in and kimg != stage_kimg:
         raise ImportRequestError(
-            f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it out"
+            f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it "
+            "out"
         )
     elif not stage.start_kimg <= kimg < stage.end_kimg:
         raise ImportRequestError(
@@ -217,13 +221,15 @@ def make_parser() -> cli.ArgumentParser:
         "--kimg",
         type=float,
         default=None,
-        help="images shown (thousands) the networks stand for; default: start of the final stable stage",
+        help="images shown (thousands) the networks stand for; default: start of the final stable "
+        "stage",
     )
     p.add_argument(
         "--lod",
         type=float,
         default=0.0,
-        help="level of detail to import at (0: full resolution, stable; 0.5: half-way through its fade-in)",
+        help="level of detail to import at (0: full resolution, stable; 0.5: half-way through its "
+        "fade-in)",
     )
     p.add_argument(
         "--dataset_dir", default="", help="the matching TFRecord dataset (for evaluate); optional"
@@ -267,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     nets, rd = result["networks"], result["run_dir"]
     print(
         f"wrote {rd}: config.json, {os.path.basename(result['snapshot'])}, "
-        f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, {result['stage'].name}) "
-        f"in {result['seconds']:.1f}s"
+        f"{os.path.relpath(result['checkpoint'], rd)} (kimg {result['kimg']:g}, "
+        f"{result['stage'].name}) in {result['seconds']:.1f}s"
     )
     print("next:")
     print(f"  python -m pgan_tf.export_saved_model --run_dir {rd}")
@@ -277,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         f"--num_images 16"
     )
     print(
-        f"  python -m pgan_tf.train --dataset_dir=DATASET {' '.join(resume_flags(nets.config, result['schedule']))} "
-        f"--total_kimg=KIMG --resume={rd}"
+        "  python -m pgan_tf.train --dataset_dir=DATASET "
+        f"{' '.join(resume_flags(nets.config, result['schedule']))} --total_kimg=KIMG --resume={rd}"
     )
     return cli.OK
 

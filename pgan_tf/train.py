@@ -54,12 +54,14 @@ def ensure_dataset(config, num_workers=1):
         res = config.data.resolution or config.schedule.resolution
         if num_workers > 1:
             raise config_lib.ConfigError(
-                f"--dataset_dir={path} does not exist; with {num_workers} workers create it before starting "
-                f"them: python data_prep/create_tfrecords.py create_synthetic {path} --resolution {res} "
-                f"--num_images {config.data.create_synthetic} --seed {config.seed}"
+                f"--dataset_dir={path} does not exist; with {num_workers} workers create it before "
+                f"starting them: python data_prep/create_tfrecords.py create_synthetic {path} "
+                f"--resolution {res} --num_images {config.data.create_synthetic} --seed "
+                f"{config.seed}"
             )
         print(
-            f"Creating the synthetic dataset ({config.data.create_synthetic} images, {res}x{res}) in {path}"
+            f"Creating the synthetic dataset ({config.data.create_synthetic} images, {res}x{res}) "
+            f"in {path}"
         )
         create_synthetic(
             path, num_images=config.data.create_synthetic, resolution=res, seed=config.seed
@@ -71,7 +73,8 @@ def stage_table(config, num_replicas=1):
     """The run's stages: resolution, fade, kimg span, global minibatch, minibatch-stddev group per
     replica, learning rate and kimg per tick."""
     lines = [
-        "stage  resolution  fade   start kimg   end kimg  minibatch  mbstd group  lr        tick kimg"
+        "stage  resolution  fade   start kimg   end kimg  minibatch  "
+        "mbstd group  lr        tick kimg"
     ]
     for s in schedule.stages(config.schedule):
         if s.start_kimg >= config.schedule.total_kimg:
@@ -81,8 +84,9 @@ def stage_table(config, num_replicas=1):
         group = config.network.mbstd_group_size
         group = min(group, batch // num_replicas) if group > 1 else "-"
         lines.append(
-            f"{s.index:5d}  {s.resolution:>10}  {'yes' if s.fade_in else 'no':4}  {s.start_kimg:11.1f}  "
-            f"{end:9.1f}  {batch:9d}  {group:>11}  {config.schedule.learning_rate(s.resolution):<8g}  "
+            f"{s.index:5d}  {s.resolution:>10}  {'yes' if s.fade_in else 'no':4}  "
+            f"{s.start_kimg:11.1f}  {end:9.1f}  {batch:9d}  {group:>11}  "
+            f"{config.schedule.learning_rate(s.resolution):<8g}  "
             f"{config_lib.tick_kimg_at(config, s.resolution):g}"
         )
     return "\n".join(lines)
@@ -256,8 +260,8 @@ class Training:
         if self.saver is not None:
             self.saver.discard(damaged)
         self.log(
-            f"Resumed from {path} at kimg {ckpt.images_seen(path) / 1000:.1f} ({self.trainer.stage.name}, "
-            f"tick {int(self.tick.numpy())})"
+            f"Resumed from {path} at kimg {ckpt.images_seen(path) / 1000:.1f} "
+            f"({self.trainer.stage.name}, tick {int(self.tick.numpy())})"
         )
 
     def save_checkpoint(self):
@@ -372,8 +376,9 @@ class Training:
                 last = rundir.latest_checkpoint(self.run_dir) if self.run_dir else None
                 raise TrainingError(
                     f"non-finite loss at kimg {self.images_seen.numpy() / 1000:.1f} "
-                    f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STAT_NAMES, stats))}); stopped without "
-                    f"saving. Last good checkpoint: {last or 'none'}. Try a lower --lr_base or float32."
+                    f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STAT_NAMES, stats))}); stopped "
+                    f"without saving. Last good checkpoint: {last or 'none'}. Try a lower "
+                    "--lr_base or float32."
                 )
             tick_stats += stats * steps
             tick_calls += steps
@@ -383,7 +388,8 @@ class Training:
                 self.elapsed.assign_add(now - tick_wall)
                 self.save_checkpoint()
                 self.log(
-                    f"Stopped by {self.stop.signal} at kimg {seen / 1000:.1f}; resume with --resume={self.run_dir}"
+                    f"Stopped by {self.stop.signal} at kimg {seen / 1000:.1f}; resume with "
+                    f"--resume={self.run_dir}"
                 )
                 return
             tick_done = seen >= tick_end or seen >= total_images
@@ -394,7 +400,8 @@ class Training:
                     1, tick_end - int(self.tick_start.numpy())
                 )
                 self.log(
-                    f"  ... kimg {seen / 1000:8.1f}  ({100 * done:3.0f}% of tick {int(self.tick.numpy()) + 1})"
+                    f"  ... kimg {seen / 1000:8.1f}  ({100 * done:3.0f}% of tick "
+                    f"{int(self.tick.numpy()) + 1})"
                 )
                 last_progress = now
             if tick_done:
@@ -405,7 +412,8 @@ class Training:
         self.save_snapshot()
         self.log(self.switch.summary(time.time() - run_start))
         self.log(
-            f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in {format_time(float(self.elapsed.numpy()))}."
+            f"Done: kimg {int(self.images_seen.numpy()) / 1000:.1f} in "
+            f"{format_time(float(self.elapsed.numpy()))}."
         )
 
     def _run_steps(self, trainer, steps):
@@ -417,8 +425,9 @@ class Training:
             res = trainer.stage.resolution
             level = dataset.tfrecord_filename(self.config.data.path, res_log2(res), self.info.name)
             raise faults.CorruptRecord(
-                f"{faults.corrupt_record(e, level, res)}; {self._checkpoint_after_fault()}. List every damaged "
-                f"record with: python data_prep/create_tfrecords.py verify {self.config.data.path}"
+                f"{faults.corrupt_record(e, level, res)}; {self._checkpoint_after_fault()}. List "
+                "every damaged record with: python data_prep/create_tfrecords.py verify "
+                f"{self.config.data.path}"
             ) from None
         except faults.PEER_ERRORS as e:
             if self.workers == 1:
@@ -426,7 +435,8 @@ class Training:
             lost = faults.lost_task(e, distribute.task(self.strategy))
             raise faults.WorkerLost(
                 f"lost worker {lost} at kimg {int(self.images_seen.numpy()) / 1000:.3f}; "
-                f"{self._checkpoint_after_fault()}. Restart every worker with --resume={self.run_dir}"
+                f"{self._checkpoint_after_fault()}. Restart every worker with "
+                f"--resume={self.run_dir}"
             ) from None
 
     def end_tick(self, stats, tick_seconds):
@@ -444,7 +454,8 @@ class Training:
         ips = tick_images / max(tick_seconds, 1e-9)
         self.log(
             f"tick {tick:<5d} kimg {kimg:<8.1f} lod {lod:<5.2f} res {tr.stage.resolution:>4}"
-            f"{' fade' if tr.stage.fade_in else '     '} alpha {alpha:<5.3f} minibatch {tr.global_batch:<4d} "
+            f"{' fade' if tr.stage.fade_in else '     '} alpha {alpha:<5.3f} "
+            f"minibatch {tr.global_batch:<4d} "
             f"time {format_time(float(self.elapsed.numpy())):<9} sec/tick {tick_seconds:<7.1f} "
             f"sec/kimg {sec_per_kimg:<7.2f} img/s {ips:<7.1f} "
             f"D {stats[0]:+.3f} G {stats[1]:+.3f}"
@@ -515,7 +526,8 @@ def assumed_dataset(config):
     res = config.data.resolution
     if not res:
         raise config_lib.ConfigError(
-            f"--dry_run: {config.data.path} does not exist, so --resolution must say the final resolution"
+            f"--dry_run: {config.data.path} does not exist, so --resolution must say the final "
+            "resolution"
         )
     info = dataset.DatasetInfo(
         path=config.data.path,

@@ -59,7 +59,10 @@ def graph(package_dir):
 
 def fold(edges, depth=2):
     """The graph with every module replaced by its first `depth` name parts (its subpackage)."""
-    key = lambda m: ".".join(m.split(".")[:depth])
+
+    def key(m):
+        return ".".join(m.split(".")[:depth])
+
     out = {}
     for m, deps in edges.items():
         out.setdefault(key(m), set()).update(key(d) for d in deps if key(d) != key(m))

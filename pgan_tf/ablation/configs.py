@@ -28,7 +28,8 @@ ABLATIONS = (
         "no_growing",
         "− progressive growing (32² from the start)",
         ("--nogrowing",),
-        "Growing improves SWD and trains faster for the same images shown (Table 1 (b), §5, Fig. 4).",
+        "Growing improves SWD and trains faster for the same images shown "
+        "(Table 1 (b), §5, Fig. 4).",
     ),
     Ablation(
         "no_mbstd",

@@ -28,7 +28,8 @@ class ReportError(ValueError):
 
 
 def load_runs(sweep_dir):
-    """[{'config', 'seed', 'state', 'run_dir', 'done' (the marker's dict) or 'failed'}] of every slot."""
+    """[{'config', 'seed', 'state', 'run_dir', 'done' (the marker's dict) or 'failed'}] of every
+    slot."""
     if not os.path.isdir(sweep_dir):
         raise ReportError(f"sweep directory not found: {sweep_dir}")
     runs = []
@@ -55,7 +56,8 @@ def mean_spread(values):
 
 
 def swd_levels(row):
-    """SWD keys of a metrics row, finest level first, then the average (the paper's column order)."""
+    """SWD keys of a metrics row, finest level first, then the average (the paper's column
+    order)."""
     levels = sorted((k for k in row if re.fullmatch(r"SWDx1e3_\d+", k)), key=lambda k: -int(k[8:]))
     return levels + ["SWDx1e3_avg"]
 
@@ -234,7 +236,8 @@ def agreement_table(summary):
             "The full method has no finished run yet, so no contribution can be compared with it."
         )
     lines = [
-        "| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM | Δ shape evenness | Δ training time | Here |",
+        "| Switched off | The paper | Δ SWD×10³ avg | Δ MS-SSIM "
+        "| Δ shape evenness | Δ training time | Here |",
         "|---|---|--:|--:|--:|--:|---|",
     ]
     for ablation in configs.ABLATIONS[1:]:
@@ -299,10 +302,15 @@ def _setup_text(runs, summary, sweep_dir):
     total_train = sum(r["done"]["train_seconds"] for r in done)
     total_eval = sum(r["done"]["eval_seconds"] for r in done)
     budget = (
-        f"**Reduced budget, not the quickstart's:** `{flagfile}` with {' '.join(f'`{o}`' for o in overrides)}."
+        f"**Reduced budget, not the quickstart's:** `{flagfile}` with "
+        f"{' '.join(f'`{o}`' for o in overrides)}."
         if overrides
         else f"The budget is `{flagfile}`'s unchanged."
     )
+    seeds = ", ".join(map(str, sorted({r["seed"] for r in done})))
+    snapshots = ", ".join(f"{k:g}" for k in snaps)
+    eval_res, eval_images = marker["resolution"], marker["num_images"]
+    finished = f"{len(done)} finished run{'s' if len(done) > 1 else ''}"
     return f"""\
 ## Setup
 
@@ -315,15 +323,15 @@ def _setup_text(runs, summary, sweep_dir):
   {cfg.train.g_ema_decay:g} per step (0 in the no-EMA runs).
 - Networks: fmap_base {net.fmap_base}, fmap_max {net.fmap_max}, latent {net.latent_size}.
 - {budget}
-- Seeds: {", ".join(map(str, sorted({r["seed"] for r in done})))}; snapshots at {", ".join(f"{k:g}" for k in snaps)} kimg.
+- Seeds: {seeds}; snapshots at {snapshots} kimg.
 - Evaluation of every snapshot, upscaled (nearest neighbour) from its stage's resolution to
-  {marker["resolution"]}², on {marker["num_images"]} generated and {marker["num_images"]} real images:
+  {eval_res}², on {eval_images} generated and {eval_images} real images:
   SWD per Laplacian level and average (§5), MS-SSIM among the generated images (Odena et al.,
   as in Table 1; the reals' own value is the target), and mode coverage (modes hit, evenness of
   the shapes and of the colours, share of images that fit no mode). The floor row scores two
   disjoint halves of the reals against each other: what a perfect generator would score.
 - Time: {_minutes(total_train)} of training and {_minutes(total_eval)} of evaluation for
-  {len(done)} finished run{"s" if len(done) > 1 else ""}, wall-clock on a machine with {os.cpu_count()} CPU cores (times grow
+  {finished}, wall-clock on a machine with {os.cpu_count()} CPU cores (times grow
   when the machine is shared; the training times come from each run's log.txt, excluding start-up).
 """
 
@@ -337,6 +345,10 @@ def render(runs, sweep_dir, png_name, notes):
         ""
         if min(len(e["seeds"]) for k, e in summary.items() if k != "reals" and e["seeds"]) > 1
         else " Some configurations have a single seed: no spread, so every difference counts there."
+    )
+    curves_alt = (
+        "Average SWD and shape evenness against images shown, one line per configuration "
+        "(mean over seeds)"
     )
     parts = [
         f"""\
@@ -358,7 +370,7 @@ switched off (leave one out), a few seeds each.
 Lower SWD is better; MS-SSIM is better the closer it is to the reals' (higher means less varied
 images); evenness is better closer to 1; unclassified is better closer to the reals'.
 
-![Average SWD and shape evenness against images shown, one line per configuration (mean over seeds)]({png_name})
+![{curves_alt}]({png_name})
 
 ## Agreement with the paper
 

@@ -106,6 +106,7 @@ def slot_name(ablation, seed):
 
 def train_args(settings, ablation, seed):
     """The training command line of one run (without the interpreter and --resume)."""
+    slot = slot_name(ablation, seed)
     return [
         "-m",
         "pgan_tf.train",
@@ -113,8 +114,8 @@ def train_args(settings, ablation, seed):
         *settings.overrides,
         f"--dataset_dir={dataset_dir(settings)}",
         f"--seed={seed}",
-        f"--result_dir={os.path.join(os.path.abspath(settings.sweep_dir), slot_name(ablation, seed))}",
-        f"--desc={slot_name(ablation, seed)}",
+        f"--result_dir={os.path.join(os.path.abspath(settings.sweep_dir), slot)}",
+        f"--desc={slot}",
         f"--network_snapshot_ticks={settings.snapshot_ticks}",
         *ablation.train_flags,
     ]

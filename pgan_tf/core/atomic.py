@@ -102,7 +102,8 @@ _TEMP_RE = re.compile(r"\.tmp-\d+([._]|$)")
 
 
 def is_temp_name(name: str) -> bool:
-    """True for a temporary name (`<stem>.tmp-<pid>...`): leftovers of a process killed mid-write."""
+    """True for a temporary name (`<stem>.tmp-<pid>...`): leftovers of a process killed
+    mid-write."""
     return _TEMP_RE.search(name) is not None
 
 

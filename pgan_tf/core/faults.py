@@ -80,7 +80,8 @@ def lost_task(exc, own_task):
 
 
 def kill_point(name):
-    """SIGKILLs this process here when PGAN_TF_KILL_AT asks for `name` (see the module docstring)."""
+    """SIGKILLs this process here when PGAN_TF_KILL_AT asks for `name` (see the module
+    docstring)."""
     wanted = os.environ.get(KILL_ENV)
     if not wanted:
         return

@@ -19,7 +19,8 @@ def is_resolution(n: int) -> bool:
 
 
 def res_log2(resolution: int) -> int:
-    """log2 of a resolution; a one-line ValueError naming the value if it is not a power of two ≥ 4."""
+    """log2 of a resolution; a one-line ValueError naming the value if it is not a power of
+    two ≥ 4."""
     if not is_resolution(resolution):
         raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
     return int(resolution).bit_length() - 1

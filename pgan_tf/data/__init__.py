@@ -1,4 +1,4 @@
-"""Datasets: the original tool's multi-resolution TFRecord format, its reader (tf.data), the dataset
-tool behind `python -m pgan_tf.create_tfrecords` (image decoding, source adapters, the synthetic set)
-and the record verifier.
+"""Datasets: the original tool's multi-resolution TFRecord format, its reader (tf.data), the
+dataset tool behind `python -m pgan_tf.create_tfrecords` (image decoding, source adapters, the
+synthetic set) and the record verifier.
 """

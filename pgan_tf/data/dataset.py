@@ -115,8 +115,8 @@ def inspect(path):
         f = files.get(level)
         if f is None:
             raise DatasetError(
-                f"{tfrecord_filename(path, level, name)}: missing: a dataset needs every level from 4x4 up to "
-                f"{2**top}x{2**top}"
+                f"{tfrecord_filename(path, level, name)}: missing: a dataset needs every level "
+                f"from 4x4 up to {2**top}x{2**top}"
             )
         try:
             shape = decode_example(_first_record(f)).shape

@@ -87,7 +87,8 @@ def _spool(source, tmp_dir, batch_size, progress):
             )
         if i + len(batch) > source.num_images:
             raise DatasetError(
-                f"{getattr(source, 'name', 'source')}: holds more images than it announced ({source.num_images})"
+                f"{getattr(source, 'name', 'source')}: holds more images than it announced "
+                f"({source.num_images})"
             )
         spooled[i : i + len(batch)] = batch
         i += len(batch)
@@ -226,13 +227,15 @@ def info(tfrecord_dir):
         f"dataset     {d.path}",
         f"name        {d.name}",
         f"images      {d.num_images}",
-        f"resolution  {d.max_resolution}x{d.max_resolution} (levels {', '.join(str(r) for r in d.resolutions)})",
+        f"resolution  {d.max_resolution}x{d.max_resolution} (levels "
+        f"{', '.join(str(r) for r in d.resolutions)})",
         f"channels    {d.num_channels} ({'RGB' if d.num_channels == 3 else 'grayscale'})",
     ]
     if d.label_size:
         counts = read_labels(tfrecord_dir).sum(0).astype(np.int64)
         lines.append(
-            f"labels      {d.label_size} classes; images per class: {' '.join(str(c) for c in counts)}"
+            f"labels      {d.label_size} classes; images per class: "
+            f"{' '.join(str(c) for c in counts)}"
         )
     else:
         lines.append("labels      none")
@@ -254,7 +257,7 @@ def extract(tfrecord_dir, output_dir, *, overwrite=False, progress=True):
         for batch in iterate_uint8(tfrecord_dir, d.max_resolution, 64):
             for img in batch:
                 PIL.Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).save(
-                    os.path.join(tmp, "img%08d.png" % idx)
+                    os.path.join(tmp, f"img{idx:08d}.png")
                 )
                 idx += 1
             if bar:
@@ -320,7 +323,8 @@ def compare(dir_a, dir_b, ignore_labels=False):
             lines.append("labels: neither has labels")
         elif la is None or lb is None or la.shape != lb.shape:
             lines.append(
-                f"labels: differ ({None if la is None else la.shape} vs {None if lb is None else lb.shape})"
+                f"labels: differ ({None if la is None else la.shape} vs "
+                f"{None if lb is None else lb.shape})"
             )
             same = False
         else:

@@ -176,7 +176,8 @@ def verify(tfrecord_dir, progress=None):
     for level in range(MIN_RES_LOG2, top):
         if level not in files:
             problems.append(
-                f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level ({2**level}x{2**level})"
+                f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level "
+                f"({2**level}x{2**level})"
             )
     present = sorted((k for k in files if k >= MIN_RES_LOG2), reverse=True)  # largest first
     scans = {k: scan_records(files[k]) for k in present}
@@ -213,7 +214,8 @@ def verify(tfrecord_dir, progress=None):
             elif image.shape[0] != channels:
                 report(
                     level,
-                    f"record {index} at byte offset {offset}: {image.shape[0]} channels, the dataset has {channels}",
+                    f"record {index} at byte offset {offset}: {image.shape[0]} channels, the "
+                    f"dataset has {channels}",
                 )
                 continue
             images[level] = (image, offset, index)
@@ -225,8 +227,8 @@ def verify(tfrecord_dir, progress=None):
             if diff > 1.0:
                 report(
                     level,
-                    f"record {index} at byte offset {offset}: is not the 2x2 average of record {index} of "
-                    f"{os.path.basename(files[level + 1])} (differs by up to {diff:g})",
+                    f"record {index} at byte offset {offset}: is not the 2x2 average of record "
+                    f"{index} of {os.path.basename(files[level + 1])} (differs by up to {diff:g})",
                 )
         if progress is not None and images:
             progress(max(counts.values()))
@@ -235,13 +237,16 @@ def verify(tfrecord_dir, progress=None):
         for level in present:
             if counts[level] != top_count:
                 problems.append(
-                    f"{files[level]}: holds {counts[level]} records, {os.path.basename(files[present[0]])} "
-                    f"holds {top_count}"
+                    f"{files[level]}: holds {counts[level]} records, "
+                    f"{os.path.basename(files[present[0]])} holds {top_count}"
                 )
     num_images = max(counts.values())
     labels_note = _check_labels(tfrecord_dir, name, num_images, problems)
     sizes = ", ".join(f"{2**k}x{2**k}" for k in sorted(present))
-    summary = f"checked {sum(counts.values())} records in {len(present)} level(s) ({sizes}), {num_images} images; "
+    summary = (
+        f"checked {sum(counts.values())} records in {len(present)} level(s) ({sizes}), "
+        f"{num_images} images; "
+    )
     return problems, [summary + labels_note]
 
 
@@ -251,14 +256,16 @@ def _check_labels(tfrecord_dir, name, num_images, problems):
     if not os.path.isfile(path):
         if others:
             problems.append(
-                f"{os.path.join(tfrecord_dir, others[0])}: labels file not named {os.path.basename(path)}"
+                f"{os.path.join(tfrecord_dir, others[0])}: labels file not named "
+                f"{os.path.basename(path)}"
             )
         return "no labels"
     try:
         labels = np.load(path)
     except Exception as e:  # noqa: BLE001 - any load failure is the problem reported
         problems.append(
-            f"{path}: not a NumPy labels file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+            f"{path}: not a NumPy labels file ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''})"
         )
         return "labels unreadable"
     if labels.ndim != 2 or labels.shape[0] != num_images:

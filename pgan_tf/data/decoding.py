@@ -68,7 +68,8 @@ class Transform:
             return 3 if self.convert == "rgb" else 1
         if is_16bit(mode, rawmode):
             raise DatasetError(
-                f"{where}: 16-bit image ({mode}); the original tool accepts 8-bit RGB or grayscale only; {CONVERT_HINT}"
+                f"{where}: 16-bit image ({mode}); the original tool accepts 8-bit RGB or grayscale "
+                f"only; {CONVERT_HINT}"
             )
         if mode == "RGB":
             return 3

@@ -26,6 +26,8 @@ from pgan_tf.data import decoding
 from pgan_tf.data.decoding import Transform
 from pgan_tf.data.tfrecord_format import DatasetError
 
+NO_TRANSFORM = Transform()  # images as they are (a frozen dataclass: safe to share)
+
 
 def _num_workers():
     return max(1, min(8, os.cpu_count() or 1))
@@ -86,7 +88,8 @@ class ArraySource:
         _, h, w, c = self.images.shape
         if h != w or not is_resolution(h) or c not in (1, 3):
             raise DatasetError(
-                f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or grayscale"
+                f"{self.where}: images are {w}x{h}x{c}; expected square power-of-two RGB or "
+                "grayscale"
             )
 
     def read(self, indices, batch_size=64):
@@ -101,7 +104,7 @@ class ImageFolder:
     random_access = True
     labels = None
 
-    def __init__(self, image_dir, transform=Transform()):
+    def __init__(self, image_dir, transform=NO_TRANSFORM):
         self.image_dir = image_dir
         self.transform = transform
         if not os.path.exists(image_dir):
@@ -122,7 +125,8 @@ class ImageFolder:
         """(width, height, mode, rawmode) from the file's header, without decoding the pixels."""
         if os.path.isdir(path):
             raise DatasetError(
-                f"{path}: is a directory (images are read directly from IMAGE_DIR, not from subfolders)"
+                f"{path}: is a directory (images are read directly from IMAGE_DIR, not from "
+                "subfolders)"
             )
         return decoding.read_header(path)
 
@@ -138,12 +142,13 @@ class ImageFolder:
             elif shape != self.shape:
                 if shape[2] != self.shape[2]:
                     raise DatasetError(
-                        f"{path}: has {shape[2]} channel(s) ({mode}) but {os.path.basename(first)} has {self.shape[2]} "
-                        f"(mixed RGB and grayscale; {decoding.CONVERT_HINT})"
+                        f"{path}: has {shape[2]} channel(s) ({mode}) but {os.path.basename(first)} "
+                        f"has {self.shape[2]} (mixed RGB and grayscale; {decoding.CONVERT_HINT})"
                     )
                 raise DatasetError(
-                    f"{path}: mixed sizes: {w}x{h} but {os.path.basename(first)} is {self.shape[1]}x{self.shape[0]} "
-                    "(pass --resolution N, with --transform center-crop for non-square images)"
+                    f"{path}: mixed sizes: {w}x{h} but {os.path.basename(first)} is "
+                    f"{self.shape[1]}x{self.shape[0]} (pass --resolution N, with --transform "
+                    "center-crop for non-square images)"
                 )
 
     def load(self, path):
@@ -177,7 +182,8 @@ class CelebA(ImageFolder):
         super().__init__(os.path.join(celeba_dir, sub))
         if not (64 <= cx <= 178 - 64 and 64 <= cy <= 218 - 64):
             raise DatasetError(
-                f"{celeba_dir}: crop centre ({cx}, {cy}) puts the 128x128 crop outside the 178x218 images"
+                f"{celeba_dir}: crop centre ({cx}, {cy}) puts the 128x128 crop outside the 178x218 "
+                "images"
             )
         self.cx, self.cy = cx, cy
         self.shape = (128, 128, 3)
@@ -235,7 +241,8 @@ def _cifar_images(path, data, n_classes, label_key):
         raise DatasetError(f"{path}: not a CIFAR batch (missing or bad {e})") from None
     if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or len(labels) != len(images):
         raise DatasetError(
-            f"{path}: data is {images.shape} with {len(labels)} labels, expected [n, 3072] and n labels"
+            f"{path}: data is {images.shape} with {len(labels)} labels, expected [n, 3072] and n "
+            "labels"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise DatasetError(f"{path}: labels outside 0..{n_classes - 1}")
@@ -300,7 +307,8 @@ def mnist(mnist_dir):
     labels = _read_idx(labels_path, 1)
     if images.shape[1:] != (28, 28) or len(labels) != len(images):
         raise DatasetError(
-            f"{labels_path}: {len(labels)} labels for {len(images)} images of {images.shape[1:]}; expected 28x28 and one label each"
+            f"{labels_path}: {len(labels)} labels for {len(images)} images of {images.shape[1:]}; "
+            "expected 28x28 and one label each"
         )
     if labels.size and labels.max() > 9:
         raise DatasetError(f"{labels_path}: labels outside 0..9")
@@ -376,7 +384,7 @@ class TFDS:
         data_dir=None,
         manual_dir=None,
         download=False,
-        transform=Transform(),
+        transform=NO_TRANSFORM,
         image_key=None,
         label_key=None,
     ):
@@ -446,8 +454,9 @@ class TFDS:
             tf.errors.OpError
         ) as e:  # e.g. prepared images that are not the shape the builder declares
             raise DatasetError(
-                f"tfds:{self.name}[{self.split}]: the data prepared in {self.builder.data_dir} cannot be read "
-                f"({_one_line(e)}); delete that folder and prepare it again from correct files"
+                f"tfds:{self.name}[{self.split}]: the data prepared in {self.builder.data_dir} "
+                f"cannot be read ({_one_line(e)}); delete that folder and prepare it again from "
+                "correct files"
             ) from None
         if self.label_key:
             self.labels = one_hot(labels, self.num_classes)
@@ -483,19 +492,24 @@ def _registered_urls(builder, where):
 
 
 def _missing_module(where, e):
-    return f"{where}: TFDS needs the Python package {e.name!r} to prepare this dataset (pip install {e.name})"
+    return (
+        f"{where}: TFDS needs the Python package {e.name!r} to prepare this dataset (pip install "
+        f"{e.name})"
+    )
 
 
 def _check_manual_files(builder, where, manual_dir):
-    """The manual files a builder reads, checked before TFDS starts, naming the exact file wanted."""
+    """The manual files a builder reads, checked before TFDS starts, naming the exact file
+    wanted."""
     if not os.path.isdir(manual_dir):
         raise DatasetError(f"{manual_dir}: no such directory (--manual_dir)")
     if builder.name == "celeb_a_hq":
         path = os.path.join(manual_dir, builder.builder_config.file_name)
         if not os.path.isfile(path):
             raise DatasetError(
-                f"{path}: not found ({where} reads {_manual_files(builder)}; from a folder of them run "
-                f"`tar -cf {path} -C FOLDER .`, or skip TFDS: create_from_images TFRECORD_DIR FOLDER)"
+                f"{path}: not found ({where} reads {_manual_files(builder)}; from a folder of them "
+                f"run `tar -cf {path} -C FOLDER .`, or skip TFDS: create_from_images TFRECORD_DIR "
+                "FOLDER)"
             )
 
 

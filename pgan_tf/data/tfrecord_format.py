@@ -49,7 +49,7 @@ def tfrecord_filename(tfrecord_dir: str, level: int, name: str = None) -> str:
     """`<dir>/<name>-rKK.tfrecords`, KK = `level`, the res_log2 of its images (name defaults to
     the directory's base name)."""
     name = dataset_name(tfrecord_dir) if name is None else name
-    return os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, level))
+    return os.path.join(tfrecord_dir, f"{name}-r{level:02d}.tfrecords")
 
 
 def labels_filename(tfrecord_dir, name=None):
@@ -234,7 +234,8 @@ class DatasetWriter:
             self._open(images.shape[1:])
         elif images.shape[1:] != self.shape:
             raise DatasetError(
-                f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, expected {self.shape}"
+                f"{self.tfrecord_dir}: image {self.num_images} has shape {images.shape[1:]}, "
+                f"expected {self.shape}"
             )
         levels = range(res_log2(self.shape[0]), 0, -1)
         for level, writer, pixels in zip(levels, self._writers, pyramid(images)):

@@ -18,9 +18,10 @@ FILTER_SIZE = 11
 FILTER_SIGMA = 1.5
 K1, K2 = 0.01, 0.03
 MAX_VAL = 255.0
+MAX_SCALES = len(MS_SSIM_WEIGHTS)
 
 
-def num_scales(size, filter_size=FILTER_SIZE, max_scales=len(MS_SSIM_WEIGHTS)):
+def num_scales(size, filter_size=FILTER_SIZE, max_scales=MAX_SCALES):
     """How many scales fit: each step halves the size (rounding up, as TF pads odd sizes)."""
     if size < filter_size:
         raise ValueError(f"MS-SSIM needs images of at least {filter_size}², got {size}²")

@@ -11,6 +11,7 @@ import tensorflow as tf
 from keras import ops
 
 _PACKAGE = "pgan_tf"
+RELU_GAIN = math.sqrt(2.0)  # He et al.'s gain for (leaky) ReLU, the layers' default
 
 
 def he_scale(fan_in, gain):
@@ -53,7 +54,7 @@ class EqualizedConv2D(keras.layers.Layer):
     """
 
     def __init__(
-        self, filters, kernel_size, gain=math.sqrt(2.0), use_bias=True, use_wscale=True, **kwargs
+        self, filters, kernel_size, gain=RELU_GAIN, use_bias=True, use_wscale=True, **kwargs
     ):
         super().__init__(**kwargs)
         self.filters = int(filters)
@@ -96,7 +97,7 @@ class EqualizedDense(keras.layers.Layer):
 
     `use_wscale=False` as in `EqualizedConv2D`."""
 
-    def __init__(self, units, gain=math.sqrt(2.0), use_bias=True, use_wscale=True, **kwargs):
+    def __init__(self, units, gain=RELU_GAIN, use_bias=True, use_wscale=True, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.gain = float(gain)

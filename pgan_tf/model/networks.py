@@ -32,9 +32,10 @@ class NetworkConfig:
     use_wscale: bool = True  # equalized learning rate, G and D (paper §4.1)
     use_pixelnorm: bool = True  # pixelwise feature normalization in G (paper §4.2)
     use_leakyrelu: bool = True  # leaky ReLU (0.2) in G; ReLU when off. D always uses leaky ReLU.
-    # The original's `fused_scale` (its default for networks it trains): D's second conv of a block is
-    # average-pooled before its activation (one strided conv there). G's fused upscale+conv equals the
-    # separate ops, so only D changes. Off = the separate layers of the paper's Table 2.
+    # The original's `fused_scale` (its default for networks it trains): D's second conv of a
+    # block is average-pooled before its activation (one strided conv there). G's fused
+    # upscale+conv equals the separate ops, so only D changes. Off = the separate layers of the
+    # paper's Table 2.
     fused_scale: bool = False
 
     def __post_init__(self):
@@ -241,10 +242,14 @@ def transfer_weights(old_model, new_model):
     Raises on a shared name whose weight shapes differ: that is a bug, never a silent re-init.
     """
     old = {
-        l.name: l for l in old_model.layers if l.weights and not isinstance(l, layers.WeightedSum)
+        lay.name: lay
+        for lay in old_model.layers
+        if lay.weights and not isinstance(lay, layers.WeightedSum)
     }
     new = {
-        l.name: l for l in new_model.layers if l.weights and not isinstance(l, layers.WeightedSum)
+        lay.name: lay
+        for lay in new_model.layers
+        if lay.weights and not isinstance(lay, layers.WeightedSum)
     }
     copied = []
     for name, layer in new.items():

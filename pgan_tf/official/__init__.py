@@ -1,1 +1,2 @@
-"""Reading the original implementation's network pickles (safely) and converting them to our networks."""
+"""Reading the original implementation's network pickles (safely) and converting them to our
+networks."""

@@ -24,7 +24,8 @@ from pgan_tf.model.layers import WeightedSum
 from pgan_tf.official.legacy import theano_to_v2
 from pgan_tf.official.unpickler import OfficialPickleError, read_network_pickle
 
-# The original builders' defaults for keys a pickle's static_kwargs may leave out (G_paper / D_paper).
+# The original builders' defaults for keys a pickle's static_kwargs may leave out
+# (G_paper / D_paper).
 _G_DEFAULTS = {
     "num_channels": 1,
     "resolution": 32,
@@ -64,7 +65,8 @@ _SHARED = (
 
 @dataclasses.dataclass(frozen=True)
 class OfficialNetworks:
-    """What a pickle holds, as this project's networks: G, D, Gs at `lod`, and where they came from."""
+    """What a pickle holds, as this project's networks: G, D, Gs at `lod`, and where they came
+    from."""
 
     G: object
     D: object
@@ -122,7 +124,8 @@ def _variables(state, who):
 
 
 def network_config(g_state, d_state):
-    """`NetworkConfig` from G's and D's static_kwargs (missing keys: the original builders' defaults)."""
+    """`NetworkConfig` from G's and D's static_kwargs (missing keys: the original builders'
+    defaults)."""
     for state, func in ((g_state, "G_paper"), (d_state, "D_paper")):
         if state["build_func_name"] != func:
             raise OfficialPickleError(
@@ -220,7 +223,8 @@ def _d_sources(resolution, nf):
 
 
 def _unfuse(variables):
-    """Fused G `Conv0_up` / D `Conv1_down` variables under the plain names (kernels as ours use them)."""
+    """Fused G `Conv0_up` / D `Conv1_down` variables under the plain names (kernels as ours use
+    them)."""
     out = {}
     for name, value in variables.items():
         if "/Conv0_up/" in name:
@@ -257,7 +261,8 @@ def fill_weights(model, variables, sources, who):
             value = variables[var].astype(np.float32)
             if tuple(value.shape) != tuple(weight.shape):  # every conversion keeps the shape
                 raise OfficialPickleError(
-                    f"{who}: variable {var} has shape {variables[var].shape}, layer {layer.name} needs {tuple(weight.shape)}"
+                    f"{who}: variable {var} has shape {variables[var].shape}, layer {layer.name} "
+                    f"needs {tuple(weight.shape)}"
                 )
             values.append(convert(value) if convert else value)
             used.add(var)
@@ -270,7 +275,8 @@ def fill_weights(model, variables, sources, who):
 
 
 def _check_known(variables, sources, who):
-    """A variable no layer of the full network would read means a layout this importer does not know."""
+    """A variable no layer of the full network would read means a layout this importer does not
+    know."""
     known = {var for weights in sources.values() for var, _ in weights} | {"lod"}
     extra = sorted(set(variables) - known)
     if extra:
@@ -278,7 +284,8 @@ def _check_known(variables, sources, who):
 
 
 def load_official_pickle(path, lod=0.0):
-    """(G, D, Gs, config) of an original network pickle, built at `lod` (0 = stable at full resolution).
+    """(G, D, Gs, config) of an original network pickle, built at `lod` (0 = stable at full
+    resolution).
 
     See `load_official_networks` for the details kept alongside (format, the pickle's own lod).
     """

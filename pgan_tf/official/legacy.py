@@ -1,4 +1,5 @@
-"""Theano-era network state → the TensorFlow version's state (version 2), as the original converts it.
+"""Theano-era network state → the TensorFlow version's state (version 2), as the original
+converts it.
 
 The Theano implementation pickled `network.Network` with `build_func_spec` (builder name + kwargs),
 `param_values` (Lasagne's flat parameter list) and `toplevel_params` (`cur_lod`). The original's
@@ -6,7 +7,8 @@ The Theano implementation pickled `network.Network` with `build_func_spec` (buil
 - Parameters come layer by layer, each as (W, wscale scale, bias) — no scale without wscale — in
   the order of `_G_LAYERS` / `_D_LAYERS` below.
 - Lasagne convolutions are true convolutions with W [out, in, kh, kw]: the TF kernel is W
-  transposed to [kh, kw, in, out] and flipped in both spatial axes. 1×1 (NIN) layers hold W [in, out].
+  transposed to [kh, kw, in, out] and flipped in both spatial axes. 1×1 (NIN) layers hold
+  W [in, out].
 - The generator's 4×4 "full" convolution of the 1×1 latents is its dense layer: W [out, in, 4, 4]
   → [in, out·16] in (C, H, W) order, no flip. The discriminator's valid 4×4 conv is its Dense0:
   flipped, flattened per output, transposed to [in·16 (C, H, W), out].
@@ -49,7 +51,8 @@ _SPEC_DEFAULTS = {
 
 
 def he_std(gain, shape):
-    """The TF version's runtime weight multiplier for a stored weight of `shape` (fan_in = all but last)."""
+    """The TF version's runtime weight multiplier for a stored weight of `shape` (fan_in = all but
+    last)."""
     return gain / np.sqrt(np.prod(shape[:-1]))
 
 
@@ -100,7 +103,8 @@ def _d_layers(resolution_log2):
 
 
 def theano_to_v2(state):
-    """The version-2 state (`static_kwargs`, `build_func_name`, `variables`) of a Theano-era state."""
+    """The version-2 state (`static_kwargs`, `build_func_name`, `variables`) of a Theano-era
+    state."""
     try:
         spec = dict(state["build_func_spec"])
         params = list(state["param_values"])
@@ -132,8 +136,8 @@ def theano_to_v2(state):
     per_layer = 3 if use_wscale else 2
     if len(params) != per_layer * len(layers):
         raise OfficialPickleError(
-            f"Theano-era {func} at {resolution}x{resolution} should hold {per_layer * len(layers)} parameters "
-            f"({len(layers)} layers), found {len(params)}"
+            f"Theano-era {func} at {resolution}x{resolution} should hold {per_layer * len(layers)} "
+            f"parameters ({len(layers)} layers), found {len(params)}"
         )
     variables = []
     it = iter(params)

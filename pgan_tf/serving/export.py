@@ -72,7 +72,8 @@ def resolve_version(model_dir, version=None, overwrite=False):
         raise ExportError(f"version must be a positive integer, got {version}")
     if version in versions and not overwrite:
         raise ExportError(
-            f"version {version} already exists in {model_dir} (use overwrite / --overwrite to replace it)"
+            f"version {version} already exists in {model_dir} (use overwrite / --overwrite to "
+            "replace it)"
         )
     return version
 
@@ -91,7 +92,8 @@ def generator_input_specs(generator):
 
 
 def to_uint8_tf(images):
-    """Graph version of sampling.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to even)."""
+    """Graph version of sampling.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to
+    even)."""
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
@@ -153,7 +155,8 @@ def random_inputs(specs, batch_size, rng):
 
 
 def _serving_apis():
-    """(predict_pb2, prediction_log_pb2), or (None, reason) when tensorflow-serving-api is absent."""
+    """(predict_pb2, prediction_log_pb2), or (None, reason) when tensorflow-serving-api is
+    absent."""
     try:
         from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
     except ImportError as e:
@@ -222,8 +225,8 @@ def check_pixels_agree(got, expected):
     diff, fraction = int(delta.max()), float(np.count_nonzero(delta)) / delta.size
     if diff > MAX_PIXEL_DIFF or fraction > MAX_DIFFERING_FRACTION:
         raise ExportError(
-            f"verification failed: SavedModel images differ from the Keras generator's by up to {diff} "
-            f"on {100 * fraction:.4f}% of the pixel values (allowed: {MAX_PIXEL_DIFF} on "
+            "verification failed: SavedModel images differ from the Keras generator's by up to "
+            f"{diff} on {100 * fraction:.4f}% of the pixel values (allowed: {MAX_PIXEL_DIFF} on "
             f"{100 * MAX_DIFFERING_FRACTION:g}%)"
         )
     return diff, fraction
@@ -247,7 +250,8 @@ def verify_saved_model(path, generator, seed=0, batch_size=8):
     got = loaded.signatures[DEFAULT_SIGNATURE](**feed)[IMAGES_OUTPUT].numpy()
     if got.shape != expected.shape or got.dtype != np.uint8:
         raise ExportError(
-            f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 {expected.shape}"
+            f"verification failed: SavedModel gave {got.dtype} {got.shape}, expected uint8 "
+            f"{expected.shape}"
         )
     diff, fraction = check_pixels_agree(got, expected)
     pngs = loaded.signatures[PNG_SIGNATURE](**feed)[PNG_OUTPUT].numpy()
@@ -290,7 +294,8 @@ def _install(tmp_dir, final_dir, overwrite):
     is replaced (without it, a version that appeared meanwhile is an error)."""
     if os.path.exists(final_dir) and not overwrite:
         raise ExportError(
-            f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} during the export"
+            f"version {os.path.basename(final_dir)} appeared in {os.path.dirname(final_dir)} "
+            "during the export"
         )
     atomic.install_dir(tmp_dir, final_dir, replace=overwrite)
 

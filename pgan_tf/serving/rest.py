@@ -62,7 +62,8 @@ def chunk_size(output_specs):
 
 
 def run_in_chunks(fn, inputs, chunk):
-    """{output: np.ndarray} of `fn(**inputs)`, run `chunk` instances at a time when inputs are batched."""
+    """{output: np.ndarray} of `fn(**inputs)`, run `chunk` instances at a time when inputs are
+    batched."""
     batch = {len(v) for v in inputs.values() if np.ndim(v)}
     if chunk is None or len(batch) != 1 or batch.pop() <= chunk:
         return {k: v.numpy() for k, v in fn(**inputs).items()}
@@ -129,7 +130,8 @@ def parse_predict_body(body, input_specs):
     if ("instances" in body) == ("inputs" in body):
         raise RestError(
             400,
-            "request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)",
+            "request must have exactly one of 'instances' (row format) or 'inputs' (columnar "
+            "format)",
         )
     names = sorted(input_specs)
     if "instances" in body:
@@ -207,8 +209,8 @@ def predict(loaded, body, max_batch_size=None):
     if max_batch_size is not None and batch > max_batch_size:
         raise RestError(
             400,
-            f"batch of {batch} instances is over this server's limit of {max_batch_size} per request "
-            f"(--max_batch_size); split it into several requests",
+            f"batch of {batch} instances is over this server's limit of {max_batch_size} per "
+            "request (--max_batch_size); split it into several requests",
         )
     try:
         tensors = {k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()}
@@ -348,7 +350,8 @@ def make_handler(
             return predict(repo.get(version), body, max_batch_size)
 
         def _read_body(self):
-            """The request body, refused unread when it is over the limit (the connection closes)."""
+            """The request body, refused unread when it is over the limit (the connection
+            closes)."""
             text = self.headers.get("Content-Length")
             if text is None:
                 self.close_connection = True

@@ -54,7 +54,8 @@ def make_imported_checkpoint(objects, state, imported=None):
 
 
 def imported_info(path):
-    """The import description of a checkpoint of imported networks, or None for a training checkpoint."""
+    """The import description of a checkpoint of imported networks, or None for a training
+    checkpoint."""
     reader = tf.train.load_checkpoint(path)
     if not reader.has_tensor(_IMPORTED_KEY):
         return None
@@ -63,8 +64,9 @@ def imported_info(path):
 
 
 def check_imported(path, network_config, stage):
-    """True if checkpoint `path` holds imported networks that a run with `network_config` can resume at
-    `stage`; False for a training checkpoint. Raises CheckpointError, naming what differs, otherwise."""
+    """True if checkpoint `path` holds imported networks that a run with `network_config` can
+    resume at `stage`; False for a training checkpoint. Raises CheckpointError, naming what
+    differs, otherwise."""
     info = imported_info(path)
     if info is None:
         return False
@@ -77,14 +79,16 @@ def check_imported(path, network_config, stage):
     ]
     if diff:
         raise CheckpointError(
-            f"{path} holds imported networks built with {', '.join(diff)}; resume with matching settings"
+            f"{path} holds imported networks built with {', '.join(diff)}; resume with matching "
+            "settings"
         )
     res, fade = info["stage"]["resolution"], info["stage"]["fade_in"]
     if (stage.resolution, stage.fade_in) != (res, fade):
         raise CheckpointError(
             f"{path} holds imported {res}x{res}{' fade-in' if fade else ''} networks, but at kimg "
-            f"{images_seen(path) / 1000:g} this run's schedule is in stage {stage.name}; resume with the "
-            f"schedule they were imported with (lod_training_kimg / lod_transition_kimg / resolution)"
+            f"{images_seen(path) / 1000:g} this run's schedule is in stage {stage.name}; resume "
+            "with the schedule they were imported with (lod_training_kimg / lod_transition_kimg / "
+            "resolution)"
         )
     return True
 
@@ -98,7 +102,8 @@ class DamagedCheckpoint(RuntimeError):
 
 
 def _first_line(exc):
-    """The first line of an error, without TensorFlow's `{{function_node ...}}` and `[Op:...]` frames."""
+    """The first line of an error, without TensorFlow's `{{function_node ...}}` and `[Op:...]`
+    frames."""
     text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
     return re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", text)
 
@@ -269,7 +274,7 @@ class Saver:
         lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']
         lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in kept + [newest]]
         atomic.write_text(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
-        for n, p in found:
+        for _, p in found:
             if p != newest and p not in kept:
                 atomic.remove_quietly(p + ".index", *_data_files(p))
 
@@ -285,7 +290,8 @@ def has_stage_index(path):
 
 
 def stage_of(path, schedule_config):
-    """The `schedule.Stage` whose networks checkpoint `path` holds (read without building any model).
+    """The `schedule.Stage` whose networks checkpoint `path` holds (read without building any
+    model).
 
     Checkpoints without a stored stage index fall back to the stage at their images-shown count.
     """

@@ -30,7 +30,8 @@ DEFAULT_TICK_KIMG = (
     (512, 20),
     (1024, 10),
 )
-# Named snapshot grids: the original's `setup_snapshot_image_grid` sizes, (screen w, h, min cols, min rows).
+# Named snapshot grids: the original's `setup_snapshot_image_grid` sizes,
+# (screen w, h, min cols, min rows).
 NAMED_GRIDS = {"1080p": (1920, 1080, 3, 2), "4k": (3840, 2160, 7, 4)}
 MAX_GRID_SIDE = 32
 
@@ -131,7 +132,8 @@ class TrainConfig:
 
 
 def with_precision(config, choice):
-    """The config with the start-up's precision `choice` (a `pgan_tf.training.precision.Choice`) in it."""
+    """The config with the start-up's precision `choice` (a `pgan_tf.training.precision.Choice`)
+    in it."""
     return dataclasses.replace(
         config, mixed_precision=choice.precision, precision_note=choice.reason
     )
@@ -424,7 +426,7 @@ def parse_table(text, value_type, flag):
         except ValueError:
             raise ConfigError(
                 f"--{flag}: cannot parse {item!r}; expected RESOLUTION:VALUE pairs like '256:14'"
-            )
+            ) from None
     return tuple(sorted(out))
 
 
@@ -529,8 +531,8 @@ def config_from_flags(f):
 def resolve_with_dataset(config, info, num_replicas, labels_known=True):
     """Fills what the dataset decides (resolution, channels, labels) and checks it fits.
 
-    `info` is a `pgan_tf.data.dataset.DatasetInfo`; `labels_known=False` (a dry run before the dataset
-    exists) skips the label check. Returns the final frozen config.
+    `info` is a `pgan_tf.data.dataset.DatasetInfo`; `labels_known=False` (a dry run before the
+    dataset exists) skips the label check. Returns the final frozen config.
     """
     res = config.data.resolution or info.max_resolution
     if res > info.max_resolution:
@@ -559,16 +561,17 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
         batch = schedule.minibatch(stage_res)
         if batch % num_replicas:
             raise ConfigError(
-                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the {num_replicas} replicas "
-                f"(set --minibatch_dict / --minibatch_base, or use a flag file made for {num_replicas} GPUs)"
+                f"minibatch {batch} at {stage_res}x{stage_res} is not divisible by the "
+                f"{num_replicas} replicas (set --minibatch_dict / --minibatch_base, or use a flag "
+                f"file made for {num_replicas} GPUs)"
             )
         per_replica = batch // num_replicas
         group = mbstd_group(network.mbstd_group_size, per_replica)
         if per_replica % group:
             raise ConfigError(
-                f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible by "
-                f"--mbstd_group_size {network.mbstd_group_size} (a group size of at least the minibatch, e.g. "
-                f"16 as in the paper's preset, uses the whole minibatch)"
+                f"per-replica minibatch {per_replica} at {stage_res}x{stage_res} is not divisible "
+                f"by --mbstd_group_size {network.mbstd_group_size} (a group size of at least the "
+                "minibatch, e.g. 16 as in the paper's preset, uses the whole minibatch)"
             )
     return dataclasses.replace(
         config,

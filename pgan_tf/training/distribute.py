@@ -81,8 +81,8 @@ def _deadline(seconds, peers):
     Joining the cluster waits inside TensorFlow holding the GIL, where no Python timer, signal
     handler or exception can act, so the deadline is kept by a small watchdog process."""
     message = (
-        f"error: the cluster did not come together within --worker_timeout={seconds:g}s: cannot reach "
-        f"{peers or 'the other workers'}; start every worker of TF_CONFIG"
+        f"error: the cluster did not come together within --worker_timeout={seconds:g}s: cannot "
+        f"reach {peers or 'the other workers'}; start every worker of TF_CONFIG"
     )
     watchdog = subprocess.Popen(
         [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message]
@@ -130,7 +130,8 @@ def task(strategy):
 
 
 def describe(strategy):
-    """The user-facing name of a strategy (TF's class for MultiWorkerMirrored is CollectiveAllReduce)."""
+    """The user-facing name of a strategy (TF's class for MultiWorkerMirrored is
+    CollectiveAllReduce)."""
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return f"MultiWorkerMirroredStrategy, {num_workers(strategy)} worker(s)"
     return type(strategy).__name__

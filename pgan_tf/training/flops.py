@@ -197,8 +197,8 @@ def op_kind(name: str, op_type: str) -> str:
     """Which part of the step an executed op belongs to, from its (oneDNN-rewritten) type and name.
 
     The optimizer's ops are under its name scope ("adam", "adam_1") or are the fused Adam kernel
-    (pgan_tf/training/optimizer.py), the EMA's under "generator_ema" (stage.py); convolutions count with
-    their fused bias / activation."""
+    (pgan_tf/training/optimizer.py), the EMA's under "generator_ema" (stage.py); convolutions count
+    with their fused bias / activation."""
     if "generator_ema/" in name:
         return "ema"
     if _OPTIMIZER_SCOPE.search(name) or "ApplyAdam" in op_type:

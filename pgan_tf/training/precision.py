@@ -127,8 +127,9 @@ def choose(requested, cpu_flags, gpus, probe=conv_seconds):
     if requested == "bfloat16" and not native:
         slowdown = _slowdown(probe, "bfloat16", device)
         warning = (
-            f"--mixed_precision=bfloat16 without native bfloat16 ({where}): a 3x3 conv took {slowdown:.1f}x its "
-            f"float32 time here in a start-up probe, and {EMULATED_BF16_COST}; --mixed_precision=auto picks float32"
+            f"--mixed_precision=bfloat16 without native bfloat16 ({where}): a 3x3 conv took "
+            f"{slowdown:.1f}x its float32 time here in a start-up probe, and {EMULATED_BF16_COST}; "
+            "--mixed_precision=auto picks float32"
         )
         return Choice(
             "bfloat16",

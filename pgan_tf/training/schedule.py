@@ -1,4 +1,5 @@
-"""The progressive-growing schedule: images shown → resolution, fade-in α, minibatch, lr (paper A.1).
+"""The progressive-growing schedule: images shown → resolution, fade-in α, minibatch, lr
+(paper A.1).
 
 As the original `train.py`: training starts at `initial_resolution` (its `lod_initial_resolution`);
 every phase first stabilizes for `lod_training_kimg`, then fades in the next block over
@@ -33,7 +34,8 @@ class ScheduleConfig:
     def __post_init__(self):
         if res_log2(self.initial_resolution) > res_log2(self.resolution):
             raise ValueError(
-                f"initial_resolution {self.initial_resolution} is above resolution {self.resolution}"
+                f"initial_resolution {self.initial_resolution} is above resolution "
+                f"{self.resolution}"
             )
         for name in ("total_kimg", "lod_training_kimg", "lod_transition_kimg"):
             if getattr(self, name) < 0:

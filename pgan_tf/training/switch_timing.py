@@ -25,7 +25,8 @@ class SwitchTimer:
         self._stage = _Stage(name, build_s, trace_s)
 
     def called(self, seconds, steps):
-        """Records one compiled call of `steps` steps; a line for the log after a stage's second call."""
+        """Records one compiled call of `steps` steps; a line for the log after a stage's second
+        call."""
         stage = self._stage
         if stage is None:
             return None
@@ -39,8 +40,9 @@ class SwitchTimer:
         self.stages += 1
         self._stage = None
         return (
-            f"  switch to {stage.name}: {switch_s:.1f}s (networks + weight transfer {stage.build_s:.1f}s, tracing "
-            f"{stage.trace_s:.1f}s, first call {first_s:.1f}s of which {compile_s:.1f}s above an ordinary call)"
+            f"  switch to {stage.name}: {switch_s:.1f}s (networks + weight transfer "
+            f"{stage.build_s:.1f}s, tracing {stage.trace_s:.1f}s, first call {first_s:.1f}s of "
+            f"which {compile_s:.1f}s above an ordinary call)"
         )
 
     def summary(self, run_s):
