@@ -16,23 +16,20 @@ machine is noisy, so the ratio is the number to compare between runs). Each is t
     python benchmarks/dataset_read.py [--max_resolution 128] [--num_images 2048] [--batch 64]
 """
 
-import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 
 # isort: split
 import argparse
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import tensorflow as tf
 
-import tensorflow as tf  # noqa: E402
-
-from pgan_tf.core.resolution import res_log2  # noqa: E402
-from pgan_tf.data import dataset  # noqa: E402
-from pgan_tf.data.dataset_tool import create_synthetic  # noqa: E402
-from pgan_tf.data.tfrecord_format import tfrecord_filename  # noqa: E402
+from pgan_tf.core.resolution import res_log2
+from pgan_tf.data import dataset
+from pgan_tf.data.dataset_tool import create_synthetic
+from pgan_tf.data.tfrecord_format import tfrecord_filename
 
 
 def images_per_second(ds, batch, images, repeats):
@@ -70,7 +67,8 @@ def main():
             f"in {time.perf_counter() - t:.1f} s ({os.cpu_count()} CPUs)"
         )
         print(
-            f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} {'pipeline/raw':>13}"
+            f"{'res':>5} {'pipeline img/s':>15} {'raw img/s':>12} {'pipeline MB/s':>14} "
+            f"{'pipeline/raw':>13}"
         )
         for res in info.resolutions:
             pipeline = dataset.make_dataset(path, res, args.batch, seed=0)

@@ -19,12 +19,10 @@ import threading
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import pgan_tf  # noqa: E402,F401  (quiet TF logs before TensorFlow loads)
-from pgan_tf.model import networks  # noqa: E402
+import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
+from pgan_tf.model import networks
 from pgan_tf.serving import export
 from pgan_tf.serving import rest as serving_rest
 
@@ -114,7 +112,8 @@ def main(argv=None):
                 int(d["size"]) for d in sig["outputs"]["images"]["tensor_shape"]["dim"][1:]
             )
             print(
-                f"serving {base} at {url}: latents {latent_size}, images {image_shape}, batch {args.batch}"
+                f"serving {base} at {url}: latents {latent_size}, images {image_shape}, "
+                f"batch {args.batch}"
             )
             run_clients(
                 url + ":predict", 1, 5, args.batch, latent_size, image_shape

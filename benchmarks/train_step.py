@@ -22,16 +22,18 @@ calls) that runs is counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin�
 TensorFlow's graph profiler is run on the same body as a cross-check; it also counts element-wise
 ops (1 FLOP per element), which are reported but left out of the FLOP/s (they are memory-bound).
 
-    python benchmarks/train_step.py [--config=quickstart|paper-small|wide-128|wide-256|PATH.flags] [--resolutions=4,8,16,32]
-        [--mixed_precision=float32,auto] [--steps=8] [--calls=4] [--fade] [--gpu_tflops=15.7]
+    python benchmarks/train_step.py [--config=quickstart|paper-small|wide-128|wide-256|PATH.flags]
+        [--resolutions=4,8,16,32] [--mixed_precision=float32,auto] [--steps=8] [--calls=4] [--fade]
+        [--gpu_tflops=15.7]
 
 quickstart: the networks, minibatches and schedule of quickstart.flags (read with the training
 flags themselves, so this is the config `python -m pgan_tf.train --flagfile=quickstart.flags`
 trains), and an estimate of how long its train steps take. paper-small: the same schedule with
 4× the quickstart's widths (fmap_base 1024, fmap_max 128, latent 128; minibatch 16, as the
-paper's low resolutions). wide-128 / wide-256: 128 / 256 feature maps at every resolution, latent as
-wide, minibatch 16. Any other value is a flag file (e.g. celebahq.flags), read the same way.
-"auto" in --mixed_precision is what training resolves it to on this machine (pgan_tf.training.precision).
+paper's low resolutions). wide-128 / wide-256: 128 / 256 feature maps at every resolution, latent
+as wide, minibatch 16. Any other value is a flag file (e.g. celebahq.flags), read the same way.
+"auto" in --mixed_precision is what training resolves it to on this machine
+(pgan_tf.training.precision).
 
 With --profile (default), one more call per stage and precision runs under the TF profiler, and a
 table gives the share of the step's op time per op kind: convolutions, their input and filter
@@ -125,7 +127,8 @@ def define_flags():
         "isolate",
         False,
         "Time every resolution in a process of its own (a stage's peak memory is its own, and "
-        "the paper's widths need 10+ GB per stage), then print one summary and the schedule estimate.",
+        "the paper's widths need 10+ GB per stage), then print one summary and the schedule "
+        "estimate.",
     )
     flags.DEFINE_integer(
         "overhead_reps", 8, "Pairs of calls measuring the fixed cost of a call (first stage only)."
@@ -384,8 +387,9 @@ def measure_stage(
 # ------------------------------------------------------------------------------- report
 def print_table(rows, peaks):
     head = (
-        f"{'res':>7} {'prec':9} {'batch':>5} {'trace_s':>7} {'compile_s':>9} {'step_ms':>8} {'cpu%':>4} {'med_ms':>7} "
-        f"{'spread%':>7} {'input_ms':>8} {'img/s':>7} {'GFLOP/step':>10} {'GFLOP/s':>7} {'%matmul_peak':>12} "
+        f"{'res':>7} {'prec':9} {'batch':>5} {'trace_s':>7} {'compile_s':>9} {'step_ms':>8} "
+        f"{'cpu%':>4} {'med_ms':>7} {'spread%':>7} {'input_ms':>8} {'img/s':>7} "
+        f"{'GFLOP/step':>10} {'GFLOP/s':>7} {'%matmul_peak':>12} "
         f"{'%conv_peak':>10} {'%conv_cpu':>9} {'peak_GB':>7}"
     )
     print(head)
@@ -393,13 +397,16 @@ def print_table(rows, peaks):
     for r in rows:
         rate = r["flops"] / r["best_s"]
         name = f"{r['res']}{'-fade' if r['fade'] else ''}"
+        conv_cpu = 100 * r["flops"] / r["best_cpu_s"] / peaks.best_per_cpu_second(r["prec"], "conv")
         print(
             f"{name:>7} {r['prec']:9} {r['batch']:5d} {r['trace_s']:7.1f} {r['compile_s']:9.1f} "
-            f"{1e3 * r['best_s']:8.1f} {100 * r['cpu_share']:4.0f} {1e3 * r['median_s']:7.1f} {100 * r['spread']:7.0f} "
+            f"{1e3 * r['best_s']:8.1f} {100 * r['cpu_share']:4.0f} {1e3 * r['median_s']:7.1f} "
+            f"{100 * r['spread']:7.0f} "
             f"{1e3 * r['input_s']:8.2f} "
             f"{r['img_s']:7.1f} {r['flops'] / 1e9:10.2f} {rate / 1e9:7.1f} "
-            f"{100 * rate / peaks.best(r['prec'], 'matmul')[0]:12.1f} {100 * rate / peaks.best(r['prec'], 'conv')[0]:10.1f} "
-            f"{100 * r['flops'] / r['best_cpu_s'] / peaks.best_per_cpu_second(r['prec'], 'conv'):9.1f} "
+            f"{100 * rate / peaks.best(r['prec'], 'matmul')[0]:12.1f} "
+            f"{100 * rate / peaks.best(r['prec'], 'conv')[0]:10.1f} "
+            f"{conv_cpu:9.1f} "
             f"{r['peak_rss'] / 2**30 if r.get('peak_rss') else float('nan'):7.2f}"
         )
 
@@ -425,7 +432,8 @@ def print_flop_notes(rows):
     print(
         "\nWhat GFLOP/step counts: the conv/matmul ops of one D+G step that run (the While body of "
         "run_steps' concrete function, pruned ops left out), by op type; the profiler "
-        "(tf.compat.v1.profiler float_operation) on the same body must see the same conv/matmul ops "
+        "(tf.compat.v1.profiler float_operation) on the same body must see the same conv/matmul "
+        "ops "
         "(pruned included), and adds element-wise ops and reductions:"
     )
     for r in rows:
@@ -439,13 +447,15 @@ def print_flop_notes(rows):
             for t, v in sorted(c.by_type.items())
         )
         print(
-            f"  {name:>16}: {parts}; pruned {pruned / 1e9:.2f} ({100 * pruned / (pruned + r['flops']):.0f}%); "
+            f"  {name:>16}: {parts}; pruned {pruned / 1e9:.2f} "
+            f"({100 * pruned / (pruned + r['flops']):.0f}%); "
             f"profiler agrees: {'yes' if c.in_graph() == prof_mm else 'NO'}, "
             f"element-wise +{other / 1e9:.3f} GFLOP ({100 * other / max(r['flops'], 1):.1f}%)"
         )
     outer = max(r["profiler_outer"] for r in rows)
     print(
-        f"  The profiler on run_steps' own graph finds at most {outer:.0f} FLOPs (loop-counter arithmetic): it does not look "
+        f"  The profiler on run_steps' own graph finds at most {outer:.0f} FLOPs "
+        "(loop-counter arithmetic): it does not look "
         "inside the While loop's body, so it must be given the body graph."
     )
 
@@ -468,7 +478,8 @@ def print_op_table(rows):
     if not rows:
         return
     print(
-        "\nWhere the step's time goes (TF profiler, one call of the compiled step; % of the time the executed ops "
+        "\nWhere the step's time goes (TF profiler, one call of the compiled step; "
+        "% of the time the executed ops "
         "took, summed over the threads that ran them):"
     )
     head = (
@@ -490,12 +501,13 @@ def print_op_table(rows):
             + f" {1e3 * t.total / steps:7.0f} {t.total / t.wall_s:8.2f}"
         )
     print(
-        "  conv / bp_in / bp_filt: 3x3 and 1x1 convolutions (with any bias / activation oneDNN fused into them) and "
-        "their input and filter gradients; elemwise: every other op of the networks and losses (bias, activations, "
-        "pixel norm, casts, reductions, resampling); adam: the optimizers' updates; ema: the generator average; "
-        "input: reading the batch, random numbers. GP2nd: the gradient penalty's second-order part (gradients of "
-        "its input gradient), a part of the columns before it, of which (conv) in convolutions. op_ms: op time per "
-        "step; ops/wall: op time / wall time of the call (above 1: ops ran side by side)."
+        "  conv / bp_in / bp_filt: 3x3 and 1x1 convolutions (with any bias / activation oneDNN "
+        "fused into them) and their input and filter gradients; elemwise: every other op of the "
+        "networks and losses (bias, activations, pixel norm, casts, reductions, resampling); "
+        "adam: the optimizers' updates; ema: the generator average; input: reading the batch, "
+        "random numbers. GP2nd: the gradient penalty's second-order part (gradients of its input "
+        "gradient), a part of the columns before it, of which (conv) in convolutions. op_ms: op "
+        "time per step; ops/wall: op time / wall time of the call (above 1: ops ran side by side)."
     )
 
 
@@ -510,7 +522,8 @@ def format_duration(seconds):
 def print_estimate(config, rows, gpu_tflops):
     """How long the schedule's train steps take at the measured speeds (compile included), and on
     one GPU of `gpu_tflops` peak that reaches the same fraction of its peak (MFU) per stage as this
-    CPU reaches of its own best 3×3-conv FLOP/s (per CPU-second, %conv_cpu: independent of the load)."""
+    CPU reaches of its own best 3×3-conv FLOP/s (per CPU-second, %conv_cpu: independent of the
+    load)."""
     total = config.schedule.total_kimg
     plan = [s for s in stages(config.schedule) if s.start_kimg < total]
     for prec in sorted({r["prec"] for r in rows}):
@@ -532,11 +545,13 @@ def print_estimate(config, rows, gpu_tflops):
         note = f"; the {proxies} fade stages timed as their stable stage" if proxies else ""
         print(
             f"  {prec:9}: {format_duration(median_s)} of train steps here at the median speeds "
-            f"({format_duration(best_s)} at the best) + {compile_s:.0f} s compiling {len(plan)} stages, "
+            f"({format_duration(best_s)} at the best) + {compile_s:.0f} s compiling "
+            f"{len(plan)} stages, "
             f"for {total:g} kimg{note}"
         )
         print(
-            f"  {'':9}  on one GPU of {gpu_tflops:g} TFLOP/s peak at this machine's per-stage %conv_cpu: "
+            f"  {'':9}  on one GPU of {gpu_tflops:g} TFLOP/s peak "
+            "at this machine's per-stage %conv_cpu: "
             f"{format_duration(gpu_s)} of train steps"
         )
 
@@ -555,7 +570,7 @@ LEGEND = """\
               still meaningful when cpu% is well below 100 (the machine is shared)
   peak_GB     peak resident memory of the process while the stage was built, traced and timed
               (the kernel's high-water mark, reset before the stage; all precisions of the stage)
-"""
+"""  # noqa: E501  (printed as written: one row is 101 characters)
 
 
 def print_overhead(rows):
@@ -637,7 +652,8 @@ def main(argv):
     rows.sort(key=lambda r: (precisions.index(r["prec"]), r["res"], not r["fade"]))
 
     print(
-        "\nPeaks, one call of each after every timed train call (GFLOP/s: min / median / best, cpu% of the best):"
+        "\nPeaks, one call of each after every timed train call "
+        "(GFLOP/s: min / median / best, cpu% of the best):"
     )
     for (prec, kind), history in peaks.history.items():
         rates = [rate for rate, _ in history]
@@ -648,8 +664,9 @@ def main(argv):
         )
     if any(max(history)[1] < 0.9 for history in peaks.history.values()):
         print(
-            "  WARNING: other processes held cores during every peak call (cpu% < 90), so the peaks are low and "
-            "%matmul_peak / %conv_peak overstate; %conv_cpu (per CPU-second) does not depend on the load."
+            "  WARNING: other processes held cores during every peak call (cpu% < 90), "
+            "so the peaks are low and %matmul_peak / %conv_peak overstate; "
+            "%conv_cpu (per CPU-second) does not depend on the load."
         )
     print("\n" + LEGEND)
     print_table(rows, peaks)
@@ -662,7 +679,10 @@ def main(argv):
     print_overhead(rows)
     retraced = [r for r in rows if r["traces"] != 1]
     print(
-        "\nTracing: run_steps traced exactly once per stage (get_concrete_function, then every call reused it)"
+        (
+            "\nTracing: run_steps traced exactly once per stage "
+            "(get_concrete_function, then every call reused it)"
+        )
         if not retraced
         else f"\nTracing: RETRACED in {[(r['res'], r['prec'], r['traces']) for r in retraced]}"
     )
@@ -734,7 +754,8 @@ def run_isolated(config, plan, steps):
         f"\n===== Summary, config {FLAGS.config} (every resolution timed in its own process) ====="
     )
     print(
-        f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} {'img/s':>8} "
+        f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} "
+        f"{'img/s':>8} "
         f"{'GFLOP/step':>10} {'%conv_cpu':>9} {'peak_GB':>7}"
     )
     for r in rows:
@@ -749,9 +770,8 @@ def run_isolated(config, plan, steps):
             f"{100 * r['flops'] / r['best_cpu_s'] / r['conv_per_cpu_s']:9.1f} {rss:7.2f}"
         )
     for res, code in failed:
-        print(
-            f"  {res}x{res}: the child process failed (exit code {code}{': killed, out of memory?' if code in (-9, 137) else ''})"
-        )
+        why = ": killed, out of memory?" if code in (-9, 137) else ""
+        print(f"  {res}x{res}: the child process failed (exit code {code}{why})")
     print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
     print_estimate(config, rows, FLAGS.gpu_tflops)
 

@@ -34,7 +34,7 @@ def raw_records(path):
 def read_level(tfrecord_dir, resolution, name=None):
     """uint8 NHWC of every record of one level, parsed with tf.train.Example (not our reader)."""
     name = name or os.path.basename(os.path.normpath(tfrecord_dir))
-    path = os.path.join(tfrecord_dir, "%s-r%02d.tfrecords" % (name, resolution.bit_length() - 1))
+    path = os.path.join(tfrecord_dir, f"{name}-r{resolution.bit_length() - 1:02d}.tfrecords")
     images = []
     for rec in raw_records(path):
         ex = tf.train.Example.FromString(rec)

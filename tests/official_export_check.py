@@ -2,16 +2,13 @@
 compares the reloaded SavedModel with the Keras generator on one latent; prints a JSON line."""
 
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from pgan_tf.model import sampling  # noqa: E402
-from pgan_tf.serving import export  # noqa: E402
+from pgan_tf.model import sampling
+from pgan_tf.serving import export
 from pgan_tf.training import rundir
 
 

@@ -1,10 +1,10 @@
 """Test-only writer of the original implementation's network pickles, in both of its formats.
 
-`tfutil.Network` (state version 2: `static_kwargs`, `build_func_name`, `variables`) and the Theano-era
-`network.Network` (`build_func_spec`, `param_values`, `toplevel_params`), made from placeholder
-classes under those module names so the files have the structure the original writes. Weights are
-random; the Theano-era state is made from version-2 variables by inverting the conversion facts
-(see pgan_tf/official/legacy.py), with a random wscale per layer.
+`tfutil.Network` (state version 2: `static_kwargs`, `build_func_name`, `variables`) and the
+Theano-era `network.Network` (`build_func_spec`, `param_values`, `toplevel_params`), made from
+placeholder classes under those module names so the files have the structure the original writes.
+Weights are random; the Theano-era state is made from version-2 variables by inverting the
+conversion facts (see pgan_tf/official/legacy.py), with a random wscale per layer.
 """
 
 import contextlib
@@ -175,7 +175,8 @@ def _d_dense0_back(w):
 
 
 def theano_state(func, spec, variables, rng, use_wscale=True):
-    """The Theano-era state whose conversion gives the version-2 `variables` (non-fused, no labels)."""
+    """The Theano-era state whose conversion gives the version-2 `variables` (non-fused, no
+    labels)."""
     v = dict(variables)
     r = int(np.log2(spec["resolution"]))
     if func.startswith("G"):

@@ -20,10 +20,10 @@ from dataset_helpers import (
     write_folder,
 )
 
+from pgan_tf import create_tfrecords
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "data_prep", "create_tfrecords.py")
-sys.path.insert(0, os.path.join(ROOT, "data_prep"))
-import create_tfrecords  # noqa: E402
 
 
 def _run(args, cwd):

@@ -48,7 +48,8 @@ def _curl_bodies(stdout):
 
 
 def test_cli_subprocess_exports_latest_snapshot(tmp_path):
-    """As users run it, from the repo root: exports the newest snapshot, prints the command lines."""
+    """As users run it, from the repo root: exports the newest snapshot, prints the command
+    lines."""
     rd = str(tmp_path / "run")
     gens = make_run_dir(rd, kimgs=(4, 12))
     bad = subprocess.run(
@@ -68,8 +69,8 @@ def test_cli_subprocess_exports_latest_snapshot(tmp_path):
     model_dir = os.path.join(rd, "export", "pgan")
     assert "network-snapshot-000012.keras (kimg 12)" in out
     assert (
-        f"tensorflow_model_server --rest_api_port=8501 --model_name=pgan --model_base_path={model_dir}\n"
-        in out
+        "tensorflow_model_server --rest_api_port=8501 --model_name=pgan "
+        f"--model_base_path={model_dir}\n" in out
     )
     assert "serving_default(latents: float32 [-1, 16]) -> {images: uint8 [-1, 8, 8, 3]}" in out
     assert "generate_png(latents: float32 [-1, 16]) -> {images_bytes: string [-1]}" in out

@@ -221,7 +221,7 @@ def test_conditional_labels(tmp_path, capsys):
         np.testing.assert_array_equal(
             np.array(Image.open(os.path.join(out, f"image-{i:04d}.png"))), expected[i]
         )
-    for bad, msg in (("7", r"classes must be in \[0, 3\)"), ("x", "--labels must be")):
+    for bad, _msg in (("7", r"classes must be in \[0, 3\)"), ("x", "--labels must be")):
         assert generate.main(["--model", res.path, "--out", out, "--labels", bad]) == 2
         assert capsys.readouterr().err.strip().startswith("error: --labels")
 

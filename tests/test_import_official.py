@@ -183,7 +183,8 @@ def test_train_resumes_from_the_imported_checkpoint(imported):
 
 
 def _full_size_states(rng, fmt):
-    """The paper's CelebA-HQ networks (1024², fmap_base 8192, fmap_max 512, latent 512), random weights."""
+    """The paper's CelebA-HQ networks (1024², fmap_base 8192, fmap_max 512, latent 512), random
+    weights."""
     kw = {"resolution": 1024, "fmap_base": 8192, "fmap_max": 512, "num_channels": 3}
     if fmt == "tfutil":
         g_kw = dict(kw, latent_size=512, fused_scale=False)
@@ -262,7 +263,8 @@ def test_full_size_celebahq_pickle_imports_and_serves_1024(tmp_path, fmt):
 
 
 def test_evaluate_scores_the_imported_generator(tmp_path):
-    """An imported run directory with --dataset_dir is scored by `pgan_tf.evaluate` like a trained one."""
+    """An imported run directory with --dataset_dir is scored by `pgan_tf.evaluate` like a trained
+    one."""
     data, out = tmp_path / "data", tmp_path / "run"
     _ok(
         run(

@@ -229,7 +229,8 @@ def test_workers_do_not_create_the_dataset_together(tmp_path):
     with pytest.raises(
         config_lib.ConfigError,
         match=r"with 2 workers create it before starting them: python "
-        r"data_prep/create_tfrecords.py create_synthetic .*/data --resolution 8 --num_images 16 --seed 5",
+        r"data_prep/create_tfrecords.py create_synthetic .*/data "
+        r"--resolution 8 --num_images 16 --seed 5",
     ):
         ensure_dataset(config, num_workers=2)
     assert not os.path.exists(tmp_path / "data")
@@ -290,7 +291,8 @@ def _free_port():
 
 @pytest.mark.slow
 def test_multi_worker_from_tf_config(tmp_path):
-    """Two worker processes on loopback, selected by TF_CONFIG: both finish, the chief writes the run."""
+    """Two worker processes on loopback, selected by TF_CONFIG: both finish, the chief writes the
+    run."""
     subprocess.run(
         [
             sys.executable,
@@ -380,7 +382,8 @@ def test_dry_run_prints_config_and_schedule_quietly(tmp_path):
 
 
 def test_export_cli_exports_a_checkpoints_ema_generator(trained, tmp_path):
-    """`export_saved_model.py --checkpoint` on a real run: the SavedModel equals the checkpoint's EMA G."""
+    """`export_saved_model.py --checkpoint` on a real run: the SavedModel equals the checkpoint's
+    EMA G."""
     from pgan_tf.model import sampling
     from pgan_tf.training import rundir
 

@@ -37,7 +37,8 @@ def run(tmp, *args, kill_at=None, timeout=300):
 
 
 def one_error_line(proc):
-    """The process's stderr, which must be exactly one `error: ...` line (TF start-up noise aside)."""
+    """The process's stderr, which must be exactly one `error: ...` line (TF start-up noise
+    aside)."""
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert "Traceback" not in proc.stderr, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -124,7 +125,8 @@ def test_corrupt_record_stops_after_a_checkpoint_naming_file_level_offset(base_r
     saved = ckpt.checkpoints(run_dir)[-1][1]
     offset = 24 * 247  # record 24 of 48, 247 bytes each
     assert line == (
-        f"error: {level}: corrupted record 24 at byte offset {offset} (8x8 level); saved {saved} of the last "
+        f"error: {level}: corrupted record 24 at byte offset {offset} (8x8 level); "
+        f"saved {saved} of the last "
         f"completed steps (kimg {images_seen(saved) / 1000:.3f}). List every damaged record with: "
         f"python data_prep/create_tfrecords.py verify {tmp_path}/data"
     )
@@ -149,7 +151,9 @@ real, calls = tf.train.Checkpoint.write, [0]
 def write(self, prefix, options=None):
     calls[0] += 1
     if calls[0] > 2:
-        raise tf.errors.ResourceExhaustedError(None, None, prefix + "_temp/part-00000-of-00001; No space left on device")
+        raise tf.errors.ResourceExhaustedError(
+            None, None, prefix + "_temp/part-00000-of-00001; No space left on device"
+        )
     return real(self, prefix, options=options)
 tf.train.Checkpoint.write = write
 sys.argv = ["train", *sys.argv[1:]]

@@ -15,15 +15,19 @@ from pgan_tf.ablation import configs, evaluation, plot, report, sweep
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-LOG = """\
-Run directory: x
-tick 1     kimg 1.0      lod 0.00  res   16      alpha 1.000 minibatch 8    time 12s       sec/tick 12.0
-tick 2     kimg 2.0      lod 0.00  res   16      alpha 1.000 minibatch 8    time 1m 05s    sec/tick 53.0
-Resumed from ckpt-1000 at kimg 1.0 (16x16, tick 1)
-tick 2     kimg 2.0      lod 0.00  res   16      alpha 1.000 minibatch 8    time 20s       sec/tick 8.0
-tick 3     kimg 3.0      lod 0.00  res   16      alpha 1.000 minibatch 8    time 1h 02m    sec/tick 8.0
-Done: kimg 3.0 in 1h 02m.
-"""
+LOG = (
+    "Run directory: x\n"
+    "tick 1     kimg 1.0      lod 0.00  res   16      alpha 1.000 minibatch 8    "
+    "time 12s       sec/tick 12.0\n"
+    "tick 2     kimg 2.0      lod 0.00  res   16      alpha 1.000 minibatch 8    "
+    "time 1m 05s    sec/tick 53.0\n"
+    "Resumed from ckpt-1000 at kimg 1.0 (16x16, tick 1)\n"
+    "tick 2     kimg 2.0      lod 0.00  res   16      alpha 1.000 minibatch 8    "
+    "time 20s       sec/tick 8.0\n"
+    "tick 3     kimg 3.0      lod 0.00  res   16      alpha 1.000 minibatch 8    "
+    "time 1h 02m    sec/tick 8.0\n"
+    "Done: kimg 3.0 in 1h 02m.\n"
+)
 
 
 # ------------------------------------------------------------------ log.txt
@@ -160,7 +164,8 @@ def test_kept_notes_survive_regeneration(tmp_path):
     assert report.kept_notes(path) == report.NOTES_PLACEHOLDER
     _touch(
         path,
-        f"old table\n{report.NOTES_START}\nWhy it differs.\n\nSecond line.\n{report.NOTES_END}\nold\n",
+        f"old table\n{report.NOTES_START}\nWhy it differs.\n\nSecond line.\n"
+        f"{report.NOTES_END}\nold\n",
     )
     assert report.kept_notes(path) == "Why it differs.\n\nSecond line."
 
@@ -193,7 +198,8 @@ def _read(path):
 
 
 def _files(directory):
-    """{relative path: (mtime_ns, contents)} of everything under a directory: untouched means both equal."""
+    """{relative path: (mtime_ns, contents)} of everything under a directory: untouched means both
+    equal."""
     return {
         rel: (os.stat(os.path.join(directory, rel)).st_mtime_ns, data)
         for rel, data in snapshot(directory).items()

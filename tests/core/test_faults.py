@@ -39,8 +39,10 @@ def test_lost_task_is_the_peer_not_this_process():
         None,
         None,
         (
-            "{{function_node __wrapped__CollectiveBcastSend_device_/job:worker/replica:0/task:0/device:CPU:0}} "
-            "Collective ops is aborted by: Error reported from /job:worker/task:1: The following tasks are unhealthy "
+            "{{function_node __wrapped__CollectiveBcastSend_device_"
+            "/job:worker/replica:0/task:0/device:CPU:0}} "
+            "Collective ops is aborted by: Error reported from /job:worker/task:1: "
+            "The following tasks are unhealthy "
             "(stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed."
         ),
     )
@@ -49,9 +51,12 @@ def test_lost_task_is_the_peer_not_this_process():
         None,
         None,
         (
-            "{{function_node __wrapped__CollectiveBcastRecv_device_/job:worker/replica:0/task:1/device:CPU:0}} "
-            "Collective ops is aborted by: recvmsg:Connection reset by peer\nAdditional GRPC error information from "
-            "remote target /job:worker/replica:0/task:0 while calling /tensorflow.WorkerService/CompleteInstance"
+            "{{function_node __wrapped__CollectiveBcastRecv_device_"
+            "/job:worker/replica:0/task:1/device:CPU:0}} "
+            "Collective ops is aborted by: recvmsg:Connection reset by peer\n"
+            "Additional GRPC error information from "
+            "remote target /job:worker/replica:0/task:0 while calling "
+            "/tensorflow.WorkerService/CompleteInstance"
         ),
     )
     assert faults.lost_task(reset, ("worker", 1)) == "/job:worker/replica:0/task:0"

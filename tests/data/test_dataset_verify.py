@@ -62,7 +62,8 @@ def test_truncated_file_and_record_counts(tmp_path):
     truncate(level(d, 3), 5 * step + 20)
     problems, _ = dataset_verify.verify(d)
     assert problems == [
-        f"{level(d, 3)}: record 5 at byte offset {5 * step}: truncated: the record needs {step - 20} more bytes "
+        f"{level(d, 3)}: record 5 at byte offset {5 * step}: truncated: "
+        f"the record needs {step - 20} more bytes "
         f"than the file has",
     ]
     truncate(level(d, 3), 4 * step)
@@ -98,8 +99,8 @@ def test_levels_must_be_box_averages_and_shapes_right(tmp_path):
         f"average of record 1 of ds-r03.tfrecords"
     )
     assert (
-        problems[2]
-        == f"{level(d, 2)}: record 3 at byte offset {3 * step2}: shape [3, 8, 8], expected [C, 4, 4] with C 1 or 3"
+        problems[2] == f"{level(d, 2)}: record 3 at byte offset {3 * step2}: "
+        "shape [3, 8, 8], expected [C, 4, 4] with C 1 or 3"
     )
 
 

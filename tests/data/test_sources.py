@@ -95,7 +95,8 @@ def test_center_crop_and_resize(tmp_path):
         dataset_tool.create_from_images(str(tmp_path / "ds"), str(src), progress=False)
     with pytest.raises(
         DatasetError,
-        match=r"0\.png: image is 40x24 and its centre crop 24x24 is not a power of two >= 4 \(pass --resolution N",
+        match=r"0\.png: image is 40x24 and its centre crop 24x24 is not a power of two >= 4 "
+        r"\(pass --resolution N",
     ):
         dataset_tool.create_from_images(
             str(tmp_path / "ds"), str(src), transform="center-crop", progress=False

@@ -198,11 +198,11 @@ def test_equalized_layers_gradients_match_the_plain_formula(use_wscale):
     for layer, plain in (
         (
             layers.EqualizedConv2D(5, 3, use_wscale=use_wscale),
-            lambda l, x: tf.nn.conv2d(x, l.kernel * l.scale, 1, "SAME"),
+            lambda conv, x: tf.nn.conv2d(x, conv.kernel * conv.scale, 1, "SAME"),
         ),
         (
             layers.EqualizedDense(5, use_wscale=use_wscale),
-            lambda l, x: tf.reshape(x, (2, -1)) @ (l.kernel * l.scale),
+            lambda dense, x: tf.reshape(x, (2, -1)) @ (dense.kernel * dense.scale),
         ),
     ):
         layer(x)
@@ -211,7 +211,7 @@ def test_equalized_layers_gradients_match_the_plain_formula(use_wscale):
             rng.normal(size=layer.compute_output_shape(x.shape)).astype(np.float32)
         )
         results = []
-        for f in (layer, lambda x: plain(layer, x) + layer.bias):
+        for f in (layer, lambda x, plain=plain, layer=layer: plain(layer, x) + layer.bias):
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 loss = tf.reduce_sum(f(x) * weights)

@@ -49,7 +49,8 @@ def test_tiny32_reproduces_the_originals_outputs(expected, lod):
 
 
 def test_the_reference_catches_a_wrong_dense_layout(expected, monkeypatch):
-    """Skipping the (C, H, W) → (H, W, C) permutation of the 4×4 dense layers is far outside tolerance."""
+    """Skipping the (C, H, W) → (H, W, C) permutation of the 4×4 dense layers is far outside
+    tolerance."""
     originals = (convert._g_sources, convert._d_sources)
 
     def unpermuted(sources):
@@ -131,7 +132,7 @@ def test_a_theano_era_state_imports_to_the_same_networks(tmp_path, use_wscale):
     )
     for name in ("G", "D", "Gs"):
         ma, mb = getattr(a, name), getattr(b, name)
-        assert [l.name for l in ma.layers] == [l.name for l in mb.layers]
+        assert [layer.name for layer in ma.layers] == [layer.name for layer in mb.layers]
         for wa, wb in zip(ma.get_weights(), mb.get_weights()):
             np.testing.assert_allclose(wb, wa, rtol=1e-5, atol=1e-6)
     z = np.random.RandomState(1).standard_normal((4, 16)).astype(np.float32)
@@ -139,8 +140,9 @@ def test_a_theano_era_state_imports_to_the_same_networks(tmp_path, use_wscale):
 
 
 def test_fused_scale_layers_compute_the_originals_fused_ops(tmp_path):
-    """G's Conv0_up (transposed conv of the padded, summed kernel) and D's Conv1_down (strided conv of
-    the padded, averaged kernel, then bias and leaky ReLU), computed here from the pickle's variables."""
+    """G's Conv0_up (transposed conv of the padded, summed kernel) and D's Conv1_down (strided conv
+    of the padded, averaged kernel, then bias and leaky ReLU), computed here from the pickle's
+    variables."""
     rng = np.random.RandomState(3)
     kw = {"resolution": 8, "fmap_base": 32, "fmap_max": 8, "num_channels": 3, "fused_scale": True}
     g_vars = official_writer.g_variables(rng, latent_size=8, **kw)
@@ -184,7 +186,8 @@ def test_fused_scale_layers_compute_the_originals_fused_ops(tmp_path):
 
 
 def test_static_kwargs_take_the_original_builders_defaults(tmp_path):
-    """latent_size None = nf(0); fused_scale absent = True (so plain Conv1 variables are a clear error)."""
+    """latent_size None = nf(0); fused_scale absent = True (so plain Conv1 variables are a clear
+    error)."""
     rng = np.random.RandomState(0)
     kw = {"resolution": 8, "fmap_base": 32, "fmap_max": 8, "num_channels": 3}
     g = official_writer.v2_state(

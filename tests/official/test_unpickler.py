@@ -65,7 +65,8 @@ def test_eval_hidden_inside_a_network_state_is_refused(tmp_path):
 
 
 def test_a_module_of_the_pickles_own_is_never_imported(tmp_path):
-    """A module whose import has a side effect, reachable on sys.path: the reader must not import it."""
+    """A module whose import has a side effect, reachable on sys.path: the reader must not import
+    it."""
     marker = tmp_path / "imported"
     (tmp_path / "pgan_evil_module.py").write_text(
         f"open({str(marker)!r}, 'w').write('x')\ndef hook(): pass\n"
@@ -106,7 +107,7 @@ def test_the_command_refuses_a_malicious_pickle_in_one_line(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "refused: the pickle names subprocess.call" in errors[0], (
         proc.stderr
     )

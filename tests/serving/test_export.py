@@ -46,7 +46,8 @@ def test_layout_and_result(exported):
 
 
 def _cli_signatures(text):
-    """{signature: {"inputs"|"outputs": {name: (dtype, shape)}}} parsed from saved_model_cli show --all."""
+    """{signature: {"inputs"|"outputs": {name: (dtype, shape)}}} parsed from saved_model_cli show
+    --all."""
     sigs = {}
     for block in re.split(r"\nsignature_def\['", text)[1:]:
         name = block.split("'", 1)[0]
@@ -253,7 +254,8 @@ def test_saved_model_loads_without_pgan_tf(exported):
         f"m = tf.saved_model.load({result.path!r})\n"
         f"z = np.array({z.tolist()!r}, dtype=np.float32)\n"
         "out = m.signatures['serving_default'](latents=tf.constant(z))['images'].numpy()\n"
-        "assert not any(k == 'pgan_tf' or k.startswith('pgan_tf.') for k, v in sys.modules.items() if v)\n"
+        "assert not any(k == 'pgan_tf' or k.startswith('pgan_tf.') "
+        "for k, v in sys.modules.items() if v)\n"
         "print(json.dumps(out.tolist()))\n"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

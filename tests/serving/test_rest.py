@@ -274,7 +274,8 @@ def test_real_tensorflow_model_server(served):
 
 @pytest.fixture(scope="module")
 def limited(served):
-    """The unconditional model again, behind small limits (4 instances, 4000-byte bodies, 2 s stalls)."""
+    """The unconditional model again, behind small limits (4 instances, 4000-byte bodies, 2 s
+    stalls)."""
     server = serving_rest.make_server(
         os.path.join(served["base"], "pgan"),
         "pgan",
@@ -342,7 +343,8 @@ def test_body_over_the_limit_is_413_unread(limited):
     status, body = post(limited["url"] + ":predict", big)
     assert status == 413
     assert body == {
-        "error": f"request body of {len(json.dumps(big).encode())} bytes is over this server's limit of "
+        "error": f"request body of {len(json.dumps(big).encode())} bytes is over "
+        "this server's limit of "
         f"4000 bytes (--max_body_bytes)"
     }
     # a huge announced body is refused at once, without waiting for (or reading) any of it

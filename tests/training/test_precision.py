@@ -28,7 +28,8 @@ def fake_probe(seconds):
 def test_read_cpu_flags_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text(
-        "processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\nflags\t: fpu\n"
+        "processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512_bf16\n\n"
+        "processor\t: 1\nflags\t: fpu\n"
     )
     assert precision.read_cpu_flags(str(info)) == {"fpu", "avx2", "avx512_bf16"}
     assert precision.read_cpu_flags(str(tmp_path / "absent")) is None
@@ -98,7 +99,7 @@ def test_the_config_holds_the_resolved_precision():
     config = config_lib.config_from_flags(config_lib.parse_flags(["--dataset_dir=/data/x"]))
     assert config.mixed_precision == "auto"
     with pytest.raises(config_lib.ConfigError, match="must be resolved at start-up"):
-        config.dtype_policy
+        _ = config.dtype_policy
     resolved = config_lib.with_precision(config, precision.choose("auto", AVX2_ONLY, [], no_probe))
     assert resolved.mixed_precision == "float32" and resolved.dtype_policy is None
     assert '"precision_note": "auto: the CPU has no avx512_bf16' in rundir.config_json(resolved)

@@ -108,7 +108,8 @@ def test_mixed_precision_stage(precision):
 
 @pytest.mark.parametrize("reset", [True, False])
 def test_optimizer_reset_at_a_new_stage(reset):
-    """The original resets Adam at every new lod; --noreset_optimizer carries kept weights' moments."""
+    """The original resets Adam at every new lod; --noreset_optimizer carries kept weights'
+    moments."""
     cfg = dataclasses.replace(BASE, reset_optimizer=reset)
     first = _trainer(cfg)
     first.run_steps(_iterator(4), tf.constant(2))
