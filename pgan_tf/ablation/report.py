@@ -290,6 +290,19 @@ def curves_png(summary, path):
     atomic.replace_via_temp(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
+_NOT_BUDGET = ("--dataset_dir", "--create_synthetic")
+
+
+def budget_line(flagfile, overrides):
+    """The setup's budget sentence: only flags that change what is trained change the budget;
+    where the data lives (--dataset_dir, --create_synthetic) does not."""
+    changed = [o for o in overrides if o.split("=", 1)[0] not in _NOT_BUDGET]
+    if not changed:
+        return f"The budget is `{flagfile}`'s unchanged."
+    listed = " ".join(f"`{o}`" for o in changed)
+    return f"**Reduced budget, not the quickstart's:** `{flagfile}` with {listed}."
+
+
 def _setup_text(runs, summary, sweep_dir):
     done = [r for r in runs if r["state"] == "done"]
     first = done[0]
@@ -301,12 +314,7 @@ def _setup_text(runs, summary, sweep_dir):
     flagfile = marker.get("flagfile", "quickstart.flags")
     total_train = sum(r["done"]["train_seconds"] for r in done)
     total_eval = sum(r["done"]["eval_seconds"] for r in done)
-    budget = (
-        f"**Reduced budget, not the quickstart's:** `{flagfile}` with "
-        f"{' '.join(f'`{o}`' for o in overrides)}."
-        if overrides
-        else f"The budget is `{flagfile}`'s unchanged."
-    )
+    budget = budget_line(flagfile, overrides)
     seeds = ", ".join(map(str, sorted({r["seed"] for r in done})))
     snapshots = ", ".join(f"{k:g}" for k in snaps)
     eval_res, eval_images = marker["resolution"], marker["num_images"]

@@ -332,3 +332,12 @@ def test_a_diverged_run_is_kept_as_a_result_and_not_retrained(tmp_path):
     }
     with pytest.raises(report.ReportError, match="no finished run"):
         report.write_report(settings.sweep_dir, str(tmp_path / "ablation.md"))
+
+
+def test_budget_line_ignores_where_the_data_lives():
+    assert report.budget_line(
+        "quickstart.flags", ["--dataset_dir=/x", "--create_synthetic=10"]
+    ) == ("The budget is `quickstart.flags`'s unchanged.")
+    assert report.budget_line("quickstart.flags", ["--dataset_dir=/x", "--total_kimg=12"]) == (
+        "**Reduced budget, not the quickstart's:** `quickstart.flags` with `--total_kimg=12`."
+    )
