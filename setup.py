@@ -16,6 +16,10 @@ setup(
         # package without declaring it.
         "importlib_resources",
         "numpy",
+        # SWD's compiled inner loops (pyramid, patches, exact sort-free 1-D distances)
+        "numba>=0.60",
+        # SWD runs BLAS single-threaded in its own threads (metrics/swd.py)
+        "threadpoolctl",
         "pillow",
         "absl-py",
         "tensorboard",
