@@ -75,19 +75,27 @@ def _bin_of(pos, top):
 
 @njit(nogil=True, fastmath=_REORDER_SUMS, cache=True)
 def _count(x, offset, scale, num_bins, counts):
-    """Pass 1: counts[bin] += 1 for every value of x."""
+    """Pass 1: counts[bin] += 1 for every value of x; the bins of a block of values are
+    computed vectorized first."""
     top = num_bins + 1.0
-    for i in range(x.size):
+    bins = np.empty(_BLOCK, np.int32)
+    full = x.size - x.size % _BLOCK
+    for start in range(0, full, _BLOCK):
+        for i in range(_BLOCK):
+            bins[i] = _bin_of((np.float64(x[start + i]) - offset) * scale, top)
+        for i in range(_BLOCK):
+            counts[bins[i]] += 1
+    for i in range(full, x.size):
         counts[_bin_of((np.float64(x[i]) - offset) * scale, top)] += 1
 
 
 @njit(nogil=True, fastmath=_REORDER_SUMS, cache=True)
-def _split(x, offset, scale, num_bins, weight, slot, stop, keys, low_bit):
+def _split(x, offset, scale, num_bins, weight, slot, keys, low_bit):
     """Pass 2: Σ weight·(j − pos) over the values, weight ±1 in one-signed bins (D ≥ 0 / ≤ 0)
-    and 0 in the others, whose positions go to their bin's run of keys (slot = next free
-    index, stop = end of the run) with the sample in the lowest mantissa bit. Blocks of 64
-    values are summed vectorized (a fixed trip count) into a bit mask of their kept values,
-    which are then stored one by one."""
+    and 0 in the others, whose values go to the bin's run of keys (slot = next free index)
+    as positions tagged with the sample in the lowest mantissa bit. Blocks of 64 values are
+    summed vectorized (a fixed trip count) into a bit mask of their kept values, which are
+    then stored one by one. (A float32 weight table is faster here than signs in `slot`.)"""
     top = num_bins + 1.0
     bits = keys.view(np.int64)
     area = 0.0
@@ -106,15 +114,16 @@ def _split(x, offset, scale, num_bins, weight, slot, stop, keys, low_bit):
             for i in range(start, x.size):
                 pos = (np.float64(x[i]) - offset) * scale
                 j = _bin_of(pos, top)
-                area += np.float64(weight[j]) * (j - pos)
-                mask |= np.uint64(weight[j] == 0.0) << np.uint64(i - start)
+                w = np.float64(weight[j])
+                area += w * (j - pos)
+                mask |= np.uint64(w == 0.0) << np.uint64(i - start)
         while mask:
             i = start + trailing_zeros(mask)
             mask &= mask - np.uint64(1)
             pos = (np.float64(x[i]) - offset) * scale
             j = _bin_of(pos, top)
             s = slot[j]
-            if 0 <= s < stop[j]:
+            if 0 <= s < keys.size:
                 keys[s] = pos
                 bits[s] = (bits[s] & _CLEAR_LOW_BIT) | low_bit
                 slot[j] = s + 1
@@ -133,27 +142,33 @@ def _insertion_sort(keys, start, stop):
 
 
 @njit(nogil=True, cache=True)
-def _kept_bins_area(keys, slot, left, num_bins):
+def _kept_bins_area(keys, slot, count_a, count_b, num_bins):
     """∫ |D| over the bins whose values were kept: sorts each bin's run of keys and integrates
-    D, which starts at left[bin] at the bin's left edge and steps +1 / −1 at each value of
+    D, which starts at its value at the bin's left edge and steps +1 / −1 at each value of
     a / b. Widths come from the positions with the sample bit cleared, so equal values of the
-    two samples add exactly nothing."""
+    two samples add exactly nothing. −1 if a run was not filled exactly (the passes disagreed
+    on a bin)."""
     bits = keys.view(np.int64)
     scratch = np.empty(1, np.float64)
     scratch_bits = scratch.view(np.int64)
     area = 0.0
     start = 0
+    left = 0  # D at the bin's left edge
     for j in range(num_bins + 2):
-        if slot[j] < 0:
+        size = count_a[j] + count_b[j]
+        if slot[j] < 0 or size == 0:
+            left += count_a[j] - count_b[j]
             continue
-        stop = slot[j]
-        if stop - start > _SORT_BUCKET_ABOVE:
+        stop = start + size
+        if slot[j] != stop:
+            return -1.0
+        if size > _SORT_BUCKET_ABOVE:
             keys[start:stop] = np.sort(keys[start:stop])
         else:
             _insertion_sort(keys, start, stop)
-        d = left[j]
+        d = left
         # bin 0 has no left edge, but D is 0 below its first value
-        prev = np.float64(j - 1) if j > 0 or stop == start else keys[start]
+        prev = np.float64(j - 1) if j > 0 else keys[start]
         for k in range(start, stop):
             scratch_bits[0] = bits[k] & _CLEAR_LOW_BIT
             pos = scratch[0]
@@ -162,6 +177,7 @@ def _kept_bins_area(keys, slot, left, num_bins):
             prev = pos
         if j <= num_bins:  # the open-ended last bin: D is 0 after its last value
             area += abs(d) * max(j - prev, 0.0)
+        left = d
         start = stop
     return area
 
@@ -185,34 +201,30 @@ def _w1(a, b, shift_a, shift_b, num_bins):
     count_b = np.zeros(num_bins + 2, np.int32)
     _count(a, offset_a, scale, num_bins, count_a)
     _count(b, offset_b, scale, num_bins, count_b)
-    weight = np.empty(num_bins + 2, np.float32)
+    weight = np.empty(num_bins + 2, np.float32)  # +1 / −1: D ≥ 0 / ≤ 0 in the bin, 0: kept
     slot = np.empty(num_bins + 2, np.int32)  # kept bins: start of the run; others −1
-    stop = np.empty(num_bins + 2, np.int32)
-    left = np.empty(num_bins + 2, np.int64)  # D at each bin's left edge
-    d, edges, kept = 0, 0.0, 0
+    d, edges, kept = 0, 0, 0
     for j in range(num_bins + 2):
         ca, cb = count_a[j], count_b[j]
-        left[j] = d
         inner = 0 < j <= num_bins
         if inner and (d - cb >= 0 or d + ca <= 0):
-            weight[j] = 1.0 if d - cb >= 0 else -1.0
-            edges += weight[j] * d
+            sign = 1 if d - cb >= 0 else -1
+            weight[j] = sign
             slot[j] = -1
+            edges += sign * d
         else:
             weight[j] = 0.0
             slot[j] = kept
             kept += ca + cb
-        stop[j] = kept
         d += ca - cb
     keys = np.empty(kept, np.float64)
-    area = edges
-    area += _split(a, offset_a, scale, num_bins, weight, slot, stop, keys, 0)
-    area -= _split(b, offset_b, scale, num_bins, weight, slot, stop, keys, 1)
-    for j in range(num_bins + 2):
-        if slot[j] >= 0 and slot[j] != stop[j]:
-            return _w1_by_sorting(a, b, shift_a, shift_b)
-    area += _kept_bins_area(keys, slot, left, num_bins)
-    return area / scale / a.size
+    area = np.float64(edges)
+    area += _split(a, offset_a, scale, num_bins, weight, slot, keys, 0)
+    area -= _split(b, offset_b, scale, num_bins, weight, slot, keys, 1)
+    kept_area = _kept_bins_area(keys, slot, count_a, count_b, num_bins)
+    if kept_area < 0:
+        return _w1_by_sorting(a, b, shift_a, shift_b)
+    return (area + kept_area) / scale / a.size
 
 
 def num_threads():
