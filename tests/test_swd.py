@@ -62,7 +62,7 @@ def _np_swd(reals, fakes, rng, patches=128, dirs=128, repeats=4):
         sets = []
         for p in pyr:
             img = p[lev].transpose(0, 3, 1, 2)  # NCHW
-            n, c, s, _ = img.shape
+            n, _, s, _ = img.shape
             descs = []
             for i in range(n):
                 cy = rng.integers(3, s - 3, patches)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pgan_tf.metrics import swd_kernels
-from pgan_tf.metrics.swd import pyr_down, pyr_up
+from pgan_tf.metrics.swd import compact_first_level, pyr_down, pyr_up
 from pgan_tf.metrics.swd_kernels import cut_patches, project, pyramid_step
 
 
@@ -18,6 +18,17 @@ def test_pyramid_step_is_bit_identical_to_the_numpy_helpers(dtype, shape):
     assert band.dtype == down.dtype == np.float32
     np.testing.assert_array_equal(down, want_down)
     np.testing.assert_array_equal(band, want_band)
+
+
+def test_first_level_of_uint8_images_is_exact_in_uint16():
+    x = np.random.default_rng(0).integers(0, 256, (4, 3, 32, 32), dtype=np.uint8)
+    x[0] = 255  # the largest value: 65280 / 256
+    _, down = pyramid_step(x)
+    compact = compact_first_level(down)
+    assert compact.dtype == np.uint16 and compact.max() == 65280
+    np.testing.assert_array_equal(compact.astype(np.float32) / 256, down)
+    for got, want in zip(pyramid_step(compact, 1 / 256), pyramid_step(down)):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_pyramid_step_rejects_odd_or_tiny_sizes():
@@ -42,7 +53,7 @@ def test_cut_patches_copies_patches_and_sums_each_channel():
 
 
 def test_project_lays_out_each_direction_contiguously(monkeypatch):
-    monkeypatch.setattr(swd_kernels, "_ROWS_PER_BLOCK", 64)  # several blocks and a partial one
+    monkeypatch.setattr(swd_kernels, "_VALUES_PER_BLOCK", 320)  # blocks of 64 rows, a partial one
     rng = np.random.default_rng(2)
     desc = rng.normal(size=(203, 147)).astype(np.float32)
     dirs = rng.normal(size=(147, 5)).astype(np.float32)

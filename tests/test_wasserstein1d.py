@@ -3,7 +3,11 @@ import numpy as np
 import pytest
 
 from pgan_tf.metrics import wasserstein1d
-from pgan_tf.metrics.wasserstein1d import default_num_bins, wasserstein1, wasserstein1_rows
+from pgan_tf.metrics.wasserstein1d import (
+    default_num_bins,
+    wasserstein1,
+    wasserstein1_rows,
+)
 
 
 def _sorted(a, b, shift_a=0.0, shift_b=0.0):

@@ -62,27 +62,30 @@ def _band_plane(x, g, rows, band):
 
 
 @njit(nogil=True, cache=True)
-def _pyramid_step(x, band, down):
+def _pyramid_step(x, scale, band, down):
     n, c, h, w = x.shape
     plane = np.empty((h, w), np.float32)
     rows_down = np.empty((h // 2, w), np.float32)
     rows_up = np.empty((h, w // 2), np.float32)
     for i in range(n):
         for ch in range(c):
-            plane[:] = x[i, ch]
+            for y in range(h):
+                for k in range(w):
+                    plane[y, k] = np.float32(x[i, ch, y, k]) * scale
             _down_plane(plane, rows_down, down[i, ch])
             _band_plane(plane, down[i, ch], rows_up, band[i, ch])
 
 
-def pyramid_step(gauss):
-    """(Laplacian band, next Gaussian level) of NCHW images (uint8 or float32): the next level
-    is pyr_down(gauss), the band gauss − pyr_up(next), both float32."""
+def pyramid_step(gauss, scale=1.0):
+    """(Laplacian band, next Gaussian level) of NCHW images gauss·scale (gauss uint8, uint16 or
+    float32; scale a power of two, so exact): the next level is pyr_down, the band the images
+    minus pyr_up(next), both float32."""
     n, c, h, w = gauss.shape
     if h % 2 or w % 2 or h < 4 or w < 4:
         raise ValueError(f"a pyramid step needs an even size of at least 4, got {h}×{w}")
     band = np.empty((n, c, h, w), np.float32)
     down = np.empty((n, c, h // 2, w // 2), np.float32)
-    _pyramid_step(np.ascontiguousarray(gauss), band, down)
+    _pyramid_step(np.ascontiguousarray(gauss), np.float32(scale), band, down)
     return band, down
 
 
@@ -136,17 +139,18 @@ def _transpose_into(src, dst):
                 dst[j, r] = src[r, j]
 
 
-_ROWS_PER_BLOCK = 16384
+_VALUES_PER_BLOCK = 1 << 18  # 1 MiB of float32: a block of products stays in cache
 
 
 def project(desc, dirs, out):
     """out[k, r] = desc[r] · dirs[:, k] for float32 desc [M, D], dirs [D, K], out [K, M]: BLAS
-    on blocks of rows ([rows, K] is the faster product for a few dozen directions), each block
-    transposed into out. Runs in the calling thread (releases the GIL)."""
+    on blocks of rows ([rows, K] is the faster product), each block transposed into out. Runs
+    in the calling thread (releases the GIL)."""
     dirs = np.ascontiguousarray(dirs, np.float32)
-    block = np.empty((min(_ROWS_PER_BLOCK, desc.shape[0]), dirs.shape[1]), np.float32)
-    for start in range(0, desc.shape[0], _ROWS_PER_BLOCK):
-        stop = min(desc.shape[0], start + _ROWS_PER_BLOCK)
+    rows = max(64, _VALUES_PER_BLOCK // dirs.shape[1])
+    block = np.empty((min(rows, desc.shape[0]), dirs.shape[1]), np.float32)
+    for start in range(0, desc.shape[0], rows):
+        stop = min(desc.shape[0], start + rows)
         part = block[:stop - start]
         np.matmul(desc[start:stop], dirs, out=part)
         _transpose_into(part, out[:, start:stop])
