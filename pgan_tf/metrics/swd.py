@@ -300,7 +300,7 @@ def random_directions(dims, dirs_per_repeat, repeats, seed):
 # 256, measured); each thread task projects a block of rows.
 _VALUES_PER_CHUNK = 1 << 27
 _MAX_DIRS_PER_CHUNK = 256
-_ROWS_PER_TASK = 1 << 16
+_ROWS_PER_TASK = 1 << 14  # small tasks: little idle time at the end of a chunk
 
 
 def _sliced_w1(a, b, dirs_a, dirs_b, shift_a, shift_b, pool):

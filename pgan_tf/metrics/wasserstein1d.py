@@ -5,9 +5,10 @@ D = N_a − N_b, N the number of values ≤ t. The values are cut into uniform b
 (pass 1). In a bin where D keeps one sign, ∫ |D| = ±(D at the bin's left edge + Σ_a (edge − x)
 − Σ_b (edge − x)), summed value by value (pass 2, vectorized over blocks of 64 values); only
 the values of bins where D may change sign, and of the two open-ended bins that take the far
-tails, are kept and integrated in order (a few per cent of them). The sliced Wasserstein distance of the paper sorts both samples per
-direction (the original: np.sort, O(M log M)); this gives the same number up to float64
-rounding in two linear passes, compiled with numba (measured by benchmarks/metrics.py).
+tails, are kept and integrated in order (a few per cent of them). The sliced Wasserstein
+distance of the paper sorts both samples per direction (the original: np.sort, O(M log M));
+this gives the same number up to float64 rounding in two linear passes, compiled with numba
+(~2.5–5 ns per value, against ~40 for np.sort of the original's layout on this machine).
 Rows (directions) run in parallel in Python threads: the compiled code releases the GIL, and
 threads that wait block instead of spinning (numba's own parallel loops cost ~3× the CPU time
 on short kernels on a busy machine, measured).
