@@ -1,14 +1,18 @@
 """Speed and memory of the SWD and MS-SSIM metrics at the paper's scale, against NumPy references.
 
 SWD: two sets of --num_images images (paper: 16384 per set) streamed batch by batch through
-SWDAccumulator, then result(); prints seconds, images/s (both sets counted), the peak RSS of
-the process while it ran, and the ratio to a NumPy version of the original implementation's
-method (metrics/sliced_wasserstein.py: the whole minibatch's Laplacian pyramid, patches
-gathered by flat index, every level's descriptors of a set kept, per-channel normalization,
-4 × 128 directions, np.sort of the projections) measured in the same run on the same images —
-the first --ref_images of them (all by default). The reference's pyramid blurs separably,
-which is faster than the original's 2-D scipy convolution, so the ratio is if anything low.
-Its memory is the original's too: all descriptors of both sets (~10 GB at 16384 images).
+SWDAccumulator, then result(); prints seconds, CPU seconds (all threads), images/s (both sets
+counted), the peak RSS of the process while it ran, and the ratio to a NumPy version of the
+original implementation's method (metrics/sliced_wasserstein.py: the whole minibatch's Laplacian
+pyramid, patches gathered by flat index, every level's descriptors of a set kept, per-channel
+normalization, 4 × 128 directions, np.sort of the projections) measured in the same run on the
+same images — the first --ref_images of them (all by default). The reference's pyramid blurs
+separably, which is faster than the original's 2-D scipy convolution, so the ratio is if anything
+low. Its memory is the original's too: all descriptors of both sets (~10 GB at 16384 images).
+Both ratios are printed: of seconds, and of CPU seconds (steadier on a shared machine; ours runs
+in a thread per CPU, the reference mostly in one). The two sets are two draws of one synthetic
+distribution, so the values are the real-vs-real floor of the metric; --spread_seeds=N prints
+our values over N seeds on the same images (their spread is the run-to-run spread).
 
 MS-SSIM: --num_images/2 pairs at 32² against a vectorized NumPy MS-SSIM.
 
@@ -38,6 +42,12 @@ flags.DEFINE_integer(
     "ratio (default: all --num_images; 0 skips the reference).",
 )
 flags.DEFINE_integer("ms_ssim_size", 32, "Resolution of the MS-SSIM timing (0 skips it).")
+flags.DEFINE_integer(
+    "spread_seeds",
+    0,
+    "Also run our SWD with this many seeds on the "
+    "--ref_images images and print each level's mean and std.",
+)
 
 
 def _batch(index, n, size, which):
@@ -76,7 +86,7 @@ class _PeakRSS:
         self.peak = max(self.peak, self._proc.memory_info().rss)
 
 
-# ------------------------------------------------------------ NumPy reference: the original's method
+# ----------------------------------------------------------- NumPy reference: the original's method
 def _ref_blur(x, scale):
     """NCHW binomial blur, mirror padding without edge repeat (separable, float32)."""
     k = np.array([1, 4, 6, 4, 1], np.float32) / 16.0
@@ -128,42 +138,55 @@ def _ref_sliced_wasserstein(a, b, rng, repeats=4, per_repeat=128):
     return np.mean(results)
 
 
+class _Clock:
+    """Seconds and CPU seconds (all threads of the process) of the timed blocks only."""
+
+    def __init__(self):
+        self.seconds = self.cpu = 0.0
+
+    def __enter__(self):
+        self._start = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds += time.perf_counter() - self._start[0]
+        self.cpu += time.process_time() - self._start[1]
+
+
 def _ref_swd(num_images, size, batch_size, rng):
-    """The original's SWD on the benchmark's images: → ({key: value}, seconds)."""
+    """The original's SWD on the benchmark's images: → ({key: value}, _Clock)."""
     levels = len(pyramid_resolutions(size))
-    seconds = 0.0
+    clock = _Clock()
     desc = {}
     for which in ("reals", "fakes"):
         per_level = [[] for _ in range(levels)]
         for batch in _batches(num_images, size, which, batch_size):
-            start = time.perf_counter()
-            for lod, level in enumerate(_ref_pyramid(batch.transpose(0, 3, 1, 2), levels)):
-                per_level[lod].append(_ref_patches(level, rng))
-            seconds += time.perf_counter() - start
-        start = time.perf_counter()
-        desc[which] = [_ref_finalize(d) for d in per_level]
-        seconds += time.perf_counter() - start
-    start = time.perf_counter()
-    dist = [_ref_sliced_wasserstein(a, b, rng) * 1e3 for a, b in zip(desc["reals"], desc["fakes"])]
-    seconds += time.perf_counter() - start
+            with clock:
+                for lod, level in enumerate(_ref_pyramid(batch.transpose(0, 3, 1, 2), levels)):
+                    per_level[lod].append(_ref_patches(level, rng))
+        with clock:
+            desc[which] = [_ref_finalize(d) for d in per_level]
+    with clock:
+        dist = [
+            _ref_sliced_wasserstein(a, b, rng) * 1e3 for a, b in zip(desc["reals"], desc["fakes"])
+        ]
     out = {f"SWDx1e3_{r}": d for r, d in zip(pyramid_resolutions(size), dist)}
     out["SWDx1e3_avg"] = float(np.mean(dist))
-    return out, seconds
+    return out, clock
 
 
 # ------------------------------------------------------------ ours
-def _our_swd(num_images, size, batch_size):
-    """SWDAccumulator on the benchmark's images → ({key: value}, add seconds, result seconds)."""
-    acc = SWDAccumulator(size, 3, seed=0)
-    adding = 0.0
+def _our_swd(num_images, size, batch_size, seed=0):
+    """SWDAccumulator on the benchmark's images → ({key: value}, add _Clock, result _Clock)."""
+    acc = SWDAccumulator(size, 3, seed=seed)
+    adding, result = _Clock(), _Clock()
     for which in ("reals", "fakes"):
         for batch in _batches(num_images, size, which, batch_size):
-            start = time.perf_counter()
-            acc.add(which, batch)
-            adding += time.perf_counter() - start
-    start = time.perf_counter()
-    out = acc.result()
-    return out, adding, time.perf_counter() - start
+            with adding:
+                acc.add(which, batch)
+    with result:
+        out = acc.result()
+    return out, adding, result
 
 
 def _np_ms_ssim(a, b):
@@ -207,38 +230,53 @@ def main(_):
         f"{os.cpu_count()} CPUs, {_load()}; SWD: {n} images per set, batches of "
         f"{FLAGS.batch_size}; images/s counts both sets; peak RSS is the whole process's"
     )
-    _our_swd(8, 32, 8)  # warm-up: first calls into BLAS and thread pools
     for size in (int(s) for s in FLAGS.sizes):
+        _our_swd(8, size, 8)  # warm-up: loads the compiled kernels, first calls into BLAS
         with _PeakRSS() as rss:
             values, adding, result = _our_swd(n, size, FLAGS.batch_size)
-        total = adding + result
+        total = adding.seconds + result.seconds
         print(
-            f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding:.1f} s, result "
-            f"{result:.1f} s), {2 * n / total:.0f} images/s, peak RSS "
-            f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(values)}"
+            f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding.seconds:.1f} s, "
+            f"result {result.seconds:.1f} s; CPU {adding.cpu + result.cpu:.1f} s), "
+            f"{2 * n / total:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB   ({_load()})"
+            f"\n    {_fmt(values)}"
         )
         if ref_n <= 0:
             continue
         if ref_n != n:
             values, adding, result = _our_swd(ref_n, size, FLAGS.batch_size)
-            ours = adding + result
             print(
-                f"SWD {size}² ours, {ref_n} images: {ours:.1f} s, {2 * ref_n / ours:.0f} "
-                f"images/s\n    {_fmt(values)}"
+                f"SWD {size}² ours, {ref_n} images: {adding.seconds + result.seconds:.1f} s "
+                f"(CPU {adding.cpu + result.cpu:.1f} s), "
+                f"{2 * ref_n / (adding.seconds + result.seconds):.0f} images/s\n"
+                f"    {_fmt(values)}"
             )
-        else:
-            ours = total
+        ours, ours_cpu = adding.seconds + result.seconds, adding.cpu + result.cpu
         with _PeakRSS() as rss:
-            ref_values, ref_s = _ref_swd(ref_n, size, FLAGS.batch_size, np.random.default_rng(0))
+            ref_values, ref = _ref_swd(ref_n, size, FLAGS.batch_size, np.random.default_rng(0))
         print(
-            f"SWD {size}² NumPy reference, {ref_n} images: {ref_s:.1f} s, "
-            f"{2 * ref_n / ref_s:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB\n"
-            f"    {_fmt(ref_values)}"
+            f"SWD {size}² NumPy reference, {ref_n} images: {ref.seconds:.1f} s "
+            f"(CPU {ref.cpu:.1f} s), {2 * ref_n / ref.seconds:.0f} images/s, peak RSS "
+            f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(ref_values)}"
         )
         print(
             f"SWD {size}² speed ratio ours / reference on the same {ref_n} images: "
-            f"{ref_s / ours:.1f}x   ({_load()})"
+            f"{ref.seconds / ours:.1f}x in seconds, {ref.cpu / ours_cpu:.1f}x in CPU seconds"
+            f"   ({_load()})"
         )
+        if FLAGS.spread_seeds:
+            runs = [
+                _our_swd(ref_n, size, FLAGS.batch_size, seed)[0]
+                for seed in range(FLAGS.spread_seeds)
+            ]
+            print(
+                f"SWD {size}² ours over {len(runs)} seeds, {ref_n} images: "
+                + " ".join(
+                    f"{k.removeprefix('SWDx1e3_')}={np.mean([r[k] for r in runs]):.3f}"
+                    f"±{np.std([r[k] for r in runs], ddof=1):.3f}"
+                    for k in runs[0]
+                )
+            )
     size = FLAGS.ms_ssim_size
     if size:
         pairs = max(1, n // 2)

@@ -63,7 +63,7 @@ def _np_swd(reals, fakes, rng, patches=128, dirs=128, repeats=4):
         sets = []
         for p in pyr:
             img = p[lev].transpose(0, 3, 1, 2)  # NCHW
-            n, c, s, _ = img.shape
+            n, _, s, _ = img.shape
             descs = []
             for i in range(n):
                 cy = rng.integers(3, s - 3, patches)
@@ -223,6 +223,57 @@ def test_sliced_wasserstein_equals_sorting_projections():
     want = np.mean([np.mean(np.abs(np.sort(a @ d, axis=0) - np.sort(b @ d, axis=0))) for d in dirs])
     assert want > 0.01
     assert sliced_wasserstein(a, b, 16, 3, seed=2) == pytest.approx(want, rel=1e-5)
+
+
+def _sorted_sliced(a, b, dirs_per_repeat, repeats, seed):
+    """The plain method: project, sort each direction's values (float64), average the gaps."""
+    dirs = np.concatenate(random_directions(a.shape[1], dirs_per_repeat, repeats, seed), axis=1)
+    pa = np.sort(a.astype(np.float64) @ dirs, axis=0)
+    pb = np.sort(b.astype(np.float64) @ dirs, axis=0)
+    return float(np.mean(np.abs(pa - pb)))
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 17, 1001])
+def test_sliced_wasserstein_equals_sorting_on_hard_sets(m):
+    """Ties within and across the sets, far outliers, tiny and odd sizes."""
+    rng = np.random.default_rng(m)
+    a = np.round(rng.normal(size=(m, 5)) * 2).astype(np.float32)  # many ties
+    b = np.round(rng.normal(size=(m, 5)) * 2).astype(np.float32)
+    b[: m // 2] = a[rng.permutation(m)[: m // 2]]  # rows shared with a
+    b[::7] *= 1000.0  # outliers
+    for x, y in ((a, b), (b, a), (a, a[::-1].copy())):
+        want = _sorted_sliced(x, y, 8, 3, 5)
+        # float32 projections against float64 ones: float32 rounding of the values
+        assert sliced_wasserstein(x, y, 8, 3, seed=5) == pytest.approx(want, rel=1e-5, abs=1e-6)
+    assert sliced_wasserstein(a, a[::-1].copy(), 8, 3, seed=5) == 0.0
+    with pytest.raises(ValueError, match="not finite"):
+        sliced_wasserstein(np.full((m, 5), np.inf, np.float32), a, 8, 3, seed=5)
+
+
+def test_extract_descriptors_rejects_bad_corners_and_outputs():
+    img = np.zeros((2, 3, 16, 16), np.float32)
+    with pytest.raises(ValueError, match="corners"):
+        extract_descriptors(img, np.array([[[0, 10]], [[0, 0]]]), 7)
+    with pytest.raises(ValueError, match="corners"):
+        extract_descriptors(img, np.zeros((2, 1, 3), np.int32), 7)
+    with pytest.raises(ValueError, match="out must be"):
+        extract_descriptors(img, np.zeros((2, 1, 2), np.int32), 7, out=np.zeros((2, 100)))
+
+
+def test_channel_stats_from_sums_equal_the_centred_update():
+    rng = np.random.default_rng(3)
+    raw = rng.normal([1.0, -5.0, 130.0], [2.0, 0.5, 60.0], (300, 49, 3))
+    raw = np.ascontiguousarray(raw.astype(np.float32).transpose(0, 2, 1)).reshape(300, -1)
+    direct, from_sums = ChannelStats(3), ChannelStats(3)
+    for chunk in (raw[:100], raw[100:]):
+        direct.add(chunk)
+        per = chunk.reshape(chunk.shape[0], 3, -1).astype(np.float64)
+        from_sums.add_sums(
+            per.shape[0] * per.shape[2],
+            np.stack([per.sum(axis=(0, 2)), (per**2).sum(axis=(0, 2))], 1),
+        )
+    np.testing.assert_allclose(from_sums.mean, direct.mean, rtol=1e-12)
+    np.testing.assert_allclose(from_sums.std(), direct.std(), rtol=1e-7)  # direct: float32 centring
 
 
 # ---------------------------------------------------------------- the whole metric
