@@ -20,6 +20,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
@@ -30,6 +32,9 @@ from pgan_tf.official.unpickler import OfficialPickleError
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import rundir, schedule
+
+if TYPE_CHECKING:
+    from pgan_tf.model.networks import NetworkConfig
 
 # The paper's schedule (App. A.1): 800k + 800k images per phase, minibatch 16, then 14 / 6 / 3
 # at 256² / 512² / 1024².
@@ -47,8 +52,10 @@ class ImportRequestError(ValueError):
 
 
 def paper_schedule(
-    resolution, lod_training_kimg=PAPER_PHASE_KIMG, lod_transition_kimg=PAPER_PHASE_KIMG
-):
+    resolution: int,
+    lod_training_kimg: float = PAPER_PHASE_KIMG,
+    lod_transition_kimg: float = PAPER_PHASE_KIMG,
+) -> schedule.ScheduleConfig:
     return schedule.ScheduleConfig(
         resolution=resolution,
         total_kimg=0.0,
@@ -58,7 +65,7 @@ def paper_schedule(
     )
 
 
-def stage_for_lod(sched, lod):
+def stage_for_lod(sched: schedule.ScheduleConfig, lod: float) -> tuple[schedule.Stage, float]:
     """(stage, kimg) where the schedule's networks are those of level of detail `lod`: the start of
     the stable stage for a whole lod, the point of the fade with α = 1 − frac(lod) otherwise."""
     level = math.floor(lod)
@@ -76,7 +83,7 @@ def stage_for_lod(sched, lod):
     )
 
 
-def resume_flags(config, sched):
+def resume_flags(config: NetworkConfig, sched: schedule.ScheduleConfig) -> list[str]:
     """The `pgan_tf.train` flags that rebuild these networks and this schedule (for --resume)."""
     net = config
     flags = [
@@ -103,18 +110,18 @@ def _write_json(path, obj):
 
 
 def import_pickle(
-    pkl,
-    out,
+    pkl: str,
+    out: str,
     *,
-    lod=0.0,
-    kimg=None,
-    name=None,
-    dataset_dir="",
-    seed=1000,
-    lod_training_kimg=PAPER_PHASE_KIMG,
-    lod_transition_kimg=PAPER_PHASE_KIMG,
-    log=print,
-):
+    lod: float = 0.0,
+    kimg: float | None = None,
+    name: str | None = None,
+    dataset_dir: str = "",
+    seed: int = 1000,
+    lod_training_kimg: float = PAPER_PHASE_KIMG,
+    lod_transition_kimg: float = PAPER_PHASE_KIMG,
+    log: Callable[[str], object] = print,
+) -> dict:
     """Writes run directory `out` from pickle `pkl`; returns a dict describing what was written."""
     out = os.path.abspath(out)
     if os.path.exists(out):

@@ -13,8 +13,12 @@ full resolution; here a network at lod L works at resolution / 2**floor(L), fadi
 equals upsample + conv with the kernel transposed to [k, k, in, out] and flipped spatially.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +26,10 @@ from pgan_tf.core.resolution import res_log2
 from pgan_tf.model import networks
 from pgan_tf.model.layers import WeightedSum
 from pgan_tf.official.legacy import theano_to_v2
-from pgan_tf.official.unpickler import OfficialPickleError, read_network_pickle
+from pgan_tf.official.unpickler import NetworkState, OfficialPickleError, read_network_pickle
+
+if TYPE_CHECKING:
+    import keras
 
 # The original builders' defaults for keys a pickle's static_kwargs may leave out
 # (G_paper / D_paper).
@@ -78,19 +85,19 @@ class OfficialNetworks:
     format: str  # "tfutil" or "theano"
 
     @property
-    def stage_resolution(self):
+    def stage_resolution(self) -> int:
         return self.resolution >> math.floor(self.lod)
 
     @property
-    def fade_in(self):
+    def fade_in(self) -> bool:
         return self.lod != math.floor(self.lod)
 
     @property
-    def alpha(self):
+    def alpha(self) -> float:
         return 1.0 - (self.lod - math.floor(self.lod)) if self.fade_in else 1.0
 
 
-def v2_state(net):
+def v2_state(net: NetworkState) -> dict:
     """The version-2 state of an unpickled network (Theano-era states converted)."""
     state = net.state
     if net.format == "theano" or "version" not in state:
@@ -123,7 +130,7 @@ def _variables(state, who):
     return out
 
 
-def network_config(g_state, d_state):
+def network_config(g_state: dict, d_state: dict) -> tuple[networks.NetworkConfig, int]:
     """`NetworkConfig` from G's and D's static_kwargs (missing keys: the original builders'
     defaults)."""
     for state, func in ((g_state, "G_paper"), (d_state, "D_paper")):
@@ -241,7 +248,12 @@ def _unfuse(variables):
     return out
 
 
-def fill_weights(model, variables, sources, who):
+def fill_weights(
+    model: keras.Model,
+    variables: dict[str, np.ndarray],
+    sources: dict[str, list[tuple[str, Callable[[np.ndarray], np.ndarray] | None]]],
+    who: str,
+) -> set[str]:
     """Sets every weight of `model` from the pickle's `variables`; returns the variable names used.
 
     Any missing variable or shape mismatch is an error naming both sides: nothing is left at init.
@@ -283,7 +295,9 @@ def _check_known(variables, sources, who):
         raise OfficialPickleError(f"{who}: unknown pickle variables {', '.join(extra[:6])}")
 
 
-def load_official_pickle(path, lod=0.0):
+def load_official_pickle(
+    path: str, lod: float = 0.0
+) -> tuple[keras.Model, keras.Model, keras.Model, networks.NetworkConfig]:
     """(G, D, Gs, config) of an original network pickle, built at `lod` (0 = stable at full
     resolution).
 
@@ -293,7 +307,7 @@ def load_official_pickle(path, lod=0.0):
     return nets.G, nets.D, nets.Gs, nets.config
 
 
-def load_official_networks(path, lod=0.0):
+def load_official_networks(path: str, lod: float = 0.0) -> OfficialNetworks:
     """`OfficialNetworks` of the pickle at `path`, built at `lod`."""
     g_net, d_net, gs_net = read_network_pickle(path)
     states = [v2_state(n) for n in (g_net, d_net, gs_net)]

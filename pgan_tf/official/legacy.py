@@ -50,7 +50,7 @@ _SPEC_DEFAULTS = {
 }
 
 
-def he_std(gain, shape):
+def he_std(gain: float, shape: tuple[int, ...]) -> float:
     """The TF version's runtime weight multiplier for a stored weight of `shape` (fan_in = all but
     last)."""
     return gain / np.sqrt(np.prod(shape[:-1]))
@@ -102,7 +102,7 @@ def _d_layers(resolution_log2):
     ]
 
 
-def theano_to_v2(state):
+def theano_to_v2(state: dict) -> dict:
     """The version-2 state (`static_kwargs`, `build_func_name`, `variables`) of a Theano-era
     state."""
     try:

@@ -11,6 +11,7 @@ plain dict; its `build_module_src` (source the original would `exec`) is never l
 import collections
 import io
 import pickle
+from typing import NoReturn
 
 import numpy as np
 
@@ -117,7 +118,7 @@ for _module in _NUMPY_MODULES:
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> object:
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
@@ -126,13 +127,13 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 f"(allowed: tfutil.Network, network.Network, numpy arrays); nothing was run"
             ) from None  # copyreg extension codes are resolved through find_class too
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: object) -> NoReturn:
         raise OfficialPickleError(
             "refused: the pickle uses persistent ids, which network pickles never do"
         )
 
 
-def loads(data):
+def loads(data: bytes) -> object:
     """Unpickles `data` with the restricted unpickler (Python 2 strings read as latin-1)."""
     try:
         return _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
@@ -144,7 +145,7 @@ def loads(data):
         ) from None
 
 
-def read_network_pickle(path):
+def read_network_pickle(path: str) -> list[NetworkState]:
     """[NetworkState] of the pickle at `path`: (G, D, Gs) as the original's training saves them."""
     try:
         with open(path, "rb") as f:

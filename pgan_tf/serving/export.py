@@ -7,15 +7,21 @@ warmup requests in `assets.extra/`. A version is written to a hidden temporary d
 TF Serving ignores, verified, then renamed into place, so a server never sees half a model.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from pgan_tf.core import atomic
 from pgan_tf.model import sampling
+
+if TYPE_CHECKING:
+    import keras
 
 DEFAULT_SIGNATURE = "serving_default"
 PNG_SIGNATURE = "generate_png"
@@ -50,7 +56,7 @@ class ExportResult:
     differing_fraction: float = None
 
 
-def existing_versions(model_dir):
+def existing_versions(model_dir: str) -> list[int]:
     """Sorted integer versions (all-digit subdirectories) under a TF Serving model directory."""
     if not os.path.isdir(model_dir):
         return []
@@ -61,7 +67,9 @@ def existing_versions(model_dir):
     )
 
 
-def resolve_version(model_dir, version=None, overwrite=False):
+def resolve_version(
+    model_dir: str, version: int | str | None = None, overwrite: bool = False
+) -> int:
     """The version to write: `version` if given (refused if it exists, unless overwrite), else
     one more than the highest existing version (1 when there is none)."""
     versions = existing_versions(model_dir)
@@ -78,7 +86,7 @@ def resolve_version(model_dir, version=None, overwrite=False):
     return version
 
 
-def generator_input_specs(generator):
+def generator_input_specs(generator: keras.Model) -> list[tf.TensorSpec]:
     """[TensorSpec] of the generator's inputs, named `latents` (and `labels`), batch free."""
     names = [t.name for t in generator.inputs]
     if names not in (["latents"], ["latents", "labels"]):
@@ -91,7 +99,7 @@ def generator_input_specs(generator):
     ]
 
 
-def to_uint8_tf(images):
+def to_uint8_tf(images: tf.Tensor) -> tf.Tensor:
     """Graph version of sampling.to_uint8: clip(rint((x + 1) · 127.5)) as uint8 (round half to
     even)."""
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
@@ -100,7 +108,7 @@ def to_uint8_tf(images):
 class GeneratorModule(tf.Module):
     """Holds the generator's variables and the traced serving functions."""
 
-    def __init__(self, generator):
+    def __init__(self, generator: keras.Model) -> None:
         super().__init__(name="pgan_generator")
         self.generator = generator
         specs = generator_input_specs(generator)
@@ -120,14 +128,16 @@ class GeneratorModule(tf.Module):
         self.serve = tf.function(serve, input_signature=specs)
         self.png = tf.function(png, input_signature=specs)
 
-    def signatures(self):
+    def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         return {
             DEFAULT_SIGNATURE: self.serve.get_concrete_function(),
             PNG_SIGNATURE: self.png.get_concrete_function(),
         }
 
 
-def signature_summary(signature_fn):
+def signature_summary(
+    signature_fn: tf.types.experimental.ConcreteFunction,
+) -> dict[str, dict[str, tuple[str, list[int]]]]:
     """{"inputs": {name: (dtype, shape)}, "outputs": {...}} of a concrete function, -1 for None."""
 
     def describe(spec):
@@ -142,7 +152,9 @@ def signature_summary(signature_fn):
     }
 
 
-def random_inputs(specs, batch_size, rng):
+def random_inputs(
+    specs: list[tf.TensorSpec], batch_size: int, rng: sampling.Rng
+) -> dict[str, np.ndarray]:
     """{name: array} of random inputs for the signature: normal latents, one-hot labels."""
     out = {}
     for spec in specs:
@@ -167,7 +179,9 @@ def _serving_apis():
     return (predict_pb2, prediction_log_pb2), None
 
 
-def write_warmup(saved_model_dir, model_name, specs, seed):
+def write_warmup(
+    saved_model_dir: str, model_name: str, specs: list[tf.TensorSpec], seed: int
+) -> tuple[str | None, str]:
     """Writes `assets.extra/tf_serving_warmup_requests` (TFRecord of PredictionLog).
 
     Returns (path, note); path is None when the serving protos are unavailable.
@@ -196,7 +210,7 @@ def write_warmup(saved_model_dir, model_name, specs, seed):
     )
 
 
-def read_warmup_requests(path):
+def read_warmup_requests(path: str) -> list[tuple[str, dict[str, np.ndarray]]]:
     """The PredictRequests of a warmup file, as [(signature_name, {input: np.ndarray})]."""
     apis, reason = _serving_apis()
     if apis is None:
@@ -218,7 +232,7 @@ MAX_PIXEL_DIFF = 1
 MAX_DIFFERING_FRACTION = 1e-3
 
 
-def check_pixels_agree(got, expected):
+def check_pixels_agree(got: np.ndarray, expected: np.ndarray) -> tuple[int, float]:
     """(max |diff|, share of differing values) of two uint8 image batches; ExportError past the
     float-rounding allowance (MAX_PIXEL_DIFF on at most MAX_DIFFERING_FRACTION of the values)."""
     delta = np.abs(got.astype(np.int32) - expected.astype(np.int32))
@@ -232,7 +246,9 @@ def check_pixels_agree(got, expected):
     return diff, fraction
 
 
-def verify_saved_model(path, generator, seed=0, batch_size=8):
+def verify_saved_model(
+    path: str, generator: keras.Model, seed: int = 0, batch_size: int = 8
+) -> tuple[int, float]:
     """Reloads the SavedModel and checks it against the Keras generator; returns (max |diff|,
     share of differing pixel values).
 
@@ -301,16 +317,16 @@ def _install(tmp_dir, final_dir, overwrite):
 
 
 def export_generator(
-    generator,
-    export_base,
-    model_name,
+    generator: keras.Model,
+    export_base: str,
+    model_name: str,
     *,
-    version=None,
-    overwrite=False,
-    warmup=True,
-    verify=True,
-    seed=0,
-):
+    version: int | str | None = None,
+    overwrite: bool = False,
+    warmup: bool = True,
+    verify: bool = True,
+    seed: int = 0,
+) -> ExportResult:
     """Writes `generator` to `<export_base>/<model_name>/<version>/` for TF Serving.
 
     Nothing is left behind on failure: the temporary directory and any directories this call
@@ -356,7 +372,7 @@ def export_generator(
     )
 
 
-def export_keras(generator, path: str, overwrite: bool = False) -> str:
+def export_keras(generator: keras.Model, path: str, overwrite: bool = False) -> str:
     """Saves the generator as a `.keras` file (loads with keras.saving.load_model after
     `import pgan_tf.model.layers`); written to a temporary name, then renamed."""
     if not path.endswith(".keras"):

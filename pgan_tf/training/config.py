@@ -4,9 +4,13 @@ Every flag has the paper's / original tool's default unless noted. The resolved 
 written to `<run_dir>/config.json` and is the only thing the training code reads.
 """
 
+from __future__ import annotations
+
 import argparse
 import dataclasses
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pgan_tf.core import cli
 from pgan_tf.core.resolution import resolutions_up_to
@@ -14,6 +18,10 @@ from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
 from pgan_tf.training.losses import LOSSES
 from pgan_tf.training.schedule import ScheduleConfig
+
+if TYPE_CHECKING:
+    from pgan_tf.data.dataset import DatasetInfo
+    from pgan_tf.training.precision import Choice
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # the flag; "auto" is resolved at start-up
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
@@ -40,7 +48,7 @@ class ConfigError(ValueError):
     """A flag value that cannot work; the message says which flag and why."""
 
 
-def grid_shape(spec, resolution):
+def grid_shape(spec: str | int, resolution: int) -> tuple[int, int]:
     """(columns, rows) of the sample grid. `spec` is '1080p' / '4k' (the original's: as many
     full-resolution images as fill that screen, 3×2 at 1024²), 'N' (N×N) or 'WxH'."""
     spec = str(spec).strip().lower()
@@ -117,11 +125,11 @@ class TrainConfig:
     resume: str = ""
     worker_timeout: float = 300.0
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @property
-    def dtype_policy(self):
+    def dtype_policy(self) -> str | None:
         if self.mixed_precision == "auto":
             raise ConfigError(
                 "mixed_precision 'auto' must be resolved at start-up (config.with_precision)"
@@ -131,7 +139,7 @@ class TrainConfig:
         ]
 
 
-def with_precision(config, choice):
+def with_precision(config: TrainConfig, choice: Choice) -> TrainConfig:
     """The config with the start-up's precision `choice` (a `pgan_tf.training.precision.Choice`)
     in it."""
     return dataclasses.replace(
@@ -416,7 +424,9 @@ def parse_flags(argv: list[str]) -> argparse.Namespace:
     return make_parser().parse_args(argv)
 
 
-def parse_table(text, value_type, flag):
+def parse_table(
+    text: str, value_type: Callable[[str], int | float], flag: str
+) -> tuple[tuple[int, int | float], ...]:
     """'256:14,512:6' → ((256, 14), (512, 6)), with a clear error naming the flag."""
     out = []
     for item in filter(None, (s.strip() for s in text.split(","))):
@@ -430,7 +440,7 @@ def parse_table(text, value_type, flag):
     return tuple(sorted(out))
 
 
-def config_from_flags(f):
+def config_from_flags(f: argparse.Namespace) -> TrainConfig:
     """Builds the frozen config from the parsed flags (`parse_flags`); errors name the flag."""
     if not f.dataset_dir:
         raise ConfigError("--dataset_dir is required")
@@ -528,7 +538,9 @@ def config_from_flags(f):
     )
 
 
-def resolve_with_dataset(config, info, num_replicas, labels_known=True):
+def resolve_with_dataset(
+    config: TrainConfig, info: DatasetInfo, num_replicas: int, labels_known: bool = True
+) -> TrainConfig:
     """Fills what the dataset decides (resolution, channels, labels) and checks it fits.
 
     `info` is a `pgan_tf.data.dataset.DatasetInfo`; `labels_known=False` (a dry run before the
@@ -581,7 +593,7 @@ def resolve_with_dataset(config, info, num_replicas, labels_known=True):
     )
 
 
-def tick_kimg_at(config, resolution):
+def tick_kimg_at(config: TrainConfig, resolution: int) -> float:
     table = dict(config.log.tick_kimg)
     if resolution in table:
         return table[resolution]
@@ -589,7 +601,7 @@ def tick_kimg_at(config, resolution):
     return table[max(below)] if below else min(table.values())
 
 
-def train_config_from_dict(d):
+def train_config_from_dict(d: dict) -> TrainConfig:
     """Inverse of `TrainConfig.to_dict`, for the dicts of earlier versions too (a run's
     config.json is read by `pgan_tf.training.rundir.read_config`)."""
     d = dict(d)

@@ -51,14 +51,14 @@ class ScheduleConfig:
             raise ValueError("learning rates must be positive")
 
     @property
-    def start_resolution(self):
+    def start_resolution(self) -> int:
         """The resolution training starts at."""
         return self.initial_resolution if self.growing else self.resolution
 
-    def minibatch(self, resolution):
+    def minibatch(self, resolution: int) -> int:
         return int(dict(self.minibatch_dict).get(resolution, self.minibatch_base))
 
-    def learning_rate(self, resolution):
+    def learning_rate(self, resolution: int) -> float:
         return float(dict(self.lr_dict).get(resolution, self.lr_base))
 
 
@@ -73,7 +73,7 @@ class Stage:
     end_kimg: float  # math.inf for the last stage
 
     @property
-    def name(self):
+    def name(self) -> str:
         return f"{self.resolution}x{self.resolution}" + ("-fade" if self.fade_in else "")
 
 
@@ -114,7 +114,7 @@ def schedule_at(config: ScheduleConfig, kimg: float) -> ScheduleState:
     )
 
 
-def stages(config: ScheduleConfig) -> list:
+def stages(config: ScheduleConfig) -> list[Stage]:
     """Every stage of the run in order, with the kimg at which it starts and ends.
 
     A fade stage runs from the end of a phase's stabilization to the end of its transition; the
@@ -145,7 +145,9 @@ def stage_at(config: ScheduleConfig, kimg: float) -> Stage:
     raise ValueError(f"kimg {kimg} is outside the schedule")
 
 
-def fade_alpha(stage: Stage, images_seen, config: ScheduleConfig) -> tf.Tensor:
+def fade_alpha(
+    stage: Stage, images_seen: float | tf.Tensor | tf.Variable, config: ScheduleConfig
+) -> tf.Tensor:
     """α of `stage` once `images_seen` images have been shown: the fraction of its transition done,
     in [0, 1] (float32 tensor); 1 for a stable stage.
 

@@ -7,6 +7,10 @@ Adam optimizers (the original resets optimizer state when the networks grow; wit
 runs several D+G steps per call with nothing in Python per image.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
 import tensorflow as tf
 
@@ -16,14 +20,17 @@ from pgan_tf.training import losses, schedule
 from pgan_tf.training.distribute import replica_slice
 from pgan_tf.training.optimizer import FusedAdam
 
+if TYPE_CHECKING:
+    from pgan_tf.training.config import TrainConfig
+
 STAT_NAMES = ("loss_d", "loss_g", "grad_penalty", "score_real", "score_fake")
 
 
-def fade_variables(model):
+def fade_variables(model: keras.Model) -> list[keras.Variable]:
     return [layer.alpha for layer in model.layers if isinstance(layer, WeightedSum)]
 
 
-def make_optimizer(config, learning_rate):
+def make_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
     opt = FusedAdam(
         learning_rate=learning_rate,
         beta_1=config.adam_beta1,
@@ -39,7 +46,12 @@ def _adam(optimizer):
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
-def carry_optimizer_state(old_opt, old_model, new_opt, new_model):
+def carry_optimizer_state(
+    old_opt: keras.optimizers.Optimizer,
+    old_model: keras.Model,
+    new_opt: keras.optimizers.Optimizer,
+    new_model: keras.Model,
+) -> int:
     """Copies Adam's moments of every weight the two models share (same layer and weight name)
     and its step count, so bias correction goes on: the original's `reset_opt_for_new_lod=False`.
     Weights of new layers keep zero moments. Returns how many weights were carried."""
@@ -68,8 +80,16 @@ class StageTrainer:
     """
 
     def __init__(
-        self, config, strategy, stage, images_seen, rng, previous=None, num_workers=1, worker=0
-    ):
+        self,
+        config: TrainConfig,
+        strategy: tf.distribute.Strategy,
+        stage: schedule.Stage,
+        images_seen: tf.Variable,
+        rng: tf.random.Generator,
+        previous: StageTrainer | None = None,
+        num_workers: int = 1,
+        worker: int = 0,
+    ) -> None:
         self.config = config
         self.strategy = strategy
         self.stage = stage
@@ -213,14 +233,14 @@ class StageTrainer:
         return tf.stack([loss_d, loss_g, average(gp), *scores])
 
     # ---- sampling ----------------------------------------------------------------------------
-    def set_alpha_now(self):
+    def set_alpha_now(self) -> float:
         """Sets α of every fade layer from `images_seen` (for sampling outside the step)."""
         alpha = float(self.alpha())
         for v in self._fade_vars:
             v.assign(alpha)
         return alpha
 
-    def checkpoint_objects(self):
+    def checkpoint_objects(self) -> dict[str, keras.Model | keras.optimizers.Optimizer]:
         return {
             "generator": self.G,
             "discriminator": self.D,
