@@ -102,7 +102,8 @@ def test_unknown_shapes_are_an_error():
         flops.count_flops(graph)
 
 
-def test_a_tiny_stage_step_is_counted_inside_run_steps():
+def _tiny_trainer(resolution):
+    """(trainer, iterator of zero images) of the stable stage at `resolution` of a tiny config."""
     from pgan_tf.model.networks import NetworkConfig
     from pgan_tf.training.config import DataConfig, TrainConfig
     from pgan_tf.training.schedule import ScheduleConfig, stages
@@ -110,10 +111,10 @@ def test_a_tiny_stage_step_is_counted_inside_run_steps():
 
     cfg = TrainConfig(
         network=NetworkConfig(fmap_base=16, fmap_max=8, latent_size=8),
-        schedule=ScheduleConfig(resolution=4, total_kimg=1, minibatch_base=4),
+        schedule=ScheduleConfig(resolution=resolution, total_kimg=1, minibatch_base=4),
         data=DataConfig(path="unused"),
     )
-    stage = stages(cfg.schedule)[0]
+    stage = [s for s in stages(cfg.schedule) if s.resolution == resolution and not s.fade_in][0]
     trainer = StageTrainer(
         cfg,
         tf.distribute.get_strategy(),
@@ -121,10 +122,15 @@ def test_a_tiny_stage_step_is_counted_inside_run_steps():
         tf.Variable(0, dtype=tf.int64),
         tf.random.Generator.from_seed(0),
     )
-    images = np.zeros((4, 4, 4, 3), np.float32)
+    images = np.zeros((4, resolution, resolution, 3), np.float32)
     iterator = iter(
         tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True)
     )
+    return trainer, iterator
+
+
+def test_a_tiny_stage_step_is_counted_inside_run_steps():
+    trainer, iterator = _tiny_trainer(4)
     concrete = trainer.run_steps.get_concrete_function(iterator, tf.constant(1))
     body = flops.step_graph(concrete)
     count = flops.count_flops(body)
@@ -170,28 +176,7 @@ def test_op_kinds_from_names_and_onednn_types():
 
 def test_profiled_tiny_step_has_every_kind_of_op():
     """The profiler table's source: one call of a tiny stage's compiled step."""
-    from pgan_tf.model.networks import NetworkConfig
-    from pgan_tf.training.config import DataConfig, TrainConfig
-    from pgan_tf.training.schedule import ScheduleConfig, stages
-    from pgan_tf.training.stage import StageTrainer
-
-    cfg = TrainConfig(
-        network=NetworkConfig(fmap_base=16, fmap_max=8, latent_size=8),
-        schedule=ScheduleConfig(resolution=8, total_kimg=1, minibatch_base=4),
-        data=DataConfig(path="unused"),
-    )
-    stage = [s for s in stages(cfg.schedule) if s.resolution == 8 and not s.fade_in][0]
-    trainer = StageTrainer(
-        cfg,
-        tf.distribute.get_strategy(),
-        stage,
-        tf.Variable(0, dtype=tf.int64),
-        tf.random.Generator.from_seed(0),
-    )
-    images = np.zeros((4, 8, 8, 3), np.float32)
-    iterator = iter(
-        tf.data.Dataset.from_tensor_slices(images).repeat().batch(4, drop_remainder=True)
-    )
+    trainer, iterator = _tiny_trainer(8)
     trainer.run_steps(iterator, tf.constant(1))
     times = flops.profile_op_times(lambda: trainer.run_steps(iterator, tf.constant(2)).numpy())
     assert {
