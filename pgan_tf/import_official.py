@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import shutil
 import sys
@@ -27,6 +26,7 @@ import tensorflow as tf
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.core import atomic, cli
+from pgan_tf.core.resolution import split_lod
 from pgan_tf.official.convert import load_official_networks
 from pgan_tf.official.unpickler import OfficialPickleError
 from pgan_tf.training import checkpoint as ckpt
@@ -68,15 +68,10 @@ def paper_schedule(
 def stage_for_lod(sched: schedule.ScheduleConfig, lod: float) -> tuple[schedule.Stage, float]:
     """(stage, kimg) where the schedule's networks are those of level of detail `lod`: the start of
     the stable stage for a whole lod, the point of the fade with α = 1 − frac(lod) otherwise."""
-    level = math.floor(lod)
-    res = sched.resolution >> level
+    res, fading, alpha = split_lod(sched.resolution, lod)
     for stage in schedule.stages(sched):
-        if stage.resolution != res:
-            continue
-        if lod == level and not stage.fade_in:
-            return stage, stage.start_kimg
-        if lod != level and stage.fade_in:
-            return stage, stage.start_kimg + (1.0 - (lod - level)) * sched.lod_transition_kimg
+        if stage.resolution == res and stage.fade_in == fading:
+            return stage, stage.start_kimg + (alpha if fading else 0.0) * sched.lod_transition_kimg
     raise ImportRequestError(
         f"lod {lod:g} has no stage in a schedule starting at "
         f"{sched.initial_resolution}x{sched.initial_resolution}"

@@ -16,13 +16,12 @@ equals upsample + conv with the kernel transposed to [k, k, in, out] and flipped
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pgan_tf.core.resolution import res_log2
+from pgan_tf.core.resolution import res_log2, split_lod
 from pgan_tf.model import networks
 from pgan_tf.model.layers import WeightedSum
 from pgan_tf.official.legacy import theano_to_v2
@@ -86,15 +85,15 @@ class OfficialNetworks:
 
     @property
     def stage_resolution(self) -> int:
-        return self.resolution >> math.floor(self.lod)
+        return split_lod(self.resolution, self.lod)[0]
 
     @property
     def fade_in(self) -> bool:
-        return self.lod != math.floor(self.lod)
+        return split_lod(self.resolution, self.lod)[1]
 
     @property
     def alpha(self) -> float:
-        return 1.0 - (self.lod - math.floor(self.lod)) if self.fade_in else 1.0
+        return split_lod(self.resolution, self.lod)[2]
 
 
 def v2_state(net: NetworkState) -> dict:
@@ -321,8 +320,7 @@ def load_official_networks(path: str, lod: float = 0.0) -> OfficialNetworks:
         raise OfficialPickleError(
             f"lod must be in [0, {r - 2}] for a {resolution}x{resolution} network, got {lod:g}"
         )
-    level = math.floor(lod)
-    stage_res, fade = resolution >> level, lod != level
+    stage_res, fade, alpha = split_lod(resolution, lod)
     raw = [_variables(s, n) for s, n in zip(states, ("G", "D", "Gs"))]
     d_fused = any("/Conv1_down/" in name for name in raw[1])
     if resolution >= 8 and d_fused != config.fused_scale:
@@ -341,7 +339,7 @@ def load_official_networks(path: str, lod: float = 0.0) -> OfficialNetworks:
         model = build(config, stage_res, fade)
         fill_weights(model, state_vars, mapping, f"{path} {name}")
         if fade:
-            networks.set_alpha(model, 1.0 - (lod - level))
+            networks.set_alpha(model, alpha)
         built[name] = model
     pickle_lod = float(np.asarray(variables[2].get("lod", 0.0)))
     return OfficialNetworks(

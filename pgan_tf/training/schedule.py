@@ -13,7 +13,7 @@ import math
 
 import tensorflow as tf
 
-from pgan_tf.core.resolution import res_log2
+from pgan_tf.core.resolution import join_lod, res_log2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,10 +94,9 @@ def lod_at(config: ScheduleConfig, kimg: float) -> float:
     """The original's level of detail at `kimg`, counting down to 0 at the final resolution:
     log2(final resolution) − log2(the stage's resolution), plus 1 − α while a block fades in."""
     stage = stage_at(config, kimg)
-    lod = float(res_log2(config.resolution) - res_log2(stage.resolution))
-    if stage.fade_in:
-        lod += 1.0 - float(fade_alpha(stage, kimg * 1000, config))
-    return lod
+    return join_lod(
+        config.resolution, stage.resolution, float(fade_alpha(stage, kimg * 1000, config))
+    )
 
 
 def schedule_at(config: ScheduleConfig, kimg: float) -> ScheduleState:
