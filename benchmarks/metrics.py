@@ -20,34 +20,51 @@ MS-SSIM: --num_images/2 pairs at 32² against a vectorized NumPy MS-SSIM.
 """
 
 import os
+import sys
 import threading
 import time
 
 import numpy as np
 import psutil
-from absl import app, flags
 
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
+from pgan_tf.core import cli
 from pgan_tf.metrics.ms_ssim import ms_ssim_pairs, num_scales, scale_weights
 from pgan_tf.metrics.swd import SWDAccumulator, pyramid_resolutions
 
-FLAGS = flags.FLAGS
-flags.DEFINE_integer("num_images", 16384, "Images per set (the paper: 16384).")
-flags.DEFINE_list("sizes", ["128"], "Image resolutions to time SWD at.")
-flags.DEFINE_integer("batch_size", 64, "Images per streamed batch.")
-flags.DEFINE_integer(
-    "ref_images",
-    None,
-    "Images per set for the NumPy reference and the "
-    "ratio (default: all --num_images; 0 skips the reference).",
-)
-flags.DEFINE_integer("ms_ssim_size", 32, "Resolution of the MS-SSIM timing (0 skips it).")
-flags.DEFINE_integer(
-    "spread_seeds",
-    0,
-    "Also run our SWD with this many seeds on the "
-    "--ref_images images and print each level's mean and std.",
-)
+
+def make_parser() -> cli.ArgumentParser:
+    """The benchmark's flags (absl syntax, as every command of the project)."""
+    p = cli.ArgumentParser(prog="benchmarks/metrics.py", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--num_images",
+        type=cli.integer,
+        default=16384,
+        help="Images per set (the paper: 16384).",
+    )
+    p.add_list("--sizes", default=["128"], help="Image resolutions to time SWD at.")
+    p.add_argument("--batch_size", type=cli.integer, default=64, help="Images per streamed batch.")
+    p.add_argument(
+        "--ref_images",
+        type=cli.integer,
+        default=None,
+        help="Images per set for the NumPy reference and the ratio (default: all --num_images; "
+        "0 skips the reference).",
+    )
+    p.add_argument(
+        "--ms_ssim_size",
+        type=cli.integer,
+        default=32,
+        help="Resolution of the MS-SSIM timing (0 skips it).",
+    )
+    p.add_argument(
+        "--spread_seeds",
+        type=cli.integer,
+        default=0,
+        help="Also run our SWD with this many seeds on the --ref_images images and print each "
+        "level's mean and std.",
+    )
+    return p
 
 
 def _batch(index, n, size, which):
@@ -223,17 +240,20 @@ def _load():
     return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def main(_):
-    n = FLAGS.num_images
-    ref_n = n if FLAGS.ref_images is None else FLAGS.ref_images
+def main(argv: list[str] | None = None) -> int:
+    flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if flags.num_images < 2 or flags.batch_size < 1 or any(int(s) < 16 for s in flags.sizes):
+        return cli.fail("--num_images must be >= 2, --batch_size >= 1, --sizes >= 16", cli.USAGE)
+    n = flags.num_images
+    ref_n = n if flags.ref_images is None else flags.ref_images
     print(
         f"{os.cpu_count()} CPUs, {_load()}; SWD: {n} images per set, batches of "
-        f"{FLAGS.batch_size}; images/s counts both sets; peak RSS is the whole process's"
+        f"{flags.batch_size}; images/s counts both sets; peak RSS is the whole process's"
     )
-    for size in (int(s) for s in FLAGS.sizes):
+    for size in (int(s) for s in flags.sizes):
         _our_swd(8, size, 8)  # warm-up: loads the compiled kernels, first calls into BLAS
         with _PeakRSS() as rss:
-            values, adding, result = _our_swd(n, size, FLAGS.batch_size)
+            values, adding, result = _our_swd(n, size, flags.batch_size)
         total = adding.seconds + result.seconds
         print(
             f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding.seconds:.1f} s, "
@@ -244,7 +264,7 @@ def main(_):
         if ref_n <= 0:
             continue
         if ref_n != n:
-            values, adding, result = _our_swd(ref_n, size, FLAGS.batch_size)
+            values, adding, result = _our_swd(ref_n, size, flags.batch_size)
             print(
                 f"SWD {size}² ours, {ref_n} images: {adding.seconds + result.seconds:.1f} s "
                 f"(CPU {adding.cpu + result.cpu:.1f} s), "
@@ -253,7 +273,7 @@ def main(_):
             )
         ours, ours_cpu = adding.seconds + result.seconds, adding.cpu + result.cpu
         with _PeakRSS() as rss:
-            ref_values, ref = _ref_swd(ref_n, size, FLAGS.batch_size, np.random.default_rng(0))
+            ref_values, ref = _ref_swd(ref_n, size, flags.batch_size, np.random.default_rng(0))
         print(
             f"SWD {size}² NumPy reference, {ref_n} images: {ref.seconds:.1f} s "
             f"(CPU {ref.cpu:.1f} s), {2 * ref_n / ref.seconds:.0f} images/s, peak RSS "
@@ -264,10 +284,10 @@ def main(_):
             f"{ref.seconds / ours:.1f}x in seconds, {ref.cpu / ours_cpu:.1f}x in CPU seconds"
             f"   ({_load()})"
         )
-        if FLAGS.spread_seeds:
+        if flags.spread_seeds:
             runs = [
-                _our_swd(ref_n, size, FLAGS.batch_size, seed)[0]
-                for seed in range(FLAGS.spread_seeds)
+                _our_swd(ref_n, size, flags.batch_size, seed)[0]
+                for seed in range(flags.spread_seeds)
             ]
             print(
                 f"SWD {size}² ours over {len(runs)} seeds, {ref_n} images: "
@@ -277,7 +297,7 @@ def main(_):
                     for k in runs[0]
                 )
             )
-    size = FLAGS.ms_ssim_size
+    size = flags.ms_ssim_size
     if size:
         pairs = max(1, n // 2)
         a = np.concatenate(list(_batches(pairs, size, "reals", 1024)))
@@ -304,7 +324,8 @@ def main(_):
             f"images/s, mean {score:.5f}), NumPy {ref:.2f} s ({2 * pairs / ref:.0f} images/s, "
             f"mean {ref_score:.5f}), ratio {ref / ours:.2f}x   ({_load()})"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(main())

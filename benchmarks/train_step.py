@@ -62,8 +62,8 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
 
+from pgan_tf.core import cli
 from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import distribute, precision
@@ -88,59 +88,77 @@ CONFIGS = {
     "wide-256": {"fmap_base": 8192, "fmap_max": 256, "latent_size": 256, "minibatch_base": 16},
 }
 
-FLAGS = flags.FLAGS
 
-
-def define_flags():
-    """Defined at run time only, so tests can import the helpers without the command-line flags
-    (--mixed_precision is also a training flag)."""
-    flags.DEFINE_string(
-        "config",
-        "quickstart",
-        f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.",
+def make_parser() -> cli.ArgumentParser:
+    """The benchmark's flags (absl syntax, as every command of the project)."""
+    p = cli.ArgumentParser(prog="benchmarks/train_step.py", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--config",
+        default="quickstart",
+        help=f"Which networks and minibatches to time: {', '.join(CONFIGS)} or a flag file.",
     )
-    flags.DEFINE_float(
-        "gpu_tflops", 15.7, "Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak)."
+    p.add_argument(
+        "--gpu_tflops",
+        type=float,
+        default=15.7,
+        help="Peak TFLOP/s of the GPU in the estimate (15.7: a V100's float32 peak).",
     )
-    flags.DEFINE_list(
-        "resolutions", [], "Resolutions to time (default: every resolution of the config)."
+    p.add_list(
+        "--resolutions", help="Resolutions to time (default: every resolution of the config)."
     )
-    flags.DEFINE_list(
-        "mixed_precision",
-        ["float32", "auto"],
-        "Compute precisions to time; auto: what training picks on this machine.",
+    p.add_list(
+        "--mixed_precision",
+        default=["float32", "auto"],
+        help="Compute precisions to time; auto: what training picks on this machine.",
     )
-    flags.DEFINE_integer(
-        "steps", 0, "D+G steps per run_steps call (default: the config's steps_per_call)."
+    p.add_argument(
+        "--steps",
+        type=cli.integer,
+        default=0,
+        help="D+G steps per run_steps call (default: the config's steps_per_call).",
     )
-    flags.DEFINE_integer(
-        "calls", 4, "Timed run_steps calls per stage (the best and the median are reported)."
+    p.add_argument(
+        "--calls",
+        type=cli.integer,
+        default=4,
+        help="Timed run_steps calls per stage (the best and the median are reported).",
     )
-    flags.DEFINE_bool(
-        "fade", False, "Also time the fade-in stage of every resolution above the first."
+    p.add_bool("--fade", help="Also time the fade-in stage of every resolution above the first.")
+    p.add_argument(
+        "--peak_size",
+        type=cli.integer,
+        default=2048,
+        help="Matmul peak: an [n, n] x [n, n] product.",
     )
-    flags.DEFINE_integer("peak_size", 2048, "Matmul peak: an [n, n] x [n, n] product.")
-    flags.DEFINE_integer(
-        "peak_conv_batch", 8, "Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME."
+    p.add_argument(
+        "--peak_conv_batch",
+        type=cli.integer,
+        default=8,
+        help="Conv peak: N x 64 x 64 x 256 -> 256 channels, 3x3, SAME.",
     )
-    flags.DEFINE_bool(
-        "isolate",
-        False,
-        "Time every resolution in a process of its own (a stage's peak memory is its own, and "
-        "the paper's widths need 10+ GB per stage), then print one summary and the schedule "
-        "estimate.",
+    p.add_bool(
+        "--isolate",
+        help="Time every resolution in a process of its own (a stage's peak memory is its own, "
+        "and the paper's widths need 10+ GB per stage), then print one summary and the "
+        "schedule estimate.",
     )
-    flags.DEFINE_integer(
-        "overhead_reps", 8, "Pairs of calls measuring the fixed cost of a call (first stage only)."
+    p.add_argument(
+        "--overhead_reps",
+        type=cli.integer,
+        default=8,
+        help="Pairs of calls measuring the fixed cost of a call (first stage only).",
     )
-    flags.DEFINE_string(
-        "rows_json", "", "With --isolate, internal: where a child process writes its summary rows."
+    p.add_argument(
+        "--rows_json",
+        default="",
+        help="With --isolate, internal: where a child process writes its summary rows.",
     )
-    flags.DEFINE_bool(
-        "profile",
-        True,
-        "Run one more call per stage and precision under the TF profiler: time per op type.",
+    p.add_bool(
+        "--profile",
+        default=True,
+        help="Run one more call per stage and precision under the TF profiler: time per op type.",
     )
+    return p
 
 
 # ------------------------------------------------------------------------------- configuration
@@ -159,7 +177,7 @@ def load_config(name):
     elif os.path.isfile(name):
         path, overrides = name, []
     else:
-        raise app.UsageError(
+        raise ValueError(
             f"--config: {name!r} is neither one of {', '.join(CONFIGS)} nor a flag file"
         )
     return config_lib.config_from_flags(config_lib.parse_flags([f"--flagfile={path}", *overrides]))
@@ -603,33 +621,36 @@ def resolve_precisions(names):
     return out
 
 
-def main(argv):
-    del argv
+def main(argv: list[str] | None = None) -> int:
+    flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = load_config(flags.config)
+    except ValueError as e:
+        return cli.fail(e, cli.USAGE)
     # The only TF warnings here are expected: the FLOP profiler's deprecated v1 API and one
     # input-pipeline trace per stage run. They would split the table; errors still show.
     tf.get_logger().setLevel("ERROR")
-    config = load_config(FLAGS.config)
     strategy = distribute.make_strategy(config.distribute)
-    steps = FLAGS.steps or config.steps_per_call
-    resolutions = [int(r) for r in FLAGS.resolutions] or sorted(
+    steps = flags.steps or config.steps_per_call
+    resolutions = [int(r) for r in flags.resolutions] or sorted(
         {s.resolution for s in stages(config.schedule)}
     )
     plan = [
         s
         for s in stages(config.schedule)
-        if s.resolution in resolutions and (FLAGS.fade or not s.fade_in)
+        if s.resolution in resolutions and (flags.fade or not s.fade_in)
     ]
-    print(f"Train step benchmark, config {FLAGS.config}: {describe(config)}")
-    precisions = resolve_precisions(FLAGS.mixed_precision)
+    print(f"Train step benchmark, config {flags.config}: {describe(config)}")
+    precisions = resolve_precisions(flags.mixed_precision)
     print(
         f"{strategy.num_replicas_in_sync} replica(s) ({type(strategy).__name__}), "
         f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}; "
-        f"{steps} steps per run_steps call, {FLAGS.calls} timed calls per stage; in-memory data"
+        f"{steps} steps per run_steps call, {flags.calls} timed calls per stage; in-memory data"
     )
-    if FLAGS.isolate:
-        run_isolated(config, plan, steps)
-        return
-    peaks = Peaks(precisions, FLAGS.peak_size, FLAGS.peak_conv_batch)
+    if flags.isolate:
+        run_isolated(flags, config, plan, steps)
+        return cli.OK
+    peaks = Peaks(precisions, flags.peak_size, flags.peak_conv_batch)
     rows = []
     for i, stage in enumerate(plan):
         done = measure_stage(
@@ -638,10 +659,10 @@ def main(argv):
             stage,
             precisions,
             steps,
-            FLAGS.calls,
+            flags.calls,
             peaks,
-            FLAGS.overhead_reps * (i == 0),
-            FLAGS.profile,
+            flags.overhead_reps * (i == 0),
+            flags.profile,
         )
         rows += done
         print(
@@ -688,10 +709,11 @@ def main(argv):
     )
     for r in rows:
         r["conv_per_cpu_s"] = peaks.best_per_cpu_second(r["prec"], "conv")
-    if FLAGS.rows_json:
-        write_summary_rows(FLAGS.rows_json, rows)
-    print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
-    print_estimate(config, rows, FLAGS.gpu_tflops)
+    if flags.rows_json:
+        write_summary_rows(flags.rows_json, rows)
+    print(f"\nEstimated train-step time of the {flags.config} schedule at these speeds:")
+    print_estimate(config, rows, flags.gpu_tflops)
+    return cli.OK
 
 
 SUMMARY_KEYS = (
@@ -720,7 +742,7 @@ def write_summary_rows(path, rows):
         json.dump([{k: r.get(k) for k in SUMMARY_KEYS} for r in rows], f)
 
 
-def run_isolated(config, plan, steps):
+def run_isolated(flags, config, plan, steps):
     """Each resolution of `plan` timed by a child process of this script; one summary after."""
     rows, failed = [], []
     resolutions = sorted({s.resolution for s in plan})
@@ -730,17 +752,17 @@ def run_isolated(config, plan, steps):
             cmd = [
                 sys.executable,
                 os.path.abspath(__file__),
-                f"--config={FLAGS.config}",
+                f"--config={flags.config}",
                 f"--resolutions={res}",
-                f"--mixed_precision={','.join(FLAGS.mixed_precision)}",
+                f"--mixed_precision={','.join(flags.mixed_precision)}",
                 f"--steps={steps}",
-                f"--calls={FLAGS.calls}",
-                f"--peak_size={FLAGS.peak_size}",
-                f"--peak_conv_batch={FLAGS.peak_conv_batch}",
-                f"--overhead_reps={FLAGS.overhead_reps if i == 0 else 0}",
-                f"--gpu_tflops={FLAGS.gpu_tflops}",
-                "--profile" if FLAGS.profile else "--noprofile",
-                "--fade" if FLAGS.fade else "--nofade",
+                f"--calls={flags.calls}",
+                f"--peak_size={flags.peak_size}",
+                f"--peak_conv_batch={flags.peak_conv_batch}",
+                f"--overhead_reps={flags.overhead_reps if i == 0 else 0}",
+                f"--gpu_tflops={flags.gpu_tflops}",
+                "--profile" if flags.profile else "--noprofile",
+                "--fade" if flags.fade else "--nofade",
                 f"--rows_json={out}",
             ]
             print(f"\n===== {res}x{res} in its own process =====", flush=True)
@@ -751,7 +773,7 @@ def run_isolated(config, plan, steps):
             with open(out) as f:
                 rows += json.load(f)
     print(
-        f"\n===== Summary, config {FLAGS.config} (every resolution timed in its own process) ====="
+        f"\n===== Summary, config {flags.config} (every resolution timed in its own process) ====="
     )
     print(
         f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} "
@@ -772,10 +794,9 @@ def run_isolated(config, plan, steps):
     for res, code in failed:
         why = ": killed, out of memory?" if code in (-9, 137) else ""
         print(f"  {res}x{res}: the child process failed (exit code {code}{why})")
-    print(f"\nEstimated train-step time of the {FLAGS.config} schedule at these speeds:")
-    print_estimate(config, rows, FLAGS.gpu_tflops)
+    print(f"\nEstimated train-step time of the {flags.config} schedule at these speeds:")
+    print_estimate(config, rows, flags.gpu_tflops)
 
 
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    sys.exit(main())

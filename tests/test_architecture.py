@@ -92,6 +92,22 @@ def test_no_single_letter_module_aliases():
     assert found == []
 
 
+def test_one_flag_library():
+    """Commands, benchmarks and tools parse flags with `pgan_tf.core.cli` only (absl's syntax
+    without absl's global flag registry)."""
+    found = []
+    for path in _python_files("pgan_tf", "benchmarks", "data_prep", "export", "tools"):
+        tree = ast.parse(open(path).read(), path)
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{os.path.relpath(path, REPO)}: {n}" for n in names if n.startswith("absl")]
+    assert found == []
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_main_taking_argv(command):
     path = os.path.join(PACKAGE, f"{command}.py")

@@ -25,7 +25,7 @@ def test_config_from_a_flag_file_and_named_configs():
         3,
     )
     assert ts.load_config("paper-small").network.fmap_max == 128
-    with pytest.raises(Exception, match="neither one of"):
+    with pytest.raises(ValueError, match="neither one of"):
         ts.load_config("no-such-config")
 
 
