@@ -67,9 +67,10 @@ class _Panel:
 def line_chart(panels, names, *, xlabel, floor_label="floor", width=1400, height=560):
     """PIL image of side-by-side panels.
 
-    panels: [{'title': str, 'series': {name: [(x, y), ...]}, 'floor': y or None}]; a 'floor' is
-    drawn as a dashed grey line (e.g. the real-vs-real SWD). names: the legend, in order, one
-    colour each; series missing from a panel are not drawn.
+    panels: [{'title': str, 'series': {name: [(x, y), ...]}, 'floor': y or None, 'xlabel': str
+    (optional, else `xlabel`)}]; a 'floor' is drawn as a dashed grey line (e.g. the real-vs-real
+    SWD). names: the legend, in order, one colour each; series missing from a panel are not
+    drawn.
     """
     if not panels or not names:
         raise ValueError("line_chart needs at least one panel and one series")
@@ -98,7 +99,13 @@ def line_chart(panels, names, *, xlabel, floor_label="floor", width=1400, height
         draw.text(
             ((left + right) / 2, top - 14), panel["title"], fill=_AXIS, font=font, anchor="ms"
         )
-        draw.text(((left + right) / 2, bottom + 34), xlabel, fill=_AXIS, font=small, anchor="mt")
+        draw.text(
+            ((left + right) / 2, bottom + 34),
+            panel.get("xlabel", xlabel),
+            fill=_AXIS,
+            font=small,
+            anchor="mt",
+        )
         if panel.get("floor") is not None:
             _, py = pane.point(pane.xticks[0], panel["floor"])
             for x in range(int(left), int(right), 16):

@@ -108,6 +108,8 @@ def summarize(runs):
             k: _mean_curve([r["done"]["snapshots"] for r in mine], k)
             for k in ("SWDx1e3_avg", "shape_evenness")
         }
+        entry["time_curve"] = _time_curve([r["done"]["snapshots"] for r in mine])
+        entry["snapshots"] = {r["seed"]: r["done"]["snapshots"] for r in mine}
         out[ablation.name] = entry
     return out
 
@@ -118,6 +120,48 @@ def _mean_curve(runs_snapshots, key):
         for row in snapshots:
             by_kimg.setdefault(row["kimg"], []).append(row[key])
     return [(kimg, sum(v) / len(v)) for kimg, v in sorted(by_kimg.items())]
+
+
+def _time_curve(runs_snapshots, key="SWDx1e3_avg"):
+    """[(training minutes, `key`)] per snapshot kimg, both averaged over the seeds that timed it."""
+    by_kimg = {}
+    for snapshots in runs_snapshots:
+        for row in snapshots:
+            if row.get("train_seconds") is not None:
+                by_kimg.setdefault(row["kimg"], []).append((row["train_seconds"] / 60, row[key]))
+    return [
+        (sum(t for t, _ in v) / len(v), sum(y for _, y in v) / len(v))
+        for _, v in sorted(by_kimg.items())
+    ]
+
+
+def _timed(snapshots, key):
+    return [(row["train_seconds"], row[key]) for row in snapshots if "train_seconds" in row]
+
+
+def value_at_time(snapshots, seconds, key="SWDx1e3_avg"):
+    """`key` after `seconds` of training, linear between the two snapshots around it; None when
+    `seconds` lies outside the snapshots' times (nothing is extrapolated)."""
+    points = _timed(snapshots, key)
+    for (t0, y0), (t1, y1) in zip(points, points[1:]):
+        if t0 <= seconds <= t1:
+            return y0 if t1 == t0 else y0 + (y1 - y0) * (seconds - t0) / (t1 - t0)
+    if points and seconds == points[0][0]:
+        return points[0][1]
+    return None
+
+
+def time_to_reach(snapshots, target, key="SWDx1e3_avg"):
+    """Training seconds at which `key` first comes down to `target`, linear between the snapshot
+    above it and the first at or below it; None if it never does."""
+    points = _timed(snapshots, key)
+    for i, (t1, y1) in enumerate(points):
+        if y1 <= target:
+            if i == 0:
+                return t1
+            t0, y0 = points[i - 1]
+            return t0 + (t1 - t0) * (y0 - target) / (y0 - y1)
+    return None
 
 
 def _fmt(pair, digits, percent=False):
@@ -266,6 +310,63 @@ def agreement_table(summary):
     return "\n".join(lines)
 
 
+_EQUAL_TIME_HEAD = [
+    "| Seed | Full method: training time | Full method: final SWD×10³ avg "
+    "| No growing: SWD×10³ avg at that time | No growing: time to reach that SWD |",
+    "|--:|--:|--:|--:|--:|",
+]
+
+
+def equal_time_section(summary):
+    """Fig. 4's question for progressive growing, per seed: where the no-growing run stood after
+    the full method's training time, and how long it took to reach the full method's final SWD.
+    Empty when either has no finished run with the same seed."""
+    full, flat = summary.get("full"), summary.get("no_growing")
+    if not full or not flat:
+        return ""
+    seeds = sorted(set(full["snapshots"]) & set(flat["snapshots"]))
+    rows, at, final, reach = [], [], [], []
+    for seed in seeds:
+        mine, other = full["snapshots"][seed], flat["snapshots"][seed]
+        t, swd = mine[-1].get("train_seconds"), mine[-1]["SWDx1e3_avg"]
+        if t is None:
+            continue
+        there, needed = value_at_time(other, t), time_to_reach(other, swd)
+        at.append(there)
+        final.append(swd)
+        reach.append(needed)
+        rows.append(
+            f"| {seed} | {_minutes(t)} | {swd:.2f} | "
+            + (f"{there:.2f}" if there is not None else "– (it had not trained that long)")
+            + " | "
+            + (_minutes(needed) if needed is not None else "never, within its budget")
+            + " |"
+        )
+    if not rows:
+        return ""
+    (m_at, s_at), (m_full, s_full) = mean_spread(at), mean_spread(final)
+    if not math.isfinite(m_at):
+        reading = "no seed's no-growing run trained as long as the full method"
+    elif abs(m_at - m_full) <= s_at + s_full:
+        reading = "no clear difference at equal time (within the seed spreads)"
+    elif m_at > m_full:
+        reading = "growing is ahead at equal time, as in Fig. 4"
+    else:
+        reading = "growing is behind at equal time, unlike Fig. 4"
+    return f"""## Progressive growing at equal training time (Fig. 4)
+
+The paper's case for growing is speed as much as quality: most images are shown at low
+resolution, where a step is cheap. Per seed, the no-growing run read at the full method's
+training time (linear between its snapshots), and the time it needed to reach the full method's
+final SWD. Wall-clock times: they carry the machine's load at the time of each run.
+
+{chr(10).join(_EQUAL_TIME_HEAD + rows)}
+
+Mean over seeds: the full method {_fmt((m_full, s_full), 2)} at its end, no growing
+{_fmt((m_at, s_at), 2)} at the same time: {reading}.
+"""
+
+
 def curves_png(summary, path):
     """Writes the plot: average SWD (with the floor) and shape evenness against kimg."""
     names = [a for a in configs.ABLATIONS if a.name in summary and summary[a.name]["seeds"]]
@@ -281,11 +382,22 @@ def curves_png(summary, path):
             "floor": summary["reals"]["shape_evenness"][0],
         },
     ]
+    timed = {a.name: summary[a.name]["time_curve"] for a in names if summary[a.name]["time_curve"]}
+    if timed:
+        panels.append(
+            {
+                "title": "SWD x 1e3 average against wall-clock time",
+                "series": timed,
+                "floor": summary["reals"]["SWDx1e3_avg"][0],
+                "xlabel": "training time (minutes)",
+            }
+        )
     image = plot.line_chart(
         panels,
         [a.name for a in names],
         xlabel="images shown (kimg)",
         floor_label="reals (SWD: real vs real)",
+        width=600 * len(panels),
     )
     atomic.replace_via_temp(path, lambda tmp: image.save(tmp, format="PNG"))
 
@@ -355,8 +467,8 @@ def render(runs, sweep_dir, png_name, notes):
         else " Some configurations have a single seed: no spread, so every difference counts there."
     )
     curves_alt = (
-        "Average SWD and shape evenness against images shown, one line per configuration "
-        "(mean over seeds)"
+        "Average SWD and shape evenness against images shown, and average SWD against "
+        "training time, one line per configuration (mean over seeds)"
     )
     parts = [
         f"""\
@@ -388,6 +500,7 @@ reports for every step.{one_seed}
 
 {agreement_table(summary)}
 
+{equal_time_section(summary)}
 {NOTES_START}
 {notes}
 {NOTES_END}

@@ -115,7 +115,10 @@ def _marker(config, seed, swd, evenness, seconds):
             "train_seconds": seconds,
             "eval_seconds": 5.0,
             "baseline": {**row, "SWDx1e3_avg": 2.0},
-            "snapshots": [{**row, "kimg": 60, "SWDx1e3_avg": swd * 2}, {**row, "kimg": 120}],
+            "snapshots": [
+                {**row, "kimg": 60, "SWDx1e3_avg": swd * 2, "train_seconds": seconds / 2},
+                {**row, "kimg": 120, "train_seconds": seconds},
+            ],
         },
     }
 
@@ -157,6 +160,42 @@ def test_summary_mean_and_half_range_and_verdicts():
     mixed[-1]["done"]["train_kimg"] = 60.0
     with pytest.raises(report.ReportError, match="different settings"):
         report.summarize(mixed)
+
+
+def _timed(*points):
+    return [{"train_seconds": t, "SWDx1e3_avg": y} for t, y in points]
+
+
+def test_value_at_time_interpolates_and_never_extrapolates():
+    snaps = _timed((100, 80.0), (300, 40.0), (400, 30.0))
+    assert report.value_at_time(snaps, 200) == 60.0
+    assert report.value_at_time(snaps, 100) == 80.0 and report.value_at_time(snaps, 400) == 30.0
+    assert report.value_at_time(snaps, 50) is None and report.value_at_time(snaps, 401) is None
+    assert report.value_at_time([{"SWDx1e3_avg": 1.0}], 0) is None  # untimed snapshots
+
+
+def test_time_to_reach_is_the_first_crossing():
+    snaps = _timed((100, 80.0), (300, 40.0), (400, 50.0), (500, 20.0))
+    assert report.time_to_reach(snaps, 60.0) == 200.0
+    assert report.time_to_reach(snaps, 45.0) == 275.0  # not the later crossing after 400
+    assert report.time_to_reach(snaps, 90.0) == 100.0
+    assert report.time_to_reach(snaps, 10.0) is None
+
+
+def test_equal_time_section_reads_no_growing_at_the_full_methods_time():
+    runs = [
+        _marker("full", 1, 10.0, 0.9, 400),  # snapshots: (200 s, 20), (400 s, 10)
+        _marker("no_growing", 1, 5.0, 0.9, 800),  # (400 s, 10), (800 s, 5)
+        _marker("full", 2, 10.0, 0.9, 400),
+        _marker("no_growing", 2, 5.0, 0.9, 1600),  # (800 s, 10): not trained 400 s yet
+    ]
+    text = report.equal_time_section(report.summarize(runs))
+    assert "| 1 | 6m 40s | 10.00 | 10.00 | 6m 40s |" in text
+    assert "| 2 | 6m 40s | 10.00 | – (it had not trained that long) | 13m 20s |" in text
+    assert "no clear difference at equal time" in text
+    assert report.equal_time_section(report.summarize(runs[:1])) == ""
+    ahead = [_marker("full", 1, 10.0, 0.9, 400), _marker("no_growing", 1, 10.0, 0.9, 800)]
+    assert "growing is ahead at equal time" in report.equal_time_section(report.summarize(ahead))
 
 
 def test_kept_notes_survive_regeneration(tmp_path):
@@ -242,7 +281,7 @@ def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     for title in ("Full method", "− pixelwise feature normalization", "Real vs real"):
         assert title in text
     assert "![" in text and "(ablation.png)" in text and report.NOTES_PLACEHOLDER in text
-    assert Image.open(png).size[0] == 1400
+    assert Image.open(png).size[0] == 1800  # kimg, evenness, and SWD against training time
     full_run = sweep.state(os.path.join(settings.sweep_dir, "full-s1"))[1]
     marker = json.loads(_read(os.path.join(full_run, sweep.DONE_FILE)))
     assert [row["kimg"] for row in marker["snapshots"]] == [1, 2]
