@@ -42,7 +42,8 @@ that is the gradient penalty's second-order part.
 
 Every stage also reports its peak resident memory (the kernel's high-water mark, reset before the
 stage), and the estimate adds the schedule's time on one GPU of --gpu_tflops peak, assuming it
-reaches the same fraction of its peak as this CPU reaches of its own conv peak.
+reaches the same fraction of its peak as this CPU reaches of its own conv peak, and for a growing
+schedule its time without growing (every image at the final resolution, paper §5).
 """
 
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
@@ -572,6 +573,14 @@ def print_estimate(config, rows, gpu_tflops):
             "at this machine's per-stage %conv_cpu: "
             f"{format_duration(gpu_s)} of train steps"
         )
+        if config.schedule.growing and len(plan) > 1:
+            res = config.schedule.resolution
+            flat_s = total * 1000 / by[res, False]["median_img_s"]
+            print(
+                f"  {'':9}  without growing (all {total:g} kimg at {res}², --nogrowing): "
+                f"{format_duration(flat_s)} at the median speed; growing takes "
+                f"{median_s / flat_s:.2f}x of that (paper §5: the speed-up of growing)"
+            )
 
 
 LEGEND = """\
