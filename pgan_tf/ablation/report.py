@@ -353,6 +353,13 @@ def equal_time_section(summary):
         reading = "growing is ahead at equal time, as in Fig. 4"
     else:
         reading = "growing is behind at equal time, unlike Fig. 4"
+    done = [t for t in reach if t is not None]
+    reached = (
+        f" No growing reached the full method's final SWD in {len(done)} of {len(reach)} seeds,"
+        f" after {_minutes(sum(done) / len(done))} on average."
+        if done
+        else ""
+    )
     return f"""## Progressive growing at equal training time (Fig. 4)
 
 The paper's case for growing is speed as much as quality: most images are shown at low
@@ -363,12 +370,13 @@ final SWD. Wall-clock times: they carry the machine's load at the time of each r
 {chr(10).join(_EQUAL_TIME_HEAD + rows)}
 
 Mean over seeds: the full method {_fmt((m_full, s_full), 2)} at its end, no growing
-{_fmt((m_at, s_at), 2)} at the same time: {reading}.
+{_fmt((m_at, s_at), 2)} at the same time: {reading}.{reached}
 """
 
 
 def curves_png(summary, path):
-    """Writes the plot: average SWD (with the floor) and shape evenness against kimg."""
+    """Writes the plot: average SWD (with the floor) and shape evenness against kimg, and average
+    SWD against training time when the snapshots carry it."""
     names = [a for a in configs.ABLATIONS if a.name in summary and summary[a.name]["seeds"]]
     panels = [
         {

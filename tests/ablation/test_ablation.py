@@ -193,6 +193,7 @@ def test_equal_time_section_reads_no_growing_at_the_full_methods_time():
     assert "| 1 | 6m 40s | 10.00 | 10.00 | 6m 40s |" in text
     assert "| 2 | 6m 40s | 10.00 | – (it had not trained that long) | 13m 20s |" in text
     assert "no clear difference at equal time" in text
+    assert "final SWD in 2 of 2 seeds, after 10m 00s on average" in text
     assert report.equal_time_section(report.summarize(runs[:1])) == ""
     ahead = [_marker("full", 1, 10.0, 0.9, 400), _marker("no_growing", 1, 10.0, 0.9, 800)]
     assert "growing is ahead at equal time" in report.equal_time_section(report.summarize(ahead))
