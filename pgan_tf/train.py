@@ -206,6 +206,9 @@ class Training:
             seed=cfg.seed + stage.index,
             input_context=ctx,
         )
+        if self.iterator is not None:  # the previous stage's input: see release_in_background
+            spent, self.iterator = [self.iterator], None
+            dataset.release_in_background(spent)
         self.iterator = iter(ds)
         self.stage_index.assign(stage.index)
         built = time.perf_counter()

@@ -3,6 +3,7 @@ iterate_uint8, and clear errors for incomplete directories."""
 
 import os
 import shutil
+import weakref
 
 import numpy as np
 import pytest
@@ -196,3 +197,15 @@ def test_count_records_walks_headers_when_records_differ_in_size(tmp_path):
         for _ in range(7):
             w.write(b"y" * 10)
     assert dataset.count_records(path) == 7
+
+
+def test_release_in_background_deletes_the_iterator_on_another_thread(ds_dir):
+    it = iter(dataset.make_dataset(ds_dir[0], 8, 4, seed=0))
+    next(it)
+    alive = weakref.ref(it)
+    spent = [it]
+    del it
+    thread = dataset.release_in_background(spent)
+    thread.join(timeout=30)
+    assert not thread.is_alive() and thread.daemon
+    assert spent == [] and alive() is None
