@@ -155,7 +155,10 @@ def test_summary_mean_and_half_range_and_verdicts():
         "| Full method (all contributions) | 13.00 ± 2.00 | 11.00 ± 2.00 | 12.00 ± 2.00 |" in table
     )
     agreement = report.agreement_table(s)
-    assert "| +20.00 |" in agreement and "+2.50 (within spread)" in agreement
+    assert "| +20.00 | 2 of 2 |" in agreement
+    assert "| +2.50 (within spread) | 2 of 2 |" in agreement  # paired: worse in both seeds
+    assert "| -6.50 | 0 of 2 |" in agreement
+    assert report.paired_worse(s["no_eqlr"], full) == (0, 2)
     mixed = runs + [_marker("no_ema", 1, 10.0, 0.9, 400)]
     mixed[-1]["done"]["train_kimg"] = 60.0
     with pytest.raises(report.ReportError, match="different settings"):
