@@ -194,12 +194,15 @@ def minibatch_stddev_feature(x, group_size=4, epsilon=1e-8):
     x = tf.cast(x, tf.float32)
     n = tf.shape(x)[0]
     g = mbstd_group(group_size, n)
-    tf.debugging.assert_equal(
+    check = tf.debugging.assert_equal(
         n % g,
         0,
         message=f"MinibatchStdDev: the batch size must be divisible by the group size "
         f"(group_size={group_size})",
     )
+    if check is not None:  # in a graph: the reshape below must not run (and fail) before it
+        with tf.control_dependencies([check]):
+            x = tf.identity(x)
     grouped = tf.reshape(x, tf.concat([[g, -1], tf.shape(x)[1:]], axis=0))
     centered = grouped - tf.reduce_mean(grouped, axis=0, keepdims=True)
     std = tf.sqrt(tf.reduce_mean(tf.square(centered), axis=0) + epsilon)
