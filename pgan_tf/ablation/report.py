@@ -126,15 +126,9 @@ def _mean_curve(runs_snapshots, key):
 
 def _time_curve(runs_snapshots, key="SWDx1e3_avg"):
     """[(training minutes, `key`)] per snapshot kimg, both averaged over the seeds that timed it."""
-    by_kimg = {}
-    for snapshots in runs_snapshots:
-        for row in snapshots:
-            if row.get("train_seconds") is not None:
-                by_kimg.setdefault(row["kimg"], []).append((row["train_seconds"] / 60, row[key]))
-    return [
-        (sum(t for t, _ in v) / len(v), sum(y for _, y in v) / len(v))
-        for _, v in sorted(by_kimg.items())
-    ]
+    timed = [[row for row in s if row.get("train_seconds") is not None] for s in runs_snapshots]
+    times, values = _mean_curve(timed, "train_seconds"), _mean_curve(timed, key)
+    return [(t / 60, y) for (_, t), (_, y) in zip(times, values)]
 
 
 def _timed(snapshots, key):
