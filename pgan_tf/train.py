@@ -26,7 +26,8 @@ from pgan_tf.data import dataset
 from pgan_tf.model import sampling
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
-from pgan_tf.training import distribute, precision, rundir, schedule
+from pgan_tf.training import distribute, input_state, precision, rundir, schedule
+from pgan_tf.training.input_state import TrainingInput
 from pgan_tf.training.stage import STAT_NAMES, StageTrainer
 from pgan_tf.training.switch_timing import SwitchTimer
 
@@ -142,7 +143,6 @@ class Training:
         self.elapsed = tf.Variable(0.0, dtype=tf.float64, name="elapsed")
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.trainer = None
-        self.iterator = None
         self.saver = None
         self.stop = _StopRequest()
         self.metrics_fn = None
@@ -171,6 +171,10 @@ class Training:
             self.grid_labels = one_hot(
                 np.arange(n) % config.network.label_size, config.network.label_size
             )
+        ctx = None
+        if self.workers > 1:
+            ctx = tf.distribute.InputContext(self.workers, self.worker, self.workers)
+        self.input = TrainingInput(config, info, self.images_seen, ctx)
         self.writer = tf.summary.create_file_writer(self.run_dir) if self.is_chief else None
         if self.is_chief:
             self.saver = ckpt.Saver(self.run_dir, config.log.keep_checkpoints)
@@ -179,41 +183,12 @@ class Training:
 
     # ---- state -------------------------------------------------------------------------------
     def _enter_stage(self, stage, previous=None):
-        """Builds the stage's networks (weights from `previous`), input iterator and checkpoint."""
-        cfg = self.config
+        """Builds the stage's networks (weights from `previous`) and a fresh input order."""
         start = time.perf_counter()
-        keras.utils.set_random_seed(cfg.seed + 7919 * stage.index)
-        self.trainer = StageTrainer(
-            cfg,
-            self.strategy,
-            stage,
-            self.images_seen,
-            self.rng,
-            previous,
-            self.workers,
-            self.worker,
-        )
-        ctx = None
-        if self.workers > 1:
-            ctx = tf.distribute.InputContext(self.workers, self.worker, self.workers)
-        ds = dataset.make_dataset(
-            cfg.data.path,
-            stage.resolution,
-            self.trainer.global_batch,
-            labels=cfg.network.label_size > 0,
-            shuffle=True,
-            shuffle_buffer=cfg.data.shuffle_buffer,
-            seed=cfg.seed + stage.index,
-            input_context=ctx,
-        )
-        if self.iterator is not None:  # the previous stage's input: see release_in_background
-            spent, self.iterator = [self.iterator], None
-            dataset.release_in_background(spent)
-        self.iterator = iter(ds)
-        self.stage_index.assign(stage.index)
-        built = time.perf_counter()
-        self.trainer.run_steps.get_concrete_function(self.iterator, tf.constant(cfg.steps_per_call))
-        self.switch.entered(stage.name, built - start, time.perf_counter() - built)
+        self._build_stage(stage, previous)
+        seed = self.config.seed + stage.index
+        self.input.start(stage.resolution, self.trainer.global_batch, seed)
+        self._trace(stage, start)
         if previous is not None:
             faults.kill_point("stage-switch")
             for report in self.trainer.transfer_reports:
@@ -222,22 +197,46 @@ class Training:
                     f"; dropped {', '.join(report.old_only) or '-'}"
                 )
 
-    def _make_checkpoint(self, with_stage_index=True, imported=False):
-        """The current stage's checkpoint: networks, optimizers, run state, rng and input iterator
-        (`imported`: the networks and counters only, the layout of `pgan_tf.import_official`)."""
+    def _build_stage(self, stage, previous=None):
+        keras.utils.set_random_seed(self.config.seed + 7919 * stage.index)
+        self.trainer = StageTrainer(
+            self.config,
+            self.strategy,
+            stage,
+            self.images_seen,
+            self.rng,
+            previous,
+            self.workers,
+            self.worker,
+        )
+        self.stage_index.assign(stage.index)
+
+    def _trace(self, stage, start):
+        """Compiles the stage's step before its first call (timed apart: `switch_timing`)."""
+        built = time.perf_counter()
+        steps = tf.constant(self.config.steps_per_call)
+        self.trainer.run_steps.get_concrete_function(self.input.iterator, steps)
+        self.switch.entered(stage.name, built - start, time.perf_counter() - built)
+
+    def _make_checkpoint(self, stored=None, imported=False):
+        """The current stage's checkpoint: networks, optimizers, run state, rng and input
+        position; to restore, only the objects `stored` in the file (older checkpoints lack
+        some). `imported`: the networks and counters only, the layout of
+        `pgan_tf.import_official`."""
         state = {
             "images_seen": self.images_seen,
             "tick": self.tick,
             "tick_start": self.tick_start,
             "elapsed": self.elapsed,
+            "stage_index": self.stage_index,
         }
-        if with_stage_index:
-            state["stage_index"] = self.stage_index
+        if not imported:
+            state.update(self.input.state())
+        if stored is not None:  # the old iterator state is restored on its own (`_restore_input`)
+            state = {k: v for k, v in state.items() if k in stored and k != input_state.LEGACY_KEY}
         if imported:
             return ckpt.make_imported_checkpoint(self.trainer.checkpoint_objects(), state)
-        return ckpt.make_checkpoint(
-            self.trainer.checkpoint_objects(), state, self.rng, self.iterator
-        )
+        return ckpt.make_checkpoint(self.trainer.checkpoint_objects(), state, self.rng)
 
     def _restore(self, candidates, explicit):
         """Restores the newest intact of `candidates`; damaged ones are reported and skipped
@@ -248,16 +247,17 @@ class Training:
                 self.log(f"Removed what an interrupted write left behind: {', '.join(removed)}")
 
         def restore(path):
+            start = time.perf_counter()
             stage = ckpt.stage_of(
                 path, self.config.schedule
             )  # at a stage's end: that stage, not the next
             imported = ckpt.check_imported(path, self.config.network, stage)
-            self._enter_stage(stage)
-            # checkpoints written before the stage index was stored restore without it
-            checkpoint = self._make_checkpoint(
-                with_stage_index=ckpt.has_stage_index(path), imported=imported
-            )
+            self._build_stage(stage)
+            stored = ckpt.stored_objects(path)
+            checkpoint = self._make_checkpoint(stored, imported=imported)
             ckpt.restore(checkpoint, path, f"the {stage.name} networks of this configuration")
+            self._restore_input(path, stage, imported, stored)
+            self._trace(stage, start)
 
         path, damaged = ckpt.restore_newest_intact(candidates, restore, self.log, explicit)
         if self.saver is not None:
@@ -266,6 +266,22 @@ class Training:
             f"Resumed from {path} at kimg {ckpt.images_seen(path) / 1000:.1f} "
             f"({self.trainer.stage.name}, tick {int(self.tick.numpy())})"
         )
+
+    def _restore_input(self, path, stage, imported, stored):
+        """The input after restoring checkpoint `path`: where its order stood, the old iterator
+        state, or (imported networks, other data) a fresh order."""
+        res, batch = stage.resolution, self.trainer.global_batch
+        seed = self.config.seed + stage.index
+        fresh = seed + 7919 * (1 + int(self.images_seen.numpy()))  # not a replay of the stage
+        if imported:
+            self.input.start(res, batch, seed)
+            return
+        if input_state.LEGACY_KEY in stored:
+            note = self.input.restore_legacy(path, res, batch, seed, fresh)
+        else:
+            note = self.input.resume(path, res, batch, fresh)
+        if note:
+            self.log(note)
 
     def save_checkpoint(self):
         """Writes a checkpoint (chief only); returns its path or None."""
@@ -352,6 +368,7 @@ class Training:
         )
         tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
         tick_wall = run_start = time.time()
+        maintenance = 0.0  # seconds the previous tick's end took (grids, checkpoints, metrics)
         last_progress = time.time()
         while int(self.images_seen.numpy()) < total_images:
             seen = int(self.images_seen.numpy())
@@ -408,9 +425,10 @@ class Training:
                 )
                 last_progress = now
             if tick_done:
-                self.end_tick(tick_stats / max(tick_calls, 1), now - tick_wall)
+                self.end_tick(tick_stats / max(tick_calls, 1), now - tick_wall, maintenance)
                 tick_stats, tick_calls = np.zeros(len(STAT_NAMES)), 0
                 tick_wall = last_progress = time.time()
+                maintenance = tick_wall - now
         self.save_checkpoint()
         self.save_snapshot()
         self.log(self.switch.summary(time.time() - run_start))
@@ -423,7 +441,7 @@ class Training:
         """One compiled call; a corrupt record or a lost worker ends the run in one line, after
         a checkpoint of the steps completed before it."""
         try:
-            return trainer.run_steps(self.iterator, tf.constant(steps)).numpy()
+            return trainer.run_steps(self.input.iterator, tf.constant(steps)).numpy()
         except tf.errors.DataLossError as e:
             res = trainer.stage.resolution
             level = dataset.tfrecord_filename(self.config.data.path, res_log2(res), self.info.name)
@@ -442,7 +460,7 @@ class Training:
                 f"--resume={self.run_dir}"
             ) from None
 
-    def end_tick(self, stats, tick_seconds):
+    def end_tick(self, stats, tick_seconds, maintenance):
         cfg, tr = self.config, self.trainer
         seen = int(self.images_seen.numpy())
         tick_images = seen - int(self.tick_start.numpy())
@@ -460,11 +478,28 @@ class Training:
             f"{' fade' if tr.stage.fade_in else '     '} alpha {alpha:<5.3f} "
             f"minibatch {tr.global_batch:<4d} "
             f"time {format_time(float(self.elapsed.numpy())):<9} sec/tick {tick_seconds:<7.1f} "
-            f"sec/kimg {sec_per_kimg:<7.2f} img/s {ips:<7.1f} "
+            f"sec/kimg {sec_per_kimg:<7.2f} img/s {ips:<7.1f} maintenance {maintenance:<5.1f} "
             f"D {stats[0]:+.3f} G {stats[1]:+.3f}"
         )
         if not self.is_chief:
             return
+        record = {
+            "tick": tick,
+            "kimg": kimg,
+            "lod": lod,
+            "resolution": tr.stage.resolution,
+            "fade_in": tr.stage.fade_in,
+            "alpha": alpha,
+            "minibatch": tr.global_batch,
+            "train_seconds": float(self.elapsed.numpy()),
+            "tick_seconds": tick_seconds,
+            "images_per_second": ips,
+            "maintenance_seconds": maintenance,
+            "wall_time": time.time(),
+            **{name: float(v) for name, v in zip(STAT_NAMES, stats)},
+        }
+        with open(os.path.join(self.run_dir, rundir.TICKS_NAME), "a") as f:
+            f.write(json.dumps(record) + "\n")
         with self.writer.as_default(step=int(kimg)):
             for name, value in zip(STAT_NAMES, stats):
                 tf.summary.scalar(f"Loss/{name}", value)
@@ -597,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         config_lib.ConfigError,
         dataset.DatasetError,
+        input_state.DatasetChanged,
         ckpt.CheckpointError,
         rundir.RunDirError,
     ) as e:

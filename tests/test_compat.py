@@ -1,14 +1,23 @@
 """Files written by earlier versions still load: a tiny run directory (config.json, a training
-checkpoint and a `.keras` generator snapshot) made by the code of 2026-11-23, before the package
-was split into subpackages (tests/fixtures/compat). Its expected.npz holds what that code's
-generators returned for fixed latents."""
+checkpoint and a `.keras` generator snapshot) made by the code of 2026-11-23 (f9fd24e, before the
+package was split into subpackages) in tests/fixtures/compat.
+
+How it was made: that commit, with its one `os.path.abspath(f.dataset_dir)` in config.py made
+`f.dataset_dir` so that the fixture names no machine path, ran the flags of TINY below with
+`--dataset_dir=data --create_synthetic=48 --result_dir=results --desc=compat --total_kimg=0.2
+--keep_checkpoints=1` in an empty directory. Its checkpoint holds the `tf.data` iterator state of
+that time, which names `data/data-r03.tfrecords`. expected.npz holds what that code's generators
+returned for fixed latents, and (`resumed:*`) the EMA generator and discriminator that the same
+code reached by resuming from the checkpoint to 0.264 kimg."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import numpy as np
+import tensorflow as tf
 
 from pgan_tf.training import rundir
 
@@ -52,21 +61,62 @@ def test_old_checkpoint_restores_the_ema_generator():
     np.testing.assert_allclose(got, expected["checkpoint"], atol=1e-5)
 
 
-def test_training_resumes_from_an_old_checkpoint(tmp_path):
+def _resume(tmp_path, dataset_dir):
+    """Resumes a copy of the fixture run in `tmp_path` (the working directory) to 0.264 kimg."""
     run = tmp_path / "results" / "00000-compat"
     shutil.copytree(COMPAT, run)
     cmd = [
         sys.executable,
         "-m",
         "pgan_tf.train",
-        f"--dataset_dir={tmp_path}/data",
+        f"--dataset_dir={dataset_dir}",
         "--create_synthetic=48",
-        f"--result_dir={tmp_path}/results",
-        f"--resume={run}",
+        "--result_dir=results",
+        "--resume=results/00000-compat",
         "--total_kimg=0.264",
         *TINY,
     ]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": REPO}
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "ckpt-200" in proc.stdout  # resumed from the old checkpoint, not from scratch
+    assert "Resumed from results/00000-compat/checkpoints/ckpt-200" in proc.stdout
+    assert "WARNING" not in proc.stderr  # no TensorFlow warnings about unrestored values
+    return run, proc
+
+
+def test_training_resumes_from_an_old_checkpoint_exactly_where_its_data_is(tmp_path):
+    """Its iterator state names data/data-r03.tfrecords, which exists in this working directory:
+    the old state restores, and the run goes on exactly as the old code went on."""
+    run, proc = _resume(tmp_path, "data")
+    assert "fresh input order" not in proc.stdout
+    reader = tf.train.load_checkpoint(str(run / "checkpoints" / "ckpt-264"))
+    expected = _expected()
+    resumed = [k for k in expected.files if k.startswith("resumed:")]
+    assert len(resumed) >= 10
+    for key in resumed:
+        np.testing.assert_array_equal(reader.get_tensor(key[len("resumed:") :]), expected[key])
+
+
+def test_old_checkpoint_whose_data_is_elsewhere_resumes_with_a_fresh_order(tmp_path):
+    run, proc = _resume(tmp_path, "moved")
+    assert (
+        "ckpt-200 holds its input position as tf.data state that names data/data-r03.tfrecords, "
+        "which does not exist here; continuing from the checkpoint with a fresh input order"
+    ) in proc.stdout
+    assert "damaged" not in proc.stdout + proc.stderr
     assert os.path.exists(run / "checkpoints" / "ckpt-264.index")
+
+
+def test_fixtures_record_no_machine_path():
+    """A fixture that names a file of the machine that made it passes only there."""
+    pattern = re.compile(rb"(?<![\w.~])/(tmp|home|root|work|Users|var|private|mnt|opt|srv)/")
+    found = []
+    for folder, _, files in os.walk(os.path.join(REPO, "tests", "fixtures")):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            found += [
+                f"{os.path.relpath(path, REPO)}: {m.group(0)!r}" for m in pattern.finditer(data)
+            ]
+    assert not found

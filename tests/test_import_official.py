@@ -73,7 +73,7 @@ def test_writes_a_run_directory(imported):
     assert (
         path.endswith("ckpt-384")
         and ckpt.images_seen(path) == 384
-        and not ckpt.has_stage_index(path)
+        and "stage_index" not in ckpt.stored_objects(path)
     )
     info = ckpt.imported_info(path)
     assert info["stage"] == {"resolution": 32, "fade_in": False} and info["format"] == "tfutil"
@@ -170,7 +170,7 @@ def test_train_resumes_from_the_imported_checkpoint(imported):
     after = rundir.latest_checkpoint(out)
     assert (
         ckpt.images_seen(after) == 432
-        and ckpt.has_stage_index(after)
+        and "stage_index" in ckpt.stored_objects(after)
         and ckpt.imported_info(after) is None
     )
     _, _, imported_gs, _ = load_official_pickle(TINY32)

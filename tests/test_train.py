@@ -158,6 +158,62 @@ def test_resume_from_a_checkpoint_written_as_a_stage_ended(trained):
         np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
 
 
+def _train_in(cwd, *args):
+    """`train` from working directory `cwd` with relative paths, as the quickstart runs."""
+    cmd = [sys.executable, "-m", "pgan_tf.train", "--create_synthetic=48", *TINY, *args]
+    env = {**os.environ, "PYTHONPATH": REPO}
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_resume_after_the_dataset_moved_from_another_directory_is_exact(trained, tmp_path):
+    """The checkpoint stores the input position, not the paths: resumed with the dataset moved,
+    from another working directory and a relative --dataset_dir, the run ends as the whole one."""
+    run = tmp_path / "results" / "00001-stopped"
+    shutil.copytree(trained["pristine"], run)
+    shutil.copytree(os.path.join(trained["tmp"], "data"), tmp_path / "moved" / "renamed")
+    (tmp_path / "elsewhere").mkdir()
+    proc = _train_in(
+        tmp_path / "elsewhere",
+        "--dataset_dir=../moved/renamed",
+        "--result_dir=../results",
+        "--total_kimg=0.2",
+        "--resume=../results/00001-stopped",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Resumed from ../results/00001-stopped/checkpoints/ckpt-104" in proc.stdout
+    assert "differs" not in proc.stdout and "WARNING" not in proc.stderr
+    _, whole = final_state(trained["whole"][0])
+    _, again = final_state(str(run))
+    assert whole.keys() == again.keys()
+    for k in whole:
+        np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
+
+
+def test_resume_on_other_data_says_so_and_goes_on(trained, tmp_path):
+    run = tmp_path / "results" / "00001-stopped"
+    shutil.copytree(trained["pristine"], run)
+    other = tmp_path / "other"
+    subprocess.run(
+        [sys.executable, "-m", "pgan_tf.create_tfrecords", "create_synthetic", str(other)]
+        + ["--resolution", "8", "--num_images", "50", "--seed", "5"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    args = [f"--dataset_dir={other}", f"--result_dir={tmp_path}/results", f"--resume={run}"]
+    refused = _train_in(tmp_path, *args, "--total_kimg=0.2")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: the dataset differs from the one checkpoint ")
+    assert "r02 holds 50 records, was 48" in line and f"now {other}" in line
+    assert "--deterministic resumes only on the same data" in line
+    went_on = _train_in(tmp_path, *args, "--total_kimg=0.2", "--nodeterministic")
+    assert went_on.returncode == 0, went_on.stdout + went_on.stderr
+    assert "continuing from the checkpoint with a fresh input order" in went_on.stdout
+    assert f"then {os.path.join(trained['tmp'], 'data')}, now {other}" in went_on.stdout
+    assert "Done: kimg 0.2" in went_on.stdout and "damaged" not in went_on.stdout
+
+
 def test_ema_generator_loads_from_any_checkpoint(trained):
     from pgan_tf.model.layers import WeightedSum
     from pgan_tf.training import checkpoint as ckpt

@@ -9,6 +9,8 @@ Records are parsed a batch at a time (`tf.io.parse_example` + `decode_raw` on th
 the pipeline's cost per image is a memcpy and a cast.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import glob
 import os
@@ -158,6 +160,11 @@ def inspect(path):
     )
 
 
+def labels_file(info: DatasetInfo) -> str | None:
+    """The labels file of dataset `info`, or None."""
+    return _labels_path(info.path, info.name) if info.label_size else None
+
+
 def _labels_path(path, name):
     own = os.path.join(path, name + LABELS_SUFFIX)
     if os.path.isfile(own):
@@ -214,6 +221,8 @@ def make_dataset(
     drop_remainder: bool = True,
     input_context=None,
     prefetch: bool = True,
+    start_batch: int = 0,
+    legacy_order: bool = False,
 ) -> tf.data.Dataset:
     """Batches of float32 NHWC images in [-1, 1] (x / 127.5 − 1) at `resolution`, or
     (images, float32 one-hot labels) with labels=True.
@@ -223,6 +232,12 @@ def make_dataset(
     shuffle_buffer is in records, capped at MAX_SHUFFLE_BYTES of images. The records on disk are
     already in shuffled order (the writer's RandomState(123) order). No augmentation here: the
     training step mirrors the reals itself (`--mirror`), from the checkpointed random generator.
+
+    The repeated stream is a pure function of (`seed`, the data): epoch e is shuffled with a seed
+    of its own, so the stream after `start_batch` batches is rebuilt exactly by skipping at most
+    one epoch of records (what a checkpoint stores instead of the iterator's state, which names
+    the files by path). `legacy_order` builds the pipeline of checkpoints written before that,
+    whose saved iterator state only restores into it.
     """
     info, filename = _level(path, resolution)
     if labels and not info.label_size:
@@ -232,17 +247,22 @@ def make_dataset(
     if labels:
         onehot = _load_labels(_labels_path(path, info.name), info.num_images)
         ds = tf.data.Dataset.zip((ds, tf.data.Dataset.from_tensor_slices(onehot)))
+    records = info.num_images
     if input_context is not None:
-        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        pipelines, index = input_context.num_input_pipelines, input_context.input_pipeline_id
+        ds = ds.shard(pipelines, index)
+        records = (records - index + pipelines - 1) // pipelines
         batch_size = input_context.get_per_replica_batch_size(batch_size)
         if seed is not None:
-            seed = seed + input_context.input_pipeline_id
-    if shuffle:
-        bytes_per_image = int(np.prod(shape))
-        buffer = max(1, min(shuffle_buffer, MAX_SHUFFLE_BYTES // bytes_per_image))
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
+            seed = seed + index
+    buffer = max(1, min(shuffle_buffer, MAX_SHUFFLE_BYTES // int(np.prod(shape))))
+    if legacy_order:
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True) if shuffle else ds
+        ds = ds.repeat() if repeat else ds
+    elif repeat:
+        ds = _epochs(ds, records, start_batch * batch_size, buffer if shuffle else 0, seed)
+    elif shuffle:
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=False)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     def to_float(records):
@@ -255,6 +275,22 @@ def make_dataset(
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds
+
+
+def _epochs(records, count, start, buffer, seed):
+    """The endless stream of `records` (`count` of them), epoch after epoch, from record `start`
+    of that stream on; each epoch shuffled (buffer > 0) with the seed `seed * 1_000_003 + e`."""
+    if count <= 0:
+        raise DatasetError("no records to read (an empty dataset or shard)")
+    first_epoch, offset = divmod(start, count)
+    base = (seed or 0) * 1_000_003
+
+    def epoch(e):
+        if not buffer:
+            return records
+        return records.shuffle(buffer, seed=base + e, reshuffle_each_iteration=False)
+
+    return tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch).skip(offset)
 
 
 def release_in_background(holder: list) -> threading.Thread:

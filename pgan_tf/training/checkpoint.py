@@ -2,7 +2,8 @@
 
 One `tf.train.Checkpoint` per save holds G, D, the EMA G, both optimizers, the number of images
 shown, the index of the stage whose networks it holds, the tick counters, the random generator and
-the input iterator (shuffle buffer included). The stage is stored, not derived from the images
+the input position with the dataset's identity (`input_state.py`; no path, so a run resumes after
+its data moved). The stage is stored, not derived from the images
 shown: a checkpoint written when a stage has just ended still holds that stage's networks.
 `Saver` writes each checkpoint under a temporary name, reads it back and renames it into place, so
 a crash or a full disk mid-write leaves the previous checkpoints as they were; resuming verifies
@@ -38,9 +39,10 @@ class CheckpointError(ValueError):
     """No usable checkpoint where one was asked for."""
 
 
-def make_checkpoint(objects, state, rng, iterator):
-    """The checkpoint of one stage: `objects` (models, optimizers) + run state + rng + data."""
-    return tf.train.Checkpoint(**objects, **state, rng=rng, data=iterator)
+def make_checkpoint(objects, state, rng):
+    """The checkpoint of one stage: `objects` (models, optimizers) + run state (counters, the
+    input position: `input_state.py`) + rng."""
+    return tf.train.Checkpoint(**objects, **state, rng=rng)
 
 
 def make_imported_checkpoint(objects, state, imported=None):
@@ -167,7 +169,9 @@ def restore(checkpoint, path, what):
     """Restores `path` into `checkpoint`; a checkpoint whose tensors do not fit (another stage's
     shapes, missing objects) raises `DamagedCheckpoint` saying it does not fit `what`."""
     try:
-        checkpoint.restore(path).assert_existing_objects_matched()
+        # expect_partial: what the file holds beyond `checkpoint` (an old checkpoint's iterator
+        # state) is restored on its own or not at all, and is no cause for TensorFlow's warnings
+        checkpoint.restore(path).assert_existing_objects_matched().expect_partial()
     except (ValueError, AssertionError, IndexError, tf.errors.OpError) as e:
         raise DamagedCheckpoint(path, f"does not fit {what} ({_first_line(e)})") from None
 
@@ -284,9 +288,11 @@ def images_seen(path):
     return int(tf.train.load_checkpoint(path).get_tensor(_IMAGES_KEY))
 
 
-def has_stage_index(path):
-    """False for checkpoints written before the stage index was stored."""
-    return tf.train.load_checkpoint(path).has_tensor(_STAGE_KEY)
+def stored_objects(path):
+    """The names of the objects checkpoint `path` holds at its root (older checkpoints lack some
+    of today's: the stage index, the input position)."""
+    keys = tf.train.load_checkpoint(path).get_variable_to_dtype_map()
+    return {k.split("/", 1)[0] for k in keys}
 
 
 def stage_of(path, schedule_config):

@@ -24,6 +24,7 @@ from pgan_tf.training.config import TrainConfig, train_config_from_dict
 
 CONFIG_NAME = "config.json"
 LOG_NAME = "log.txt"
+TICKS_NAME = "ticks.jsonl"  # one JSON object per tick (`train.py` end_tick): what log.txt says
 _SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d+)\.keras$")
 _RUN_RE = re.compile(r"^(\d+)-")
 

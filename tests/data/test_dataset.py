@@ -209,3 +209,41 @@ def test_release_in_background_deletes_the_iterator_on_another_thread(ds_dir):
     thread.join(timeout=30)
     assert not thread.is_alive() and thread.daemon
     assert spent == [] and alive() is None
+
+
+def _stream(ds, n):
+    return np.concatenate([b for b in ds.take(n).as_numpy_iterator()])
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_the_stream_after_start_batch_continues_the_stream_from_the_start(ds_dir, shuffle):
+    """What a checkpoint stores of the input: resuming at batch k reads exactly what the run
+    would have read next, across epoch boundaries (37 records, batches of 8)."""
+    path = ds_dir[0]
+
+    def make(start):
+        return dataset.make_dataset(
+            path, 8, 8, shuffle=shuffle, shuffle_buffer=16, seed=3, start_batch=start
+        )
+
+    whole = _stream(make(0), 20)
+    for start in (1, 4, 5, 9, 14):
+        np.testing.assert_array_equal(_stream(make(start), 20 - start), whole[8 * start :])
+    epoch = np.rint((whole[:N] + 1) * 127.5).astype(np.uint8).reshape(N, -1)
+    original = reference_levels(ds_dir[1])[8].reshape(N, -1)
+    assert sorted(map(bytes, epoch)) == sorted(map(bytes, original))  # an epoch is a permutation
+    if shuffle:  # each epoch in an order of its own
+        assert not np.array_equal(whole[:32], whole[N : N + 32])
+    else:
+        np.testing.assert_array_equal(epoch, original)
+
+
+def test_start_batch_with_shards_counts_the_shards_records(ds_dir):
+    path = ds_dir[0]
+    ctx = tf.distribute.InputContext(2, 1, num_replicas_in_sync=2)
+
+    def make(start):
+        return dataset.make_dataset(path, 4, 6, seed=5, input_context=ctx, start_batch=start)
+
+    whole = _stream(make(0), 16)  # shard 1 holds 18 records, batches of 3
+    np.testing.assert_array_equal(_stream(make(7), 9), whole[21:])
