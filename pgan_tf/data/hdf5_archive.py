@@ -58,6 +58,17 @@ class HDF5Archive:
     def __init__(self, hdf5_filename):
         self.where = hdf5_filename
         h5py, self.file = _open(hdf5_filename)
+        try:
+            self._pick(h5py)
+            path = labels_path(hdf5_filename)
+            self.labels = _load_labels(path, self.num_images) if os.path.isfile(path) else None
+        except BaseException:
+            self.file.close()
+            raise
+
+    def _pick(self, h5py):
+        """The original's choice: the first of the widest `data*` datasets (h5py lists names in
+        sorted order)."""
         levels = [
             (name, value)
             for name, value in self.file.items()
@@ -65,17 +76,14 @@ class HDF5Archive:
         ]
         if not levels:
             found = ", ".join(self.file.keys()) or "nothing"
-            raise DatasetError(f"{hdf5_filename}: no dataset named data* (holds {found})")
+            raise DatasetError(f"{self.where}: no dataset named data* (holds {found})")
         for name, value in levels:
             if value.ndim != 4:
                 raise DatasetError(
-                    f"{hdf5_filename}: {name} has shape {list(value.shape)}, expected [n, C, H, W]"
+                    f"{self.where}: {name} has shape {list(value.shape)}, expected [n, C, H, W]"
                 )
-        # The original's choice: the first of the widest (h5py lists names in sorted order).
         self.name, self.data = max(levels, key=lambda item: item[1].shape[3])
         self.num_images = self.data.shape[0]
-        path = labels_path(hdf5_filename)
-        self.labels = _load_labels(path, self.num_images) if os.path.isfile(path) else None
 
     def check(self):
         n, c, h, w = self.data.shape
