@@ -1,7 +1,10 @@
 """The command lines of `create_mnistrgb`, `create_svhn`, `create_from_hdf5` (the original tool's
 arguments) and `create_lsun`'s report of skipped records, through `main()`."""
 
+import io
+
 import numpy as np
+import PIL.Image
 import pytest
 from dataset_helpers import assert_dataset_equals, read_level
 from original_tool_inputs import make_hdf5, make_lsun, make_mnist_images, make_svhn
@@ -48,10 +51,6 @@ def test_create_from_hdf5_shuffle_argument(tmp_path, capsys):
 
 
 def test_create_lsun_names_each_skipped_record_and_counts_them(tmp_path, capsys):
-    import io
-
-    import PIL.Image
-
     buf = io.BytesIO()
     PIL.Image.fromarray(np.full((8, 12, 3), 90, np.uint8)).save(buf, "PNG")
     db = str(tmp_path / "db")
