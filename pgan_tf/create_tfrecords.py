@@ -1,8 +1,11 @@
 r"""Create, describe, extract and compare multi-resolution PGGAN datasets.
 
-The subcommands and their arguments are those of the original PGGAN `dataset_tool.py`, and so
-are the files written (see pgan_tf/data/tfrecord_format.py); `create_from_tfds` and
-`create_synthetic` are new. `python data_prep/create_tfrecords.py` runs the same. Examples:
+These subcommands take the arguments of the original PGGAN `dataset_tool.py`'s and write its
+files (see pgan_tf/data/tfrecord_format.py): `display` (here a text description, as `info`),
+`extract`, `compare`, `create_mnist`, `create_mnistrgb`, `create_cifar10`, `create_cifar100`,
+`create_svhn`, `create_lsun`, `create_celeba`, `create_from_images`, `create_from_hdf5`. New
+ones: `info`, `verify`, `create_from_tfds`, `create_synthetic`. `python
+data_prep/create_tfrecords.py` runs the same. Examples:
 
     python -m pgan_tf.create_tfrecords create_from_images datasets/mine ~/my-images
     python -m pgan_tf.create_tfrecords create_cifar10 datasets/cifar10 \
@@ -33,6 +36,59 @@ def _positive(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+ORIGINAL_EXTRAS = ("create_mnistrgb", "create_svhn", "create_from_hdf5")
+
+
+def _add_original_extras(command, target):
+    """The parsers of create_mnistrgb, create_svhn and create_from_hdf5, as the original's."""
+    p = command(
+        "create_mnistrgb",
+        "Create dataset for MNIST-RGB.",
+        "create_mnistrgb datasets/mnistrgb ~/downloads/mnist",
+    )
+    target(p)
+    p.add_argument("mnist_dir", help="Directory containing MNIST")
+    p.add_argument(
+        "--num_images",
+        type=_positive,
+        default=1000000,
+        help="Number of composite images to create (default: 1000000)",
+    )
+    p.add_argument("--random_seed", type=int, default=123, help="Random seed (default: 123)")
+
+    p = command(
+        "create_svhn",
+        "Create dataset for SVHN (train_1..3.pkl as the original reads, or train_32x32.mat).",
+        "create_svhn datasets/svhn ~/downloads/svhn",
+    )
+    target(p)
+    p.add_argument("svhn_dir", help="Directory containing SVHN")
+
+    p = command(
+        "create_from_hdf5",
+        "Create dataset from legacy HDF5 archive (labels from <archive>-labels.npy if present).",
+        "create_from_hdf5 datasets/celebahq ~/downloads/celeba-hq-1024x1024.h5",
+    )
+    target(p)
+    p.add_argument("hdf5_filename", help="HDF5 archive containing the images")
+    p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
+
+
+def _create_original_extra(args, common):
+    """Runs create_mnistrgb, create_svhn or create_from_hdf5; returns the DatasetInfo."""
+    from pgan_tf.data import dataset_tool
+
+    if args.command == "create_mnistrgb":
+        return dataset_tool.create_mnistrgb(
+            args.tfrecord_dir, args.mnist_dir, args.num_images, args.random_seed, **common
+        )
+    if args.command == "create_svhn":
+        return dataset_tool.create_svhn(args.tfrecord_dir, args.svhn_dir, **common)
+    return dataset_tool.create_from_hdf5(
+        args.tfrecord_dir, args.hdf5_filename, bool(args.shuffle), **common
+    )
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -136,7 +192,7 @@ def build_parser() -> cli.ArgumentParser:
 
     p = command(
         "create_lsun",
-        "Create dataset for single LSUN category.",
+        "Create dataset for single LSUN category (undecodable records are skipped, each named).",
         "create_lsun datasets/lsun-car-100k ~/downloads/lsun/car_lmdb --resolution 256 "
         "--max_images 100000",
     )
@@ -169,6 +225,8 @@ def build_parser() -> cli.ArgumentParser:
     p.add_argument("image_dir", help="Directory containing the images")
     p.add_argument("--shuffle", type=int, default=1, help="Randomize image order (default: 1)")
     shaping(p)
+
+    _add_original_extras(command, target)
 
     p = command(
         "create_from_tfds",
@@ -224,12 +282,13 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
-def _summary(info):
+def _summary(info, skipped=0):
     labels = f", {info.label_size}-class labels" if info.label_size else ""
+    skips = f" Skipped {skipped} undecodable record(s), each named on stderr." if skipped else ""
     return (
         f"Added {info.num_images} images to {info.path}: "
         f"{info.max_resolution}x{info.max_resolution}, {info.num_channels} channel(s), levels "
-        f"{info.resolutions[0]}..{info.max_resolution}{labels}."
+        f"{info.resolutions[0]}..{info.max_resolution}{labels}.{skips}"
     )
 
 
@@ -259,6 +318,7 @@ def run(args):
         print("\n".join(lines))
         print("Datasets are identical." if same else "Datasets differ.")
         return 0 if same else 1
+    skipped = []  # create_lsun's undecodable records
     if cmd == "create_mnist":
         info = dataset_tool.create_mnist(args.tfrecord_dir, args.mnist_dir, **common)
     elif cmd == "create_cifar10":
@@ -266,7 +326,7 @@ def run(args):
     elif cmd == "create_cifar100":
         info = dataset_tool.create_cifar100(args.tfrecord_dir, args.cifar100_dir, **common)
     elif cmd == "create_lsun":
-        info = dataset_tool.create_lsun(
+        info, skipped = dataset_tool.create_lsun(
             args.tfrecord_dir, args.lmdb_dir, args.resolution, args.max_images, **common
         )
     elif cmd == "create_celeba":
@@ -283,6 +343,8 @@ def run(args):
             convert=args.convert,
             **common,
         )
+    elif cmd in ORIGINAL_EXTRAS:
+        info = _create_original_extra(args, common)
     elif cmd == "create_from_tfds":
         info = dataset_tool.create_from_tfds(
             args.tfrecord_dir,
@@ -308,7 +370,7 @@ def run(args):
         )
     else:  # pragma: no cover - argparse only lets known commands through
         raise AssertionError(cmd)
-    print(_summary(info))
+    print(_summary(info, len(skipped)))
     return 0
 
 

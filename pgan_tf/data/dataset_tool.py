@@ -16,7 +16,7 @@ import numpy as np
 from pgan_tf.core import atomic
 from pgan_tf.core.progress import CountProgress
 from pgan_tf.core.resolution import res_log2
-from pgan_tf.data import decoding, sources
+from pgan_tf.data import decoding, hdf5_archive, lsun, mnist, sources, svhn
 from pgan_tf.data.tfrecord_format import (
     DatasetError,
     DatasetWriter,
@@ -42,21 +42,27 @@ def write(tfrecord_dir, source, *, shuffle=True, overwrite=False, progress=True,
     bar = CountProgress(source.num_images) if progress else None
     with DatasetWriter(tfrecord_dir, overwrite=overwrite, progress=bar) as writer:
         source.check()
-        n = source.num_images
-        order = shuffled_order(n) if shuffle else np.arange(n)
+        order = None  # a sequential source's order is known once it is read
         if source.random_access:
+            n = source.num_images
+            order = shuffled_order(n) if shuffle else np.arange(n)
             batches = source.read(order, batch_size)
         elif not shuffle:
             batches = source.iterate(batch_size)
         else:
             spooled = _spool(source, writer.tmp_dir, batch_size, progress)
-            batches = (spooled[order[i : i + batch_size]] for i in range(0, n, batch_size))
+            order = shuffled_order(len(spooled))
+            batches = (
+                spooled[order[i : i + batch_size]] for i in range(0, len(spooled), batch_size)
+            )
         for batch in batches:
             writer.add_images(batch)
         if not source.random_access and shuffle:
             del spooled, batches
             os.remove(os.path.join(writer.tmp_dir, _SPOOL))
-        labels = source.labels  # sequential sources know them once read
+        # Sequential sources know their labels, and their count if they skip records, once read.
+        labels, n = source.labels, source.num_images
+        order = np.arange(n) if order is None else order
         if writer.num_images != n:
             raise DatasetError(
                 f"{tfrecord_dir}: the source gave {writer.num_images} images, expected {n}"
@@ -73,7 +79,8 @@ _SPOOL = "spool.npy"
 
 
 def _spool(source, tmp_dir, batch_size, progress):
-    """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing)."""
+    """Reads a sequential source once into a uint8 memmap [n, H, W, C] (for shuffled writing); n is
+    the count it announced, an upper bound for a source that skips records."""
     _say(
         progress,
         f"reading {source.num_images} images in source order (spooled to disk for shuffling)",
@@ -94,11 +101,11 @@ def _spool(source, tmp_dir, batch_size, progress):
         i += len(batch)
         if bar:
             bar(i)
-    if i != source.num_images:
+    if i != source.num_images:  # read after the source is exhausted: what it says it gave
         raise DatasetError(
             f"{getattr(source, 'name', 'source')}: gave {i} images, expected {source.num_images}"
         )
-    return spooled
+    return spooled[:i]
 
 
 def _open_spool(path, shape):
@@ -152,15 +159,52 @@ def create_cifar100(tfrecord_dir, cifar100_dir, *, overwrite=False, progress=Tru
 
 
 def create_mnist(tfrecord_dir, mnist_dir, *, overwrite=False, progress=True):
-    return write(tfrecord_dir, sources.mnist(mnist_dir), overwrite=overwrite, progress=progress)
+    return write(tfrecord_dir, mnist.mnist(mnist_dir), overwrite=overwrite, progress=progress)
+
+
+def create_mnistrgb(
+    tfrecord_dir, mnist_dir, num_images=1000000, random_seed=123, *, overwrite=False, progress=True
+):
+    """Each image three random MNIST digits, one per channel, in the order drawn (as the
+    original: `RandomState(random_seed)`, not shuffled, no labels)."""
+    source = mnist.MnistRGB(mnist_dir, num_images, random_seed)
+    return write(
+        tfrecord_dir, source, shuffle=False, overwrite=overwrite, progress=progress, batch_size=256
+    )
+
+
+def create_svhn(tfrecord_dir, svhn_dir, *, overwrite=False, progress=True):
+    """SVHN's training digits with labels (see `pgan_tf.data.svhn` for the files read)."""
+    return write(tfrecord_dir, svhn.svhn(svhn_dir), overwrite=overwrite, progress=progress)
+
+
+def create_from_hdf5(tfrecord_dir, hdf5_filename, shuffle=True, *, overwrite=False, progress=True):
+    """The largest level of a Theano-era HDF5 archive, with `<archive>-labels.npy` if present."""
+    source = hdf5_archive.HDF5Archive(hdf5_filename)
+    _say(progress, f"loading {source.num_images} images from {hdf5_filename}:{source.name}")
+    try:
+        return write(tfrecord_dir, source, shuffle=shuffle, overwrite=overwrite, progress=progress)
+    finally:
+        source.close()
+
+
+def _warn(line):
+    """One line on stderr, shown whatever the progress setting; clears a progress line first."""
+    clear = "\r\033[K" if sys.stderr.isatty() else ""
+    print(clear + line, file=sys.stderr, flush=True)
 
 
 def create_lsun(
     tfrecord_dir, lmdb_dir, resolution=256, max_images=None, *, overwrite=False, progress=True
 ):
-    """Key order, not shuffled (as the original); center-crop + Lanczos resize to `resolution`."""
-    source = sources.LSUN(lmdb_dir, resolution, max_images)
-    return write(tfrecord_dir, source, shuffle=False, overwrite=overwrite, progress=progress)
+    """Key order, not shuffled (as the original); center-crop + Lanczos resize to `resolution`.
+
+    Undecodable records are skipped, as the original, each named on stderr (`skipped <lmdb_dir>:
+    key <key>: <reason>`). Returns (DatasetInfo, the skipped lines).
+    """
+    source = lsun.LSUN(lmdb_dir, resolution, max_images, on_skip=lambda m: _warn(f"skipped {m}"))
+    info = write(tfrecord_dir, source, shuffle=False, overwrite=overwrite, progress=progress)
+    return info, source.skipped
 
 
 def create_celeba(tfrecord_dir, celeba_dir, cx=89, cy=121, *, overwrite=False, progress=True):

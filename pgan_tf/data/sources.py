@@ -1,5 +1,5 @@
-"""Image sources for the dataset writer: folders of images, CIFAR-10/100, MNIST, LSUN, CelebA,
-TFDS and the built-in synthetic dataset.
+"""Image sources for the dataset writer: folders of images, CIFAR-10/100, CelebA, TFDS and the
+built-in synthetic dataset (MNIST, LSUN, SVHN and HDF5 archives have modules of their own).
 
 Every source has `num_images`, `labels` (float32 one-hot `[n, classes]` in source order, or
 None), `check()` (cheap checks of every image, before anything is written) and either
@@ -13,7 +13,6 @@ What one image may be and how it is made fit (`Transform`, decoding errors) is t
 
 import concurrent.futures
 import glob
-import gzip
 import os
 import pickle
 import re
@@ -56,7 +55,8 @@ def ordered_map(fn, items, workers=None, in_flight=None):
                 f.cancel()
 
 
-def _batched(arrays, batch_size):
+def batched(arrays, batch_size):
+    """Stacks an iterable of equal-shape arrays into batches of `batch_size` (the last smaller)."""
     batch = []
     for a in arrays:
         batch.append(a)
@@ -159,7 +159,7 @@ class ImageFolder:
         return arr
 
     def read(self, indices, batch_size=64):
-        return _batched(ordered_map(self.load, [self.files[i] for i in indices]), batch_size)
+        return batched(ordered_map(self.load, [self.files[i] for i in indices]), batch_size)
 
 
 class CelebA(ImageFolder):
@@ -205,7 +205,8 @@ class CelebA(ImageFolder):
         return arr[self.cy - 64 : self.cy + 64, self.cx - 64 : self.cx + 64]
 
 
-def _find(where, *names):
+def find_file(where, *names):
+    """The first of `names` that is a file in `where`; a DatasetError naming the first if none."""
     for name in names:
         path = os.path.join(where, name)
         if os.path.isfile(path):
@@ -254,7 +255,7 @@ def cifar10(cifar_dir):
     cifar_dir = _cifar_dir(cifar_dir, "data_batch_1", "cifar-10-batches-py")
     images, labels = [], []
     for batch in range(1, 6):
-        path = _find(cifar_dir, f"data_batch_{batch}")
+        path = find_file(cifar_dir, f"data_batch_{batch}")
         x, y = _cifar_images(path, _unpickle(path), 10, "labels")
         images.append(x)
         labels.append(y)
@@ -264,106 +265,9 @@ def cifar10(cifar_dir):
 def cifar100(cifar_dir):
     """CIFAR-100 python `train` file (the `cifar-100-python` folder), with the 100 fine labels."""
     cifar_dir = _cifar_dir(cifar_dir, "train", "cifar-100-python")
-    path = _find(cifar_dir, "train")
+    path = find_file(cifar_dir, "train")
     images, labels = _cifar_images(path, _unpickle(path), 100, "fine_labels")
     return ArraySource(images, one_hot(labels, 100), cifar_dir)
-
-
-def _read_idx(path, ndim):
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DatasetError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
-    if len(raw) < 4 + 4 * ndim or raw[:3] != b"\0\0\x08" or raw[3] != ndim:
-        raise DatasetError(f"{path}: not an idx file of unsigned bytes with {ndim} dimension(s)")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise DatasetError(f"{path}: truncated: holds {data.size} bytes, the header says {dims}")
-    return data.reshape(dims)
-
-
-def mnist(mnist_dir):
-    """MNIST training idx files (gzipped as downloaded, or not), padded to 32², with labels."""
-    if not os.path.isdir(mnist_dir):
-        raise DatasetError(f"{mnist_dir}: no such directory")
-    images = _read_idx(
-        _find(
-            mnist_dir,
-            "train-images-idx3-ubyte.gz",
-            "train-images-idx3-ubyte",
-            "train-images.idx3-ubyte",
-        ),
-        3,
-    )
-    labels_path = _find(
-        mnist_dir,
-        "train-labels-idx1-ubyte.gz",
-        "train-labels-idx1-ubyte",
-        "train-labels.idx1-ubyte",
-    )
-    labels = _read_idx(labels_path, 1)
-    if images.shape[1:] != (28, 28) or len(labels) != len(images):
-        raise DatasetError(
-            f"{labels_path}: {len(labels)} labels for {len(images)} images of {images.shape[1:]}; "
-            "expected 28x28 and one label each"
-        )
-    if labels.size and labels.max() > 9:
-        raise DatasetError(f"{labels_path}: labels outside 0..9")
-    images = np.pad(images, [(0, 0), (2, 2), (2, 2)], "constant")[..., None]
-    return ArraySource(images, one_hot(labels, 10), mnist_dir)
-
-
-class LSUN:
-    """One LSUN category's LMDB (keys → encoded JPEG/WebP), in key order, center-cropped and
-    resized to `resolution` (Lanczos) as the original tool. Sequential; not shuffled."""
-
-    random_access = False
-    labels = None
-
-    def __init__(self, lmdb_dir, resolution=256, max_images=None):
-        try:
-            import lmdb
-        except ImportError:
-            raise DatasetError(
-                f"{lmdb_dir}: reading LSUN needs the lmdb package (pip install lmdb)"
-            ) from None
-        if not os.path.exists(lmdb_dir):
-            raise DatasetError(f"{lmdb_dir}: no such file or directory")
-        try:
-            self.env = lmdb.open(
-                lmdb_dir, readonly=True, lock=False, readahead=False, max_readers=64
-            )
-        except lmdb.Error as e:
-            raise DatasetError(f"{lmdb_dir}: not an LMDB database ({e})") from None
-        self.lmdb_dir = lmdb_dir
-        self.transform = Transform("center-crop", resolution, "rgb")
-        entries = self.env.stat()["entries"]
-        self.num_images = entries if max_images is None else min(entries, max_images)
-        if not self.num_images:
-            raise DatasetError(f"{lmdb_dir}: no images (empty database)")
-
-    def check(self):
-        pass  # the values are only known by decoding them; `iterate` checks each
-
-    def _decode(self, item):
-        import io
-
-        key, value = item
-        where = f"{self.lmdb_dir}: key {key.decode('utf-8', 'replace')}"
-        return decoding.decode(io.BytesIO(value), where, self.transform)
-
-    def _items(self):
-        with self.env.begin(write=False) as txn:
-            for i, item in enumerate(txn.cursor()):
-                if i == self.num_images:
-                    break
-                yield bytes(item[0]), bytes(item[1])
-
-    def iterate(self, batch_size=64):
-        return _batched(ordered_map(self._decode, self._items()), batch_size)
 
 
 class TFDS:
@@ -449,7 +353,7 @@ class TFDS:
             return arr
 
         try:
-            yield from _batched(map(convert, enumerate(ds.as_numpy_iterator())), batch_size)
+            yield from batched(map(convert, enumerate(ds.as_numpy_iterator())), batch_size)
         except (
             tf.errors.OpError
         ) as e:  # e.g. prepared images that are not the shape the builder declares

@@ -1,12 +1,10 @@
 """Sources through the library API: image folders (PNG/JPEG, RGB/gray, transforms, every bad
-input), CIFAR-10/100 pickles, MNIST idx, LSUN LMDB, CelebA, TFDS, synthetic."""
+input), CIFAR-10/100 pickles, CelebA, TFDS, synthetic (MNIST, LSUN, SVHN, HDF5: test_<module>)."""
 
-import gzip
 import io
 import os
 import pickle
 
-import lmdb
 import numpy as np
 import PIL.Image
 import pytest
@@ -296,7 +294,7 @@ def test_existing_target_is_refused_before_reading(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# CIFAR, MNIST, CelebA, LSUN.
+# CIFAR, CelebA.
 
 
 def _cifar_batch(n, seed, label_key="labels", classes=10):
@@ -348,35 +346,6 @@ def test_cifar100_fine_labels(tmp_path):
     )
 
 
-def _idx(dims, data):
-    return (
-        bytes([0, 0, 8, len(dims)])
-        + b"".join(int(d).to_bytes(4, "big") for d in dims)
-        + data.tobytes()
-    )
-
-
-def test_mnist_idx_padded_to_32_with_labels(tmp_path):
-    rng = np.random.RandomState(0)
-    x = rng.randint(0, 256, (6, 28, 28)).astype(np.uint8)
-    y = np.array([3, 1, 4, 1, 5, 9], np.uint8)
-    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
-        f.write(_idx(x.shape, x))
-    with gzip.open(tmp_path / "train-labels-idx1-ubyte.gz", "wb") as f:
-        f.write(_idx(y.shape, y))
-    info = dataset_tool.create_mnist(str(tmp_path / "ds"), str(tmp_path), progress=False)
-    assert (info.num_channels, info.max_resolution, info.label_size) == (1, 32, 10)
-    padded = np.pad(x, [(0, 0), (2, 2), (2, 2)])[..., None]
-    order = _order(6)
-    assert_dataset_equals(
-        str(tmp_path / "ds"), padded[order], np.eye(10, dtype=np.float32)[y[order]]
-    )
-    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
-        f.write(_idx(x.shape, x)[:-10])
-    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte\.gz: truncated"):
-        dataset_tool.create_mnist(str(tmp_path / "ds2"), str(tmp_path), progress=False)
-
-
 def test_celeba_crop(tmp_path):
     src = tmp_path / "celeba" / "img_align_celeba_png"
     src.mkdir(parents=True)
@@ -392,50 +361,6 @@ def test_celeba_crop(tmp_path):
         DatasetError, match=r"000004\.png: image is 178x200, expected CelebA's aligned 178x218"
     ):
         dataset_tool.create_celeba(str(tmp_path / "ds2"), str(tmp_path / "celeba"), progress=False)
-
-
-def test_lsun_lmdb_center_crop_resize_in_key_order(tmp_path):
-    env = lmdb.open(str(tmp_path / "bedroom_lmdb"), map_size=1 << 24)
-    want = []
-    with env.begin(write=True) as txn:
-        for i, (w, h, fmt) in enumerate(
-            [(48, 32, "JPEG"), (32, 40, "WEBP"), (40, 40, "JPEG"), (64, 36, "WEBP")]
-        ):
-            arr = _smooth_images(1, 64, seed=i)[0][:h, :w]
-            buf = io.BytesIO()
-            PIL.Image.fromarray(arr).save(buf, fmt, quality=90)
-            txn.put(f"{i:040x}".encode(), buf.getvalue())
-            dec = np.asarray(PIL.Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-            s = min(w, h)
-            crop = dec[(h - s) // 2 : (h + s) // 2, (w - s) // 2 : (w + s) // 2]
-            want.append(np.asarray(PIL.Image.fromarray(crop).resize((16, 16), PIL.Image.LANCZOS)))
-    env.close()
-    info = dataset_tool.create_lsun(
-        str(tmp_path / "ds"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False
-    )
-    assert info.num_images == 4
-    assert_dataset_equals(str(tmp_path / "ds"), np.stack(want))  # not shuffled, as the original
-    dataset_tool.create_lsun(
-        str(tmp_path / "ds3"),
-        str(tmp_path / "bedroom_lmdb"),
-        resolution=8,
-        max_images=3,
-        progress=False,
-    )
-    assert read_level(str(tmp_path / "ds3"), 8).shape == (3, 8, 8, 3)
-    env = lmdb.open(str(tmp_path / "bedroom_lmdb"), map_size=1 << 24)
-    with env.begin(write=True) as txn:
-        txn.put(b"0000000000000000000000000000000000000002", b"\xff\xd8\xff broken jpeg")
-    env.close()
-    with pytest.raises(
-        DatasetError, match=r"bedroom_lmdb: key 0+2: (corrupt or truncated image|not an image file)"
-    ):
-        dataset_tool.create_lsun(
-            str(tmp_path / "ds2"), str(tmp_path / "bedroom_lmdb"), resolution=16, progress=False
-        )
-    assert leftovers(str(tmp_path)) == [] and not (tmp_path / "ds2").exists()
-    with pytest.raises(DatasetError, match=r"nope: no such file or directory"):
-        dataset_tool.create_lsun(str(tmp_path / "ds2"), str(tmp_path / "nope"), progress=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,22 +453,6 @@ def test_create_from_tfds_local_builder(tmp_path):
             str(tmp_path / "ds2"), "no_such_dataset_xyz", data_dir=data_dir, progress=False
         )
     assert leftovers(str(tmp_path)) == []
-
-
-def test_decoding_errors_keep_their_reason(tmp_path):
-    """A DatasetError raised while decoding keeps its own reason (it is not re-wrapped)."""
-    env = lmdb.open(str(tmp_path / "db"), map_size=1 << 22)
-    buf = io.BytesIO()
-    PIL.Image.fromarray(np.zeros((8, 8), np.float32)).save(buf, "TIFF")  # mode F
-    with env.begin(write=True) as txn:
-        txn.put(b"k1", buf.getvalue())
-    env.close()
-    with pytest.raises(
-        DatasetError, match=r"db: key k1: floating-point image \(mode F\) cannot be converted$"
-    ):
-        dataset_tool.create_lsun(
-            str(tmp_path / "ds"), str(tmp_path / "db"), resolution=8, progress=False
-        )
 
 
 # TFDS's own celeb_a_hq builder, prepared from a manual dir made here in the layout it reads
