@@ -379,13 +379,12 @@ class Training:
             tick_end = int(self.tick_start.numpy()) + int(
                 config_lib.tick_kimg_at(cfg, stage.resolution) * 1000
             )
-            target = min(
-                tick_end,
-                total_images,
+            stage_end = (
                 int(math.ceil(stage.end_kimg * 1000))
                 if math.isfinite(stage.end_kimg)
-                else total_images,
+                else total_images
             )
+            target = min(tick_end, total_images, stage_end)
             steps = max(1, min(cfg.steps_per_call, math.ceil((target - seen) / tr.global_batch)))
             call_start = time.perf_counter()
             stats = self._run_steps(tr, steps)
@@ -412,7 +411,7 @@ class Training:
                     f"--resume={self.run_dir}"
                 )
                 return
-            tick_done = seen >= tick_end or seen >= total_images
+            tick_done = seen >= min(tick_end, stage_end, total_images)  # no tick spans a switch
             if not tick_done:
                 faults.kill_point("tick")
             if not tick_done and now - last_progress > cfg.log.progress_seconds:
