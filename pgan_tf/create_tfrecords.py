@@ -216,6 +216,8 @@ def build_parser() -> cli.ArgumentParser:
     p.add_argument("--cx", type=int, default=89, help="Center X coordinate (default: 89)")
     p.add_argument("--cy", type=int, default=121, help="Center Y coordinate (default: 121)")
 
+    _celebahq_parser(command, target)
+
     p = command(
         "create_from_images",
         "Create dataset from a directory full of images.",
@@ -282,6 +284,63 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
+# create_celebahq: the original's arguments, plus --partial, --strict.
+
+
+def _celebahq_parser(command, target):
+    p = command(
+        "create_celebahq",
+        "Create dataset for CelebA-HQ (1024x1024) from CelebA and the CelebA-HQ deltas.",
+        "create_celebahq datasets/celebahq ~/downloads/celeba ~/downloads/celeba-hq-deltas",
+    )
+    target(p)
+    p.add_argument("celeba_dir", help="Directory containing CelebA (img_celeba/, Anno/)")
+    p.add_argument(
+        "delta_dir", help="Directory containing CelebA-HQ deltas (deltas*.zip, image_list.txt)"
+    )
+    p.add_argument(
+        "--num_threads",
+        type=_positive,
+        default=None,
+        help="Number of concurrent threads (default: one per core)",
+    )
+    p.add_argument(
+        "--num_tasks",
+        type=_positive,
+        default=100,
+        help="Number of concurrent processing tasks (default: 100)",
+    )
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="Build from the rows of image_list.txt whose JPEG and delta are present (default: "
+        "require all of CelebA and all 30,000 deltas, as the original)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="Stop at the first image whose proc_md5 or final_md5 is not image_list.txt's "
+        "(default: build anyway; <name>-md5.txt says which matched)",
+    )
+
+
+def _run_celebahq(args, common):
+    from pgan_tf.data import dataset_tool
+
+    info, md5_summary = dataset_tool.create_celebahq(
+        args.tfrecord_dir,
+        args.celeba_dir,
+        args.delta_dir,
+        num_threads=args.num_threads,
+        num_tasks=args.num_tasks,
+        partial=args.partial,
+        strict=args.strict,
+        **common,
+    )
+    print(md5_summary)
+    return info
+
+
 def _summary(info, skipped=0):
     labels = f", {info.label_size}-class labels" if info.label_size else ""
     skips = f" Skipped {skipped} undecodable record(s), each named on stderr." if skipped else ""
@@ -333,6 +392,8 @@ def run(args):
         info = dataset_tool.create_celeba(
             args.tfrecord_dir, args.celeba_dir, args.cx, args.cy, **common
         )
+    elif cmd == "create_celebahq":
+        info = _run_celebahq(args, common)
     elif cmd == "create_from_images":
         info = dataset_tool.create_from_images(
             args.tfrecord_dir,

@@ -48,17 +48,43 @@ class ProgressLine:
         return True
 
 
-class CountProgress:
-    """`count/total <what>, rate img/s` at most every `interval` seconds; `done()` adds the time."""
+def duration(seconds: float) -> str:
+    """`42s`, `7m05s` or `3h07m`: a short, rounded duration."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
-    def __init__(self, total: int, what: str = "images", stream=None, interval: float = 1.0):
-        self.total, self.what = total, what
+
+class CountProgress:
+    """`count/total <what>, rate img/s` at most every `interval` seconds; `done()` adds the time.
+
+    With `eta`, for slow work: `count/total <what>, N.NN s/img, ETA 3h07m` (the rate so far)."""
+
+    def __init__(
+        self,
+        total: int,
+        what: str = "images",
+        stream=None,
+        interval: float = 1.0,
+        *,
+        eta: bool = False,
+    ):
+        self.total, self.what, self.eta = total, what, eta
         self.count = 0
         self.line = ProgressLine(stream, interval, wait_first=True)
 
     def _text(self, now):
-        rate = self.count / max(now - self.line.start, 1e-9)
-        return f"{self.count}/{self.total} {self.what}, {rate:.0f} img/s"
+        elapsed = max(now - self.line.start, 1e-9)
+        if self.eta:
+            text = f"{self.count}/{self.total} {self.what}"
+            if not self.count:
+                return text
+            per = elapsed / self.count
+            return f"{text}, {per:.2f} s/img, ETA {duration(per * (self.total - self.count))}"
+        return f"{self.count}/{self.total} {self.what}, {self.count / elapsed:.0f} img/s"
 
     def __call__(self, count: int) -> None:
         self.count = count

@@ -213,6 +213,61 @@ def create_celeba(tfrecord_dir, celeba_dir, cx=89, cy=121, *, overwrite=False, p
     return write(tfrecord_dir, source, overwrite=overwrite, progress=progress)
 
 
+def create_celebahq(
+    tfrecord_dir,
+    celeba_dir,
+    delta_dir,
+    *,
+    num_threads=None,
+    num_tasks=100,
+    partial=False,
+    strict=False,
+    overwrite=False,
+    progress=True,
+):
+    """CelebA-HQ 1024x1024 from CelebA's JPEGs, landmarks and the published deltas, as the
+    original's `create_celebahq` (see `pgan_tf.data.celebahq_inputs`), in its record order.
+    Also writes `<name>-md5.txt`: per image, whether its proc_md5 / final_md5 matched. Returns
+    (DatasetInfo, the manifest's summary line)."""
+    from pgan_tf.data import celebahq_inputs
+    from pgan_tf.data.dataset import inspect
+
+    celebahq_inputs.require_packages()
+    inputs = celebahq_inputs.Inputs(celeba_dir, delta_dir, partial)
+    check_target(tfrecord_dir, overwrite)
+    rows = inputs.rows
+    order = shuffled_order(len(rows))
+    _say(progress, f"building {len(rows)} CelebA-HQ images from {celeba_dir} and {delta_dir}")
+    bar = CountProgress(len(rows), eta=True) if progress else None
+    checks = {}
+    with DatasetWriter(tfrecord_dir, overwrite=overwrite, progress=bar) as writer:
+        images = sources.ordered_map(
+            lambda i: inputs.image(rows[i], strict), order, num_threads, num_tasks
+        )
+        for record, (i, image) in enumerate(zip(order, images)):
+            writer.add_images(image.pixels.transpose(1, 2, 0))
+            checks[i] = (record, image.proc_ok, image.final_ok)
+        manifest, summary = celebahq_inputs.md5_manifest(rows, checks)
+        _write_manifest(writer, manifest)
+        writer.commit()
+    if bar:
+        bar.done()
+    return inspect(tfrecord_dir), summary
+
+
+def _write_manifest(writer, text):
+    name = f"{writer.name}-md5.txt"
+    try:
+        with atomic.reported(name), open(os.path.join(writer.tmp_dir, name), "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except atomic.WriteError as e:
+        raise DatasetError(
+            f"{os.path.join(writer.tfrecord_dir, name)}: cannot write: {e.reason}"
+        ) from None
+
+
 def create_from_tfds(
     tfrecord_dir,
     name,

@@ -43,3 +43,22 @@ def test_count_progress_text():
     bar(5)  # not shown before the interval
     bar.done()
     assert re.fullmatch(r"\r5/10 images, \d+ img/s in \d+\.\d s\n", term.getvalue())
+
+
+def test_count_progress_with_eta_and_durations():
+    from pgan_tf.core.progress import duration
+
+    assert [duration(s) for s in (4.4, 59.6, 425, 3600 * 3 + 7 * 60 + 20)] == [
+        "4s",
+        "1m00s",
+        "7m05s",
+        "3h07m",
+    ]
+    log = io.StringIO()
+    bar = CountProgress(30000, stream=log, interval=0, eta=True)
+    bar(0)
+    bar.line.start -= 10.0  # 10 s ago: 2 images in 10 s
+    bar(2)
+    first, second = log.getvalue().splitlines()
+    assert first == "0/30000 images"
+    assert second == "2/30000 images, 5.00 s/img, ETA 41h39m"  # 29998 * 5 s = 41 h 39 min 50 s
