@@ -246,7 +246,24 @@ def test_bad_inputs_one_line_errors(sources, tmp_path, capsys):
         ),
         (
             ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--keyframes", "1"],
-            "error: --num_images and",
+            "error: --num_images, --num_grids and",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--shrink", "0"],
+            "error: --num_images, --num_grids and",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--shrink", "3"],
+            "error: --shrink 3 does not divide the 8x8 images",
+        ),
+        (["--model", sources["saved_model"]], "error: nothing to write: give --out, --video"),
+        (
+            ["--model", sources["saved_model"], "--video", str(tmp_path / "o.gif")],
+            "error: --video must name an .mp4 file",
+        ),
+        (
+            ["--model", sources["saved_model"], "--training_video", str(tmp_path / "o.mp4")],
+            "error: not a run directory (no config.json)",
         ),
         (["--out", str(tmp_path / "o")], "error: the following arguments are required: --model"),
         (
