@@ -129,6 +129,8 @@ def test_training_video_of_a_real_tiny_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     with open(os.path.join(run, rundir.LOG_NAME)) as f:
         ticks = [t for t in map(training_log.parse_tick_line, f) if t]
-    assert len(ticks) >= 4 and f"30 frames of {len(ticks)} tick lines" in proc.stdout
+    points, timed = training_video.run_timeline(run)
+    assert len(ticks) >= 4 and timed and 1 <= len(points) <= len(ticks)
+    assert f"30 frames of {len(points)} points" in proc.stdout
     meta, frames = mp4.read_mp4(out)
     assert meta["codec"].startswith("h264") and sum(1 for _ in frames) == 30
