@@ -273,8 +273,8 @@ class Training:
         res, batch = stage.resolution, self.trainer.global_batch
         seed = self.config.seed + stage.index
         fresh = seed + 7919 * (1 + int(self.images_seen.numpy()))  # not a replay of the stage
-        if imported:
-            self.input.start(res, batch, seed)
+        if imported or not {"dataset_identity", input_state.LEGACY_KEY} & stored:
+            self.input.start(res, batch, seed)  # nothing places the input: a fresh order
             return
         if input_state.LEGACY_KEY in stored:
             note = self.input.restore_legacy(path, res, batch, seed, fresh)

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from pgan_tf.core.resolution import is_resolution
+from pgan_tf.data.extras import import_extra
 from pgan_tf.data.tfrecord_format import DatasetError
 
 
@@ -20,12 +21,7 @@ def labels_path(hdf5_filename):
 
 
 def _open(hdf5_filename):
-    try:
-        import h5py
-    except ImportError:
-        raise DatasetError(
-            f"{hdf5_filename}: reading HDF5 archives needs h5py (pip install 'pgan_tf[hdf5]')"
-        ) from None
+    h5py = import_extra("h5py", "hdf5", f"{hdf5_filename}: reading HDF5 archives")
     if not os.path.isfile(hdf5_filename):
         what = "is a directory" if os.path.isdir(hdf5_filename) else "no such file"
         raise DatasetError(f"{hdf5_filename}: {what}")

@@ -10,6 +10,7 @@ import os
 
 from pgan_tf.data import decoding
 from pgan_tf.data.decoding import Transform
+from pgan_tf.data.extras import import_extra
 from pgan_tf.data.sources import batched, ordered_map
 from pgan_tf.data.tfrecord_format import DatasetError
 
@@ -26,12 +27,7 @@ class LSUN:
     labels = None
 
     def __init__(self, lmdb_dir, resolution=256, max_images=None, on_skip=None):
-        try:
-            import lmdb
-        except ImportError:
-            raise DatasetError(
-                f"{lmdb_dir}: reading LSUN needs the lmdb package (pip install 'pgan_tf[lsun]')"
-            ) from None
+        lmdb = import_extra("lmdb", "lsun", f"{lmdb_dir}: reading LSUN")
         if not os.path.exists(lmdb_dir):
             raise DatasetError(f"{lmdb_dir}: no such file or directory")
         try:

@@ -15,6 +15,7 @@ import pickle
 import numpy as np
 
 from pgan_tf.core.labels import one_hot
+from pgan_tf.data.extras import import_extra
 from pgan_tf.data.sources import ArraySource
 from pgan_tf.data.tfrecord_format import DatasetError
 
@@ -52,14 +53,9 @@ def _read_pickle(path):
 
 def _read_mat(path):
     """(uint8 NCHW images, int64 labels 0..9) of SVHN's `train_32x32.mat`."""
+    scipy_io = import_extra("scipy.io", "svhn", f"{path}: reading SVHN's .mat file")
     try:
-        import scipy.io
-    except ImportError:
-        raise DatasetError(
-            f"{path}: reading SVHN's .mat file needs scipy (pip install 'pgan_tf[svhn]')"
-        ) from None
-    try:
-        mat = scipy.io.loadmat(path)
+        mat = scipy_io.loadmat(path)
         images, labels = np.asarray(mat["X"]), np.asarray(mat["y"]).reshape(-1)
     except KeyError as e:
         raise DatasetError(f"{path}: has no variable {e} (expected X and y)") from None

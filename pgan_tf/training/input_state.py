@@ -23,28 +23,10 @@ from pgan_tf.core import faults
 from pgan_tf.data import dataset, fingerprint
 
 LEGACY_KEY = "data"  # the checkpoint object of the old iterator state
-_IDENTITY_KEY = "dataset_identity/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class DatasetChanged(ValueError):
     """A resume with `--deterministic` on data that is not the checkpoint's."""
-
-
-def saved_identity(path: str) -> fingerprint.DatasetIdentity | None:
-    """The dataset identity stored in checkpoint `path`, or None (older or imported ones)."""
-    reader = tf.train.load_checkpoint(path)
-    if not reader.has_tensor(_IDENTITY_KEY):
-        return None
-    value = reader.get_tensor(_IDENTITY_KEY)
-    return fingerprint.DatasetIdentity.from_json(
-        value.decode() if isinstance(value, bytes) else str(value)
-    )
-
-
-def holds_iterator_state(path: str) -> bool:
-    """True for a checkpoint that stores the `tf.data` iterator itself (written before 2026-12)."""
-    reader = tf.train.load_checkpoint(path)
-    return any(k.startswith(LEGACY_KEY + "/") for k in reader.get_variable_to_dtype_map())
 
 
 class TrainingInput:
@@ -64,8 +46,11 @@ class TrainingInput:
 
     def state(self) -> dict[str, tf.Variable]:
         """What a checkpoint stores of the input (with the iterator itself in the legacy case)."""
-        state = {"input_seed": self.seed, "input_origin": self.origin}
-        state["dataset_identity"] = self._identity
+        state = {
+            "input_seed": self.seed,
+            "input_origin": self.origin,
+            "dataset_identity": self._identity,
+        }
         if self.legacy:
             state[LEGACY_KEY] = self.iterator
         return state
@@ -77,14 +62,12 @@ class TrainingInput:
         self._build(resolution, global_batch, legacy=False)
 
     def resume(self, path: str, resolution: int, global_batch: int, fresh_seed: int) -> str | None:
-        """After checkpoint `path` was restored (with `state()` in it): rebuilds the iterator where
-        the checkpoint's order stood, or starts a fresh order with `fresh_seed` when the data
-        differs. Returns the line that says why it is fresh, or None for an exact resume."""
-        saved = saved_identity(path)
+        """After checkpoint `path` was restored with `state()` in it (its seed, origin and dataset
+        identity): rebuilds the iterator where the checkpoint's order stood, or starts a fresh
+        order with `fresh_seed` when the data differs. Returns the line that says why it is fresh,
+        or None for an exact resume."""
+        saved = fingerprint.DatasetIdentity.from_json(self._identity.numpy().decode())
         self._identity.assign(self.identity.to_json())
-        if saved is None:
-            self.start(resolution, global_batch, fresh_seed)
-            return None
         changed = fingerprint.differences(saved, self.identity)
         if changed:
             what = (
