@@ -22,8 +22,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import tensorflow as tf
-
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.core import atomic, cli
 from pgan_tf.core.resolution import split_lod
@@ -32,6 +30,7 @@ from pgan_tf.official.unpickler import OfficialPickleError
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import rundir, schedule
+from pgan_tf.training.run_state import NETWORKS, RunState
 
 if TYPE_CHECKING:
     from pgan_tf.model.networks import NetworkConfig
@@ -176,13 +175,8 @@ def import_pickle(
         _write_json(os.path.join(tmp, IMPORTED_FILE), imported)
         snapshot = rundir.snapshot_name(int(kimg))
         nets.Gs.save(os.path.join(tmp, snapshot))
-        state = {
-            "images_seen": tf.Variable(images, dtype=tf.int64),
-            "tick": tf.Variable(0, dtype=tf.int64),
-            "tick_start": tf.Variable(images, dtype=tf.int64),
-            "elapsed": tf.Variable(0.0, dtype=tf.float64),
-        }
-        objects = {"generator": nets.G, "discriminator": nets.D, "generator_ema": nets.Gs}
+        state = RunState.new(images).variables(stage=False)
+        objects = dict(zip(NETWORKS, (nets.G, nets.D, nets.Gs)))
         checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
         saved = ckpt.Saver(tmp).save(checkpoint, images)
         with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:

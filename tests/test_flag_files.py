@@ -11,7 +11,7 @@ import pytest
 
 from pgan_tf import train
 from pgan_tf.training import config as config_lib
-from pgan_tf.training import rundir, schedule
+from pgan_tf.training import reporting, rundir, schedule
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -196,7 +196,7 @@ def test_flag_file_holds_its_sources_settings(name, tmp_path):
 def test_flag_file_resolves_without_a_dataset(name, tmp_path):
     cfg, notes = _resolve(name, tmp_path)
     assert "does not exist yet" in notes[0] and f"resolution {cfg.schedule.resolution}" in notes[0]
-    table = train.stage_table(cfg).splitlines()
+    table = reporting.stage_table(cfg).splitlines()
     stages = [s for s in schedule.stages(cfg.schedule) if s.start_kimg < cfg.schedule.total_kimg]
     assert len(table) == 1 + len(stages) and table[-1].split()[1] == str(cfg.schedule.resolution)
 
@@ -205,7 +205,8 @@ def test_celebahq_mbstd_group_is_the_whole_minibatch(tmp_path):
     """The original clamps the group of 16 to the minibatch: 16 up to 128², then 14 / 6 / 3."""
     cfg, _ = _resolve("celebahq.flags", tmp_path)
     groups = {
-        int(row.split()[1]): int(row.split()[6]) for row in train.stage_table(cfg).splitlines()[1:]
+        int(row.split()[1]): int(row.split()[6])
+        for row in reporting.stage_table(cfg).splitlines()[1:]
     }
     assert groups == {4: 16, 8: 16, 16: 16, 32: 16, 64: 16, 128: 16, 256: 14, 512: 6, 1024: 3}
 

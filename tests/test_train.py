@@ -158,6 +158,31 @@ def test_resume_from_a_checkpoint_written_as_a_stage_ended(trained):
         np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
 
 
+def test_keep_checkpoints_all_keeps_every_snapshot_resumable(trained, tmp_path):
+    """`--keep_checkpoints=all`: a checkpoint per network snapshot stays next to its `.keras`
+    snapshot; resuming from the oldest ends with the weights of the uninterrupted run."""
+    train(tmp_path, "--total_kimg=0.2", "--desc=all", "--keep_checkpoints=all")
+    run_dir = os.path.join(tmp_path, "results", "00000-all")
+    found = sorted(
+        int(n[5:-6])
+        for n in os.listdir(os.path.join(run_dir, "checkpoints"))
+        if n.endswith(".index")
+    )
+    snapshots = [n for n in os.listdir(run_dir) if n.startswith("network-snapshot-")]
+    assert len(found) >= 3 and len(snapshots) >= 2
+    records = [json.loads(line) for line in open(os.path.join(run_dir, "ticks.jsonl"))]
+    assert [r["tick"] for r in records] == list(range(1, len(records) + 1))
+    assert records[-1]["kimg"] == 0.2 and found[-1] == 200
+    _, whole = final_state(trained["whole"][0])
+    oldest = os.path.join(run_dir, "checkpoints", f"ckpt-{found[0]}")
+    proc = train(tmp_path, "--total_kimg=0.2", f"--resume={oldest}")
+    assert f"Resumed from {oldest}" in proc.stdout
+    _, again = final_state(run_dir)
+    assert whole.keys() == again.keys()
+    for k in whole:
+        np.testing.assert_array_equal(whole[k], again[k], err_msg=k)
+
+
 def _train_in(cwd, *args):
     """`train` from working directory `cwd` with relative paths, as the quickstart runs."""
     cmd = [sys.executable, "-m", "pgan_tf.train", "--create_synthetic=48", *TINY, *args]

@@ -22,7 +22,7 @@ _DONE_RE = re.compile(r"^Done: kimg ([\d.]+) in (.+)\.$")
 
 
 def parse_elapsed(text):
-    """Seconds of `pgan_tf.train.format_time` text: '34s', '7m 05s', '1h 02m'."""
+    """Seconds of `pgan_tf.training.reporting.format_time` text: '34s', '7m 05s', '1h 02m'."""
     m = re.fullmatch(r"(?:(\d+)h )?(?:(\d+)m)?\s*(?:(\d+)s)?", text.strip())
     if not m or not any(m.groups()):
         raise ValueError(f"not a training time: {text!r}")

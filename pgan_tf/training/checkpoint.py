@@ -25,13 +25,14 @@ import tensorflow as tf
 
 from pgan_tf.core import atomic, faults
 from pgan_tf.training import schedule
+from pgan_tf.training.run_state import IMAGES_SEEN, NETWORKS, RNG, STAGE_INDEX, variable_key
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "checkpoint"  # names the newest checkpoints, as tf.train.latest_checkpoint reads it
-_IMAGES_KEY = "images_seen/.ATTRIBUTES/VARIABLE_VALUE"
-_STAGE_KEY = "stage_index/.ATTRIBUTES/VARIABLE_VALUE"
-_IMPORTED_KEY = "imported/.ATTRIBUTES/VARIABLE_VALUE"
-_NETWORK_OBJECTS = ("generator", "discriminator", "generator_ema")
+_IMAGES_KEY = variable_key(IMAGES_SEEN)
+_STAGE_KEY = variable_key(STAGE_INDEX)
+_IMPORTED_KEY = variable_key("imported")
+KEEP_ALL = 0  # `Saver(keep=KEEP_ALL)`: every checkpoint stays (--keep_checkpoints=all)
 _NAME_RE = re.compile(r"^ckpt-(\d+)\.index$")
 
 
@@ -42,7 +43,7 @@ class CheckpointError(ValueError):
 def make_checkpoint(objects, state, rng):
     """The checkpoint of one stage: `objects` (models, optimizers) + run state (counters, the
     input position: `input_state.py`) + rng."""
-    return tf.train.Checkpoint(**objects, **state, rng=rng)
+    return tf.train.Checkpoint(**objects, **state, **{RNG: rng})
 
 
 def make_imported_checkpoint(objects, state, imported=None):
@@ -52,7 +53,7 @@ def make_imported_checkpoint(objects, state, imported=None):
     `imported_info`, so restoring passes None.
     """
     info = tf.Variable(json.dumps(imported, sort_keys=True) if imported is not None else "")
-    return tf.train.Checkpoint(**{k: objects[k] for k in _NETWORK_OBJECTS}, **state, imported=info)
+    return tf.train.Checkpoint(**{k: objects[k] for k in NETWORKS}, **state, imported=info)
 
 
 def imported_info(path):
@@ -215,15 +216,17 @@ class Saver:
     Each save writes to temporary names, flushes the files to disk, reads every tensor back,
     renames the files into place (index last: a checkpoint without its index does not exist)
     and records it in the `checkpoint` state file (atomically, so `tf.train.latest_checkpoint`
-    works); only then are older checkpoints beyond `keep` deleted. Checkpoints numbered above
+    works); only then are older checkpoints beyond `keep` deleted (none with `KEEP_ALL`: every
+    network-snapshot tick's checkpoint then stays, as the original keeps a pickle of G, D and Gs
+    at each snapshot). Checkpoints numbered above
     the new one belong to a timeline the run left by resuming from an older one: they go too.
     A failed write raises `atomic.WriteError` and leaves every earlier checkpoint as it was.
     Checkpoints found damaged on resuming (`discard`) are deleted at the first save, not kept.
     """
 
     def __init__(self, run_dir, keep=3):
-        if keep < 1:
-            raise ValueError(f"keep must be >= 1, got {keep}")
+        if keep < 0:
+            raise ValueError(f"keep must be >= 1, or KEEP_ALL, got {keep}")
         self.run_dir = run_dir
         self.directory = os.path.join(run_dir, CHECKPOINT_DIR)
         self.keep = keep
@@ -273,7 +276,10 @@ class Saver:
     def _prune(self, number):
         found = checkpoints(self.run_dir)
         older = [p for n, p in found if n < number and p not in self._damaged]
-        kept = older[-(self.keep - 1) :] if self.keep > 1 else []
+        if self.keep == KEEP_ALL:
+            kept = older
+        else:
+            kept = older[-(self.keep - 1) :] if self.keep > 1 else []
         newest = os.path.join(self.directory, f"ckpt-{number}")
         lines = [f'model_checkpoint_path: "{os.path.basename(newest)}"']
         lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in kept + [newest]]

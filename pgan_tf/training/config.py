@@ -16,8 +16,9 @@ from pgan_tf.core import cli
 from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
+from pgan_tf.training.checkpoint import KEEP_ALL
 from pgan_tf.training.losses import LOSSES
-from pgan_tf.training.schedule import ScheduleConfig
+from pgan_tf.training.schedule import DEFAULT_TICK_KIMG, ScheduleConfig
 
 if TYPE_CHECKING:
     from pgan_tf.data.dataset import DatasetInfo
@@ -26,18 +27,6 @@ if TYPE_CHECKING:
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # the flag; "auto" is resolved at start-up
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "default")
 
-# kimg per tick at each resolution: the original's `tick_kimg_dict` (train.py TrainingSchedule).
-DEFAULT_TICK_KIMG = (
-    (4, 160),
-    (8, 140),
-    (16, 120),
-    (32, 100),
-    (64, 80),
-    (128, 60),
-    (256, 40),
-    (512, 20),
-    (1024, 10),
-)
 # Named snapshot grids: the original's `setup_snapshot_image_grid` sizes,
 # (screen w, h, min cols, min rows).
 NAMED_GRIDS = {"1080p": (1920, 1080, 3, 2), "4k": (3840, 2160, 7, 4)}
@@ -46,6 +35,16 @@ MAX_GRID_SIDE = 32
 
 class ConfigError(ValueError):
     """A flag value that cannot work; the message says which flag and why."""
+
+
+def checkpoint_count(text) -> int:
+    """--keep_checkpoints: a count of at least 1, or 'all' (`checkpoint.KEEP_ALL`)."""
+    if str(text).strip().lower() == "all":
+        return KEEP_ALL
+    count = cli.integer(str(text))
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 or 'all', got {text}")
+    return count
 
 
 def grid_shape(spec: str | int, resolution: int) -> tuple[int, int]:
@@ -93,7 +92,7 @@ class LogConfig:
     metrics_images: int = 1024
     inception_path: str = ""
     progress_seconds: float = 15.0
-    keep_checkpoints: int = 3
+    keep_checkpoints: int = 3  # KEEP_ALL (0): every checkpoint stays (`checkpoint_count`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -396,9 +395,11 @@ def add_flags(p: cli.ArgumentParser) -> None:
     )
     p.add_argument(
         "--keep_checkpoints",
-        type=cli.integer,
+        type=checkpoint_count,
         default=3,
-        help="Checkpoints kept on disk (older ones are deleted once a new one is complete).",
+        help="Checkpoints kept on disk (older ones are deleted once a new one is complete), or "
+        "'all': one per --network_snapshot_ticks, each resumable (--resume=RUN/checkpoints/"
+        "ckpt-<images>), as the original keeps a network pickle per snapshot.",
     )
     p.add_argument(
         "--worker_timeout",
@@ -491,8 +492,6 @@ def config_from_flags(f: argparse.Namespace) -> TrainConfig:
     if f.gp_lambda < 0 or f.gp_target <= 0 or f.drift_epsilon < 0:
         raise ConfigError("--gp_lambda and --drift_epsilon must be >= 0 and --gp_target > 0")
     tick = parse_table(f.tick_kimg, float, "tick_kimg") if f.tick_kimg else DEFAULT_TICK_KIMG
-    if f.keep_checkpoints < 1:
-        raise ConfigError(f"--keep_checkpoints must be at least 1, got {f.keep_checkpoints}")
     if f.worker_timeout <= 0:
         raise ConfigError(f"--worker_timeout must be positive, got {f.worker_timeout}")
     if any(v <= 0 for _, v in tick):
@@ -591,14 +590,6 @@ def resolve_with_dataset(
         schedule=schedule,
         data=dataclasses.replace(config.data, resolution=res),
     )
-
-
-def tick_kimg_at(config: TrainConfig, resolution: int) -> float:
-    table = dict(config.log.tick_kimg)
-    if resolution in table:
-        return table[resolution]
-    below = [r for r in table if r <= resolution]
-    return table[max(below)] if below else min(table.values())
 
 
 def train_config_from_dict(d: dict) -> TrainConfig:

@@ -21,10 +21,15 @@ from pgan_tf.model import (
 )
 from pgan_tf.training import checkpoint, schedule
 from pgan_tf.training.config import TrainConfig, train_config_from_dict
+from pgan_tf.training.run_state import GENERATOR_EMA
 
 CONFIG_NAME = "config.json"
 LOG_NAME = "log.txt"
-TICKS_NAME = "ticks.jsonl"  # one JSON object per tick (`train.py` end_tick): what log.txt says
+TICKS_NAME = "ticks.jsonl"  # one JSON object per tick (`reporting.tick_record`): what log.txt says
+REALS_NAME = "reals.png"  # a grid of training images, written when a run starts
+TRAINING_METRICS_NAME = "metrics-training.jsonl"  # the --metrics computed during training
+EVALUATION_METRICS_NAME = "metrics.jsonl"  # what `pgan_tf.evaluate` appends
+_FAKES_RE = re.compile(r"^fakes(\d+)\.png$")
 _SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d+)\.keras$")
 _RUN_RE = re.compile(r"^(\d+)-")
 
@@ -115,6 +120,17 @@ def read_config(run_dir: str) -> RunConfig:
         raise RunDirError(f"{path}: not a run configuration ({type(e).__name__}: {e})") from None
 
 
+def fakes_name(kimg: float) -> str:
+    """The sample grid written at `kimg`, as the original names it."""
+    return f"fakes{int(kimg):06d}.png"
+
+
+def list_fakes(run_dir: str) -> list[tuple[int, str]]:
+    """[(kimg, path)] of the run's sample grids, oldest first."""
+    found = ((_FAKES_RE.match(name), name) for name in os.listdir(run_dir))
+    return sorted((int(m.group(1)), os.path.join(run_dir, name)) for m, name in found if m)
+
+
 # ---- generator snapshots -----------------------------------------------------------------------
 def snapshot_name(kimg: float) -> str:
     return f"network-snapshot-{int(kimg):06d}.keras"
@@ -197,7 +213,7 @@ def load_ema_generator(run_dir: str, path: str) -> tuple[keras.Model, float]:
     stage = checkpoint.stage_of(path, cfg.schedule)
     seen = checkpoint.images_seen(path)
     generator = networks.build_generator(cfg.network, stage.resolution, stage.fade_in)
-    restored = tf.train.Checkpoint(generator_ema=generator).read(path)
+    restored = tf.train.Checkpoint(**{GENERATOR_EMA: generator}).read(path)
     restored.expect_partial().assert_existing_objects_matched()
     if stage.fade_in:
         networks.set_alpha(generator, float(schedule.fade_alpha(stage, seen, cfg.schedule)))

@@ -6,14 +6,31 @@ every phase first stabilizes for `lod_training_kimg`, then fades in the next blo
 `lod_transition_kimg`; the level of detail (lod) counts down to 0 at the final resolution, where
 training continues. Without growing (the original's `-nogrowing`) training starts at the final
 resolution. A stage is one (resolution, fade_in) pair, trained by one compiled step.
+
+`Schedule.at(kimg)` is the one place the loop asks what to train next: stage, lod, α, minibatch,
+learning rate and tick length, as the original's `TrainingSchedule` gives them.
 """
 
 import dataclasses
+import functools
 import math
 
 import tensorflow as tf
 
 from pgan_tf.core.resolution import join_lod, res_log2
+
+# kimg per tick at each resolution: the original's `tick_kimg_dict` (train.py TrainingSchedule).
+DEFAULT_TICK_KIMG = (
+    (4, 160),
+    (8, 140),
+    (16, 120),
+    (32, 100),
+    (64, 80),
+    (128, 60),
+    (256, 40),
+    (512, 20),
+    (1024, 10),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +96,7 @@ class Stage:
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleState:
-    """Where training is at a given kimg."""
+    """Where training is at a given kimg: everything the loop needs for its next step."""
 
     kimg: float
     lod: float
@@ -88,6 +105,46 @@ class ScheduleState:
     alpha: float
     minibatch: int
     learning_rate: float
+    stage: Stage | None = None
+    tick_kimg: float = 0.0
+
+    @property
+    def stage_end_images(self) -> int | None:
+        """Images shown when the stage ends (None: the last stage, which runs to the end)."""
+        end = self.stage.end_kimg
+        return int(math.ceil(end * 1000)) if math.isfinite(end) else None
+
+
+def tick_kimg_at(table: tuple, resolution: int) -> float:
+    """kimg per tick at `resolution` from a ((resolution, kimg), ...) table: its entry, else the
+    entry of the nearest resolution below, else the smallest tick."""
+    table = dict(table)
+    if resolution in table:
+        return table[resolution]
+    below = [r for r in table if r <= resolution]
+    return table[max(below)] if below else min(table.values())
+
+
+class Schedule:
+    """The run's schedule: `ScheduleConfig` with its stages computed once, and the tick table."""
+
+    def __init__(self, config: ScheduleConfig, tick_kimg: tuple = DEFAULT_TICK_KIMG):
+        self.config = config
+        self.tick_kimg = tick_kimg
+        self.stages = stages(config)
+        self.total_images = int(round(config.total_kimg * 1000))
+
+    def stage_at(self, kimg: float) -> Stage:
+        return stage_at(self.config, kimg)
+
+    def at(self, kimg: float) -> ScheduleState:
+        """Stage, lod, α, minibatch, learning rate and tick length at `kimg`."""
+        state = schedule_at(self.config, kimg)
+        return dataclasses.replace(
+            state,
+            stage=self.stage_at(kimg),
+            tick_kimg=tick_kimg_at(self.tick_kimg, state.resolution),
+        )
 
 
 def lod_at(config: ScheduleConfig, kimg: float) -> float:
@@ -113,8 +170,10 @@ def schedule_at(config: ScheduleConfig, kimg: float) -> ScheduleState:
     )
 
 
-def stages(config: ScheduleConfig) -> list[Stage]:
-    """Every stage of the run in order, with the kimg at which it starts and ends.
+@functools.cache
+def stages(config: ScheduleConfig) -> tuple[Stage, ...]:
+    """Every stage of the run in order, with the kimg at which it starts and ends (computed once
+    per configuration).
 
     A fade stage runs from the end of a phase's stabilization to the end of its transition; the
     last stage (the final resolution, stable) runs until training stops.
@@ -133,7 +192,7 @@ def stages(config: ScheduleConfig) -> list[Stage]:
         if p > 0 and config.lod_transition_kimg == 0:
             start = (p - 1) * phase_dur + config.lod_training_kimg
         out.append(Stage(len(out), res, False, start, end))
-    return [s for s in out if s.end_kimg > s.start_kimg]
+    return tuple(s for s in out if s.end_kimg > s.start_kimg)
 
 
 def stage_at(config: ScheduleConfig, kimg: float) -> Stage:

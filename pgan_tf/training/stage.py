@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from pgan_tf.model import networks
 from pgan_tf.model.layers import WeightedSum, downscale2d, mbstd_group, upscale2d
-from pgan_tf.training import losses, schedule
+from pgan_tf.training import losses, run_state, schedule
 from pgan_tf.training.distribute import replica_slice
 from pgan_tf.training.optimizer import FusedAdam
 
@@ -241,10 +241,11 @@ class StageTrainer:
         return alpha
 
     def checkpoint_objects(self) -> dict[str, keras.Model | keras.optimizers.Optimizer]:
+        """The stage's networks and optimizers under their checkpoint names (`run_state`)."""
         return {
-            "generator": self.G,
-            "discriminator": self.D,
-            "generator_ema": self.generator_ema,
-            "g_optimizer": self.g_opt,
-            "d_optimizer": self.d_opt,
+            run_state.GENERATOR: self.G,
+            run_state.DISCRIMINATOR: self.D,
+            run_state.GENERATOR_EMA: self.generator_ema,
+            run_state.G_OPTIMIZER: self.g_opt,
+            run_state.D_OPTIMIZER: self.d_opt,
         }

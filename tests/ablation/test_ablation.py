@@ -32,7 +32,7 @@ LOG = (
 
 # ------------------------------------------------------------------ log.txt
 def test_parse_elapsed_reads_every_format_train_writes():
-    from pgan_tf.train import format_time
+    from pgan_tf.training.reporting import format_time
 
     for seconds in (0, 34, 59, 60, 425, 3599):
         assert evaluation.parse_elapsed(format_time(seconds)) == seconds

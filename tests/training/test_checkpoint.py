@@ -47,6 +47,30 @@ def test_saver_keeps_the_newest_and_records_the_latest(tmp_path):
     assert [n for n, _ in ckpt.checkpoints(run)] == [101]
 
 
+def test_saver_keeping_all_keeps_every_checkpoint_each_resumable(tmp_path):
+    """`--keep_checkpoints=all`: every save stays, listed in the state file, and any one of them
+    restores (a damaged one is still dropped)."""
+    run, saver, paths = saved_run(tmp_path, (32, 64, 96, 128), keep=ckpt.KEEP_ALL)
+    assert [n for n, _ in ckpt.checkpoints(run)] == [32, 64, 96, 128]
+    state_file = open(os.path.join(run, "checkpoints", "checkpoint")).read()
+    assert state_file.count("all_model_checkpoint_paths") == 4
+    restored = state()
+    restored.read(paths[1]).expect_partial().assert_existing_objects_matched()
+    assert int(restored.images_seen.numpy()) == 64
+    saver.discard([paths[0]])
+    saver.save(state(160), 160)
+    assert [n for n, _ in ckpt.checkpoints(run)] == [64, 96, 128, 160]
+
+
+def test_keep_checkpoints_flag():
+    from pgan_tf.training import config as config_lib
+
+    assert config_lib.checkpoint_count("all") == ckpt.KEEP_ALL
+    assert config_lib.checkpoint_count("5") == 5
+    with pytest.raises(Exception, match="at least 1 or 'all'"):
+        config_lib.checkpoint_count("0")
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [

@@ -6,6 +6,7 @@ import pytest
 
 from pgan_tf.data.dataset import DatasetInfo
 from pgan_tf.training import config as config_lib
+from pgan_tf.training import schedule
 
 
 def _parse(*args):
@@ -77,7 +78,7 @@ def test_validation_against_dataset(args, replicas, message):
 
 def test_tick_table_lookup():
     cfg = _parse("--dataset_dir=/d", "--tick_kimg=4:10,16:5")
-    assert [config_lib.tick_kimg_at(cfg, r) for r in (4, 8, 16, 64)] == [10, 10, 5, 5]
+    assert [schedule.tick_kimg_at(cfg.log.tick_kimg, r) for r in (4, 8, 16, 64)] == [10, 10, 5, 5]
 
 
 @pytest.mark.parametrize(

@@ -116,3 +116,29 @@ def test_tables_and_validation():
         schedule.ScheduleConfig(resolution=8, total_kimg=1, initial_resolution=16)
     with pytest.raises(ValueError, match="power of two"):
         schedule.ScheduleConfig(resolution=24, total_kimg=1)
+
+
+def test_schedule_at_gives_everything_a_step_needs():
+    """`Schedule.at`: the stage, lod, α, minibatch, lr and the tick length of its resolution, with
+    the original's tick table (160 kimg at 4², 140 at 8², ...)."""
+    sched = schedule.Schedule(_cfg())
+    start = sched.at(0.0)
+    assert (start.stage.index, start.resolution, start.tick_kimg) == (0, 4, 160)
+    assert start.stage_end_images == 600_000
+    mid = sched.at(900.0)  # half-way through the 8x8 fade-in
+    assert (mid.stage.resolution, mid.stage.fade_in, mid.tick_kimg) == (8, True, 140)
+    assert mid.alpha == pytest.approx(0.5)
+    assert mid.stage_end_images == 1_200_000
+    assert mid.lod == pytest.approx(schedule.lod_at(_cfg(), 900.0))
+    assert sched.stages is schedule.stages(_cfg())  # computed once per configuration
+    assert sched.total_images == round(_cfg().total_kimg * 1000)
+
+
+def test_last_stage_runs_to_the_end_and_ticks_fall_back_to_the_resolution_below():
+    cfg = _cfg()
+    sched = schedule.Schedule(cfg, tick_kimg=((4, 10), (16, 5)))
+    last = sched.at(cfg.total_kimg - 1)
+    assert last.stage_end_images is None
+    assert schedule.tick_kimg_at(((4, 10), (16, 5)), 8) == 10
+    assert schedule.tick_kimg_at(((4, 10), (16, 5)), 64) == 5
+    assert schedule.tick_kimg_at(((8, 10), (16, 5)), 4) == 5  # below the table: the smallest
