@@ -11,6 +11,7 @@ import math
 import keras
 
 from pgan_tf.core.resolution import res_log2
+from pgan_tf.core.settings import setting
 from pgan_tf.model import layers
 
 LRELU_SLOPE = 0.2
@@ -20,23 +21,45 @@ LRELU_SLOPE = 0.2
 class NetworkConfig:
     """Architecture hyper-parameters; the defaults are the paper's 1024² CelebA-HQ networks."""
 
-    fmap_base: int = 8192
-    fmap_decay: float = 1.0
-    fmap_max: int = 512
-    latent_size: int = 512
-    num_channels: int = 3
-    label_size: int = 0
-    mbstd_group_size: int = 4
+    fmap_base: int = setting(
+        8192, help="Feature-map base: nf(stage) = min(fmap_base / 2**(stage*fmap_decay), fmap_max)."
+    )
+    fmap_decay: float = setting(1.0, help="Feature-map decay per stage.")
+    fmap_max: int = setting(512, help="Maximum feature maps per layer.")
+    latent_size: int = setting(512, help="Latent vector size.")
+    num_channels: int = 3  # from the dataset
+    label_size: int = 0  # from the dataset (conditional runs)
+    mbstd_group_size: int = setting(
+        4,
+        help="Minibatch-stddev group size, clamped to the per-replica minibatch as in "
+        "the original (16 = whole minibatch at the paper's sizes); 0/1 disables "
+        "the layer.",
+    )
     normalize_latents: bool = True
     # The original's ablation switches (its `-nowscale`, `-nopixelnorm`, `-noleakyrelu`); paper: on.
-    use_wscale: bool = True  # equalized learning rate, G and D (paper §4.1)
-    use_pixelnorm: bool = True  # pixelwise feature normalization in G (paper §4.2)
-    use_leakyrelu: bool = True  # leaky ReLU (0.2) in G; ReLU when off. D always uses leaky ReLU.
+    use_wscale: bool = setting(
+        True,
+        help="Equalized learning rate (paper §4.1); --nouse_wscale is the original's -nowscale.",
+    )
+    use_pixelnorm: bool = setting(
+        True,
+        help="Pixelwise feature normalization in G (paper §4.2); --nouse_pixelnorm is the "
+        "original's -nopixelnorm.",
+    )
+    use_leakyrelu: bool = setting(
+        True,
+        help="Leaky ReLU (0.2) in G; --nouse_leakyrelu (ReLU) is the original's -noleakyrelu. "
+        "D always uses leaky ReLU.",
+    )
     # The original's `fused_scale` (its default for networks it trains): D's second conv of a
     # block is average-pooled before its activation (one strided conv there). G's fused
     # upscale+conv equals the separate ops, so only D changes. Off = the separate layers of the
     # paper's Table 2.
-    fused_scale: bool = False
+    fused_scale: bool = setting(
+        False,
+        help="D pools before the activation of each block's second conv, as the original's "
+        "fused_scale (networks it trained by default; set by pgan_tf.import_official).",
+    )
 
     def __post_init__(self):
         for field in ("fmap_base", "fmap_max", "latent_size", "num_channels"):

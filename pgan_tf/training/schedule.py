@@ -18,6 +18,7 @@ import math
 import tensorflow as tf
 
 from pgan_tf.core.resolution import join_lod, res_log2
+from pgan_tf.core.settings import resolution_table, setting
 
 # kimg per tick at each resolution: the original's `tick_kimg_dict` (train.py TrainingSchedule).
 DEFAULT_TICK_KIMG = (
@@ -37,16 +38,40 @@ DEFAULT_TICK_KIMG = (
 class ScheduleConfig:
     """How long each phase lasts and the per-resolution minibatch / learning-rate tables."""
 
-    resolution: int
-    total_kimg: float
-    initial_resolution: int = 4
-    lod_training_kimg: float = 600.0
-    lod_transition_kimg: float = 600.0
-    minibatch_base: int = 16
-    minibatch_dict: tuple = ()  # ((resolution, minibatch), ...) — a tuple so the config hashes
-    lr_base: float = 0.001
-    lr_dict: tuple = ()
-    growing: bool = True  # False: the final resolution from the start (paper Table 1, row a)
+    resolution: int  # the final resolution: --resolution, or the dataset's
+    total_kimg: float = setting(15000.0, help="Images shown in total, in thousands.")
+    initial_resolution: int = setting(
+        4,
+        help="Resolution the schedule starts at, with fresh networks (the original's "
+        "lod_initial_resolution; e.g. 1024 runs the last stage directly, like its "
+        "BENCHMARK0 mode).",
+    )
+    lod_training_kimg: float = setting(
+        600.0,
+        help="Stabilization images per phase, in thousands (paper 800, original default 600).",
+    )
+    lod_transition_kimg: float = setting(
+        600.0, help="Fade-in images per phase, in thousands (paper 800, original default 600)."
+    )
+    minibatch_base: int = setting(16, help="Global minibatch where minibatch_dict says nothing.")
+    minibatch_dict: tuple = setting(  # ((resolution, minibatch), ...): a tuple, so it hashes
+        (),
+        flag_default="",
+        parse=lambda text: resolution_table(text, int, "minibatch_dict"),
+        help="Per-resolution global minibatch, e.g. '256:14,512:6,1024:3'.",
+    )
+    lr_base: float = setting(0.001, help="Adam learning rate where lr_dict says nothing.")
+    lr_dict: tuple = setting(
+        (),
+        flag_default="",
+        parse=lambda text: resolution_table(text, float, "lr_dict"),
+        help="Per-resolution learning rate, e.g. '1024:0.0015'.",
+    )
+    growing: bool = setting(  # False: the final resolution from the start (paper Table 1, row a)
+        True,
+        help="Progressive growing; --nogrowing trains at the final resolution from the "
+        "start (the original's -nogrowing).",
+    )
 
     def __post_init__(self):
         if res_log2(self.initial_resolution) > res_log2(self.resolution):

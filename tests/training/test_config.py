@@ -105,3 +105,30 @@ def test_legacy_config_json_reads_back():
         d.pop(key)
     back = config_lib.train_config_from_dict(d)
     assert back.loss == "lsgan_mao" and back.log.grid_size == "8" and back.gp_target == 1.0
+
+
+def test_every_setting_is_declared_once():
+    """The parser's flags are the config fields' settings (plus --dry_run), and the flags'
+    defaults make the dataclasses' defaults: nothing declares a default a second time."""
+    from pgan_tf.core import settings
+    from pgan_tf.model.networks import NetworkConfig
+    from pgan_tf.training.losses import WGAN_LAMBDA
+
+    classes = (
+        config_lib.DataConfig,
+        NetworkConfig,
+        schedule.ScheduleConfig,
+        config_lib.TrainConfig,
+        config_lib.LogConfig,
+    )
+    declared = [settings.flag_name(f) for cls in classes for f in settings.flag_fields(cls)]
+    assert len(declared) == len(set(declared))
+    parsed = vars(config_lib.parse_flags([]))
+    assert set(parsed) == set(declared) | {"dry_run"}
+    cfg = _parse("--dataset_dir=/d")
+    assert cfg.network == NetworkConfig()
+    assert cfg.log == config_lib.LogConfig()
+    assert cfg.gp_lambda == WGAN_LAMBDA == config_lib.TrainConfig.gp_lambda
+    defaults = schedule.ScheduleConfig(resolution=4)
+    assert cfg.schedule == defaults
+    assert cfg.mixed_precision == "auto"  # the flag's default, resolved at start-up
