@@ -23,7 +23,12 @@ import numpy as np
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core import cli
 from pgan_tf.core.progress import ProgressLine
-from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
+from pgan_tf.metrics.registry import (
+    applicable_metrics,
+    compute_metrics,
+    metric_names,
+    parse_metric_names,
+)
 from pgan_tf.model import sampling
 from pgan_tf.training import rundir
 
@@ -317,9 +322,7 @@ def make_parser() -> cli.ArgumentParser:
     p.add_argument(
         "--run_dir", required=True, help="Run directory (holds config.json and snapshots)."
     )
-    p.add_list(
-        "--metrics", default=["swd"], help="Comma-separated: swd, ms_ssim, fid, is, mode_coverage."
-    )
+    p.add_list("--metrics", default=["swd"], help=f"Comma-separated: {', '.join(metric_names())}.")
     p.add_argument(
         "--snapshots", default="all", help="all, latest, or comma-separated kimg numbers."
     )

@@ -6,11 +6,139 @@ and mode coverage only the generated one), so no metric forces a whole set into 
 except mode coverage, which classifies the generated set as a whole.
 """
 
+import dataclasses
+from collections.abc import Callable
+
 import numpy as np
 
-METRIC_NAMES = ("swd", "ms_ssim", "fid", "is", "mode_coverage")
-_NEEDS_REALS = {"swd", "fid"}
-_NEEDS_INCEPTION = {"fid", "is"}
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A registered metric: how to make its accumulator and what it needs."""
+
+    name: str
+    make: Callable  # make(seed, inception) → accumulator with add(which, batch, inception_out)
+    needs_reals: bool = False  # compares against the reals (else the generated set alone)
+    needs_inception: bool = False  # consumes Inception-v3's (pool features, class probabilities)
+    check_resolution: Callable[[int], None] | None = None  # raises ValueError where it cannot run
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name, *, needs_reals=False, needs_inception=False, check_resolution=None):
+    """Class decorator: registers an accumulator class under `name` (`--metrics` accepts it, the
+    flag help lists it). The class is made as `cls(seed, inception)`; `add(which, batch,
+    inception_out)` gets every uint8 NHWC batch it needs and `result()` returns {key: float}."""
+
+    def register(cls):
+        METRICS[name] = Metric(name, cls, needs_reals, needs_inception, check_resolution)
+        return cls
+
+    return register
+
+
+def metric_names() -> tuple[str, ...]:
+    """The registered metrics, in registration order."""
+    return tuple(METRICS)
+
+
+def _swd_resolution(resolution):
+    from pgan_tf.metrics.swd import pyramid_resolutions
+
+    pyramid_resolutions(resolution)  # its pyramid stops at 16²: needs 16·2^k
+
+
+def _ms_ssim_resolution(resolution):
+    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
+
+    if resolution < FILTER_SIZE:
+        raise ValueError(f"MS-SSIM needs images of at least {FILTER_SIZE}²")
+
+
+@register_metric("swd", needs_reals=True, check_resolution=_swd_resolution)
+class _SWD:
+    """Sliced Wasserstein distance per pyramid level (paper §5)."""
+
+    def __init__(self, seed, inception):
+        self.seed, self.acc = seed, None
+
+    def add(self, which, batch, inception_out):
+        if self.acc is None:
+            from pgan_tf.metrics.swd import SWDAccumulator
+
+            self.acc = SWDAccumulator(batch.shape[1], batch.shape[3], seed=self.seed)
+        self.acc.add(which, batch)
+
+    def result(self):
+        return self.acc.result()
+
+
+@register_metric("ms_ssim", check_resolution=_ms_ssim_resolution)
+class _MSSSIM:
+    """MS-SSIM of pairs of generated images (paper §5, after Odena et al.)."""
+
+    def __init__(self, seed, inception):
+        from pgan_tf.metrics.ms_ssim import MSSSIMAccumulator
+
+        self.acc = MSSSIMAccumulator()
+
+    def add(self, which, batch, inception_out):
+        self.acc.add(batch)
+
+    def result(self):
+        return self.acc.result()
+
+
+@register_metric("fid", needs_reals=True, needs_inception=True)
+class _FID:
+    """Fréchet Inception distance between the Gaussians of the two sets' pool features."""
+
+    def __init__(self, seed, inception):
+        from pgan_tf.metrics.fid import GaussianStats
+
+        self.stats = {"reals": GaussianStats(), "fakes": GaussianStats()}
+
+    def add(self, which, batch, inception_out):
+        self.stats[which].add(inception_out[0])
+
+    def result(self):
+        from pgan_tf.metrics.fid import fid_from_stats
+
+        return {"FID": fid_from_stats(self.stats["reals"], self.stats["fakes"])}
+
+
+@register_metric("is", needs_inception=True)
+class _IS:
+    """Inception score of the generated set (the paper's CIFAR-10 figure)."""
+
+    def __init__(self, seed, inception):
+        from pgan_tf.metrics.inception_score import ISAccumulator
+
+        self.acc = ISAccumulator(inception)
+
+    def add(self, which, batch, inception_out):
+        self.acc.add_probs(inception_out[1])
+
+    def result(self):
+        return self.acc.result()
+
+
+@register_metric("mode_coverage")
+class _ModeCoverage:
+    """Which of the synthetic dataset's shapes × colours the generated set covers, how evenly."""
+
+    def __init__(self, seed, inception):
+        self.batches = []
+
+    def add(self, which, batch, inception_out):
+        self.batches.append(batch)
+
+    def result(self):
+        from pgan_tf.metrics.mode_coverage import mode_coverage
+
+        values = mode_coverage(np.concatenate(self.batches))
+        return {k: float(v) for k, v in values.items()}
 
 
 def parse_metric_names(names):
@@ -18,27 +146,24 @@ def parse_metric_names(names):
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",")]
     names = tuple(n for n in names if n)
-    unknown = [n for n in names if n not in METRIC_NAMES]
+    choices = ", ".join(metric_names())
+    unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRIC_NAMES)}")
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {choices}")
     if not names:
-        raise ValueError(f"no metric given; choose from {', '.join(METRIC_NAMES)}")
+        raise ValueError(f"no metric given; choose from {choices}")
     return names
 
 
 def applicable_metrics(names, resolution):
-    """(names usable at this resolution, {name: reason} for the others): SWD needs a 16·2^k
-    resolution (its pyramid stops at 16²), MS-SSIM at least 11² (its 11×11 window)."""
-    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
-    from pgan_tf.metrics.swd import pyramid_resolutions
-
+    """(names usable at this resolution, {name: reason} for the others): e.g. SWD needs a 16·2^k
+    resolution, MS-SSIM at least 11² (its 11×11 window)."""
     usable, skipped = [], {}
     for name in names:
+        check = METRICS[name].check_resolution
         try:
-            if name == "swd":
-                pyramid_resolutions(resolution)
-            elif name == "ms_ssim" and resolution < FILTER_SIZE:
-                raise ValueError(f"MS-SSIM needs images of at least {FILTER_SIZE}²")
+            if check is not None:
+                check(resolution)
             usable.append(name)
         except ValueError as e:
             skipped[name] = str(e)
@@ -62,14 +187,13 @@ def _take(batches, limit):
 
 
 class _Consumers:
-    """The per-metric accumulators; fed with real and generated batches, then asked for values."""
+    """The asked metrics' accumulators, fed with real and generated batches (Inception-v3 run
+    once per batch for all that need it), then asked for values."""
 
     def __init__(self, names, seed, inception_path):
-        self.names = names
-        self.seed = seed
-        self.swd = None
+        self.names, self.seed = names, seed
         self.inception = None
-        if _NEEDS_INCEPTION & set(names):
+        if any(METRICS[n].needs_inception for n in names):
             from pgan_tf.metrics.fid import InceptionFeatures
 
             self.inception = (
@@ -77,71 +201,29 @@ class _Consumers:
                 if isinstance(inception_path, InceptionFeatures)
                 else InceptionFeatures(inception_path)
             )
-        if "fid" in names:
-            from pgan_tf.metrics.fid import GaussianStats
+        self.accumulators = None
 
-            self.fid_stats = {"reals": GaussianStats(), "fakes": GaussianStats()}
-        if "ms_ssim" in names:
-            from pgan_tf.metrics.ms_ssim import MSSSIMAccumulator
-
-            self.ms_ssim = MSSSIMAccumulator()
-        if "is" in names:
-            from pgan_tf.metrics.inception_score import ISAccumulator
-
-            self.inception_score = ISAccumulator(self.inception)
-        self.fake_images = [] if "mode_coverage" in names else None
-        self.skipped = None
-
-    def _check_resolution(self, batch):
+    def _start(self, batch):
         """On the first batch: drops the metrics that cannot run at its resolution."""
-        if self.skipped is None:
+        if self.accumulators is None:
             self.names, self.skipped = applicable_metrics(self.names, batch.shape[1])
-
-    def _swd_acc(self, batch):
-        if self.swd is None:
-            from pgan_tf.metrics.swd import SWDAccumulator
-
-            self.swd = SWDAccumulator(batch.shape[1], batch.shape[3], seed=self.seed)
-        return self.swd
+            self.accumulators = {n: METRICS[n].make(self.seed, self.inception) for n in self.names}
 
     def add(self, which, batch):
         """Feeds one uint8 NHWC batch of set `which` ('reals' or 'fakes') to every metric."""
-        self._check_resolution(batch)
-        feats = probs = None
-        if self.inception is not None and (which == "fakes" or "fid" in self.names):
-            feats, probs = self.inception(batch)
-        if "swd" in self.names:
-            self._swd_acc(batch).add(which, batch)
-        if "fid" in self.names:
-            self.fid_stats[which].add(feats)
-        if which == "reals":
-            return
-        if "ms_ssim" in self.names:
-            self.ms_ssim.add(batch)
-        if "is" in self.names:
-            self.inception_score.add_probs(probs)
-        if self.fake_images is not None:
-            self.fake_images.append(batch)
+        self._start(batch)
+        wanted = [n for n in self.names if which == "fakes" or METRICS[n].needs_reals]
+        inception_out = None
+        if self.inception is not None and any(METRICS[n].needs_inception for n in wanted):
+            inception_out = self.inception(batch)
+        for name in wanted:
+            self.accumulators[name].add(which, batch, inception_out)
 
     def results(self):
         """Metric name → value, in the order the metrics were asked for."""
         out = {}
         for name in self.names:
-            if name == "swd":
-                out.update(self.swd.result())
-            elif name == "ms_ssim":
-                out.update(self.ms_ssim.result())
-            elif name == "fid":
-                from pgan_tf.metrics.fid import fid_from_stats
-
-                out["FID"] = fid_from_stats(self.fid_stats["reals"], self.fid_stats["fakes"])
-            elif name == "is":
-                out.update(self.inception_score.result())
-            elif name == "mode_coverage":
-                from pgan_tf.metrics.mode_coverage import mode_coverage
-
-                values = mode_coverage(np.concatenate(self.fake_images))
-                out.update({k: float(v) for k, v in values.items()})
+            out.update(self.accumulators[name].result())
         return out
 
 
@@ -171,7 +253,7 @@ def compute_metrics(
         raise ValueError(f"num_images must be >= 2, got {num_images}")
     consumers = _Consumers(names, seed, inception_path)
     count = num_images
-    if _NEEDS_REALS & set(names):
+    if any(METRICS[n].needs_reals for n in names):
         count = 0
         for batch in _take(real_batches_fn(num_images), num_images):
             consumers.add("reals", batch)

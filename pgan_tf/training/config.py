@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pgan_tf.core import cli, settings
 from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.core.settings import setting
+from pgan_tf.metrics.registry import metric_names
 from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
 from pgan_tf.training.checkpoint import KEEP_ALL
@@ -137,7 +138,7 @@ class LogConfig:
         (),
         is_list=True,
         parse=tuple,
-        help="Metrics computed during training: swd, ms_ssim, fid, is, mode_coverage.",
+        help=f"Metrics computed during training: {', '.join(metric_names())}.",
     )
     metrics_ticks: int = setting(10, check=settings.positive, help="Compute metrics every N ticks.")
     metrics_images: int = setting(
