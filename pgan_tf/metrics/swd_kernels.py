@@ -2,11 +2,10 @@
 with their per-channel sums, and the projection of descriptors on a chunk of directions laid
 out direction by direction.
 
-The pyramid step is the arithmetic of swd.pyr_down / pyr_up (binomial blur, mirror padding
-without edge repeat, evaluated polyphase, float32, same operation order: bit-identical) one
-image plane at a time, without NumPy's temporaries. Every function here runs in the calling
-thread and releases the GIL: callers run batches in parallel threads.
-"""
+The pyramid step is the arithmetic of the NumPy pyr_down / pyr_up of tests/metrics/swd_reference.py
+(binomial blur, mirror padding without edge repeat, evaluated polyphase, float32, same operation
+order: bit-identical) one image plane at a time, without NumPy's temporaries. Every function here
+runs in the calling thread and releases the GIL: callers run batches in parallel threads."""
 
 import numpy as np
 from numba import njit
@@ -52,7 +51,7 @@ def _band_plane(x, g, rows, band):
     """band = x − up(g), up = zero insertion then blur × 4, polyphase: even samples
     (6g[i] + g[i−1] + g[i+1]) / 8, odd (g[i] + g[i+1]) / 2, where the mirror padding of the
     zero-filled signal gives g[−1] = g[1] and g[h] = g[h−1]. Rows first (into `rows`,
-    [h, w/2]), then columns; same operation order as swd.pyr_up."""
+    [h, w/2]), then columns; same operation order as the reference pyr_up."""
     hh, hw = g.shape
     for i in range(hh):
         im, ip = (i - 1 if i > 0 else 1), min(i + 1, hh - 1)

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from swd_reference import pyr_down, pyr_up
 
 from pgan_tf.metrics import swd_kernels
-from pgan_tf.metrics.swd import compact_first_level, pyr_down, pyr_up
+from pgan_tf.metrics.swd import compact_first_level
 from pgan_tf.metrics.swd_kernels import cut_patches, project, pyramid_step
 
 
