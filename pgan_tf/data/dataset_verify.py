@@ -18,6 +18,7 @@ import struct
 
 import numpy as np
 
+from pgan_tf.core.errors import first_line
 from pgan_tf.core.resolution import MIN_RES_LOG2
 from pgan_tf.data.tfrecord_format import (
     DatasetError,
@@ -263,10 +264,7 @@ def _check_labels(tfrecord_dir, name, num_images, problems):
     try:
         labels = np.load(path)
     except Exception as e:  # noqa: BLE001 - any load failure is the problem reported
-        problems.append(
-            f"{path}: not a NumPy labels file ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''})"
-        )
+        problems.append(f"{path}: not a NumPy labels file ({first_line(e, with_type=True)})")
         return "labels unreadable"
     if labels.ndim != 2 or labels.shape[0] != num_images:
         problems.append(
