@@ -60,15 +60,15 @@ import sys
 import tempfile
 import time
 
+# The repo root, so `benchmarks.flops` imports when this runs as a script.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
 
-from pgan_tf.core import cli
-from pgan_tf.core.resolution import res_log2, resolutions_up_to
-from pgan_tf.training import config as config_lib
-from pgan_tf.training import distribute, precision
-from pgan_tf.training.flops import (
+from benchmarks.flops import (
     CONV_OPS,
     MATMUL_OPS,
     count_flops,
@@ -76,6 +76,10 @@ from pgan_tf.training.flops import (
     profiler_flops,
     step_graph,
 )
+from pgan_tf.core import cli
+from pgan_tf.core.resolution import res_log2, resolutions_up_to
+from pgan_tf.training import config as config_lib
+from pgan_tf.training import distribute, precision
 from pgan_tf.training.schedule import stages
 from pgan_tf.training.stage import StageTrainer
 

@@ -25,6 +25,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
 from pgan_tf.core.errors import first_line
 from pgan_tf.model import sampling
 
@@ -269,10 +270,9 @@ def signature_def_map(export_dir):
     """The `serve` MetaGraph's signatures of a SavedModel as JSON, field for field as TF Serving
     prints a SignatureDefMap (proto field names, default values included, int64 as strings)."""
     from google.protobuf import json_format
-    from tensorflow.core.protobuf import saved_model_pb2
 
     with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
-        saved = saved_model_pb2.SavedModel.FromString(f.read())
+        saved = tf_compat.saved_model_proto(f.read())
     graph = next(
         (m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), saved.meta_graphs[0]
     )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pgan_tf.training import flops
+from benchmarks import flops
 
 N, H, W, CIN, COUT, K = 2, 5, 6, 3, 4, 3
 CONV = 2 * N * H * W * K * K * CIN * COUT  # one 3x3 SAME conv, stride 1, or either of its gradients
