@@ -137,3 +137,96 @@ def test_scripts_are_thin_wrappers(script):
         body = body[1:]  # the docstring
     assert "sys.path" not in source
     assert len(body) <= 4, f"{script} holds logic; it belongs in the pgan_tf command it wraps"
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES, MAX_CLASS_LINES = 450, 80, 250
+# being split by the lead (issue 22)
+SIZE_ALLOWED = {"pgan_tf/train.py", "pgan_tf/training/config.py", "pgan_tf/metrics/swd.py"}
+# Still over the limits, not yet split (issue 22; the tidy branch ran out of time): a path exempts
+# the whole module, "path:name" one function or class.
+SIZE_NOT_YET_SPLIT = {
+    "pgan_tf/create_tfrecords.py",
+    "pgan_tf/import_official.py:import_pickle",
+    "pgan_tf/data/dataset_tool.py",
+    "pgan_tf/data/dataset_verify.py:verify",
+    "pgan_tf/data/sources.py",
+    "pgan_tf/serving/rest.py:make_handler",
+    "pgan_tf/ablation/report.py",
+    "benchmarks/metrics.py:main",
+    "benchmarks/train_step.py",
+}
+PRIVATE_MODULES = (
+    "tensorflow.python",
+    "tensorflow.core",
+    "tensorflow.compiler",
+    "tensorflow.tsl",
+    "keras.src",
+)
+PRIVATE_ATTRIBUTES = {"_momentums", "_get_function"}
+TF_COMPAT = "pgan_tf/core/tf_compat.py"
+
+
+def _product_files(repo):
+    """(path relative to `repo`, source) of every module in pgan_tf/ and benchmarks/."""
+    for root in ("pgan_tf", "benchmarks"):
+        for folder, _, files in os.walk(os.path.join(repo, root)):
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    path = os.path.join(folder, f)
+                    with open(path, encoding="utf-8") as src:
+                        yield os.path.relpath(path, repo).replace(os.sep, "/"), src.read()
+
+
+def size_problems(repo, allowed=()):
+    """Modules over 450 lines, functions over 80, classes over 250 (end_lineno - lineno + 1).
+    `allowed` holds paths (the whole module exempt) and "path:name" (one function or class)."""
+    limits = {
+        ast.FunctionDef: MAX_FUNCTION_LINES,
+        ast.AsyncFunctionDef: MAX_FUNCTION_LINES,
+        ast.ClassDef: MAX_CLASS_LINES,
+    }
+    problems = []
+    for rel, source in _product_files(repo):
+        if rel in allowed:
+            continue
+        lines = len(source.splitlines())
+        if lines > MAX_MODULE_LINES:
+            problems.append(f"{rel}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            limit = limits.get(type(node))
+            if limit is None or f"{rel}:{node.name}" in allowed:
+                continue
+            size = node.end_lineno - node.lineno + 1
+            if size > limit:
+                problems.append(f"{rel}:{node.lineno} {node.name}: {size} lines")
+    return problems
+
+
+def private_uses(repo):
+    """Imports of TensorFlow/Keras internals and uses of their private attributes, outside
+    pgan_tf/core/tf_compat.py."""
+    found = []
+    for rel, source in _product_files(repo):
+        if rel == TF_COMPAT:
+            continue
+        for node in ast.walk(ast.parse(source)):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Attribute) and node.attr in PRIVATE_ATTRIBUTES:
+                found.append(f"{rel}:{node.lineno} .{node.attr}")
+            for name in names:
+                if any(name == p or name.startswith(p + ".") for p in PRIVATE_MODULES):
+                    found.append(f"{rel}:{node.lineno} imports {name}")
+                    break
+    return found
+
+
+def test_modules_functions_and_classes_within_size_limits():
+    assert size_problems(REPO, SIZE_ALLOWED | SIZE_NOT_YET_SPLIT) == []
+
+
+def test_private_tensorflow_internals_only_in_tf_compat():
+    assert private_uses(REPO) == []

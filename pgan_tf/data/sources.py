@@ -15,10 +15,10 @@ import concurrent.futures
 import glob
 import os
 import pickle
-import re
 
 import numpy as np
 
+from pgan_tf.core.errors import first_line
 from pgan_tf.core.labels import one_hot
 from pgan_tf.core.resolution import is_resolution
 from pgan_tf.data import decoding
@@ -302,7 +302,7 @@ class TFDS:
             builder = tfds.builder(name, data_dir=data_dir)
         except Exception as e:  # noqa: BLE001 - TFDS raises many types for an unknown name
             raise DatasetError(
-                f"{where}: unknown or unloadable TFDS dataset ({_one_line(e)})"
+                f"{where}: unknown or unloadable TFDS dataset ({first_line(e, with_type=True)})"
             ) from None
         if not builder.is_prepared():
             _prepare(builder, where, manual_dir, download)
@@ -359,18 +359,11 @@ class TFDS:
         ) as e:  # e.g. prepared images that are not the shape the builder declares
             raise DatasetError(
                 f"tfds:{self.name}[{self.split}]: the data prepared in {self.builder.data_dir} "
-                f"cannot be read ({_one_line(e)}); delete that folder and prepare it again from "
-                "correct files"
+                f"cannot be read ({first_line(e, with_type=True)}); delete that folder and "
+                "prepare it again from correct files"
             ) from None
         if self.label_key:
             self.labels = one_hot(labels, self.num_classes)
-
-
-def _one_line(e):
-    """`Type: first line of the message`, without TensorFlow's `{{function_node ...}}` prefix."""
-    text = str(e).splitlines()[0] if str(e) else ""
-    text = re.sub(r"^\{\{[^}]*\}\}\s*", "", text).strip()
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def _manual_files(builder):
@@ -443,7 +436,8 @@ def _prepare(builder, where, manual_dir, download):
         raise DatasetError(_missing_module(where, e)) from None
     except Exception as e:  # noqa: BLE001 - report TFDS's reason in one line
         hint = f"; --manual_dir must hold {_manual_files(builder)}" if manual else ""
-        raise DatasetError(f"{where}: download_and_prepare failed ({_one_line(e)}){hint}") from None
+        why = first_line(e, with_type=True)
+        raise DatasetError(f"{where}: download_and_prepare failed ({why}){hint}") from None
 
 
 def _pick_feature(features, kind, preferred, where, required):

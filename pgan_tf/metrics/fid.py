@@ -15,6 +15,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core.errors import first_line
+
 NO_WEIGHTS_MESSAGE = (
     "FID and IS need Inception-v3 weights, which are never downloaded: pass --inception_path=PATH "
     "(a Keras .keras/.h5 model, a .weights.h5 file for keras.applications.InceptionV3, or a "
@@ -124,7 +126,7 @@ def _load_keras(path):
             model.load_weights(path)
             return model
         except ValueError as e:
-            errors.append(str(e).splitlines()[0])
+            errors.append(first_line(e))
     raise ValueError(
         f"{path!r} does not hold InceptionV3 weights (1000 or 1008 classes): {errors[-1]}"
     )

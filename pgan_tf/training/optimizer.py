@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
+
 
 def _handle(variable):
     """The resource handle of a Keras or TF variable (inside a distribution strategy's update:
@@ -29,8 +31,8 @@ class FusedAdam(keras.optimizers.Adam):
         index = self._get_variable_index(variable)
         tf.raw_ops.ResourceApplyAdam(
             var=_handle(variable),
-            m=_handle(self._momentums[index]),
-            v=_handle(self._velocities[index]),
+            m=_handle(tf_compat.optimizer_momentums(self)[index]),
+            v=_handle(tf_compat.optimizer_velocities(self)[index]),
             beta1_power=tf.pow(beta_1, step),
             beta2_power=tf.pow(beta_2, step),
             lr=tf.cast(learning_rate, dtype),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import keras
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
 from pgan_tf.model import networks
 from pgan_tf.model.layers import WeightedSum, downscale2d, mbstd_group, upscale2d
 from pgan_tf.training import losses, run_state, schedule
@@ -63,7 +64,7 @@ def carry_optimizer_state(
         if src is None:
             continue
         i, j = old._get_variable_index(src), new._get_variable_index(var)
-        new._momentums[j].assign(old._momentums[i])
+        tf_compat.optimizer_momentums(new)[j].assign(tf_compat.optimizer_momentums(old)[i])
         new._velocities[j].assign(old._velocities[i])
         carried += 1
     new.iterations.assign(old.iterations)
