@@ -12,6 +12,7 @@ from dataset_helpers import snapshot
 from PIL import Image
 
 from pgan_tf.ablation import configs, evaluation, plot, report, summary, sweep
+from pgan_tf.training import rundir
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -47,6 +48,17 @@ def test_tick_times_later_lines_win_after_a_resume():
     assert evaluation.finished_training(LOG.replace("Done:", "Stopped")) is None
     ticks = evaluation.tick_times(LOG)
     assert evaluation.seconds_at(ticks, 2) == 20 and evaluation.seconds_at(ticks, 3) == 3720
+
+
+def test_run_ticks_read_the_tick_records_and_fall_back_to_the_log(tmp_path):
+    run = str(tmp_path)
+    assert evaluation.run_ticks(run, LOG) == [(1.0, 12), (2.0, 20), (3.0, 3720)]
+    records = [(1.04, 12.5), (2.0, 20.25), (2.0, 21.0), (3.0, 3761.0)]  # 2.0 repeated: a resume
+    _touch(
+        os.path.join(run, rundir.TICKS_NAME),
+        "".join(json.dumps({"kimg": k, "train_seconds": s}) + "\n" for k, s in records),
+    )
+    assert evaluation.run_ticks(run, LOG) == [(1.0, 12.5), (2.0, 21.0), (3.0, 3761.0)]
 
 
 # ------------------------------------------------------------------ run states
