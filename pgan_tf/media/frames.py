@@ -10,6 +10,8 @@ def shrink(images: np.ndarray, factor: int) -> np.ndarray:
     """NHWC uint8 images reduced `factor` times by box averaging (the original's `out_shrink`):
     rint of the mean of each factor × factor block. The original averaged before rounding to uint8;
     averaging the rounded pixels differs from it by at most one level."""
+    if np.ndim(images) != 4:
+        raise ValueError(f"shrink expects NHWC images, got shape {np.shape(images)}")
     if factor == 1:
         return images
     n, h, w, c = images.shape

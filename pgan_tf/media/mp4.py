@@ -118,3 +118,14 @@ def read_mp4(path: str) -> tuple[dict, Iterator[np.ndarray]]:
             yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
 
     return meta, frames()
+
+
+def yuv420_view(frames) -> tuple[np.ndarray, np.ndarray]:
+    """(luma [N, H, W], chroma [N, H/2, W/2, 2]) of NHWC RGB frames (even sizes), BT.601: what a
+    yuv420p video keeps of them. Chroma is stored once per 2×2 pixels, so per-pixel RGB colour
+    detail is lost by design; videos are compared with their source frames in this view."""
+    rgb = np.asarray(frames, np.float64)
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    chroma = rgb @ np.array([[-0.168736, 0.5], [-0.331264, -0.418688], [0.5, -0.081312]])
+    n, h, w, _ = chroma.shape
+    return luma, chroma.reshape(n, h // 2, 2, w // 2, 2, 2).mean(axis=(2, 4))

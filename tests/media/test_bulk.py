@@ -11,19 +11,19 @@ from pgan_tf.model import sampling
 
 
 def _sampler(out_dir, log):
-    """A generator whose image i is filled with i; it records which files existed at each call."""
+    """A generator whose image i (4x4 RGB, NHWC as a Sampler's fn must give) is filled with i; it
+    records which files existed at each call."""
 
     def fn(latents, labels):
         log.append(sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else [])
-        return np.repeat(latents[:, :1, None, None].astype(np.uint8), 4, 1).repeat(4, 2)[..., 0]
+        return np.broadcast_to(latents[:, :1, None, None].astype(np.uint8), (len(latents), 4, 4, 3))
 
     return sampling.Sampler(fn, latent_size=1, batch_size=3)
 
 
 def test_images_and_grids_stream_out(tmp_path):
     out, log = str(tmp_path / "out"), []
-    latents = np.arange(9, dtype=np.float32)[:, None] * np.ones((1, 1), np.float32)
-    latents = np.repeat(latents[:, :, None], 3, axis=2)[:, :, 0]  # [9, 1]
+    latents = np.arange(9, dtype=np.float32)[:, None]  # [9, 1]: image i is filled with i
     sampler = _sampler(out, log)
     written = bulk.write_images(sampler, out, latents, None, 5, (2, 2), num_grids=2, shrink=2)
     names = [os.path.basename(p) for p in written]
@@ -46,3 +46,8 @@ def test_names_and_counts():
     assert bulk.count_needed(1000, (4, 4), 1) == 1000
     assert bulk.count_needed(2, (15, 8), 10) == 1200
     assert bulk.count_needed(0, (2, 2), 0) == 0
+
+
+def test_shrink_refuses_images_without_channels():
+    with np.testing.assert_raises_regex(ValueError, "NHWC images, got shape"):
+        bulk.frame_ops.shrink(np.zeros((2, 4, 4), np.uint8), 2)
