@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     if keras_path:
         print(f"keras model: {keras_path}")
     for r in lite:
+        if r.refused:
+            print(f"tflite {r.variant}: not written: {r.refused}")
+            continue
         print(
             f"tflite {r.variant}: {r.path} ({r.size_bytes:,} bytes), vs SavedModel max |diff| "
             f"{r.max_abs_diff} on {100 * r.differing_fraction:.3f}% of pixel values, "
