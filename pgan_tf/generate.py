@@ -330,7 +330,7 @@ def run(args):
             duration_sec=args.duration_sec or training_video.DURATION_SEC,
             fps=args.fps,
         )
-        what = "points (tick lines of log.txt with a fakes grid)" if timed else "fakes grids"
+        what = "points (ticks with a fakes grid)" if timed else "fakes grids"
         lines.append(
             f"{args.model}: wrote {args.training_video}, {frames} frames of {points} {what}"
         )

@@ -11,6 +11,7 @@ first attempt, so time only grows.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import re
@@ -56,11 +57,22 @@ def fakes_files(run_dir: str) -> dict[int, str]:
     return {int(m.group(1)): os.path.join(run_dir, m.group(0)) for m in found if m}
 
 
-def timeline(log_lines, fakes: dict[int, str]) -> list[Point]:
-    """The video's points, in time order: one per tick line whose floor(kimg) has a fakes grid."""
+def parse_tick_record(line: str) -> tuple[float, float, float] | None:
+    """(kimg, lod, seconds) of a ticks.jsonl line (`kimg`, `lod`, `train_seconds`), or None for
+    a line that is not such a record (a torn last line of a killed run)."""
+    try:
+        record = json.loads(line)
+        return float(record["kimg"]), float(record["lod"]), float(record["train_seconds"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def timeline(log_lines, fakes: dict[int, str], parse=parse_tick_line) -> list[Point]:
+    """The video's points, in time order: one per tick (a line `parse` reads: log.txt's by
+    default, `parse_tick_record` for ticks.jsonl) whose floor(kimg) has a fakes grid."""
     points: list[Point] = []
     for line in log_lines:
-        tick = parse_tick_line(line)
+        tick = parse(line)
         if tick is None:
             continue
         kimg, lod, seconds = tick

@@ -43,18 +43,23 @@ def format_time(seconds: float) -> str:
 
 
 def run_timeline(run_dir: str) -> tuple[list[training_log.Point], bool]:
-    """(points, timed) of a run: from its log.txt (timed) or, without usable tick lines, one
-    point per fakes grid at its kimg (the x axis is then kimg, not time)."""
+    """(points, timed) of a run: from its ticks.jsonl, else its log.txt (imported or older runs)
+    (timed), or without usable ticks one point per fakes grid at its kimg (x axis kimg)."""
     rundir.check_run_dir(run_dir)
     fakes = training_log.fakes_files(run_dir)
     if not fakes:
         raise ValueError(f"no fakes*.png in {run_dir}: nothing to make a training video of")
-    log_path = os.path.join(run_dir, rundir.LOG_NAME)
-    if os.path.isfile(log_path):
-        with open(log_path, errors="replace") as f:
-            points = training_log.timeline(f, fakes)
-        if points:
-            return points, True
+    sources = (
+        (rundir.TICKS_NAME, training_log.parse_tick_record),
+        (rundir.LOG_NAME, training_log.parse_tick_line),
+    )
+    for name, parse in sources:
+        path = os.path.join(run_dir, name)
+        if os.path.isfile(path):
+            with open(path, errors="replace") as f:
+                points = training_log.timeline(f, fakes, parse)
+            if points:
+                return points, True
     sched = rundir.read_config(run_dir).train.schedule
     points = [
         training_log.Point(None, float(k), schedule.lod_at(sched, float(k)), fakes[k])

@@ -68,3 +68,20 @@ def test_fakes_files(tmp_path):
         0: str(tmp_path / "fakes000000.png"),
         120: str(tmp_path / "fakes000120.png"),
     }
+
+
+def test_ticks_jsonl_records():
+    """ticks.jsonl lines as train.py writes them (fields kimg, lod, train_seconds); a torn last
+    line is skipped."""
+    lines = [
+        '{"tick": 1, "kimg": 0.512, "lod": 0.97, "train_seconds": 4.5}',
+        '{"tick": 2, "kimg": 1.008, "lod": 0.0, "train_seconds": 9.25}',
+        '{"tick": 3, "kimg": 1.5',
+    ]
+    assert training_log.parse_tick_record(lines[1]) == (1.008, 0.0, 9.25)
+    assert training_log.parse_tick_record(lines[2]) is None
+    points = training_log.timeline(lines, {0: "a.png", 1: "b.png"}, training_log.parse_tick_record)
+    assert [(p.seconds, p.kimg, p.png) for p in points] == [
+        (4.5, 0.512, "a.png"),
+        (9.25, 1.008, "b.png"),
+    ]
