@@ -29,6 +29,7 @@ RANKS = {
     "pgan_tf.training": 3,
     "pgan_tf.serving": 4,
     "pgan_tf.official": 4,
+    "pgan_tf.media": 4,
     "commands": 5,
     "pgan_tf.ablation": 6,
 }
