@@ -13,15 +13,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
+
+from pgan_tf.training import rundir
 
 _KIMG = re.compile(r"\bkimg\s+(\d+(?:\.\d*)?)")
 _LOD = re.compile(r"\blod\s+(\d+(?:\.\d*)?)")
 _TIME = re.compile(r"\btime\s+((?:\d+[dhms]\b\s*)+)")
 _PART = re.compile(r"(\d+)([dhms])")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_FAKES = re.compile(r"^fakes(\d+)\.png$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,9 +52,8 @@ def parse_tick_line(line: str) -> tuple[float, float, int] | None:
 
 
 def fakes_files(run_dir: str) -> dict[int, str]:
-    """{kimg: path} of the run's fakes<kimg>.png grids."""
-    found = (_FAKES.match(name) for name in os.listdir(run_dir))
-    return {int(m.group(1)): os.path.join(run_dir, m.group(0)) for m in found if m}
+    """{kimg: path} of the run's fakes<kimg>.png grids (named by `rundir`)."""
+    return dict(rundir.list_fakes(run_dir))
 
 
 def parse_tick_record(line: str) -> tuple[float, float, float] | None:
