@@ -149,7 +149,6 @@ SIZE_NOT_YET_SPLIT = {
     "pgan_tf/import_official.py:import_pickle",
     "pgan_tf/data/dataset_tool.py",
     "pgan_tf/data/dataset_verify.py:verify",
-    "pgan_tf/data/sources.py",
     "pgan_tf/serving/rest.py:make_handler",
     "benchmarks/metrics.py:main",
     "benchmarks/train_step.py",
