@@ -227,3 +227,22 @@ def test_modules_functions_and_classes_within_size_limits():
 
 def test_private_tensorflow_internals_only_in_tf_compat():
     assert private_uses(REPO) == []
+
+
+def test_no_merge_conflict_markers_in_sources_or_docs():
+    """A merge resolved in haste can leave `<<<<<<<` lines behind in a doc no test reads."""
+    marker = ("<" * 7 + " ", ">" * 7 + " ", "=" * 7 + "\n")
+    found = []
+    for top in ("pgan_tf", "tests", "benchmarks", "docs", "tools", "."):
+        base = os.path.join(REPO, top)
+        names = os.listdir(base) if top == "." else None
+        walk = [(base, [], names)] if names is not None else os.walk(base)
+        for root, _, files in walk:
+            for name in files:
+                path = os.path.join(root, name)
+                if not name.endswith((".py", ".md", ".flags", ".toml")) or not os.path.isfile(path):
+                    continue
+                for number, line in enumerate(open(path, encoding="utf-8"), 1):
+                    if line.startswith(marker) and (line != "=" * 7 + "\n" or name.endswith(".py")):
+                        found.append(f"{os.path.relpath(path, REPO)}:{number}")
+    assert found == []
