@@ -62,17 +62,25 @@ class _Builder:
         arr = np.asarray(value, dtype)
         t = _tensor(arr)
         return self.node(
-            name, "Const", dtype=attr_value_pb2.AttrValue(type=t.dtype),
+            name,
+            "Const",
+            dtype=attr_value_pb2.AttrValue(type=t.dtype),
             value=attr_value_pb2.AttrValue(tensor=t),
         )
 
     def conv_bn_relu(self, name, x, cin, cout, k, stride):
         """Conv2D → BatchNormWithGlobalNormalization → Relu, named as in the real graph."""
         r = self.rng
-        w = self.const(f"{name}/conv2d_params", r.normal(0, 1 / np.sqrt(k * k * cin), (k, k, cin, cout)))
+        w = self.const(
+            f"{name}/conv2d_params", r.normal(0, 1 / np.sqrt(k * k * cin), (k, k, cin, cout))
+        )
         conv = self.node(
-            f"{name}/Conv2D", "Conv2D", [x, w], T=attr_value_pb2.AttrValue(type=_FLOAT),
-            strides=_ints([1, stride, stride, 1]), padding=attr_value_pb2.AttrValue(s=b"VALID"),
+            f"{name}/Conv2D",
+            "Conv2D",
+            [x, w],
+            T=attr_value_pb2.AttrValue(type=_FLOAT),
+            strides=_ints([1, stride, stride, 1]),
+            padding=attr_value_pb2.AttrValue(s=b"VALID"),
             use_cudnn_on_gpu=attr_value_pb2.AttrValue(b=True),
         )
         params = {
@@ -83,7 +91,9 @@ class _Builder:
         }
         inputs = [self.const(f"{name}/batchnorm/{p}", v) for p, v in params.items()]
         bn = self.node(
-            f"{name}/batchnorm", "BatchNormWithGlobalNormalization", [conv, *inputs],
+            f"{name}/batchnorm",
+            "BatchNormWithGlobalNormalization",
+            [conv, *inputs],
             T=attr_value_pb2.AttrValue(type=_FLOAT),
             variance_epsilon=attr_value_pb2.AttrValue(f=0.001),
             scale_after_normalization=attr_value_pb2.AttrValue(b=False),
@@ -107,27 +117,66 @@ def build_graph_def(seed=0, producer=PRODUCER, jpeg_input="Const"):
         b.node("DecodeJpeg/contents", "Placeholder", dtype=string)
     else:
         contents = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[b""])
-        b.node("DecodeJpeg/contents", "Const", dtype=string,
-               value=attr_value_pb2.AttrValue(tensor=contents))
-    b.node("DecodeJpeg", "DecodeJpeg", ["DecodeJpeg/contents"], channels=attr_value_pb2.AttrValue(i=3))
-    b.node("Cast", "Cast", ["DecodeJpeg"], SrcT=attr_value_pb2.AttrValue(type=types_pb2.DT_UINT8), DstT=t)
+        b.node(
+            "DecodeJpeg/contents",
+            "Const",
+            dtype=string,
+            value=attr_value_pb2.AttrValue(tensor=contents),
+        )
+    b.node(
+        "DecodeJpeg", "DecodeJpeg", ["DecodeJpeg/contents"], channels=attr_value_pb2.AttrValue(i=3)
+    )
+    b.node(
+        "Cast",
+        "Cast",
+        ["DecodeJpeg"],
+        SrcT=attr_value_pb2.AttrValue(type=types_pb2.DT_UINT8),
+        DstT=t,
+    )
     b.node("ExpandDims", "ExpandDims", ["Cast", b.const("ExpandDims/dim", 0, np.int32)], T=t)
     size = b.const("ResizeBilinear/size", [RESIZE, RESIZE], np.int32)
-    b.node("ResizeBilinear", "ResizeBilinear", ["ExpandDims", size], T=t,
-           align_corners=attr_value_pb2.AttrValue(b=False))
+    b.node(
+        "ResizeBilinear",
+        "ResizeBilinear",
+        ["ExpandDims", size],
+        T=t,
+        align_corners=attr_value_pb2.AttrValue(b=False),
+    )
     b.node("Sub", "Sub", ["ResizeBilinear", b.const("Sub/y", 128.0)], T=t)
     b.node("Mul", "Mul", ["Sub", b.const("Mul/y", 1 / 128)], T=t)
     b.conv_bn_relu("conv", "Mul", 3, 8, 3, 2)  # 37² → 18²
     b.conv_bn_relu("conv_1", "conv", 8, 16, 3, 2)  # → 8²
     towers = [b.conv_bn_relu(f"mixed_10/tower_{i}", "conv_1", 16, 1024, 1, 1) for i in (0, 1)]
-    b.node("mixed_10/join", "Concat", [b.const("mixed_10/join/concat_dim", 3, np.int32), *towers],
-           T=t, N=attr_value_pb2.AttrValue(i=2))
-    b.node("pool_3", "AvgPool", ["mixed_10/join"], T=t, ksize=_ints([1, 8, 8, 1]),
-           strides=_ints([1, 1, 1, 1]), padding=attr_value_pb2.AttrValue(s=b"VALID"))
-    b.node("pool_3/_reshape", "Reshape", ["pool_3", b.const("pool_3/_reshape/shape", [1, 2048], np.int32)], T=t)
-    weights = b.const("softmax/weights", b.rng.normal(0, 0.05, (2048, 1008)))
+    b.node(
+        "mixed_10/join",
+        "Concat",
+        [b.const("mixed_10/join/concat_dim", 3, np.int32), *towers],
+        T=t,
+        N=attr_value_pb2.AttrValue(i=2),
+    )
+    b.node(
+        "pool_3",
+        "AvgPool",
+        ["mixed_10/join"],
+        T=t,
+        ksize=_ints([1, 8, 8, 1]),
+        strides=_ints([1, 1, 1, 1]),
+        padding=attr_value_pb2.AttrValue(s=b"VALID"),
+    )
+    b.node(
+        "pool_3/_reshape",
+        "Reshape",
+        ["pool_3", b.const("pool_3/_reshape/shape", [1, 2048], np.int32)],
+        T=t,
+    )
+    weights = b.const("softmax/weights", b.rng.normal(0, 0.3, (2048, 1008)))
     b.node("softmax/logits/MatMul", "MatMul", ["pool_3/_reshape", weights], T=t)
-    b.node("softmax/logits", "BiasAdd", ["softmax/logits/MatMul", b.const("softmax/biases", b.rng.normal(0, 1, 1008))], T=t)
+    b.node(
+        "softmax/logits",
+        "BiasAdd",
+        ["softmax/logits/MatMul", b.const("softmax/biases", b.rng.normal(0, 1, 1008))],
+        T=t,
+    )
     b.node("softmax", "Softmax", ["softmax/logits"], T=t)
     return b.graph
 
@@ -148,7 +197,9 @@ def write_archive(path, data=None):
     """A .tgz with the members of inception-2015-12-05.tgz, the graph first; returns path."""
     with tarfile.open(path, "w:gz") as archive:
         for name in ARCHIVE_MEMBERS:
-            content = (graph_bytes() if data is None else data) if name == GRAPH_NAME else name.encode()
+            content = (
+                (graph_bytes() if data is None else data) if name == GRAPH_NAME else name.encode()
+            )
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(content), 1449273600  # 2015-12-05
             archive.addfile(info, io.BytesIO(content))
@@ -170,4 +221,6 @@ def reference_images():
 
 
 def sha256(data):
-    return hashlib.sha256(data if isinstance(data, bytes) else np.ascontiguousarray(data).tobytes()).hexdigest()
+    return hashlib.sha256(
+        data if isinstance(data, bytes) else np.ascontiguousarray(data).tobytes()
+    ).hexdigest()

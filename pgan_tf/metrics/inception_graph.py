@@ -58,17 +58,16 @@ def _read_archive(path):
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        raise InceptionGraphError(
-            f"{path}: not a readable .tgz archive ({type(e).__name__}: {e})"
-        ) from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(":")
+        raise InceptionGraphError(f"{path}: not a readable .tgz archive ({first})") from None
     names = ", ".join(m.name for m in members[:5]) or "nothing"
     raise InceptionGraphError(f"{path}: the archive holds no {GRAPH_NAME} (it holds {names})")
 
 
 def read_graph_def(path):
     """(GraphDef, the name of the file it came from) for a .pb, a .tgz or a directory."""
-    from tensorflow.core.framework import graph_pb2
     from google.protobuf.message import DecodeError
+    from tensorflow.core.framework import graph_pb2
 
     if os.path.isdir(path):
         found = graph_file_in(path)
