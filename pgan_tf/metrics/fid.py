@@ -5,9 +5,10 @@ FID fits a Gaussian to the 2048-d pool features of each image set and reports
 eigen-decompositions (no SciPy): tr((Σ1 Σ2)^½) = tr((Σ1^½ Σ2 Σ1^½)^½).
 
 Inception weights are never downloaded: `InceptionFeatures` loads them from a path the user
-gives — a full Keras model (`.keras` / `.h5`), a weights file for
-`keras.applications.InceptionV3(weights=None)` (`.weights.h5` or a weights-only `.h5`), or a
-SavedModel directory — and accepts any model with an image input and the named outputs.
+gives — the TF1 graph of published FIDs (`classify_image_graph_def.pb`, a directory holding it, or
+`inception-2015-12-05.tgz`: see `inception_graph.py`), a full Keras model (`.keras` / `.h5`), a
+weights file for `keras.applications.InceptionV3(weights=None)` (`.weights.h5` or a weights-only
+`.h5`), or a SavedModel directory — and accepts any model with an image input and the named outputs.
 """
 
 import os
@@ -16,11 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from pgan_tf.core.errors import first_line
+from pgan_tf.metrics import inception_graph
 
 NO_WEIGHTS_MESSAGE = (
     "FID and IS need Inception-v3 weights, which are never downloaded: pass --inception_path=PATH "
-    "(a Keras .keras/.h5 model, a .weights.h5 file for keras.applications.InceptionV3, or a "
-    "SavedModel directory)"
+    "(classify_image_graph_def.pb, a directory holding it, inception-2015-12-05.tgz, a Keras "
+    ".keras/.h5 model, a .weights.h5 file for keras.applications.InceptionV3, or a SavedModel "
+    "directory)"
 )
 
 
@@ -135,8 +138,10 @@ def _load_keras(path):
 class InceptionFeatures:
     """Pool features and class probabilities of uint8 NHWC images under a given Inception net.
 
-    Images are resized (bilinear) to the model's input size (299² for Inception-v3), gray
-    images tiled to RGB, and scaled to [-1, 1] as Keras' InceptionV3 preprocessing does.
+    Gray images are tiled to RGB. The TF1 graph gets them as 0–255 floats and resizes them
+    itself, as TTUR and the original feed it; a Keras or SavedModel network gets them resized
+    (bilinear) to its input size (299² for Inception-v3) and scaled to [-1, 1], as Keras'
+    InceptionV3 preprocessing does.
     feature_layer / output_layer name the layers (Keras) or output keys (SavedModel); a
     SavedModel with other keys must have exactly two outputs, taken in key order as
     (features, logits). Outputs that are not already softmax probabilities are softmaxed.
@@ -150,10 +155,20 @@ class InceptionFeatures:
         if not os.path.exists(path):
             raise FileNotFoundError(f"Inception weights not found: {path!r} ({NO_WEIGHTS_MESSAGE})")
         self.batch_size = batch_size
-        if os.path.isdir(path):
+        self._size = None
+        if inception_graph.is_graph_path(path):
+            self._init_graph(path)
+        elif os.path.isdir(path):
             self._init_saved_model(path, feature_layer, output_layer)
         else:
             self._init_keras(_load_keras(path), feature_layer, output_layer)
+
+    def _init_graph(self, path):
+        graph = inception_graph.InceptionGraph(path)
+        self._channels = 3
+        self._outputs_are_probs = False  # the graph's outputs are logits
+        self._graph = graph
+        self._run = graph.run
 
     def _init_keras(self, model, feature_layer, output_layer):
         import keras
@@ -175,7 +190,8 @@ class InceptionFeatures:
     def _init_saved_model(self, path, feature_layer, output_layer):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
             raise FileNotFoundError(
-                f"{path!r} is a directory without saved_model.pb ({NO_WEIGHTS_MESSAGE})"
+                f"{path!r} is a directory without saved_model.pb or "
+                f"{inception_graph.GRAPH_NAME} ({NO_WEIGHTS_MESSAGE})"
             )
         loaded = tf.saved_model.load(path)
         if "serving_default" not in loaded.signatures:
@@ -199,7 +215,13 @@ class InceptionFeatures:
         self._run = lambda x: (lambda o: (o[feat_key], o[out_key]))(fn(**{in_name: x}))
 
     def preprocess(self, images):
-        """uint8 NHWC → float32 at the model's input size in [-1, 1]."""
+        """uint8 NHWC → float32: 0–255 at the images' size for the TF1 graph, else at the
+        model's input size in [-1, 1]."""
+        if self._size is None:
+            x = np.asarray(images, np.float32)
+            if x.ndim != 4:
+                raise ValueError(f"expected NHWC images, got shape {x.shape}")
+            return np.repeat(x, 3, axis=3) if x.shape[-1] == 1 else x
         x = tf.cast(tf.convert_to_tensor(images), tf.float32)
         if x.shape.rank != 4:
             raise ValueError(f"expected NHWC images, got shape {x.shape}")

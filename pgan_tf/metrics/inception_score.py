@@ -1,8 +1,9 @@
 """Inception Score (Salimans et al. 2016), as reported in the paper's CIFAR-10 result (§6.5).
 
-IS = exp(E_x KL(p(y|x) ‖ p(y))), computed on each of `splits` equal chunks of the images with
-p(y) the chunk's mean prediction; the score is the mean over chunks (± their std), as the
-original Inception-score code does. Class probabilities come from `InceptionFeatures`.
+IS = exp(E_x KL(p(y|x) ‖ p(y))), computed on each of `splits` chunks of the images in their order
+with p(y) the chunk's mean prediction; the score is the mean over chunks (± their std). Chunk i
+holds images [i·N // splits, (i+1)·N // splits), as in improved-gan's `inception_score/model.py`
+and the original's `metrics/inception_score.py`. Class probabilities come from `InceptionFeatures`.
 """
 
 import numpy as np
@@ -18,7 +19,8 @@ def inception_score_from_probs(probs, splits=10):
     if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError("rows of probs must be probability distributions (>= 0, sum to 1)")
     scores = []
-    for chunk in np.array_split(p, splits):
+    bounds = [i * len(p) // splits for i in range(splits + 1)]
+    for chunk in (p[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])):
         py = chunk.mean(axis=0, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(chunk > 0, chunk * (np.log(chunk) - np.log(py)), 0.0)
