@@ -246,3 +246,18 @@ def test_no_merge_conflict_markers_in_sources_or_docs():
                     if line.startswith(marker) and (line != "=" * 7 + "\n" or name.endswith(".py")):
                         found.append(f"{os.path.relpath(path, REPO)}:{number}")
     assert found == []
+
+
+def test_the_first_line_of_an_error_has_one_home():
+    """Errors become one line through `core/errors.first_line` only (parser descriptions, which
+    take the first line of a docstring, are not errors)."""
+    found = []
+    for root, _, files in os.walk(PACKAGE):
+        for name in files:
+            path = os.path.join(root, name)
+            if not name.endswith(".py") or path.endswith(os.path.join("core", "errors.py")):
+                continue
+            for number, line in enumerate(open(path, encoding="utf-8"), 1):
+                if ".splitlines()[0]" in line and "__doc__" not in line:
+                    found.append(f"{os.path.relpath(path, REPO)}:{number}")
+    assert found == []

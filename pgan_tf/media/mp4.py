@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from pgan_tf.core import atomic
+from pgan_tf.core.errors import first_line
 
 CODEC = "libx264"
 BITRATE = "16M"
@@ -100,7 +101,7 @@ def write_mp4(path: str, frames: Iterable[np.ndarray], fps: float, bitrate: str 
     try:
         atomic.replace_via_temp(path, write)
     except OSError as e:
-        raise VideoError(f"{path}: ffmpeg failed ({str(e).splitlines()[0]})") from None
+        raise VideoError(f"{path}: ffmpeg failed ({first_line(e)})") from None
     return written[0]
 
 

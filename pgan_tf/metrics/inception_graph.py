@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from pgan_tf.core.errors import first_line
+
 GRAPH_NAME = "classify_image_graph_def.pb"
 ARCHIVE_NAME = "inception-2015-12-05.tgz"
 INPUT_TENSOR = "ExpandDims:0"
@@ -119,8 +121,9 @@ class InceptionGraph:
                 if dim is None or weights.shape[0] != dim:
                     raise ValueError(f"pool_3 has shape {pool.shape}, weights {weights.shape}")
             except (ValueError, TypeError, tf.errors.OpError) as e:
-                message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise InceptionGraphError(f"{self.where}: cannot be imported: {message}") from None
+                raise InceptionGraphError(
+                    f"{self.where}: cannot be imported: {first_line(e)}"
+                ) from None
             self._features = tf.reshape(pool, [-1, dim])
             self._logits = tf.matmul(self._features, weights)
         self.feature_dim = int(dim)
