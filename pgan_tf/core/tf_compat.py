@@ -59,14 +59,10 @@ def graph_function(graph, name):
     return graph._get_function(name).graph
 
 
-def optimizer_momentums(opt):
-    """Keras Adam's first-moment slot variables, one per trained variable in
-    `opt._get_variable_index` order (Keras 3.15: `Adam._momentums`): the fused Adam kernel and the
-    stage switch's moment carry-over read them; Keras has no public accessor."""
-    return opt._momentums
-
-
-def optimizer_velocities(opt):
-    """Keras Adam's second-moment slot variables, as `optimizer_momentums` (Keras 3.15:
-    `Adam._velocities`)."""
-    return opt._velocities
+def adam_slots(opt, variable):
+    """(first moment, second moment): Keras Adam's slot variables of one trained variable (Keras
+    3.15: `Adam._momentums` / `Adam._velocities` at `Adam._get_variable_index(variable)`): the
+    fused Adam kernel updates them and the stage switch carries them over; Keras has no public
+    accessor."""
+    index = opt._get_variable_index(variable)
+    return opt._momentums[index], opt._velocities[index]

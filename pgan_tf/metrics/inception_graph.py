@@ -60,7 +60,7 @@ def _read_archive(path):
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(":")
+        first = first_line(e).rstrip(":")
         raise InceptionGraphError(f"{path}: not a readable .tgz archive ({first})") from None
     names = ", ".join(m.name for m in members[:5]) or "nothing"
     raise InceptionGraphError(f"{path}: the archive holds no {GRAPH_NAME} (it holds {names})")
@@ -68,8 +68,8 @@ def _read_archive(path):
 
 def read_graph_def(path):
     """(GraphDef, the name of the file it came from) for a .pb, a .tgz or a directory."""
+    import tensorflow as tf
     from google.protobuf.message import DecodeError
-    from tensorflow.core.framework import graph_pb2
 
     if os.path.isdir(path):
         found = graph_file_in(path)
@@ -81,7 +81,7 @@ def read_graph_def(path):
     else:
         with open(path, "rb") as f:
             data, where = f.read(), path
-    graph_def = graph_pb2.GraphDef()
+    graph_def = tf.compat.v1.GraphDef()  # the public name of TensorFlow's GraphDef proto
     try:
         graph_def.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:

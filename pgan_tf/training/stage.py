@@ -63,9 +63,8 @@ def carry_optimizer_state(
         src = old_vars.get(var.path)
         if src is None:
             continue
-        i, j = old._get_variable_index(src), new._get_variable_index(var)
-        tf_compat.optimizer_momentums(new)[j].assign(tf_compat.optimizer_momentums(old)[i])
-        new._velocities[j].assign(old._velocities[i])
+        for to, source in zip(tf_compat.adam_slots(new, var), tf_compat.adam_slots(old, src)):
+            to.assign(source)
         carried += 1
     new.iterations.assign(old.iterations)
     return carried

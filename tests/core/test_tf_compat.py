@@ -53,10 +53,11 @@ def test_graph_function_finds_a_called_function():
     assert "Mul" in {op.type for op in called.get_operations()}
 
 
-def test_optimizer_slots_follow_the_variable_index():
+def test_adam_slots_are_the_moments_of_that_variable():
     a, b = tf.Variable([1.0, 2.0]), tf.Variable(3.0)
     opt = keras.optimizers.Adam(learning_rate=0.1)
     opt.apply_gradients([(tf.constant([1.0, 1.0]), a), (tf.constant(2.0), b)])
-    m = tf_compat.optimizer_momentums(opt)[opt._get_variable_index(b)]
-    v = tf_compat.optimizer_velocities(opt)[opt._get_variable_index(b)]
+    m, v = tf_compat.adam_slots(opt, b)  # after one step: (1 - β1)·g and (1 - β2)·g², g = 2
     np.testing.assert_allclose([m.numpy(), v.numpy()], [0.1 * 2.0, 0.001 * 4.0], rtol=1e-6)
+    m, v = tf_compat.adam_slots(opt, a)
+    np.testing.assert_allclose([m.numpy(), v.numpy()], [[0.1, 0.1], [0.001, 0.001]], rtol=1e-6)
