@@ -357,7 +357,7 @@ def test_cli_usage_errors_exit_2(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # a usage error; generous for a loaded machine
         check=False,
     )
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: unknown configuration")
