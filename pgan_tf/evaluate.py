@@ -2,12 +2,15 @@
 
     python -m pgan_tf.evaluate --run_dir=results/00000-x --metrics=swd,ms_ssim \\
         [--snapshots=all|latest|<kimg,...>] [--num_images=N] [--inception_path=PATH]
+    python -m pgan_tf.evaluate --images=DIR_A --reference=DIR_B --metrics=fid,is [--json]
 
 Each chosen snapshot is scored against the reals at the snapshot's resolution, after a
 real-vs-real baseline row per resolution (two disjoint halves of the reals: what a perfect
 generator would score with this many images). Rows are appended to <run_dir>/metrics.jsonl,
 written to TensorBoard (<run_dir>/eval, step = kimg; baselines under reals_vs_reals/ at step 0)
-and printed as a table.
+and printed as a table. With --images/--reference, two image sets (PNG/JPEG folders or dataset
+directories, `metrics/image_sets.py`) are scored instead: DIR_A as the generated set, DIR_B as the
+reals; --json prints one JSON object on stdout and everything else on stderr.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ import numpy as np
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core import cli
 from pgan_tf.core.progress import ProgressLine
-from pgan_tf.metrics.registry import applicable_metrics, compute_metrics, parse_metric_names
+from pgan_tf.metrics.image_sets import BatchStream, evaluate_sets, json_key
+from pgan_tf.metrics.inception_graph import InceptionGraphError
+from pgan_tf.metrics.registry import (
+    applicable_metrics,
+    compute_metrics,
+    metrics_help,
+    parse_metric_names,
+)
 from pgan_tf.model import sampling
 from pgan_tf.training import rundir
 
@@ -87,26 +97,6 @@ def count_reals(dataset_path, resolution, limit, batch_size=256):
     return sum(len(b) for b in _reals(dataset_path, resolution, batch_size, 0, limit))
 
 
-class _Stream:
-    """generate_fn(n, seed) that ignores the seed and returns the next n images of a stream."""
-
-    def __init__(self, batches):
-        self._batches = iter(batches)
-        self._buffer = np.zeros((0,), np.uint8)
-
-    def __call__(self, n, seed):
-        parts, have = [], 0
-        if len(self._buffer):
-            parts, have = [self._buffer], len(self._buffer)
-        while have < n:
-            batch = next(self._batches)
-            parts.append(batch)
-            have += len(batch)
-        joined = np.concatenate(parts)
-        self._buffer = joined[n:]
-        return joined[:n]
-
-
 def baseline_row(
     names,
     dataset_path,
@@ -124,7 +114,7 @@ def baseline_row(
         raise ValueError(f"the dataset at {resolution}² has too few images for a baseline")
     values = compute_metrics(
         names,
-        _Stream(_reals(dataset_path, resolution, batch_size, half, half)),
+        BatchStream(_reals(dataset_path, resolution, batch_size, half, half)),
         lambda n: _reals(dataset_path, resolution, batch_size, 0, min(n, half)),
         num_images=half,
         seed=seed,
@@ -315,11 +305,24 @@ def make_parser() -> cli.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
-        "--run_dir", required=True, help="Run directory (holds config.json and snapshots)."
+        "--run_dir", default=None, help="Run directory (holds config.json and snapshots)."
     )
-    p.add_list(
-        "--metrics", default=["swd"], help="Comma-separated: swd, ms_ssim, fid, is, mode_coverage."
+    p.add_argument(
+        "--images",
+        default=None,
+        help="Score this image folder or dataset directory (instead of a run) against --reference.",
     )
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="The reals for --images: an image folder or dataset directory.",
+    )
+    p.add_bool(
+        "--json",
+        default=False,
+        help="With --images: one JSON object on stdout, all else on stderr.",
+    )
+    p.add_list("--metrics", default=["swd"], help="Comma-separated: " + metrics_help() + ".")
     p.add_argument(
         "--snapshots", default="all", help="all, latest, or comma-separated kimg numbers."
     )
@@ -332,8 +335,9 @@ def make_parser() -> cli.ArgumentParser:
     p.add_argument(
         "--inception_path",
         default=None,
-        help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or "
-        "SavedModel dir); never downloaded.",
+        help="Inception for fid/is, never downloaded: classify_image_graph_def.pb, a directory "
+        "holding it, inception-2015-12-05.tgz, a .keras/.h5 model, .weights.h5, or a SavedModel "
+        "dir.",
     )
     p.add_alias("--inception", "--inception_path")
     p.add_argument(
@@ -344,10 +348,38 @@ def make_parser() -> cli.ArgumentParser:
     return p
 
 
+def _main_sets(args):
+    """--images/--reference: the values as a table, or as one JSON object on stdout."""
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    values = evaluate_sets(
+        args.images,
+        args.reference,
+        args.metrics,
+        num_images=args.num_images,
+        inception_path=args.inception_path,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        log=log,
+        progress=_progress_printer("images vs reference"),
+    )
+    if args.json:
+        print(json.dumps({json_key(k): v for k, v in values.items()}))
+    else:
+        log(format_table([{"snapshot": args.images, "kimg": None, "resolution": None, **values}]))
+    return cli.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m pgan_tf.evaluate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
-    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = make_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if (args.run_dir is None) == (args.images is None) or (args.images is None) != (
+        args.reference is None
+    ):
+        parser.error("give either --run_dir, or --images and --reference")
     try:
+        if args.images is not None:
+            return _main_sets(args)
         evaluate(
             args.run_dir,
             args.metrics,
@@ -361,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a path the flags name that does not exist is a usage error
         code = cli.USAGE if isinstance(e, FileNotFoundError) else cli.FAILURE
         return cli.fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e, code)
+    except InceptionGraphError as e:
+        return cli.fail(e, cli.FAILURE)
     except ValueError as e:
         return cli.fail(e, cli.USAGE)
     except KeyboardInterrupt:

@@ -6,11 +6,45 @@ and mode coverage only the generated one), so no metric forces a whole set into 
 except mode coverage, which classifies the generated set as a whole.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
-METRIC_NAMES = ("swd", "ms_ssim", "fid", "is", "mode_coverage")
-_NEEDS_REALS = {"swd", "fid"}
-_NEEDS_INCEPTION = {"fid", "is"}
+METRICS = {}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One registered metric: how to build its accumulator and what it needs.
+
+    make(context) → an object with add(which, batch, features, probs) and result() → {key: float};
+    fits(resolution) → None, or why the metric cannot run at that resolution.
+    """
+
+    name: str
+    help: str
+    make: Callable
+    needs_reals: bool = False
+    needs_inception: bool = False
+    fits: Callable = lambda resolution: None
+
+
+def register_metric(name, *, help, needs_reals=False, needs_inception=False, fits=None):
+    """Decorator: registers make(context) as the metric `name` (adding a metric = one entry)."""
+
+    def decorate(make):
+        METRICS[name] = Metric(
+            name, help, make, needs_reals, needs_inception, fits or (lambda resolution: None)
+        )
+        return make
+
+    return decorate
+
+
+def metrics_help():
+    """'swd (…), ms_ssim (…), …': the registered metrics, for flag help."""
+    return ", ".join(f"{m.name} ({m.help})" for m in METRICS.values())
 
 
 def parse_metric_names(names):
@@ -18,30 +52,23 @@ def parse_metric_names(names):
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",")]
     names = tuple(n for n in names if n)
-    unknown = [n for n in names if n not in METRIC_NAMES]
+    unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRIC_NAMES)}")
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
     if not names:
-        raise ValueError(f"no metric given; choose from {', '.join(METRIC_NAMES)}")
+        raise ValueError(f"no metric given; choose from {', '.join(METRICS)}")
     return names
 
 
 def applicable_metrics(names, resolution):
-    """(names usable at this resolution, {name: reason} for the others): SWD needs a 16·2^k
-    resolution (its pyramid stops at 16²), MS-SSIM at least 11² (its 11×11 window)."""
-    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
-    from pgan_tf.metrics.swd import pyramid_resolutions
-
+    """(names usable at this resolution, {name: reason} for the others), from each entry's fits."""
     usable, skipped = [], {}
     for name in names:
-        try:
-            if name == "swd":
-                pyramid_resolutions(resolution)
-            elif name == "ms_ssim" and resolution < FILTER_SIZE:
-                raise ValueError(f"MS-SSIM needs images of at least {FILTER_SIZE}²")
+        reason = METRICS[name].fits(resolution)
+        if reason:
+            skipped[name] = reason
+        else:
             usable.append(name)
-        except ValueError as e:
-            skipped[name] = str(e)
     return tuple(usable), skipped
 
 
@@ -61,87 +88,54 @@ def _take(batches, limit):
         yield batch
 
 
+class _Context:
+    """What metric accumulators are built from: the seed and the loaded Inception network."""
+
+    def __init__(self, seed, inception):
+        self.seed = seed
+        self.inception = inception
+
+
 class _Consumers:
     """The per-metric accumulators; fed with real and generated batches, then asked for values."""
 
     def __init__(self, names, seed, inception_path):
         self.names = names
         self.seed = seed
-        self.swd = None
-        self.inception = None
-        if _NEEDS_INCEPTION & set(names):
+        self.inception_path = inception_path
+        self.accumulators = None
+
+    def _start(self, batch):
+        """On the first batch: drops the metrics that cannot run at its resolution, builds the
+        others (loading Inception once if any needs it)."""
+        self.names, self.skipped = applicable_metrics(self.names, batch.shape[1])
+        inception = None
+        if any(METRICS[n].needs_inception for n in self.names):
             from pgan_tf.metrics.fid import InceptionFeatures
 
-            self.inception = (
-                inception_path
-                if isinstance(inception_path, InceptionFeatures)
-                else InceptionFeatures(inception_path)
-            )
-        if "fid" in names:
-            from pgan_tf.metrics.fid import GaussianStats
-
-            self.fid_stats = {"reals": GaussianStats(), "fakes": GaussianStats()}
-        if "ms_ssim" in names:
-            from pgan_tf.metrics.ms_ssim import MSSSIMAccumulator
-
-            self.ms_ssim = MSSSIMAccumulator()
-        if "is" in names:
-            from pgan_tf.metrics.inception_score import ISAccumulator
-
-            self.inception_score = ISAccumulator(self.inception)
-        self.fake_images = [] if "mode_coverage" in names else None
-        self.skipped = None
-
-    def _check_resolution(self, batch):
-        """On the first batch: drops the metrics that cannot run at its resolution."""
-        if self.skipped is None:
-            self.names, self.skipped = applicable_metrics(self.names, batch.shape[1])
-
-    def _swd_acc(self, batch):
-        if self.swd is None:
-            from pgan_tf.metrics.swd import SWDAccumulator
-
-            self.swd = SWDAccumulator(batch.shape[1], batch.shape[3], seed=self.seed)
-        return self.swd
+            inception = self.inception_path
+            if not isinstance(inception, InceptionFeatures):
+                inception = InceptionFeatures(inception)
+        context = _Context(self.seed, inception)
+        self.inception = inception
+        self.accumulators = {n: METRICS[n].make(context) for n in self.names}
 
     def add(self, which, batch):
         """Feeds one uint8 NHWC batch of set `which` ('reals' or 'fakes') to every metric."""
-        self._check_resolution(batch)
+        if self.accumulators is None:
+            self._start(batch)
+        wanted = [n for n in self.names if which == "fakes" or METRICS[n].needs_reals]
         feats = probs = None
-        if self.inception is not None and (which == "fakes" or "fid" in self.names):
+        if self.inception is not None and any(METRICS[n].needs_inception for n in wanted):
             feats, probs = self.inception(batch)
-        if "swd" in self.names:
-            self._swd_acc(batch).add(which, batch)
-        if "fid" in self.names:
-            self.fid_stats[which].add(feats)
-        if which == "reals":
-            return
-        if "ms_ssim" in self.names:
-            self.ms_ssim.add(batch)
-        if "is" in self.names:
-            self.inception_score.add_probs(probs)
-        if self.fake_images is not None:
-            self.fake_images.append(batch)
+        for name in wanted:
+            self.accumulators[name].add(which, batch, feats, probs)
 
     def results(self):
         """Metric name → value, in the order the metrics were asked for."""
         out = {}
         for name in self.names:
-            if name == "swd":
-                out.update(self.swd.result())
-            elif name == "ms_ssim":
-                out.update(self.ms_ssim.result())
-            elif name == "fid":
-                from pgan_tf.metrics.fid import fid_from_stats
-
-                out["FID"] = fid_from_stats(self.fid_stats["reals"], self.fid_stats["fakes"])
-            elif name == "is":
-                out.update(self.inception_score.result())
-            elif name == "mode_coverage":
-                from pgan_tf.metrics.mode_coverage import mode_coverage
-
-                values = mode_coverage(np.concatenate(self.fake_images))
-                out.update({k: float(v) for k, v in values.items()})
+            out.update(self.accumulators[name].result())
         return out
 
 
@@ -171,7 +165,7 @@ def compute_metrics(
         raise ValueError(f"num_images must be >= 2, got {num_images}")
     consumers = _Consumers(names, seed, inception_path)
     count = num_images
-    if _NEEDS_REALS & set(names):
+    if any(METRICS[n].needs_reals for n in names):
         count = 0
         for batch in _take(real_batches_fn(num_images), num_images):
             consumers.add("reals", batch)
@@ -198,3 +192,102 @@ def compute_metrics(
     out = consumers.results()
     out["num_images"] = int(count)
     return out
+
+
+# ------------------------------------------------------------------ the metrics, one entry each
+def _swd_fits(resolution):
+    from pgan_tf.metrics.swd import pyramid_resolutions
+
+    try:
+        pyramid_resolutions(resolution)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def _ms_ssim_fits(resolution):
+    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
+
+    return f"MS-SSIM needs images of at least {FILTER_SIZE}²" if resolution < FILTER_SIZE else None
+
+
+class _SWD:
+    def __init__(self, context):
+        self.seed, self.acc = context.seed, None
+
+    def add(self, which, batch, feats, probs):
+        if self.acc is None:
+            from pgan_tf.metrics.swd import SWDAccumulator
+
+            self.acc = SWDAccumulator(batch.shape[1], batch.shape[3], seed=self.seed)
+        self.acc.add(which, batch)
+
+    def result(self):
+        return self.acc.result()
+
+
+class _FID:
+    def __init__(self, context):
+        from pgan_tf.metrics.fid import GaussianStats
+
+        self.stats = {"reals": GaussianStats(), "fakes": GaussianStats()}
+
+    def add(self, which, batch, feats, probs):
+        self.stats[which].add(feats)
+
+    def result(self):
+        from pgan_tf.metrics.fid import fid_from_stats
+
+        return {"FID": fid_from_stats(self.stats["reals"], self.stats["fakes"])}
+
+
+class _OnFakes:
+    """Adapter for metrics of the generated set only: calls feed(batch, probs) per batch."""
+
+    def __init__(self, acc, feed):
+        self.acc, self.feed = acc, feed
+
+    def add(self, which, batch, feats, probs):
+        self.feed(self.acc, batch, probs)
+
+    def result(self):
+        return self.acc.result()
+
+
+class _ModeCoverage:
+    def __init__(self, context):
+        self.images = []
+
+    def add(self, which, batch, feats, probs):
+        self.images.append(batch)
+
+    def result(self):
+        from pgan_tf.metrics.mode_coverage import mode_coverage
+
+        values = mode_coverage(np.concatenate(self.images))
+        return {k: float(v) for k, v in values.items()}
+
+
+def _ms_ssim(context):
+    from pgan_tf.metrics.ms_ssim import MSSSIMAccumulator
+
+    return _OnFakes(MSSSIMAccumulator(), lambda acc, batch, probs: acc.add(batch))
+
+
+def _inception_score(context):
+    from pgan_tf.metrics.inception_score import ISAccumulator
+
+    return _OnFakes(ISAccumulator(context.inception), lambda acc, b, probs: acc.add_probs(probs))
+
+
+register_metric(
+    "swd", help="sliced Wasserstein distance, paper §5", needs_reals=True, fits=_swd_fits
+)(_SWD)
+register_metric("ms_ssim", help="MS-SSIM of generated pairs", fits=_ms_ssim_fits)(_ms_ssim)
+register_metric("fid", help="Fréchet Inception distance", needs_reals=True, needs_inception=True)(
+    _FID
+)
+register_metric("is", help="Inception score", needs_inception=True)(_inception_score)
+register_metric("mode_coverage", help="modes of the synthetic set")(_ModeCoverage)
+
+METRIC_NAMES = tuple(METRICS)
