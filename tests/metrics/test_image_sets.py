@@ -1,5 +1,6 @@
 """Scoring two image sets without a run: folders in sorted name order, dataset directories, and
-`evaluate --images --reference [--json]` end to end on tiny sets and the stand-in Inception graph."""
+`evaluate --images --reference [--json]` end to end, on tiny sets and
+the stand-in Inception graph."""
 
 import json
 import subprocess
