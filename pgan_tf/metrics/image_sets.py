@@ -143,3 +143,39 @@ def evaluate_sets(
     )
     log(f"{count} images of {images} against {count} of {reference}")
     return values
+
+
+def dataset_slice(dataset_path, resolution, batch_size, skip, take):
+    """uint8 batches of the reals [skip, skip + take) at a resolution."""
+    from pgan_tf.data.dataset import iterate_uint8
+
+    seen = 0
+    for batch in iterate_uint8(dataset_path, resolution, batch_size, max_images=skip + take):
+        lo, hi = max(skip - seen, 0), min(skip + take - seen, len(batch))
+        seen += len(batch)
+        if hi > lo:
+            yield batch[lo:hi]
+
+
+def drawn_reals(dataset_path, resolution, batch_size, take, *, mirror=False, seed=0):
+    """The reals as the original's evaluation draws them: in file order, starting over when the
+    dataset is exhausted (its loader repeats without shuffling), and, for a run trained with
+    mirroring, each image flipped left-right with p = 0.5 (its apply_mirror_augment)."""
+    rng = np.random.default_rng(seed)
+    seen = 0
+    while seen < take:
+        before = seen
+        for batch in dataset_slice(dataset_path, resolution, batch_size, 0, take - seen):
+            if mirror:
+                flip = rng.random(len(batch)) < 0.5
+                batch = np.array(batch)
+                batch[flip] = batch[flip, :, ::-1]
+            seen += len(batch)
+            yield batch
+        if seen == before:
+            raise ValueError(f"{dataset_path}: no images at {resolution}²")
+
+
+def count_reals(dataset_path, resolution, limit, batch_size=256):
+    """Number of real images available, counting no further than limit."""
+    return sum(len(b) for b in dataset_slice(dataset_path, resolution, batch_size, 0, limit))

@@ -28,15 +28,18 @@ class Metric:
     needs_reals: bool = False
     needs_inception: bool = False
     fits: Callable = lambda resolution: None
+    protocol_images: int = 10000
 
 
-def register_metric(name, *, help, needs_reals=False, needs_inception=False, fits=None):
-    """Decorator: registers make(context) as the metric `name` (adding a metric = one entry)."""
+def register_metric(
+    name, *, help, needs_reals=False, needs_inception=False, fits=None, protocol_images=10000
+):
+    """Decorator: registers make(context) as the metric `name` (adding a metric = one entry).
+    protocol_images: how many generated images the original's evaluation uses for it."""
 
     def decorate(make):
-        METRICS[name] = Metric(
-            name, help, make, needs_reals, needs_inception, fits or (lambda resolution: None)
-        )
+        fit = fits or (lambda resolution: None)
+        METRICS[name] = Metric(name, help, make, needs_reals, needs_inception, fit, protocol_images)
         return make
 
     return decorate
@@ -45,6 +48,20 @@ def register_metric(name, *, help, needs_reals=False, needs_inception=False, fit
 def metrics_help():
     """'swd (…), ms_ssim (…), …': the registered metrics, for flag help."""
     return ", ".join(f"{m.name} ({m.help})" for m in METRICS.values())
+
+
+def count_label(n):
+    """16384 → '16k', 50000 → '50k', 500 → '500': the image count in a metric's name."""
+    return f"{round(n / 1000)}k" if n >= 1000 and n % 1000 in (0, 384) else str(n)
+
+
+def protocol_groups(names, num_images=None):
+    """[(count, names)]: the metrics grouped by the image count they are computed on — each its
+    protocol_images, or num_images for all when given."""
+    groups = {}
+    for name in names:
+        groups.setdefault(num_images or METRICS[name].protocol_images, []).append(name)
+    return [(n, tuple(group)) for n, group in groups.items()]
 
 
 def parse_metric_names(names):
@@ -280,14 +297,28 @@ def _inception_score(context):
     return _OnFakes(ISAccumulator(context.inception), lambda acc, b, probs: acc.add_probs(probs))
 
 
+# protocol_images as the original's config.py evaluates them: swd-16k, msssim-20k (10,000
+# pairs), fid-50k, is-50k.
 register_metric(
-    "swd", help="sliced Wasserstein distance, paper §5", needs_reals=True, fits=_swd_fits
+    "swd",
+    help="sliced Wasserstein distance, paper §5",
+    needs_reals=True,
+    fits=_swd_fits,
+    protocol_images=16384,
 )(_SWD)
-register_metric("ms_ssim", help="MS-SSIM of generated pairs", fits=_ms_ssim_fits)(_ms_ssim)
-register_metric("fid", help="Fréchet Inception distance", needs_reals=True, needs_inception=True)(
-    _FID
+register_metric(
+    "ms_ssim", help="MS-SSIM of generated pairs", fits=_ms_ssim_fits, protocol_images=20000
+)(_ms_ssim)
+register_metric(
+    "fid",
+    help="Fréchet Inception distance",
+    needs_reals=True,
+    needs_inception=True,
+    protocol_images=50000,
+)(_FID)
+register_metric("is", help="Inception score", needs_inception=True, protocol_images=50000)(
+    _inception_score
 )
-register_metric("is", help="Inception score", needs_inception=True)(_inception_score)
 register_metric("mode_coverage", help="modes of the synthetic set")(_ModeCoverage)
 
 METRIC_NAMES = tuple(METRICS)

@@ -101,3 +101,21 @@ def test_evaluate_command_json_is_one_object_on_stdout(tmp_path):
     assert done.returncode == 1 and done.stdout == ""
     error = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and str(bad) in error[0]
+
+
+def test_drawn_reals_repeat_in_file_order_and_mirror_half(tmp_path):
+    """As the original's evaluation: a 6-image dataset asked for 14 gives images 0..5, 0..5, 0, 1;
+    with mirroring each image is the record or its left-right flip."""
+    from pgan_tf.data.dataset_tool import create_synthetic
+    from pgan_tf.metrics.image_sets import drawn_reals
+
+    path = str(tmp_path / "d")
+    create_synthetic(path, num_images=6, resolution=16, seed=0, progress=False)
+    records = np.concatenate(list(ImageSet(path).batches(6)))
+    got = np.concatenate(list(drawn_reals(path, 16, 4, 14)))
+    np.testing.assert_array_equal(got[:14], records[np.arange(14) % 6])
+    mirrored = np.concatenate(list(drawn_reals(path, 16, 4, 60, mirror=True, seed=1)))[:60]
+    plain = records[np.arange(60) % 6]
+    flipped = np.array([not np.array_equal(m, p) for m, p in zip(mirrored, plain)])
+    np.testing.assert_array_equal(mirrored[flipped], plain[flipped][:, :, ::-1])
+    assert 15 < flipped.sum() < 45

@@ -106,3 +106,22 @@ def test_mode_coverage_is_passed_through():
     want = mode_coverage(_fakes_used(20, 3, 64))
     for k, v in want.items():
         assert out[k] == pytest.approx(float(v))
+
+
+def test_protocol_counts_and_labels():
+    from pgan_tf.metrics.registry import METRICS, count_label, metrics_help, protocol_groups
+
+    assert protocol_groups(("swd", "ms_ssim", "fid", "is")) == [
+        (16384, ("swd",)),
+        (20000, ("ms_ssim",)),
+        (50000, ("fid", "is")),
+    ]
+    assert protocol_groups(("swd", "fid"), 5000) == [(5000, ("swd", "fid"))]
+    assert [count_label(n) for n in (16384, 20000, 50000, 5000, 500)] == [
+        "16k",
+        "20k",
+        "50k",
+        "5k",
+        "500",
+    ]
+    assert all(name in metrics_help() for name in METRICS)
