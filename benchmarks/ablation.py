@@ -17,7 +17,7 @@ import os
 import sys
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
-from pgan_tf.ablation import configs, report, sweep
+from pgan_tf.ablation import configs, report, summary, sweep
 from pgan_tf.core import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     except sweep.Interrupted as e:
         print(f"interrupted: {e}", file=sys.stderr)
         return cli.INTERRUPTED
-    except (sweep.SweepError, report.ReportError) as e:
+    except (sweep.SweepError, summary.ReportError) as e:
         return cli.fail(e, cli.FAILURE)
     return cli.OK
 

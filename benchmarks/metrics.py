@@ -16,10 +16,16 @@ our values over N seeds on the same images (their spread is the run-to-run sprea
 
 MS-SSIM: --num_images/2 pairs at 32² against a vectorized NumPy MS-SSIM.
 
+--emulate_avx2 re-runs the benchmark in a subprocess whose libraries are held to AVX2 (see
+AVX2_ENV; an emulation on an AVX-512 CPU: same cores, caches and clock) and prints which of the
+limits took effect.
+
     python benchmarks/metrics.py [--num_images=16384] [--sizes=128] [--ref_images=2048]
+        [--emulate_avx2]
 """
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -64,7 +70,58 @@ def make_parser() -> cli.ArgumentParser:
         help="Also run our SWD with this many seeds on the --ref_images images and print each "
         "level's mean and std.",
     )
+    p.add_bool(
+        "--emulate_avx2",
+        help="Re-run in a subprocess with NumPy, OpenBLAS, numba and oneDNN held to AVX2.",
+    )
     return p
+
+
+# Each library's own switch down to AVX2: oneDNN's kernels (TensorFlow's Eigen code in the
+# wheel is built for AVX only), numba's code generation, NumPy's dispatched loops (x86-64-v4 and
+# the AVX-512 targets off) and OpenBLAS's kernels.
+AVX2_ENV = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "NUMBA_CPU_NAME": "haswell",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    "OPENBLAS_CORETYPE": "Haswell",
+}
+
+
+def isa_report():
+    """One line: what NumPy dispatches to, OpenBLAS's kernel, numba's target CPU (and whether
+    its code uses 512-bit registers), oneDNN's ISA limit."""
+    import numba
+    import threadpoolctl
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    numpy_isa = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    info = threadpoolctl.threadpool_info()
+    blas = [i.get("architecture") for i in info if i["user_api"] == "blas"]
+
+    @numba.njit
+    def _dot(x):
+        total = 0.0
+        for v in x:
+            total += v * v
+        return total
+
+    _dot(np.ones(64))
+    zmm = "zmm" in _dot.inspect_asm(_dot.signatures[0])
+    return (
+        f"NumPy dispatch {'+'.join(numpy_isa) or 'baseline'}; OpenBLAS {'/'.join(map(str, blas))}; "
+        f"numba CPU {numba.config.CPU_NAME or 'host'} ({'uses' if zmm else 'no'} zmm registers); "
+        f"oneDNN max ISA {os.environ.get('ONEDNN_MAX_CPU_ISA', 'all')}"
+    )
+
+
+def _emulate_avx2(argv):
+    """Runs this benchmark again, without --emulate_avx2, under AVX2_ENV; → its exit code."""
+    args = [*argv, "--noemulate_avx2"]  # the last form of a flag wins
+    env = {**os.environ, **AVX2_ENV}
+    print("emulating an AVX2-only CPU: " + " ".join(f"{k}={v!r}" for k, v in AVX2_ENV.items()))
+    sys.stdout.flush()
+    return subprocess.run([sys.executable, os.path.abspath(__file__), *args], env=env).returncode
 
 
 def _batch(index, n, size, which):
@@ -241,10 +298,14 @@ def _load():
 
 
 def main(argv: list[str] | None = None) -> int:
-    flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    flags = make_parser().parse_args(argv)
     if flags.num_images < 2 or flags.batch_size < 1 or any(int(s) < 16 for s in flags.sizes):
         return cli.fail("--num_images must be >= 2, --batch_size >= 1, --sizes >= 16", cli.USAGE)
+    if flags.emulate_avx2:
+        return _emulate_avx2(argv)
     n = flags.num_images
+    print(isa_report())
     ref_n = n if flags.ref_images is None else flags.ref_images
     print(
         f"{os.cpu_count()} CPUs, {_load()}; SWD: {n} images per set, batches of "

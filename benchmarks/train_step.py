@@ -14,7 +14,7 @@ calls and the peak kernels are interleaved (each sees the same load), the best c
 headline number (the median is printed next to it), and every row says how much of the cores
 this process got during its best call (cpu%).
 
-FLOPs are counted from the graph that is timed, not by hand (pgan_tf/training/flops.py): the
+FLOPs are counted from the graph that is timed, not by hand (benchmarks/flops.py): the
 body of the `While` loop in `run_steps`'s concrete function is one D+G step. Every Conv2D,
 Conv2DBackpropInput, Conv2DBackpropFilter, MatMul and BatchMatMul in it (and in any function it
 calls) that runs is counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin·Cout (convs) or 2·M·K·N
@@ -68,7 +68,12 @@ from pgan_tf.core import cli
 from pgan_tf.core.resolution import res_log2, resolutions_up_to
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import distribute, precision
-from pgan_tf.training.flops import (
+from pgan_tf.training.schedule import stages
+from pgan_tf.training.stage import StageTrainer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchmarks/flops.py, run or loaded
+# isort: split
+from flops import (  # noqa: E402
     CONV_OPS,
     MATMUL_OPS,
     count_flops,
@@ -76,8 +81,6 @@ from pgan_tf.training.flops import (
     profiler_flops,
     step_graph,
 )
-from pgan_tf.training.schedule import stages
-from pgan_tf.training.stage import StageTrainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {

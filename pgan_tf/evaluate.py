@@ -40,7 +40,7 @@ from pgan_tf.metrics.registry import (
     applicable_metrics,
     compute_metrics,
     count_label,
-    metrics_help,
+    metric_names,
     parse_metric_names,
     protocol_groups,
 )
@@ -339,6 +339,7 @@ def make_parser() -> cli.ArgumentParser:
         default=None,
         help="Score this image folder or dataset directory (instead of a run) against --reference.",
     )
+    p.add_list("--metrics", default=["swd"], help=f"Comma-separated: {', '.join(metric_names())}.")
     p.add_argument(
         "--reference",
         default=None,
@@ -349,7 +350,6 @@ def make_parser() -> cli.ArgumentParser:
         default=False,
         help="With --images: one JSON object on stdout, all else on stderr.",
     )
-    p.add_list("--metrics", default=["swd"], help="Comma-separated: " + metrics_help() + ".")
     p.add_argument(
         "--snapshots", default="all", help="all, latest, or comma-separated kimg numbers."
     )

@@ -2,11 +2,12 @@ r"""Exports a run's EMA generator (a snapshot or a checkpoint) as a TF Serving S
 `.keras` copy).
 
     python -m pgan_tf.export_saved_model --run_dir results/00001-celebahq \
-        [--snapshot 6000 | --checkpoint latest]
+        [--snapshot 6000 | --checkpoint latest] [--tflite]
 
 Writes `<export_base>/<model_name>/<version>/` (export_base defaults to `<run_dir>/export`, so the
 export stays with the run it came from) and `<export_base>/<model_name>-<version>.keras`, then
-prints the signatures, a TF Serving command line and REST request examples.
+prints the signatures, a TF Serving command line and REST request examples. With --tflite also
+`<model_name>-<version>.tflite` and `-fp16.tflite` (for phones and browsers: `serving/tflite.py`).
 `python export/export_saved_model.py` runs the same. Exit codes: 0, 2 for any error (bad flags,
 a run directory without what was asked, I/O: as this tool always had), 130 Ctrl-C.
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.core import cli
-from pgan_tf.serving import export
+from pgan_tf.serving import export, tflite
 from pgan_tf.training import rundir
 
 
@@ -58,6 +59,12 @@ def parse_args(argv):
         help="where to save the .keras copy; default <export_base>/<model_name>-<version>.keras",
     )
     p.add_argument("--no_keras", action="store_true", help="do not save the .keras copy")
+    p.add_argument(
+        "--tflite",
+        action="store_true",
+        help="also write TFLite models (float32 and float16 weights, one image per call), each "
+        "checked against the SavedModel",
+    )
     args = p.parse_args(argv)
     if args.checkpoint and args.snapshot:
         p.error("give --snapshot or --checkpoint, not both")
@@ -151,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if keras_path:
             keras_path = export.export_keras(generator, keras_path, overwrite=args.overwrite)
+        stem = os.path.join(export_base, f"{args.model_name}-{version}")
+        lite = tflite.export_tflite(result.path, stem) if args.tflite else []
     except (ValueError, export.ExportError, OSError) as e:
         return _fail(str(e))
     except KeyboardInterrupt:
@@ -160,6 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     print(usage_text(result, args.model_name))
     if keras_path:
         print(f"keras model: {keras_path}")
+    for r in lite:
+        if r.refused:
+            print(f"tflite {r.variant}: not written: {r.refused}")
+            continue
+        print(
+            f"tflite {r.variant}: {r.path} ({r.size_bytes:,} bytes), vs SavedModel max |diff| "
+            f"{r.max_abs_diff} on {100 * r.differing_fraction:.3f}% of pixel values, "
+            f"{1000 * r.seconds_per_image:.2f} ms per image (1 thread, median of "
+            f"{tflite.TIMING_RUNS})"
+        )
     return 0
 
 

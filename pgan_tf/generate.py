@@ -1,11 +1,16 @@
-"""Samples images from a trained generator: PNG files, an image grid and an interpolation GIF.
+"""Samples a trained generator: PNG images and grids, an interpolation GIF or MP4, a training MP4.
 
     python -m pgan_tf.generate --model=<SavedModel dir | model base dir | run dir | .keras> \
-        --out=DIR [--num_images=N] [--grid=RxC] [--interpolate=STEPS [--keyframes=K] [--nogif]] \
-        [--seed=S] [--labels=random|CLASS|C1,C2,...]
+        --out=DIR [--num_images=N] [--grid=RxC] [--num_grids=K] [--shrink=N] \
+        [--interpolate=STEPS [--keyframes=K] [--nogif]] [--seed=S] [--labels=random|CLASS|C1,...]
+    python -m pgan_tf.generate --model=MODEL --video=OUT.mp4 [--duration_sec=60] [--fps=30] \
+        [--smoothing_sec=1] [--grid=RxC] [--seed=1000] [--shrink=N]
+    python -m pgan_tf.generate --model=RUN_DIR --training_video=OUT.mp4 [--duration_sec=20] \
+        [--fps=30]
 
 SavedModels are run through their `serving_default` signature with plain TensorFlow; run
-directories through their latest snapshot. The same seed gives byte-identical files.
+directories through their latest snapshot. Images are written as they are made, videos streamed
+to the encoder (`pgan_tf.media`). The same seed gives byte-identical PNG files.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import tensorflow as tf
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.core import atomic, cli
-from pgan_tf.core.images import grid as grid_image
 from pgan_tf.core.images import save_png, to_pil
 from pgan_tf.core.labels import one_hot
+from pgan_tf.media import bulk, interpolation_video, mp4, training_video
+from pgan_tf.media import frames as frame_ops
 from pgan_tf.model import sampling
 from pgan_tf.training import rundir
 
@@ -159,6 +165,9 @@ def save_gif(frames, path, duration_ms):
     )
 
 
+MAX_DEFAULT_GRID = 64
+
+
 def generate(
     sampler,
     out_dir,
@@ -170,27 +179,22 @@ def generate(
     keyframes=4,
     gif=True,
     duration_ms=80,
+    num_grids=1,
+    shrink=1,
 ):
-    """Writes image-NNNN.png, grid.png and (with interpolate > 0) interpolation.gif or
-    interpolation/frame-NNNN.png into out_dir; returns the written paths."""
-    rows, cols = grid
-    count = max(num, rows * cols)
+    """Writes image-NNNN.png, `num_grids` grids (grid.png, or grid-KKKK.png for several) and (with
+    interpolate > 0) interpolation.gif or interpolation/frame-NNNN.png into out_dir, each image as
+    soon as its batch is made (`media.bulk`); returns the written paths."""
+    count = bulk.count_needed(num, grid, num_grids)
     rng = np.random.RandomState(seed)
     latents = sampling.random_latents(rng, count, sampler.latent_size)
     labels = make_labels(labels_spec, count, sampler.label_size, rng)
-    images = sampler(latents, labels)
-    os.makedirs(out_dir, exist_ok=True)
-    written = []
-    for i in range(num):
-        written.append(os.path.join(out_dir, f"image-{i:04d}.png"))
-        save_png(written[-1], images[i])
-    written.append(os.path.join(out_dir, "grid.png"))
-    save_png(written[-1], grid_image(images, cols, rows))
+    written = bulk.write_images(sampler, out_dir, latents, labels, num, grid, num_grids, shrink)
     if interpolate > 0:
         irng = np.random.RandomState([seed, 1])
         z = interpolation_latents(irng, keyframes, interpolate, sampler.latent_size)
         y = None if labels is None else np.repeat(labels[:1], len(z), 0)
-        frames = sampler(z, y)
+        frames = frame_ops.shrink(sampler(z, y), shrink)
         if gif:
             written.append(os.path.join(out_dir, "interpolation.gif"))
             save_gif(frames, written[-1], duration_ms)
@@ -202,25 +206,60 @@ def generate(
     return written
 
 
+def make_video(sampler, path, args):
+    """The interpolation MP4 (`media.interpolation_video`); returns its number of frames."""
+    grid = parse_grid(args.grid, 1) if args.grid else (1, 1)
+    seed = interpolation_video.SEED if args.seed is None else args.seed
+    labels = make_labels(
+        args.labels, grid[0] * grid[1], sampler.label_size, np.random.RandomState([seed, 2])
+    )
+    return interpolation_video.write_interpolation_video(
+        sampler,
+        path,
+        duration_sec=args.duration_sec or interpolation_video.DURATION_SEC,
+        fps=args.fps,
+        smoothing_sec=args.smoothing_sec,
+        grid=grid,
+        seed=seed,
+        shrink=args.shrink,
+        labels=labels,
+    )
+
+
 def make_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m pgan_tf.generate", description=__doc__.splitlines()[0])
     p.add_argument(
         "--model", required=True, help="SavedModel dir, model base dir, run dir or .keras file"
     )
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", default=None, help="output directory of the PNGs (and GIF)")
     p.add_argument(
         "--num_images", type=cli.integer, default=16, help="number of PNG images (default 16)"
     )
     p.add_alias("--num", "--num_images")
     p.add_argument(
-        "--grid", default=None, help="grid shape RxC (default: near-square for --num_images)"
+        "--grid",
+        default=None,
+        help="grid shape RxC: of grid.png (default: near-square for --num_images, at most "
+        f"{MAX_DEFAULT_GRID} cells) and of the --video (default 1x1)",
+    )
+    p.add_argument(
+        "--num_grids",
+        type=cli.integer,
+        default=1,
+        help="grid PNGs to write (the original's num_pngs)",
+    )
+    p.add_argument(
+        "--shrink",
+        type=cli.integer,
+        default=1,
+        help="reduce every image N times by box averaging (the original's image_shrink)",
     )
     p.add_argument(
         "--interpolate",
         type=cli.integer,
         default=0,
         metavar="STEPS",
-        help="interpolation frames between consecutive keyframes (0: no animation)",
+        help="GIF: interpolation frames between consecutive keyframes (0: no animation)",
     )
     p.add_argument(
         "--keyframes",
@@ -233,50 +272,110 @@ def make_parser() -> cli.ArgumentParser:
     )
     p.add_alias("--no-gif", "--nogif")
     p.add_argument("--duration_ms", type=cli.integer, default=80, help="GIF frame duration")
-    p.add_argument("--seed", type=cli.integer, default=0)
+    p.add_argument("--video", default=None, metavar="OUT.mp4", help="interpolation video (H.264)")
+    p.add_argument(
+        "--training_video",
+        default=None,
+        metavar="OUT.mp4",
+        help="training video of the run directory --model (its fakes*.png and log.txt)",
+    )
+    p.add_argument(
+        "--duration_sec",
+        type=float,
+        default=None,
+        help="video length (default 60 for --video, 20 for --training_video)",
+    )
+    p.add_argument("--fps", type=float, default=30, help="video frames per second (default 30)")
+    p.add_argument(
+        "--smoothing_sec", type=float, default=1.0, help="--video: time scale of the latents' walk"
+    )
+    p.add_argument(
+        "--seed", type=cli.integer, default=None, help="default 0 (images), 1000 (--video)"
+    )
     p.add_argument(
         "--labels", default=None, help="conditional models: random (default), CLASS or C1,C2,..."
     )
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m pgan_tf.generate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
-    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        if (
-            args.num_images < 0
-            or args.interpolate < 0
-            or args.keyframes < 2
-            or args.duration_ms <= 0
-        ):
-            raise ValueError(
-                "--num_images and --interpolate must be >= 0, --keyframes >= 2, --duration_ms > 0"
-            )
-        grid = parse_grid(args.grid, max(args.num_images, 1))
-        sampler = load_sampler(args.model)
+def check_args(args):
+    """Raises ValueError for flag values no command could use."""
+    if (
+        args.num_images < 0
+        or args.interpolate < 0
+        or args.keyframes < 2
+        or args.duration_ms <= 0
+        or args.num_grids < 0
+        or args.shrink < 1
+    ):
+        raise ValueError(
+            "--num_images, --num_grids and --interpolate must be >= 0, --keyframes >= 2, "
+            "--duration_ms > 0, --shrink >= 1"
+        )
+    if not (args.out or args.video or args.training_video):
+        raise ValueError("nothing to write: give --out, --video or --training_video")
+    for flag in ("video", "training_video"):
+        path = getattr(args, flag)
+        if path is not None and not path.lower().endswith(".mp4"):
+            raise ValueError(f"--{flag} must name an .mp4 file, got {path!r}")
+
+
+def run(args):
+    """Does what the flags ask; returns the lines to print."""
+    lines = []
+    if args.training_video:
+        frames, points, timed = training_video.write_training_video(
+            args.model,
+            args.training_video,
+            duration_sec=args.duration_sec or training_video.DURATION_SEC,
+            fps=args.fps,
+        )
+        what = "points (ticks with a fakes grid)" if timed else "fakes grids"
+        lines.append(
+            f"{args.model}: wrote {args.training_video}, {frames} frames of {points} {what}"
+        )
+    if not (args.out or args.video):
+        return lines
+    sampler = load_sampler(args.model)
+    if args.out:
+        grid = parse_grid(args.grid, min(max(args.num_images, 1), MAX_DEFAULT_GRID))
         written = generate(
             sampler,
             args.out,
             args.num_images,
             grid,
-            args.seed,
+            0 if args.seed is None else args.seed,
             args.labels,
             args.interpolate,
             args.keyframes,
             args.gif,
             args.duration_ms,
+            args.num_grids,
+            args.shrink,
         )
+        lines.append(f"{sampler.source}: wrote {len(written)} files to {args.out}")
+    if args.video:
+        frames = make_video(sampler, args.video, args)
+        lines.append(f"{sampler.source}: wrote {args.video}, {frames} frames at {args.fps:g} fps")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pgan_tf.generate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
+    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        check_args(args)
+        lines = run(args)
     except ValueError as e:
         return cli.fail(e, cli.USAGE)
     except OSError as e:
         message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e
         return cli.fail(message, cli.FAILURE)
-    except atomic.WriteError as e:
+    except (atomic.WriteError, mp4.VideoError) as e:
         return cli.fail(e, cli.FAILURE)
     except KeyboardInterrupt:
         return cli.fail("interrupted", cli.INTERRUPTED)
-    print(f"{sampler.source}: wrote {len(written)} files to {args.out}")
+    print("\n".join(lines))
     return cli.OK
 
 

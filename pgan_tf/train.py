@@ -17,6 +17,7 @@ import tensorflow as tf
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.core import atomic, cli, faults
+from pgan_tf.core.errors import first_line
 from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.data import dataset
 from pgan_tf.training import checkpoint as ckpt
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         return cli.fail(f"{e.filename or 'I/O'}: {atomic.reason(e)}", cli.FAILURE)
     except tf.errors.DataLossError as e:
-        return cli.fail(f"corrupt data: {faults.first_line(e)}", cli.FAILURE)
+        return cli.fail(f"corrupt data: {first_line(e)}", cli.FAILURE)
     except faults.PEER_ERRORS as e:
         if (distribute.num_workers(strategy) if strategy else distribute.tf_config_workers()) <= 1:
             raise

@@ -29,6 +29,7 @@ RANKS = {
     "pgan_tf.training": 3,
     "pgan_tf.serving": 4,
     "pgan_tf.official": 4,
+    "pgan_tf.media": 4,
     "commands": 5,
     "pgan_tf.ablation": 6,
 }
@@ -137,3 +138,132 @@ def test_scripts_are_thin_wrappers(script):
         body = body[1:]  # the docstring
     assert "sys.path" not in source
     assert len(body) <= 4, f"{script} holds logic; it belongs in the pgan_tf command it wraps"
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES, MAX_CLASS_LINES = 450, 80, 250
+# issue 22 part 7: to split. Exactly what is over today: a path allows that module's line count
+# only, "path:name" that one function or class; anything new over a limit fails.
+SIZE_ALLOWED = {
+    "pgan_tf/import_official.py:import_pickle",
+    "pgan_tf/data/dataset_tool.py",
+    "pgan_tf/data/dataset_verify.py:verify",
+    "pgan_tf/serving/rest.py:make_handler",
+    "benchmarks/metrics.py:main",
+    "benchmarks/train_step.py",
+    "benchmarks/train_step.py:main",
+}
+PRIVATE_MODULES = (
+    "tensorflow.python",
+    "tensorflow.core",
+    "tensorflow.compiler",
+    "tensorflow.tsl",
+    "keras.src",
+)
+PRIVATE_ATTRIBUTES = {"_momentums", "_velocities", "_get_variable_index", "_get_function"}
+TF_COMPAT = "pgan_tf/core/tf_compat.py"
+
+
+def _product_files(repo):
+    """(path relative to `repo`, parsed module, line count) of every module in pgan_tf/ and
+    benchmarks/."""
+    for root in ("pgan_tf", "benchmarks"):
+        for folder, _, files in sorted(os.walk(os.path.join(repo, root))):
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    path = os.path.join(folder, f)
+                    with open(path, encoding="utf-8") as src:
+                        source = src.read()
+                    rel = os.path.relpath(path, repo).replace(os.sep, "/")
+                    yield rel, ast.parse(source, path), len(source.splitlines())
+
+
+def oversized(repo):
+    """{key: what is over}: modules over 450 lines (key: the path), functions over 80 and classes
+    over 250 (key: "path:name"), sized as end_lineno - lineno + 1."""
+    limits = {
+        ast.FunctionDef: MAX_FUNCTION_LINES,
+        ast.AsyncFunctionDef: MAX_FUNCTION_LINES,
+        ast.ClassDef: MAX_CLASS_LINES,
+    }
+    found = {}
+    for rel, tree, lines in _product_files(repo):
+        if lines > MAX_MODULE_LINES:
+            found[rel] = f"{rel}: {lines} lines > {MAX_MODULE_LINES}"
+        for node in ast.walk(tree):
+            limit = limits.get(type(node))
+            size = limit and node.end_lineno - node.lineno + 1
+            if limit and size > limit:
+                found[f"{rel}:{node.name}"] = (
+                    f"{rel}:{node.lineno} {node.name}: {size} lines > {limit}"
+                )
+    return found
+
+
+def private_uses(repo):
+    """Imports of TensorFlow/Keras internals and uses of their private attributes, outside
+    pgan_tf/core/tf_compat.py."""
+    found = []
+    for rel, tree, _ in _product_files(repo):
+        if rel == TF_COMPAT:
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Attribute) and node.attr in PRIVATE_ATTRIBUTES:
+                found.append(f"{rel}:{node.lineno} .{node.attr}")
+            private = [
+                n for n in names if any(n == p or n.startswith(p + ".") for p in PRIVATE_MODULES)
+            ]
+            if private:
+                found.append(f"{rel}:{node.lineno} imports {private[0]}")
+    return found
+
+
+def test_no_new_module_function_or_class_over_the_size_limits():
+    new = [what for key, what in oversized(REPO).items() if key not in SIZE_ALLOWED]
+    assert new == []
+
+
+def test_the_size_allow_list_holds_only_what_is_still_over():
+    assert sorted(SIZE_ALLOWED - set(oversized(REPO))) == [], "split: remove it from SIZE_ALLOWED"
+
+
+def test_private_tensorflow_internals_only_in_tf_compat():
+    assert private_uses(REPO) == []
+
+
+def test_no_merge_conflict_markers_in_sources_or_docs():
+    """A merge resolved in haste can leave `<<<<<<<` lines behind in a doc no test reads."""
+    marker = ("<" * 7 + " ", ">" * 7 + " ", "=" * 7 + "\n")
+    found = []
+    for top in ("pgan_tf", "tests", "benchmarks", "docs", "tools", "."):
+        base = os.path.join(REPO, top)
+        names = os.listdir(base) if top == "." else None
+        walk = [(base, [], names)] if names is not None else os.walk(base)
+        for root, _, files in walk:
+            for name in files:
+                path = os.path.join(root, name)
+                if not name.endswith((".py", ".md", ".flags", ".toml")) or not os.path.isfile(path):
+                    continue
+                for number, line in enumerate(open(path, encoding="utf-8"), 1):
+                    if line.startswith(marker) and (line != "=" * 7 + "\n" or name.endswith(".py")):
+                        found.append(f"{os.path.relpath(path, REPO)}:{number}")
+    assert found == []
+
+
+def test_the_first_line_of_an_error_has_one_home():
+    """Errors become one line through `core/errors.first_line` only (parser descriptions, which
+    take the first line of a docstring, are not errors)."""
+    found = []
+    for root, _, files in os.walk(PACKAGE):
+        for name in files:
+            path = os.path.join(root, name)
+            if not name.endswith(".py") or path.endswith(os.path.join("core", "errors.py")):
+                continue
+            for number, line in enumerate(open(path, encoding="utf-8"), 1):
+                if ".splitlines()[0]" in line and "__doc__" not in line:
+                    found.append(f"{os.path.relpath(path, REPO)}:{number}")
+    assert found == []

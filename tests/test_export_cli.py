@@ -239,3 +239,21 @@ def test_cli_bad_inputs_fail_cleanly(tmp_path, capsys, case):
     assert code == 2
     assert_one_line_error(err, pattern)
     assert tree(str(tmp_path)) == before
+
+
+def test_cli_tflite_writes_both_variants_and_reports_them(tmp_path, capsys):
+    rd = str(tmp_path / "run")
+    make_run_dir(rd)
+    code, out, err = run_main(capsys, "--run_dir", rd, "--no_warmup", "--tflite")
+    assert code == 0, err
+    export_dir = os.path.join(rd, "export")
+    assert sorted(os.listdir(export_dir)) == [
+        "pgan",
+        "pgan-1-fp16.tflite",
+        "pgan-1.keras",
+        "pgan-1.tflite",
+    ]
+    for name, variant in (("pgan-1.tflite", "float32"), ("pgan-1-fp16.tflite", "float16")):
+        size = os.path.getsize(os.path.join(export_dir, name))
+        assert f"tflite {variant}: {os.path.join(export_dir, name)} ({size:,} bytes)" in out
+    assert out.count("ms per image (1 thread") == 2

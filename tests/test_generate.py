@@ -246,7 +246,24 @@ def test_bad_inputs_one_line_errors(sources, tmp_path, capsys):
         ),
         (
             ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--keyframes", "1"],
-            "error: --num_images and",
+            "error: --num_images, --num_grids and",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--shrink", "0"],
+            "error: --num_images, --num_grids and",
+        ),
+        (
+            ["--model", sources["saved_model"], "--out", str(tmp_path / "o"), "--shrink", "3"],
+            "error: --shrink 3 does not divide the 8x8 images",
+        ),
+        (["--model", sources["saved_model"]], "error: nothing to write: give --out, --video"),
+        (
+            ["--model", sources["saved_model"], "--video", str(tmp_path / "o.gif")],
+            "error: --video must name an .mp4 file",
+        ),
+        (
+            ["--model", sources["saved_model"], "--training_video", str(tmp_path / "o.mp4")],
+            "error: not a run directory (no config.json)",
         ),
         (["--out", str(tmp_path / "o")], "error: the following arguments are required: --model"),
         (
@@ -283,3 +300,29 @@ def test_module_entry_point(sources, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert sorted(os.listdir(out)) == ["grid.png", "image-0000.png", "image-0001.png"]
+
+
+def test_video_and_grids_from_the_command(sources, tmp_path, capsys):
+    from pgan_tf.media import mp4, walk
+
+    video = str(tmp_path / "v.mp4")
+    out = str(tmp_path / "grids")
+    argv = ["--model", sources["run"], "--video", video, "--duration_sec=1", "--fps=10"]
+    argv += ["--grid=1x2", "--out", out, "--num_images=0", "--num_grids=3", "--shrink=2"]
+    assert generate.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {video}, 10 frames at 10 fps" in printed and "wrote 3 files" in printed
+    meta, frames = mp4.read_mp4(video)
+    frames = list(frames)
+    assert meta["size"] == (8, 4) and len(frames) == 10  # 1x2 grid of 8x8 shrunk to 4x4
+    z = walk.random_walk_latents(np.random.RandomState(1000), 10, 2, 16, 10.0)  # default seed
+    first = images.grid(keras_uint8(sources["g"], z[0]), 2, 1)
+    first = first.reshape(4, 2, 8, 2, 3).mean(axis=(1, 3))  # --shrink=2
+    (y, c), (ey, ec) = mp4.yuv420_view(frames[:1]), mp4.yuv420_view(first[None])
+    assert np.abs(y - ey).mean() < 3 and np.abs(c - ec).mean() < 6  # 4:2:0 keeps no more
+    assert sorted(os.listdir(out)) == ["grid-0000.png", "grid-0001.png", "grid-0002.png"]
+    z = np.random.RandomState(0).randn(6, 16).astype(np.float32)  # images' default seed 0
+    cells = keras_uint8(sources["g"], z[4:6])
+    cells = np.rint(cells.reshape(2, 4, 2, 4, 2, 3).astype(np.float32).mean(axis=(2, 4)))
+    got = np.array(Image.open(os.path.join(out, "grid-0002.png")))
+    np.testing.assert_array_equal(got, images.grid(cells.astype(np.uint8), 2, 1))

@@ -1,5 +1,6 @@
 """Scores one finished training run for the ablation: every generator snapshot at the run's final
-resolution, the real-vs-real floor, and the training wall time at each snapshot (from log.txt).
+resolution, the real-vs-real floor, and the training wall time at each snapshot (from the run's
+per-tick records, ticks.jsonl; from log.txt's tick lines for runs older than those).
 
 Snapshots of lower stages are upscaled (nearest neighbour, as the training grids show them) to the
 final resolution before scoring, so that every point of every configuration's curve measures the
@@ -7,6 +8,7 @@ same thing: how far what the generator draws is from the 32² data. Scoring afte
 during it, keeps the metrics' time out of the training wall time.
 """
 
+import json
 import os
 import re
 import time
@@ -39,6 +41,22 @@ def tick_times(log_text):
         m = _TICK_RE.match(line)
         if m:
             by_kimg[float(m.group(1))] = parse_elapsed(m.group(2))
+    return sorted(by_kimg.items())
+
+
+def run_ticks(run_dir, log_text):
+    """[(kimg, training seconds)] of a run's ticks, by kimg, from the per-tick records the loop
+    writes (`rundir.TICKS_NAME`); runs made before those records existed fall back to the tick
+    lines of `log_text`. As there, a tick repeated after a resume takes its later record."""
+    path = os.path.join(run_dir, rundir.TICKS_NAME)
+    if not os.path.exists(path):
+        return tick_times(log_text)
+    by_kimg = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                record = json.loads(line)
+                by_kimg[round(float(record["kimg"]), 1)] = float(record["train_seconds"])
     return sorted(by_kimg.items())
 
 
@@ -75,7 +93,7 @@ def evaluate_run(run_dir, *, num_images, seed=0, batch_size=64, progress=None):
         raise ValueError(f"{run_dir}: training has not finished (no 'Done:' line in log.txt)")
     config = rundir.read_config(run_dir)
     dataset_path, final = config.dataset.path, int(config.train.schedule.resolution)
-    ticks = tick_times(log_text)
+    ticks = run_ticks(run_dir, log_text)
     say = progress or (lambda text: None)
 
     start = time.time()

@@ -14,6 +14,8 @@ import re
 import shutil
 import tempfile
 
+from pgan_tf.core.errors import first_line
+
 
 class WriteError(RuntimeError):
     """A file could not be written; the message is `cannot write <path>: <reason>`."""
@@ -30,9 +32,7 @@ def reason(exc):
         name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
         text = exc.strerror or str(exc) or type(exc).__name__
         return f"{text} ({name})" if name else text
-    message = (
-        (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
-    )
+    message = first_line(exc)
     return (
         message.split("; ", 1)[1] if message.startswith("/") and "; " in message else message
     )  # "<path>; <why>"

@@ -18,6 +18,8 @@ import csv
 import os
 import sys
 
+from pgan_tf.core.errors import first_line
+
 OK = 0
 FAILURE = 1  # the work failed: I/O, damaged data, a diverged run
 USAGE = 2  # bad flags or configuration: the command refused before doing the work
@@ -220,6 +222,5 @@ def _negative(table, action):
 
 def fail(message, code: int = FAILURE) -> int:
     """Prints `error: <the message's first line>` on stderr; returns `code`."""
-    text = str(message).strip().splitlines()
-    print(f"error: {text[0] if text else type(message).__name__}", file=sys.stderr)
+    print(f"error: {first_line(message) or type(message).__name__}", file=sys.stderr)
     return code

@@ -18,6 +18,8 @@ import sys
 
 import tensorflow as tf
 
+from pgan_tf.core.errors import first_line
+
 KILL_ENV = "PGAN_TF_KILL_AT"
 KILL_POINTS = ("tick", "checkpoint-written", "checkpoint-renamed", "stage-switch", "snapshot")
 _OFFSET_RE = re.compile(r"(corrupted|truncated) record at (\d+)")
@@ -39,11 +41,6 @@ class CorruptRecord(RuntimeError):
 
 class WorkerLost(RuntimeError):
     """Another worker of a multi-worker run died or cannot be reached."""
-
-
-def first_line(exc):
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0]
 
 
 def _record_size(filename):

@@ -16,7 +16,7 @@ import numpy as np
 from pgan_tf.core import atomic
 from pgan_tf.core.progress import CountProgress
 from pgan_tf.core.resolution import res_log2
-from pgan_tf.data import decoding, hdf5_archive, lsun, mnist, sources, svhn
+from pgan_tf.data import decoding, hdf5_archive, lsun, mnist, sources, svhn, tfds_source
 from pgan_tf.data.tfrecord_format import (
     DatasetError,
     DatasetWriter,
@@ -285,9 +285,9 @@ def create_from_tfds(
 ):
     """A TFDS image dataset by name (e.g. `cifar10`, `celeb_a_hq/1024`), labels from its
     ClassLabel feature if it has one. Downloads only with download=True; prepares from
-    `manual_dir` alone when the builder downloads nothing else (see `sources.TFDS`)."""
+    `manual_dir` alone when the builder downloads nothing else (see `tfds_source.TFDS`)."""
     check_target(tfrecord_dir, overwrite)  # before TFDS spends any time
-    source = sources.TFDS(
+    source = tfds_source.TFDS(
         name,
         split,
         data_dir=data_dir,

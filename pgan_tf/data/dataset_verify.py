@@ -18,6 +18,8 @@ import struct
 
 import numpy as np
 
+from pgan_tf.core import tf_compat
+from pgan_tf.core.errors import first_line
 from pgan_tf.core.resolution import MIN_RES_LOG2
 from pgan_tf.data.tfrecord_format import (
     DatasetError,
@@ -54,21 +56,13 @@ def masked_crc32c(data):
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def _record_reader(path):
-    # TensorFlow's reader checks the data CRC in C++ (a pure-Python CRC32C would take hours on a
-    # large dataset); it has no public Python binding, so this is the one private import here.
-    from tensorflow.python.lib.io import _pywrap_record_io
-
-    return _pywrap_record_io.RandomRecordReader(path)
-
-
 def scan_records(path):
     """Yields (index, byte offset, record bytes or None, problem or None) for each record slot of a
     TFRecord file; a damaged record yields its problem, then the scan goes on after it."""
     import tensorflow as tf
 
     size = os.path.getsize(path)
-    reader = _record_reader(path)
+    reader = tf_compat.record_reader(path)
     step = None  # the level's record size on disk, from the first record with an intact header
     offset, index = 0, 0
     with open(path, "rb") as f:
@@ -263,10 +257,7 @@ def _check_labels(tfrecord_dir, name, num_images, problems):
     try:
         labels = np.load(path)
     except Exception as e:  # noqa: BLE001 - any load failure is the problem reported
-        problems.append(
-            f"{path}: not a NumPy labels file ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''})"
-        )
+        problems.append(f"{path}: not a NumPy labels file ({first_line(e, with_type=True)})")
         return "labels unreadable"
     if labels.ndim != 2 or labels.shape[0] != num_images:
         problems.append(

@@ -16,6 +16,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core.errors import first_line
 from pgan_tf.metrics import inception_graph
 
 NO_WEIGHTS_MESSAGE = (
@@ -128,7 +129,7 @@ def _load_keras(path):
             model.load_weights(path)
             return model
         except ValueError as e:
-            errors.append(str(e).splitlines()[0])
+            errors.append(first_line(e))
     raise ValueError(
         f"{path!r} does not hold InceptionV3 weights (1000 or 1008 classes): {errors[-1]}"
     )

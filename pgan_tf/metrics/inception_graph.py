@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from pgan_tf.core.errors import first_line
+
 GRAPH_NAME = "classify_image_graph_def.pb"
 ARCHIVE_NAME = "inception-2015-12-05.tgz"
 INPUT_TENSOR = "ExpandDims:0"
@@ -58,7 +60,7 @@ def _read_archive(path):
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(":")
+        first = first_line(e).rstrip(":")
         raise InceptionGraphError(f"{path}: not a readable .tgz archive ({first})") from None
     names = ", ".join(m.name for m in members[:5]) or "nothing"
     raise InceptionGraphError(f"{path}: the archive holds no {GRAPH_NAME} (it holds {names})")
@@ -66,8 +68,8 @@ def _read_archive(path):
 
 def read_graph_def(path):
     """(GraphDef, the name of the file it came from) for a .pb, a .tgz or a directory."""
+    import tensorflow as tf
     from google.protobuf.message import DecodeError
-    from tensorflow.core.framework import graph_pb2
 
     if os.path.isdir(path):
         found = graph_file_in(path)
@@ -79,7 +81,7 @@ def read_graph_def(path):
     else:
         with open(path, "rb") as f:
             data, where = f.read(), path
-    graph_def = graph_pb2.GraphDef()
+    graph_def = tf.compat.v1.GraphDef()  # the public name of TensorFlow's GraphDef proto
     try:
         graph_def.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
@@ -119,8 +121,9 @@ class InceptionGraph:
                 if dim is None or weights.shape[0] != dim:
                     raise ValueError(f"pool_3 has shape {pool.shape}, weights {weights.shape}")
             except (ValueError, TypeError, tf.errors.OpError) as e:
-                message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise InceptionGraphError(f"{self.where}: cannot be imported: {message}") from None
+                raise InceptionGraphError(
+                    f"{self.where}: cannot be imported: {first_line(e)}"
+                ) from None
             self._features = tf.reshape(pool, [-1, dim])
             self._logits = tf.matmul(self._features, weights)
         self.feature_dim = int(dim)

@@ -6,48 +6,146 @@ and mode coverage only the generated one), so no metric forces a whole set into 
 except mode coverage, which classifies the generated set as a whole.
 """
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-METRICS = {}
 
-
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Metric:
-    """One registered metric: how to build its accumulator and what it needs.
-
-    make(context) → an object with add(which, batch, features, probs) and result() → {key: float};
-    fits(resolution) → None, or why the metric cannot run at that resolution.
-    """
+    """A registered metric: how to make its accumulator and what it needs."""
 
     name: str
-    help: str
-    make: Callable
-    needs_reals: bool = False
-    needs_inception: bool = False
-    fits: Callable = lambda resolution: None
-    protocol_images: int = 10000
+    make: Callable  # make(seed, inception) → accumulator with add(which, batch, inception_out)
+    needs_reals: bool = False  # compares against the reals (else the generated set alone)
+    needs_inception: bool = False  # consumes Inception-v3's (pool features, class probabilities)
+    check_resolution: Callable[[int], None] | None = None  # raises ValueError where it cannot run
+    protocol_images: int = 10000  # generated images the original's evaluation scores it on
+
+
+METRICS: dict[str, Metric] = {}
 
 
 def register_metric(
-    name, *, help, needs_reals=False, needs_inception=False, fits=None, protocol_images=10000
+    name, *, needs_reals=False, needs_inception=False, check_resolution=None, protocol_images=10000
 ):
-    """Decorator: registers make(context) as the metric `name` (adding a metric = one entry).
-    protocol_images: how many generated images the original's evaluation uses for it."""
+    """Class decorator: registers an accumulator class under `name` (`--metrics` accepts it, the
+    flag help lists it). The class is made as `cls(seed, inception)`; `add(which, batch,
+    inception_out)` gets every uint8 NHWC batch it needs and `result()` returns {key: float}.
+    protocol_images: its count in the original's config.py evaluations (swd-16k, msssim-20k, i.e.
+    10,000 pairs, fid-50k, is-50k)."""
 
-    def decorate(make):
-        fit = fits or (lambda resolution: None)
-        METRICS[name] = Metric(name, help, make, needs_reals, needs_inception, fit, protocol_images)
-        return make
+    def register(cls):
+        METRICS[name] = Metric(
+            name, cls, needs_reals, needs_inception, check_resolution, protocol_images
+        )
+        return cls
 
-    return decorate
+    return register
 
 
-def metrics_help():
-    """'swd (…), ms_ssim (…), …': the registered metrics, for flag help."""
-    return ", ".join(f"{m.name} ({m.help})" for m in METRICS.values())
+def metric_names() -> tuple[str, ...]:
+    """The registered metrics, in registration order."""
+    return tuple(METRICS)
+
+
+def _swd_resolution(resolution):
+    from pgan_tf.metrics.swd import pyramid_resolutions
+
+    pyramid_resolutions(resolution)  # its pyramid stops at 16²: needs 16·2^k
+
+
+def _ms_ssim_resolution(resolution):
+    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
+
+    if resolution < FILTER_SIZE:
+        raise ValueError(f"MS-SSIM needs images of at least {FILTER_SIZE}²")
+
+
+@register_metric("swd", needs_reals=True, check_resolution=_swd_resolution, protocol_images=16384)
+class _SWD:
+    """Sliced Wasserstein distance per pyramid level (paper §5)."""
+
+    def __init__(self, seed, inception):
+        self.seed, self.acc = seed, None
+
+    def add(self, which, batch, inception_out):
+        if self.acc is None:
+            from pgan_tf.metrics.swd import SWDAccumulator
+
+            self.acc = SWDAccumulator(batch.shape[1], batch.shape[3], seed=self.seed)
+        self.acc.add(which, batch)
+
+    def result(self):
+        return self.acc.result()
+
+
+@register_metric("ms_ssim", check_resolution=_ms_ssim_resolution, protocol_images=20000)
+class _MSSSIM:
+    """MS-SSIM of pairs of generated images (paper §5, after Odena et al.)."""
+
+    def __init__(self, seed, inception):
+        from pgan_tf.metrics.ms_ssim import MSSSIMAccumulator
+
+        self.acc = MSSSIMAccumulator()
+
+    def add(self, which, batch, inception_out):
+        self.acc.add(batch)
+
+    def result(self):
+        return self.acc.result()
+
+
+@register_metric("fid", needs_reals=True, needs_inception=True, protocol_images=50000)
+class _FID:
+    """Fréchet Inception distance between the Gaussians of the two sets' pool features."""
+
+    def __init__(self, seed, inception):
+        from pgan_tf.metrics.fid import GaussianStats
+
+        self.stats = {"reals": GaussianStats(), "fakes": GaussianStats()}
+
+    def add(self, which, batch, inception_out):
+        self.stats[which].add(inception_out[0])
+
+    def result(self):
+        from pgan_tf.metrics.fid import fid_from_stats
+
+        return {"FID": fid_from_stats(self.stats["reals"], self.stats["fakes"])}
+
+
+@register_metric("is", needs_inception=True, protocol_images=50000)
+class _IS:
+    """Inception score of the generated set (the paper's CIFAR-10 figure)."""
+
+    def __init__(self, seed, inception):
+        from pgan_tf.metrics.inception_score import ISAccumulator
+
+        self.acc = ISAccumulator(inception)
+
+    def add(self, which, batch, inception_out):
+        self.acc.add_probs(inception_out[1])
+
+    def result(self):
+        return self.acc.result()
+
+
+@register_metric("mode_coverage")
+class _ModeCoverage:
+    """Which of the synthetic dataset's shapes × colours the generated set covers, how evenly."""
+
+    def __init__(self, seed, inception):
+        self.batches = []
+
+    def add(self, which, batch, inception_out):
+        self.batches.append(batch)
+
+    def result(self):
+        from pgan_tf.metrics.mode_coverage import mode_coverage
+
+        values = mode_coverage(np.concatenate(self.batches))
+        return {k: float(v) for k, v in values.items()}
 
 
 def count_label(n):
@@ -69,23 +167,27 @@ def parse_metric_names(names):
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",")]
     names = tuple(n for n in names if n)
+    choices = ", ".join(metric_names())
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {choices}")
     if not names:
-        raise ValueError(f"no metric given; choose from {', '.join(METRICS)}")
+        raise ValueError(f"no metric given; choose from {choices}")
     return names
 
 
 def applicable_metrics(names, resolution):
-    """(names usable at this resolution, {name: reason} for the others), from each entry's fits."""
+    """(names usable at this resolution, {name: reason} for the others): e.g. SWD needs a 16·2^k
+    resolution, MS-SSIM at least 11² (its 11×11 window)."""
     usable, skipped = [], {}
     for name in names:
-        reason = METRICS[name].fits(resolution)
-        if reason:
-            skipped[name] = reason
-        else:
+        check = METRICS[name].check_resolution
+        try:
+            if check is not None:
+                check(resolution)
             usable.append(name)
+        except ValueError as e:
+            skipped[name] = str(e)
     return tuple(usable), skipped
 
 
@@ -105,48 +207,38 @@ def _take(batches, limit):
         yield batch
 
 
-class _Context:
-    """What metric accumulators are built from: the seed and the loaded Inception network."""
-
-    def __init__(self, seed, inception):
-        self.seed = seed
-        self.inception = inception
-
-
 class _Consumers:
-    """The per-metric accumulators; fed with real and generated batches, then asked for values."""
+    """The asked metrics' accumulators, fed with real and generated batches (Inception-v3 run
+    once per batch for all that need it), then asked for values."""
 
     def __init__(self, names, seed, inception_path):
-        self.names = names
-        self.seed = seed
-        self.inception_path = inception_path
+        self.names, self.seed = names, seed
+        self.inception = None
+        if any(METRICS[n].needs_inception for n in names):
+            from pgan_tf.metrics.fid import InceptionFeatures
+
+            self.inception = (
+                inception_path
+                if isinstance(inception_path, InceptionFeatures)
+                else InceptionFeatures(inception_path)
+            )
         self.accumulators = None
 
     def _start(self, batch):
-        """On the first batch: drops the metrics that cannot run at its resolution, builds the
-        others (loading Inception once if any needs it)."""
-        self.names, self.skipped = applicable_metrics(self.names, batch.shape[1])
-        inception = None
-        if any(METRICS[n].needs_inception for n in self.names):
-            from pgan_tf.metrics.fid import InceptionFeatures
-
-            inception = self.inception_path
-            if not isinstance(inception, InceptionFeatures):
-                inception = InceptionFeatures(inception)
-        context = _Context(self.seed, inception)
-        self.inception = inception
-        self.accumulators = {n: METRICS[n].make(context) for n in self.names}
+        """On the first batch: drops the metrics that cannot run at its resolution."""
+        if self.accumulators is None:
+            self.names, self.skipped = applicable_metrics(self.names, batch.shape[1])
+            self.accumulators = {n: METRICS[n].make(self.seed, self.inception) for n in self.names}
 
     def add(self, which, batch):
         """Feeds one uint8 NHWC batch of set `which` ('reals' or 'fakes') to every metric."""
-        if self.accumulators is None:
-            self._start(batch)
+        self._start(batch)
         wanted = [n for n in self.names if which == "fakes" or METRICS[n].needs_reals]
-        feats = probs = None
+        inception_out = None
         if self.inception is not None and any(METRICS[n].needs_inception for n in wanted):
-            feats, probs = self.inception(batch)
+            inception_out = self.inception(batch)
         for name in wanted:
-            self.accumulators[name].add(which, batch, feats, probs)
+            self.accumulators[name].add(which, batch, inception_out)
 
     def results(self):
         """Metric name → value, in the order the metrics were asked for."""
@@ -209,116 +301,3 @@ def compute_metrics(
     out = consumers.results()
     out["num_images"] = int(count)
     return out
-
-
-# ------------------------------------------------------------------ the metrics, one entry each
-def _swd_fits(resolution):
-    from pgan_tf.metrics.swd import pyramid_resolutions
-
-    try:
-        pyramid_resolutions(resolution)
-    except ValueError as e:
-        return str(e)
-    return None
-
-
-def _ms_ssim_fits(resolution):
-    from pgan_tf.metrics.ms_ssim import FILTER_SIZE
-
-    return f"MS-SSIM needs images of at least {FILTER_SIZE}²" if resolution < FILTER_SIZE else None
-
-
-class _SWD:
-    def __init__(self, context):
-        self.seed, self.acc = context.seed, None
-
-    def add(self, which, batch, feats, probs):
-        if self.acc is None:
-            from pgan_tf.metrics.swd import SWDAccumulator
-
-            self.acc = SWDAccumulator(batch.shape[1], batch.shape[3], seed=self.seed)
-        self.acc.add(which, batch)
-
-    def result(self):
-        return self.acc.result()
-
-
-class _FID:
-    def __init__(self, context):
-        from pgan_tf.metrics.fid import GaussianStats
-
-        self.stats = {"reals": GaussianStats(), "fakes": GaussianStats()}
-
-    def add(self, which, batch, feats, probs):
-        self.stats[which].add(feats)
-
-    def result(self):
-        from pgan_tf.metrics.fid import fid_from_stats
-
-        return {"FID": fid_from_stats(self.stats["reals"], self.stats["fakes"])}
-
-
-class _OnFakes:
-    """Adapter for metrics of the generated set only: calls feed(batch, probs) per batch."""
-
-    def __init__(self, acc, feed):
-        self.acc, self.feed = acc, feed
-
-    def add(self, which, batch, feats, probs):
-        self.feed(self.acc, batch, probs)
-
-    def result(self):
-        return self.acc.result()
-
-
-class _ModeCoverage:
-    def __init__(self, context):
-        self.images = []
-
-    def add(self, which, batch, feats, probs):
-        self.images.append(batch)
-
-    def result(self):
-        from pgan_tf.metrics.mode_coverage import mode_coverage
-
-        values = mode_coverage(np.concatenate(self.images))
-        return {k: float(v) for k, v in values.items()}
-
-
-def _ms_ssim(context):
-    from pgan_tf.metrics.ms_ssim import MSSSIMAccumulator
-
-    return _OnFakes(MSSSIMAccumulator(), lambda acc, batch, probs: acc.add(batch))
-
-
-def _inception_score(context):
-    from pgan_tf.metrics.inception_score import ISAccumulator
-
-    return _OnFakes(ISAccumulator(context.inception), lambda acc, b, probs: acc.add_probs(probs))
-
-
-# protocol_images as the original's config.py evaluates them: swd-16k, msssim-20k (10,000
-# pairs), fid-50k, is-50k.
-register_metric(
-    "swd",
-    help="sliced Wasserstein distance, paper §5",
-    needs_reals=True,
-    fits=_swd_fits,
-    protocol_images=16384,
-)(_SWD)
-register_metric(
-    "ms_ssim", help="MS-SSIM of generated pairs", fits=_ms_ssim_fits, protocol_images=20000
-)(_ms_ssim)
-register_metric(
-    "fid",
-    help="Fréchet Inception distance",
-    needs_reals=True,
-    needs_inception=True,
-    protocol_images=50000,
-)(_FID)
-register_metric("is", help="Inception score", needs_inception=True, protocol_images=50000)(
-    _inception_score
-)
-register_metric("mode_coverage", help="modes of the synthetic set")(_ModeCoverage)
-
-METRIC_NAMES = tuple(METRICS)

@@ -10,20 +10,18 @@ Patch positions are a pure function of (seed, level, image index within its set,
 index), so the result does not depend on how the images are batched, and the two sets use the
 same positions: identical image sets give identical descriptors and a distance of exactly 0.
 
-Speed and memory at the paper's scale (16384 images per set): the pyramid step and the
-patch cutting are compiled loops (swd_kernels; the NumPy pyr_down / pyr_up below are the same
-arithmetic, bit for bit), the per-channel normalization is folded into the projection
-directions, the projections are float32 BLAS products of a chunk of directions at a time, and
-each direction's 1-D distance is computed exactly without sorting (wasserstein1d); batches,
-row blocks and directions run in a thread per CPU. Levels are processed one at a time: the
-accumulator keeps each image in its most compact form (the uint8 image up to 256², then its
-first Gaussian level as exact uint16; for larger images the descriptors of the finest levels
-plus a small Gaussian level) and cuts a level's patches only when that level's distance is
-computed. Peak memory is about both sets' descriptors of one level (2 × 1.2 GB at 16384
-images) plus the stored images and one chunk of projections (2 × 512 MiB).
-"""
+Speed and memory at the paper's scale (16384 images per set): the pyramid step and the patch
+cutting are compiled loops (swd_kernels; tests/metrics/swd_reference.py holds the same arithmetic
+in NumPy, bit for bit, and the tests compare them), the per-channel normalization is folded into
+the projection directions, the projections are float32 BLAS products of a chunk of directions at a
+time, and each direction's 1-D distance is computed exactly without sorting (wasserstein1d);
+batches, row blocks and directions run in a thread per CPU. Levels are processed one at a time: the
+accumulator keeps each image in its most compact form (the uint8 image up to 256², then its first
+Gaussian level as exact uint16; for larger images the descriptors of the finest levels plus a small
+Gaussian level) and cuts a level's patches only when that level's distance is computed. Peak memory
+is about both sets' descriptors of one level (2 × 1.2 GB at 16384 images) plus the stored images
+and one chunk of projections (2 × 512 MiB)."""
 
-import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,92 +29,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from pgan_tf.core.resolution import is_power_of_two
-from pgan_tf.metrics.swd_kernels import cut_patches, project, pyramid_step
+from pgan_tf.metrics.swd_kernels import project, pyramid_step
+from pgan_tf.metrics.swd_patches import ChannelStats, _cut, channel_order, patch_corners
 from pgan_tf.metrics.wasserstein1d import num_threads, wasserstein1_rows
-
-_BINOMIAL_1D = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
-
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def binomial_kernel():
-    """The 5×5 binomial blur kernel [1 4 6 4 1]ᵀ[1 4 6 4 1] / 256 of the paper's pyramid."""
-    return (np.outer(_BINOMIAL_1D, _BINOMIAL_1D) / 256.0).astype(np.float32)
-
-
-def _along(axis, ndim, index):
-    """An index tuple that applies `index` (a slice or int) on one axis."""
-    return (slice(None),) * axis + (index,)
-
-
-def _down_axis(x, axis):
-    """Binomial blur along one axis (mirror padding without edge repeat), keeping even samples.
-
-    out[i] = (x[2i−2] + 4x[2i−1] + 6x[2i] + 4x[2i+1] + x[2i+2]) / 16.
-    """
-    ax = functools.partial(_along, axis, x.ndim)
-    even, odd = x[ax(slice(0, None, 2))], x[ax(slice(1, None, 2))]
-    h = even.shape[axis]
-    # padded: e[i] = x[2i−2] (x[−2] = x[2], x[n] = x[n−2]); o[i] = x[2i−1] (x[−1] = x[1])
-    e = np.concatenate([even[ax(slice(1, 2))], even, even[ax(slice(-1, None))]], axis=axis)
-    o = np.concatenate([odd[ax(slice(0, 1))], odd], axis=axis)
-    out = e[ax(slice(0, h))] + e[ax(slice(2, h + 2))]
-    out += e[ax(slice(1, h + 1))] * np.float32(6.0)
-    pairs = o[ax(slice(0, h))] + o[ax(slice(1, h + 1))]
-    pairs *= np.float32(4.0)
-    out += pairs
-    out *= np.float32(1.0 / 16.0)
-    return out
-
-
-def _up_axis(x, axis):
-    """Zero insertion then binomial blur × 2 along one axis, evaluated polyphase:
-
-    out[2i] = (g[i−1] + 6g[i] + g[i+1]) / 8, out[2i+1] = (g[i] + g[i+1]) / 2, with the mirror
-    padding of the zero-filled signal giving g[−1] = g[1] and g[h] = g[h−1].
-    """
-    ax = functools.partial(_along, axis, x.ndim)
-    shape = list(x.shape)
-    shape[axis] *= 2
-    out = np.empty(shape, np.float32)
-    even = out[ax(slice(0, None, 2))]
-    odd = out[ax(slice(1, None, 2))]
-    np.multiply(x, np.float32(6.0), out=even)
-    even[ax(slice(1, None))] += x[ax(slice(None, -1))]
-    even[ax(0)] += x[ax(1)]
-    even[ax(slice(None, -1))] += x[ax(slice(1, None))]
-    even[ax(-1)] += x[ax(-1)]
-    even *= np.float32(1.0 / 8.0)
-    np.add(x[ax(slice(None, -1))], x[ax(slice(1, None))], out=odd[ax(slice(None, -1))])
-    np.multiply(x[ax(-1)], np.float32(2.0), out=odd[ax(-1)])
-    odd *= np.float32(0.5)
-    return out
-
-
-def pyr_down(images):
-    """One pyramid step down of float NCHW images: binomial blur, keep even rows/cols."""
-    return _down_axis(_down_axis(np.asarray(images, np.float32), 2), 3)
-
-
-def pyr_up(images):
-    """One pyramid step up of float NCHW images: insert zeros, blur with the kernel × 4."""
-    return _up_axis(_up_axis(np.asarray(images, np.float32), 2), 3)
-
-
-def gaussian_pyramid(images, num_levels):
-    """List of num_levels float32 NCHW arrays: the images, then each successive pyr_down."""
-    levels = [np.asarray(images, np.float32)]
-    for _ in range(num_levels - 1):
-        levels.append(pyr_down(levels[-1]))
-    return levels
-
-
-def laplacian_pyramid(images, num_levels):
-    """Laplacian pyramid: level k = G_k − up(G_{k+1}); the last level is the low-pass G_{L−1}."""
-    gauss = gaussian_pyramid(images, num_levels)
-    bands = [gauss[k] - pyr_up(gauss[k + 1]) for k in range(num_levels - 1)]
-    return bands + [gauss[-1]]
-
 
 _FIRST_LEVEL_UNITS = 256  # the first Gaussian level of uint8 images is in steps of 1/256
 
@@ -153,140 +68,6 @@ def pyramid_resolutions(resolution, min_resolution=16):
         resolutions.append(res)
         res //= 2
     return resolutions
-
-
-def _splitmix64(x):
-    """SplitMix64 finalizer on a uint64 array: a cheap, well-mixed counter-based hash."""
-    with np.errstate(over="ignore"):
-        z = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
-        z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
-        z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
-        return z ^ (z >> np.uint64(31))
-
-
-def patch_corners(seed, level, first_image, num_images, patches_per_image, size, patch_size=7):
-    """Top-left corners [num_images, patches_per_image, 2] (y, x) in [0, size − patch_size].
-
-    Equivalent to centres uniform in [p//2, size − p//2) as in the original; a pure function of
-    (seed, level, global image index, patch index), so batching does not change it.
-    """
-    span = size - patch_size + 1
-    if span <= 0:
-        raise ValueError(f"patch size {patch_size} does not fit a {size}² pyramid level")
-    key = _splitmix64(np.array([seed], np.uint64))
-    key = _splitmix64(key ^ np.uint64(level))
-    counter = np.arange(
-        first_image * patches_per_image * 2,
-        (first_image + num_images) * patches_per_image * 2,
-        dtype=np.uint64,
-    )
-    with np.errstate(over="ignore"):
-        bits = _splitmix64((key + counter) & _MASK64)
-    corners = (bits % np.uint64(span)).astype(np.int32)
-    return corners.reshape(num_images, patches_per_image, 2)
-
-
-def extract_descriptors(level_images, corners, patch_size=7, out=None):
-    """Cuts patch_size² × C patches at the given corners: [N·P, C·patch_size²] float32, each
-    row in (channel, y, x) order.
-
-    level_images: float NCHW [N, C, S, S]; corners: int [N, P, 2] top-left (y, x);
-    out: optional float32 array of that shape to write into.
-    """
-    return _cut(level_images, corners, patch_size, out)[0]
-
-
-def _cut(level_images, corners, patch_size, out=None):
-    """extract_descriptors → (descriptors, per-channel (sum, sum of squares) [C, 2])."""
-    level_images = np.asarray(level_images, np.float32)
-    corners = np.asarray(corners)
-    n, c, h, w = level_images.shape
-    if corners.ndim != 3 or corners.shape[0] != n or corners.shape[2] != 2:
-        raise ValueError(f"corners must be [{n}, P, 2], got shape {corners.shape}")
-    if corners.size and (
-        corners.min() < 0
-        or corners[..., 0].max() > h - patch_size
-        or corners[..., 1].max() > w - patch_size
-    ):
-        raise ValueError(f"patch corners must lie in [0, size − {patch_size}] of {h}×{w}")
-    shape = (n * corners.shape[1], c * patch_size * patch_size)
-    if out is None:
-        out = np.empty(shape, np.float32)
-    elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}")
-    return out, cut_patches(level_images, corners, patch_size, out)
-
-
-def channel_order(num_channels, patch_size=7):
-    """Row permutation from this module's (channel, y, x) descriptor order to the original's
-    (y, x, channel) one: descriptor column i holds the original's column order[i]."""
-    return np.arange(patch_size * patch_size * num_channels).reshape(-1, num_channels).T.ravel()
-
-
-class ChannelStats:
-    """Per-channel count, mean and M2 (sum of squared deviations) of descriptor chunks, merged
-    chunk by chunk in float64 (Chan et al.'s parallel update)."""
-
-    def __init__(self, num_channels):
-        self.count = 0
-        self.mean = np.zeros(num_channels)
-        self.m2 = np.zeros(num_channels)
-
-    def add(self, desc):
-        """Adds a [rows, C·k] float32 chunk in (channel, …) order."""
-        if desc.shape[0] == 0:
-            return
-        per = desc.reshape(desc.shape[0], self.mean.size, -1)
-        chunk = ChannelStats(self.mean.size)
-        chunk.count = per.shape[0] * per.shape[2]
-        chunk.mean = per.sum(axis=(0, 2), dtype=np.float64) / chunk.count
-        centred = per - chunk.mean.astype(np.float32)[None, :, None]
-        chunk.m2 = np.einsum("ick,ick->c", centred, centred, dtype=np.float64)
-        self.merge(chunk)
-
-    def add_sums(self, count, sums):
-        """Adds `count` values per channel given their float64 (sum, sum of squares) [C, 2]."""
-        if count == 0:
-            return
-        chunk = ChannelStats(self.mean.size)
-        chunk.count = count
-        chunk.mean = sums[:, 0] / count
-        chunk.m2 = np.maximum(sums[:, 1] - sums[:, 0] * chunk.mean, 0.0)
-        self.merge(chunk)
-
-    def merge(self, other):
-        """Adds the values summarized by another ChannelStats."""
-        total = self.count + other.count
-        if other.count == 0:
-            return
-        delta = other.mean - self.mean
-        self.m2 = self.m2 + other.m2 + delta * delta * self.count * other.count / total
-        self.mean = self.mean + delta * other.count / total
-        self.count = total
-
-    def std(self):
-        """Population std per channel; a channel with zero spread gets 1 (it is only centred;
-        the original would divide by zero)."""
-        std = np.sqrt(self.m2 / max(self.count, 1))
-        return np.where(std > 0, std, 1.0)
-
-
-def finalize_descriptors(descriptors, num_channels):
-    """Concatenates descriptor batches ((channel, …) order) and normalizes each colour channel
-    with the set's own mean and (population) std over all its patches, as the original.
-    → float32 [M, D]. A channel with zero spread is only centred."""
-    if isinstance(descriptors, (list, tuple)):
-        desc = np.concatenate([np.asarray(d, np.float32) for d in descriptors], axis=0)
-    else:
-        desc = np.array(descriptors, np.float32)
-    if desc.ndim != 2 or desc.shape[1] % num_channels:
-        raise ValueError(f"descriptors must be [M, k·{num_channels}], got shape {desc.shape}")
-    stats = ChannelStats(num_channels)
-    stats.add(desc)
-    per_channel = desc.reshape(desc.shape[0], num_channels, -1)
-    per_channel -= stats.mean.astype(np.float32)[None, :, None]
-    per_channel /= stats.std().astype(np.float32)[None, :, None]
-    return desc
 
 
 def random_directions(dims, dirs_per_repeat, repeats, seed):

@@ -25,6 +25,8 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
+from pgan_tf.core.errors import first_line
 from pgan_tf.model import sampling
 
 _PATH_RE = re.compile(
@@ -216,7 +218,7 @@ def predict(loaded, body, max_batch_size=None):
         tensors = {k: tf.constant(v, dtype=input_specs[k].dtype) for k, v in inputs.items()}
         outputs = run_in_chunks(fn, tensors, chunk_size(output_specs))
     except (tf.errors.OpError, ValueError, TypeError) as e:
-        raise RestError(400, str(e).strip().splitlines()[0]) from None
+        raise RestError(400, first_line(e)) from None
     return format_predict_response(outputs, row_format)
 
 
@@ -268,10 +270,9 @@ def signature_def_map(export_dir):
     """The `serve` MetaGraph's signatures of a SavedModel as JSON, field for field as TF Serving
     prints a SignatureDefMap (proto field names, default values included, int64 as strings)."""
     from google.protobuf import json_format
-    from tensorflow.core.protobuf import saved_model_pb2
 
     with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
-        saved = saved_model_pb2.SavedModel.FromString(f.read())
+        saved = tf_compat.saved_model_proto(f.read())
     graph = next(
         (m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), saved.meta_graphs[0]
     )
@@ -385,8 +386,7 @@ def make_handler(
                 self.close_connection = True  # the client went away or stalled: nobody to answer
             except Exception as e:  # noqa: BLE001 - one bad request must never stop the server
                 self.close_connection = True
-                reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                self._reply(500, {"error": f"internal error: {type(e).__name__}: {reason}"})
+                self._reply(500, {"error": f"internal error: {first_line(e, with_type=True)}"})
 
         def do_GET(self):
             self._serve("GET")

@@ -24,6 +24,7 @@ import re
 import tensorflow as tf
 
 from pgan_tf.core import atomic, faults
+from pgan_tf.core.errors import first_line
 from pgan_tf.training import schedule
 from pgan_tf.training.run_state import IMAGES_SEEN, NETWORKS, RNG, STAGE_INDEX, variable_key
 
@@ -104,13 +105,6 @@ class DamagedCheckpoint(RuntimeError):
         self.path = path
 
 
-def _first_line(exc):
-    """The first line of an error, without TensorFlow's `{{function_node ...}}` and `[Op:...]`
-    frames."""
-    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
-    return re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", text)
-
-
 def checkpoints(run_dir):
     """[(images seen, path)] of every checkpoint of a run that has an index file, oldest first."""
     directory = os.path.join(run_dir, CHECKPOINT_DIR)
@@ -139,7 +133,7 @@ def verify(path):
         dtypes = reader.get_variable_to_dtype_map()
         keys = sorted(dtypes)
     except Exception as e:  # noqa: BLE001 - any failure to parse the index means it is damaged
-        raise DamagedCheckpoint(index, f"unreadable index ({_first_line(e)})") from None
+        raise DamagedCheckpoint(index, f"unreadable index ({first_line(e)})") from None
     data = _data_files(path)
     if not data:
         raise DamagedCheckpoint(path + ".data-00000-of-00001", "missing")
@@ -160,7 +154,7 @@ def verify(path):
             ) from None
         except Exception as e:  # noqa: BLE001 - checksum mismatch, unreadable file, ...
             raise DamagedCheckpoint(
-                data[0], f"tensor {key.split('/.ATTRIBUTES')[0]}: {_first_line(e)}"
+                data[0], f"tensor {key.split('/.ATTRIBUTES')[0]}: {first_line(e)}"
             ) from None
     if _IMAGES_KEY not in keys:
         raise DamagedCheckpoint(index, "not a training checkpoint (no images_seen)")
@@ -174,7 +168,7 @@ def restore(checkpoint, path, what):
         # state) is restored on its own or not at all, and is no cause for TensorFlow's warnings
         checkpoint.restore(path).assert_existing_objects_matched().expect_partial()
     except (ValueError, AssertionError, IndexError, tf.errors.OpError) as e:
-        raise DamagedCheckpoint(path, f"does not fit {what} ({_first_line(e)})") from None
+        raise DamagedCheckpoint(path, f"does not fit {what} ({first_line(e)})") from None
 
 
 def restore_newest_intact(candidates, restore_fn, report, explicit=False):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pgan_tf.core import cli, settings
 from pgan_tf.core.resolution import resolutions_up_to
 from pgan_tf.core.settings import setting
-from pgan_tf.metrics.registry import METRIC_NAMES
+from pgan_tf.metrics.registry import metric_names
 from pgan_tf.model.layers import mbstd_group
 from pgan_tf.model.networks import NetworkConfig
 from pgan_tf.training.checkpoint import KEEP_ALL
@@ -138,17 +138,13 @@ class LogConfig:
         (),
         is_list=True,
         parse=tuple,
-        help="Metrics computed during training: " + ", ".join(METRIC_NAMES) + ".",
+        help=f"Metrics computed during training: {', '.join(metric_names())}.",
     )
     metrics_ticks: int = setting(10, check=settings.positive, help="Compute metrics every N ticks.")
     metrics_images: int = setting(
         1024, check=settings.positive, help="Images per metric evaluation during training."
     )
-    inception_path: str = setting(
-        "",
-        help="Inception for fid / is: classify_image_graph_def.pb, a directory holding it, "
-        "inception-2015-12-05.tgz, or a Keras / SavedModel Inception-v3.",
-    )
+    inception_path: str = setting("", help="Inception-v3 weights for fid / is.")
     progress_seconds: float = 15.0  # a progress line inside a tick at most this often
     keep_checkpoints: int = setting(  # KEEP_ALL (0): every checkpoint stays
         3,

@@ -8,6 +8,8 @@ import sys
 
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
+
 
 def split_cpu(num_devices):
     """Splits the CPU into `num_devices` logical devices; must run before TensorFlow initializes."""
@@ -99,25 +101,20 @@ def configure_coordination(worker_timeout):
     chief, else worker 0; every chief and worker task coordinated), with the heartbeat and
     registration timeouts bounded by `worker_timeout`: a dead peer then aborts the collectives
     with an UnavailableError naming it instead of leaving the others waiting for ever."""
-    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
-    from tensorflow.python.eager import context
-
-    if context.context().coordination_service is not None:
+    context = tf_compat.eager_context()
+    if context.coordination_service is not None:
         return
     cluster = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
     jobs = [job for job in ("chief", "worker") if job in cluster.jobs]
     if not jobs:
         return
     milliseconds = max(1, int(worker_timeout * 1000))
-    context.context().configure_coordination_service(
+    context.configure_coordination_service(
         service_type="standalone",
         service_leader=f"/job:{jobs[0]}/replica:0/task:0",
         cluster_register_timeout_in_ms=milliseconds,
         heartbeat_timeout_in_ms=milliseconds,
-        coordinated_jobs=[
-            coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
-            for job in jobs
-        ],
+        coordinated_jobs=[tf_compat.coordinated_job(job, cluster.num_tasks(job)) for job in jobs],
     )
 
 

@@ -19,7 +19,7 @@ import re
 
 import tensorflow as tf
 
-from pgan_tf.core import faults
+from pgan_tf.core.errors import first_line
 from pgan_tf.data import dataset, fingerprint
 
 LEGACY_KEY = "data"  # the checkpoint object of the old iterator state
@@ -136,7 +136,7 @@ def _restore_iterator_quietly(iterator, path):
         tf.train.Checkpoint(**{LEGACY_KEY: iterator}).restore(path).expect_partial()
         reason = None
     except tf.errors.OpError as e:  # its files are elsewhere, or it is of another pipeline
-        text = faults.first_line(e)
+        text = first_line(e)
         missing = re.search(r"from checkpoint: (\S+?); No such file", text)
         reason = f"names {missing.group(1)}, which does not exist here" if missing else text
     finally:

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
+
 
 def _handle(variable):
     """The resource handle of a Keras or TF variable (inside a distribution strategy's update:
@@ -26,11 +28,11 @@ class FusedAdam(keras.optimizers.Adam):
         dtype = variable.dtype
         step = tf.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-        index = self._get_variable_index(variable)
+        m, v = tf_compat.adam_slots(self, variable)
         tf.raw_ops.ResourceApplyAdam(
             var=_handle(variable),
-            m=_handle(self._momentums[index]),
-            v=_handle(self._velocities[index]),
+            m=_handle(m),
+            v=_handle(v),
             beta1_power=tf.pow(beta_1, step),
             beta2_power=tf.pow(beta_2, step),
             lr=tf.cast(learning_rate, dtype),

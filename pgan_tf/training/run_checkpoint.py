@@ -5,7 +5,8 @@ the file format; this module assembles a run's objects into it).
 
 import tensorflow as tf
 
-from pgan_tf.core import atomic, faults
+from pgan_tf.core import atomic
+from pgan_tf.core.errors import first_line
 from pgan_tf.training import checkpoint as ckpt
 from pgan_tf.training import input_state
 from pgan_tf.training.run_state import RunState
@@ -75,6 +76,6 @@ class RunSaver:
         except (atomic.WriteError, tf.errors.OpError, ValueError) as e:
             last = ckpt.checkpoints(self.run_dir)
             return (
-                f"could not save a checkpoint ({faults.first_line(e)}); newest checkpoint: "
+                f"could not save a checkpoint ({first_line(e)}); newest checkpoint: "
                 f"{last[-1][1] if last else 'none'}"
             )

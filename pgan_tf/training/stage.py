@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import keras
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
 from pgan_tf.model import networks
 from pgan_tf.model.layers import WeightedSum, downscale2d, mbstd_group, upscale2d
 from pgan_tf.training import losses, run_state, schedule
@@ -62,9 +63,8 @@ def carry_optimizer_state(
         src = old_vars.get(var.path)
         if src is None:
             continue
-        i, j = old._get_variable_index(src), new._get_variable_index(var)
-        new._momentums[j].assign(old._momentums[i])
-        new._velocities[j].assign(old._velocities[i])
+        for to, source in zip(tf_compat.adam_slots(new, var), tf_compat.adam_slots(old, src)):
+            to.assign(source)
         carried += 1
     new.iterations.assign(old.iterations)
     return carried

@@ -11,7 +11,8 @@ import pytest
 from dataset_helpers import snapshot
 from PIL import Image
 
-from pgan_tf.ablation import configs, evaluation, plot, report, sweep
+from pgan_tf.ablation import configs, evaluation, plot, report, summary, sweep
+from pgan_tf.training import rundir
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -47,6 +48,17 @@ def test_tick_times_later_lines_win_after_a_resume():
     assert evaluation.finished_training(LOG.replace("Done:", "Stopped")) is None
     ticks = evaluation.tick_times(LOG)
     assert evaluation.seconds_at(ticks, 2) == 20 and evaluation.seconds_at(ticks, 3) == 3720
+
+
+def test_run_ticks_read_the_tick_records_and_fall_back_to_the_log(tmp_path):
+    run = str(tmp_path)
+    assert evaluation.run_ticks(run, LOG) == [(1.0, 12), (2.0, 20), (3.0, 3720)]
+    records = [(1.04, 12.5), (2.0, 20.25), (2.0, 21.0), (3.0, 3761.0)]  # 2.0 repeated: a resume
+    _touch(
+        os.path.join(run, rundir.TICKS_NAME),
+        "".join(json.dumps({"kimg": k, "train_seconds": s}) + "\n" for k, s in records),
+    )
+    assert evaluation.run_ticks(run, LOG) == [(1.0, 12.5), (2.0, 21.0), (3.0, 3761.0)]
 
 
 # ------------------------------------------------------------------ run states
@@ -134,20 +146,20 @@ def test_summary_mean_and_half_range_and_verdicts():
         _marker("no_eqlr", 1, 5.0, 0.8, 400),
         _marker("no_eqlr", 2, 6.0, 0.8, 400),
     ]
-    s = report.summarize(runs)
+    s = summary.summarize(runs)
     assert s["full"]["SWDx1e3_avg"] == (12.0, 2.0)
     assert s["full"]["shape_evenness"] == pytest.approx((0.8, 0.1))
     assert s["full"]["train_seconds"] == (420.0, 20.0)
     assert s["full"]["curves"]["SWDx1e3_avg"] == [(60, 24.0), (120, 12.0)]
     assert s["reals"]["SWDx1e3_avg"] == (2.0, 0.0)
     full = s["full"]
-    assert report.verdict(configs.BY_NAME["no_mbstd"], s["no_mbstd"], full).startswith(
+    assert summary.verdict(configs.BY_NAME["no_mbstd"], s["no_mbstd"], full).startswith(
         "agrees"
     )  # +20 > 2 + 2
-    assert report.verdict(configs.BY_NAME["no_pixelnorm"], s["no_pixelnorm"], full).startswith(
+    assert summary.verdict(configs.BY_NAME["no_pixelnorm"], s["no_pixelnorm"], full).startswith(
         "agrees"
     )  # +2.5 < 3.5
-    assert report.verdict(configs.BY_NAME["no_eqlr"], s["no_eqlr"], full).startswith(
+    assert summary.verdict(configs.BY_NAME["no_eqlr"], s["no_eqlr"], full).startswith(
         "disagrees"
     )  # -6.5, > 2.5
     table = report.results_table(s)
@@ -158,11 +170,11 @@ def test_summary_mean_and_half_range_and_verdicts():
     assert "| +20.00 | 2 of 2 |" in agreement
     assert "| +2.50 (within spread) | 2 of 2 |" in agreement  # paired: worse in both seeds
     assert "| -6.50 | 0 of 2 |" in agreement
-    assert report.paired_worse(s["no_eqlr"], full) == (0, 2)
+    assert summary.paired_worse(s["no_eqlr"], full) == (0, 2)
     mixed = runs + [_marker("no_ema", 1, 10.0, 0.9, 400)]
     mixed[-1]["done"]["train_kimg"] = 60.0
-    with pytest.raises(report.ReportError, match="different settings"):
-        report.summarize(mixed)
+    with pytest.raises(summary.ReportError, match="different settings"):
+        summary.summarize(mixed)
 
 
 def _timed(*points):
@@ -171,18 +183,18 @@ def _timed(*points):
 
 def test_value_at_time_interpolates_and_never_extrapolates():
     snaps = _timed((100, 80.0), (300, 40.0), (400, 30.0))
-    assert report.value_at_time(snaps, 200) == 60.0
-    assert report.value_at_time(snaps, 100) == 80.0 and report.value_at_time(snaps, 400) == 30.0
-    assert report.value_at_time(snaps, 50) is None and report.value_at_time(snaps, 401) is None
-    assert report.value_at_time([{"SWDx1e3_avg": 1.0}], 0) is None  # untimed snapshots
+    assert summary.value_at_time(snaps, 200) == 60.0
+    assert summary.value_at_time(snaps, 100) == 80.0 and summary.value_at_time(snaps, 400) == 30.0
+    assert summary.value_at_time(snaps, 50) is None and summary.value_at_time(snaps, 401) is None
+    assert summary.value_at_time([{"SWDx1e3_avg": 1.0}], 0) is None  # untimed snapshots
 
 
 def test_time_to_reach_is_the_first_crossing():
     snaps = _timed((100, 80.0), (300, 40.0), (400, 50.0), (500, 20.0))
-    assert report.time_to_reach(snaps, 60.0) == 200.0
-    assert report.time_to_reach(snaps, 45.0) == 275.0  # not the later crossing after 400
-    assert report.time_to_reach(snaps, 90.0) == 100.0
-    assert report.time_to_reach(snaps, 10.0) is None
+    assert summary.time_to_reach(snaps, 60.0) == 200.0
+    assert summary.time_to_reach(snaps, 45.0) == 275.0  # not the later crossing after 400
+    assert summary.time_to_reach(snaps, 90.0) == 100.0
+    assert summary.time_to_reach(snaps, 10.0) is None
 
 
 def test_equal_time_section_reads_no_growing_at_the_full_methods_time():
@@ -192,14 +204,14 @@ def test_equal_time_section_reads_no_growing_at_the_full_methods_time():
         _marker("full", 2, 10.0, 0.9, 400),
         _marker("no_growing", 2, 5.0, 0.9, 1600),  # (800 s, 10): not trained 400 s yet
     ]
-    text = report.equal_time_section(report.summarize(runs))
+    text = report.equal_time_section(summary.summarize(runs))
     assert "| 1 | 6m 40s | 10.00 | 10.00 | 6m 40s |" in text
     assert "| 2 | 6m 40s | 10.00 | – (it had not trained that long) | 13m 20s |" in text
     assert "no clear difference at equal time" in text
     assert "final SWD in 2 of 2 seeds, after 10m 00s on average" in text
-    assert report.equal_time_section(report.summarize(runs[:1])) == ""
+    assert report.equal_time_section(summary.summarize(runs[:1])) == ""
     ahead = [_marker("full", 1, 10.0, 0.9, 400), _marker("no_growing", 1, 10.0, 0.9, 800)]
-    assert "growing is ahead at equal time" in report.equal_time_section(report.summarize(ahead))
+    assert "growing is ahead at equal time" in report.equal_time_section(summary.summarize(ahead))
 
 
 def test_kept_notes_survive_regeneration(tmp_path):
@@ -373,7 +385,7 @@ def test_a_diverged_run_is_kept_as_a_result_and_not_retrained(tmp_path):
     assert sweep.sweep(settings, chosen, [1], log=print, echo=lambda line: None) == {
         "no_ema-s1": "failed"
     }
-    with pytest.raises(report.ReportError, match="no finished run"):
+    with pytest.raises(summary.ReportError, match="no finished run"):
         report.write_report(settings.sweep_dir, str(tmp_path / "ablation.md"))
 
 

@@ -109,7 +109,7 @@ def test_mode_coverage_is_passed_through():
 
 
 def test_protocol_counts_and_labels():
-    from pgan_tf.metrics.registry import METRICS, count_label, metrics_help, protocol_groups
+    from pgan_tf.metrics.registry import count_label, protocol_groups
 
     assert protocol_groups(("swd", "ms_ssim", "fid", "is")) == [
         (16384, ("swd",)),
@@ -124,4 +124,46 @@ def test_protocol_counts_and_labels():
         "5k",
         "500",
     ]
-    assert all(name in metrics_help() for name in METRICS)
+
+
+def test_a_registered_metric_is_one_entry(monkeypatch):
+    """Adding a metric is one decorated class: names, resolution checks, the reals it needs and
+    the flag help follow from its entry."""
+    from pgan_tf.metrics import registry
+
+    monkeypatch.setattr(registry, "METRICS", dict(registry.METRICS))
+
+    @registry.register_metric("mean_pixel", needs_reals=True)
+    class MeanPixel:
+        def __init__(self, seed, inception):
+            self.sums = {"reals": [], "fakes": []}
+
+        def add(self, which, batch, inception_out):
+            self.sums[which].append(batch.astype(np.float64).mean(axis=(1, 2, 3)))
+
+        def result(self):
+            reals, fakes = (np.concatenate(self.sums[k]).mean() for k in ("reals", "fakes"))
+            return {"mean_pixel_gap": float(fakes - reals)}
+
+    assert "mean_pixel" in registry.metric_names()
+    assert parse_metric_names("mean_pixel,swd") == ("mean_pixel", "swd")
+
+    def generate_fn(n, seed):
+        return np.full((n, 16, 16, 3), 100, np.uint8)
+
+    def real_batches_fn(n):
+        yield np.full((n, 16, 16, 3), 40, np.uint8)
+
+    out = compute_metrics("mean_pixel", generate_fn, real_batches_fn, num_images=8, seed=0)
+    assert out == {"mean_pixel_gap": 60.0, "num_images": 8}
+
+
+def test_flag_help_lists_the_registered_metrics():
+    from pgan_tf import evaluate
+    from pgan_tf.metrics import registry
+    from pgan_tf.training import config as config_lib
+
+    names = ", ".join(registry.metric_names())
+    assert names == "swd, ms_ssim, fid, is, mode_coverage"
+    for parser in (config_lib.make_parser(), evaluate.make_parser()):
+        assert names in " ".join(parser.format_help().split())

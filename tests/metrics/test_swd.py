@@ -2,23 +2,24 @@
 
 import numpy as np
 import pytest
-
-from pgan_tf.metrics import swd as swd_mod
-from pgan_tf.metrics.swd import (
-    ChannelStats,
-    SWDAccumulator,
-    channel_order,
+import swd_reference
+from swd_reference import (
     extract_descriptors,
     finalize_descriptors,
     gaussian_pyramid,
     laplacian_pyramid,
-    patch_corners,
+)
+
+from pgan_tf.metrics import swd as swd_mod
+from pgan_tf.metrics.swd import (
+    SWDAccumulator,
     pyramid_resolutions,
     random_directions,
     sliced_wasserstein,
     stored_level,
     swd,
 )
+from pgan_tf.metrics.swd_patches import ChannelStats, channel_order, patch_corners
 
 
 # ---------------------------------------------------------------- NumPy reference (own code)
@@ -136,8 +137,8 @@ def test_pyramids_match_numpy_reference(channels):
 def test_up_of_one_pixel_spreads_the_kernel_times_four():
     x = np.zeros((1, 1, 8, 8), np.float32)
     x[0, 0, 2, 3] = 1.0
-    up = swd_mod.pyr_up(x)
-    np.testing.assert_allclose(up[0, 0, 2:7, 4:9], swd_mod.binomial_kernel() * 4, atol=1e-7)
+    up = swd_reference.pyr_up(x)
+    np.testing.assert_allclose(up[0, 0, 2:7, 4:9], swd_reference.binomial_kernel() * 4, atol=1e-7)
     assert up.sum() == pytest.approx(4.0)
 
 

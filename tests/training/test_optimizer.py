@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
 from pgan_tf.training.optimizer import FusedAdam
 
 SETTINGS = {"learning_rate": 0.003, "beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}
@@ -28,7 +29,7 @@ def _train(optimizer_class, strategy, steps=5, **settings):
 
     for g in grads:
         step([tf.constant(x) for x in g])
-    slots = [keras.ops.convert_to_numpy(s) for s in opt._momentums + opt._velocities]
+    slots = [keras.ops.convert_to_numpy(s) for w in variables for s in tf_compat.adam_slots(opt, w)]
     return [keras.ops.convert_to_numpy(v) for v in variables], slots, int(opt.iterations.numpy())
 
 

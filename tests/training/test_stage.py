@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pgan_tf.core import tf_compat
 from pgan_tf.model.networks import NetworkConfig
 from pgan_tf.training.config import DataConfig, TrainConfig
 from pgan_tf.training.schedule import ScheduleConfig, stages
@@ -121,12 +122,13 @@ def test_optimizer_reset_at_a_new_stage(reset):
     ):
         old_vars = {v.path: v for v in old_model.trainable_variables}
         for var in model.trainable_variables:
-            m = opt._momentums[opt._get_variable_index(var)].numpy()
+            m, v = (s.numpy() for s in tf_compat.adam_slots(opt, var))
             if reset or var.path not in old_vars:
-                assert not m.any(), var.path  # fresh (or new-layer) moments start at zero
+                assert not m.any() and not v.any(), var.path  # fresh (or new-layer) moments: zero
             else:
-                src = old_opt._momentums[old_opt._get_variable_index(old_vars[var.path])].numpy()
-                np.testing.assert_array_equal(m, src)
+                src = [s.numpy() for s in tf_compat.adam_slots(old_opt, old_vars[var.path])]
+                np.testing.assert_array_equal(m, src[0])
+                np.testing.assert_array_equal(v, src[1])
 
 
 def test_gradient_penalty_constants_reach_the_step():

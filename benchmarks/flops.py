@@ -8,7 +8,7 @@ calls) that runs is counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin�
 (`profiler_flops`). `profile_op_times` runs a call under the TF profiler and sums the executed
 ops' time per kind (convolutions and their gradients, matmuls, element-wise ops, Adam, the
 generator EMA), with the gradient penalty's second-order part apart.
-Used by benchmarks/train_step.py.
+Used by benchmarks/train_step.py only (so it lives here, not in the package).
 """
 
 import collections
@@ -22,6 +22,8 @@ import tempfile
 import time
 
 import tensorflow as tf
+
+from pgan_tf.core import tf_compat
 
 CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter")
 MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
@@ -73,7 +75,7 @@ def _called_graphs(op):
         funcs = [value.func] if value.HasField("func") else list(value.list.func)
         for f in funcs:
             if f.name:
-                out.append((name, op.graph._get_function(f.name).graph))
+                out.append((name, tf_compat.graph_function(op.graph, f.name)))
     return out
 
 
@@ -265,8 +267,6 @@ def parse_op_events(xspace):
 
 def profile_op_times(fn) -> OpTimes:
     """Runs `fn()` once under the TF profiler; returns its ops' `OpTimes`."""
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2
-
     logdir = tempfile.mkdtemp(prefix="train_step_profile_")
     try:
         tf.profiler.experimental.start(logdir)
@@ -277,9 +277,8 @@ def profile_op_times(fn) -> OpTimes:
             wall = time.perf_counter() - t
             tf.profiler.experimental.stop()
         (path,) = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
-        xspace = xplane_pb2.XSpace()
         with open(path, "rb") as f:
-            xspace.ParseFromString(f.read())
+            xspace = tf_compat.xspace_proto(f.read())
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
     times = OpTimes(collections.Counter(), collections.Counter(), wall)
