@@ -2,17 +2,21 @@
 
     python -m pgan_tf.evaluate --run_dir=results/00000-x --metrics=swd,ms_ssim \\
         [--snapshots=all|latest|<kimg,...>] [--num_images=N] [--inception_path=PATH]
+    python -m pgan_tf.evaluate --images=DIR_A --reference=DIR_B --metrics=fid,is [--json]
 
 Each chosen snapshot is scored against the reals at the snapshot's resolution, after a
 real-vs-real baseline row per resolution (two disjoint halves of the reals: what a perfect
 generator would score with this many images). Rows are appended to <run_dir>/metrics.jsonl,
 written to TensorBoard (<run_dir>/eval, step = kimg; baselines under reals_vs_reals/ at step 0)
-and printed as a table.
+and printed as a table. With --images/--reference, two image sets (PNG/JPEG folders or dataset
+directories, `metrics/image_sets.py`) are scored instead: DIR_A as the generated set, DIR_B as the
+reals; --json prints one JSON object on stdout and everything else on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -23,11 +27,22 @@ import numpy as np
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 from pgan_tf.core import cli
 from pgan_tf.core.progress import ProgressLine
+from pgan_tf.metrics.image_sets import (
+    BatchStream,
+    count_reals,
+    dataset_slice,
+    drawn_reals,
+    evaluate_sets,
+    json_key,
+)
+from pgan_tf.metrics.inception_graph import InceptionGraphError
 from pgan_tf.metrics.registry import (
     applicable_metrics,
     compute_metrics,
+    count_label,
     metric_names,
     parse_metric_names,
+    protocol_groups,
 )
 from pgan_tf.model import sampling
 from pgan_tf.training import rundir
@@ -75,43 +90,6 @@ def snapshot_resolution(generator):
     return int(generator.outputs[0].shape[1])
 
 
-def _reals(dataset_path, resolution, batch_size, skip, take):
-    """uint8 batches of the reals [skip, skip + take) at a resolution."""
-    from pgan_tf.data.dataset import iterate_uint8
-
-    seen = 0
-    for batch in iterate_uint8(dataset_path, resolution, batch_size, max_images=skip + take):
-        lo, hi = max(skip - seen, 0), min(skip + take - seen, len(batch))
-        seen += len(batch)
-        if hi > lo:
-            yield batch[lo:hi]
-
-
-def count_reals(dataset_path, resolution, limit, batch_size=256):
-    """Number of real images available, counting no further than limit."""
-    return sum(len(b) for b in _reals(dataset_path, resolution, batch_size, 0, limit))
-
-
-class _Stream:
-    """generate_fn(n, seed) that ignores the seed and returns the next n images of a stream."""
-
-    def __init__(self, batches):
-        self._batches = iter(batches)
-        self._buffer = np.zeros((0,), np.uint8)
-
-    def __call__(self, n, seed):
-        parts, have = [], 0
-        if len(self._buffer):
-            parts, have = [self._buffer], len(self._buffer)
-        while have < n:
-            batch = next(self._batches)
-            parts.append(batch)
-            have += len(batch)
-        joined = np.concatenate(parts)
-        self._buffer = joined[n:]
-        return joined[:n]
-
-
 def baseline_row(
     names,
     dataset_path,
@@ -129,8 +107,8 @@ def baseline_row(
         raise ValueError(f"the dataset at {resolution}² has too few images for a baseline")
     values = compute_metrics(
         names,
-        _Stream(_reals(dataset_path, resolution, batch_size, half, half)),
-        lambda n: _reals(dataset_path, resolution, batch_size, 0, min(n, half)),
+        BatchStream(dataset_slice(dataset_path, resolution, batch_size, half, half)),
+        lambda n: dataset_slice(dataset_path, resolution, batch_size, 0, min(n, half)),
         num_images=half,
         seed=seed,
         inception_path=inception_path,
@@ -151,14 +129,15 @@ def snapshot_row(
     inception_path,
     batch_size=64,
     progress=None,
+    mirror=False,
 ):
-    """Metrics of one snapshot against the reals at its resolution."""
+    """Metrics of one snapshot against the reals at its resolution, drawn as `drawn_reals`."""
     generator = rundir.load_generator(path)
     resolution = snapshot_resolution(generator)
     values = compute_metrics(
         names,
         make_generate_fn(generator, batch_size),
-        lambda n: _reals(dataset_path, resolution, batch_size, 0, n),
+        lambda n: drawn_reals(dataset_path, resolution, batch_size, n, mirror=mirror, seed=seed),
         num_images=num_images,
         seed=seed,
         inception_path=inception_path,
@@ -171,12 +150,15 @@ def snapshot_row(
 def format_table(rows):
     """Rows (dicts) → an aligned text table: snapshot, kimg, resolution, the metrics (SWD levels
     finest first, then their average, as the original prints them), then bookkeeping columns."""
-    fixed, trailing = ["snapshot", "kimg", "resolution"], ["num_images", "seconds", "skipped"]
+    fixed = ["snapshot", "kimg", "resolution"]
+    trailing = ["num_images", "protocol", "seconds", "skipped"]
     seen = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in fixed + trailing]
+    level = lambda k: k[8:].split("-")[0]  # noqa: E731  (SWDx1e3_<res>[-<count>])
     swd_levels = sorted(
-        (k for k in seen if k.startswith("SWDx1e3_") and k[8:].isdigit()), key=lambda k: -int(k[8:])
+        (k for k in seen if k.startswith("SWDx1e3_") and level(k).isdigit()),
+        key=lambda k: -int(level(k)),
     )
-    swd = swd_levels + [k for k in seen if k == "SWDx1e3_avg"]
+    swd = swd_levels + [k for k in seen if k.startswith("SWDx1e3_avg")]
     keys = (
         fixed
         + swd
@@ -219,7 +201,7 @@ def write_tensorboard(logdir, rows):
     with writer.as_default():
         for row in rows:
             for key, value in row.items():
-                if key in ("snapshot", "kimg", "resolution", "skipped", "seconds"):
+                if key in ("snapshot", "kimg", "resolution", "skipped", "seconds", "protocol"):
                     continue
                 if row["kimg"] is None:
                     suffix = f"_r{row['resolution']}" if len(base_res) > 1 else ""
@@ -245,25 +227,48 @@ def _progress_printer(label, stream=None, interval=None):
     return progress
 
 
+def _by_protocol(score, names, num_images):
+    """One row from score(names, count) run per protocol group, each metric key suffixed with the
+    image count actually used (FID-50k); `protocol` states them (fid-50k,swd-16k)."""
+    row, stated = {}, []
+    for count, group in protocol_groups(names, num_images):
+        values = score(group, num_images=count)
+        label = count_label(values.pop("num_images"))
+        for key in ("snapshot", "kimg", "resolution"):
+            row[key] = values.pop(key)
+        row.update({f"{k}-{label}": v for k, v in values.items()})
+        stated += [f"{name}-{label}" for name in group]
+    row["protocol"] = ",".join(stated)
+    return row
+
+
 def evaluate(
     run_dir,
     metrics,
     *,
     snapshots="all",
-    num_images=1024,
+    num_images=None,
     inception_path=None,
     seed=0,
     batch_size=64,
     baseline=True,
     log=print,
 ):
-    """Scores the chosen snapshots (and baselines), appends/writes the rows; returns them."""
+    """Scores the chosen snapshots (and baselines), appends/writes the rows; returns them.
+
+    Each metric runs on its protocol count (`registry.protocol_groups`; num_images for all when
+    given) and its keys say the count used (FID-50k); the row's `protocol` lists them."""
     names = parse_metric_names(metrics)
     if {"fid", "is"} & set(names):
         from pgan_tf.metrics.fid import InceptionFeatures
 
         inception_path = InceptionFeatures(inception_path)  # load once, fail early
-    dataset_path = rundir.read_config(run_dir).dataset.path
+    config = rundir.read_config(run_dir)
+    dataset_path, mirror = config.dataset.path, bool(config.train.data.mirror)
+    print(
+        f"reals: {dataset_path} in file order, repeated as needed, mirrored: {mirror}",
+        file=sys.stderr,
+    )
     chosen = select_snapshots(rundir.list_snapshots(run_dir), snapshots)
     rows = []
     plans = []
@@ -274,15 +279,18 @@ def evaluate(
         for res in sorted({res for _, _, res in plans}):
             usable, skipped = applicable_metrics(names, res)
             start = time.time()
-            row = baseline_row(
+            row = _by_protocol(
+                functools.partial(
+                    baseline_row,
+                    dataset_path=dataset_path,
+                    resolution=res,
+                    seed=seed,
+                    inception_path=inception_path,
+                    batch_size=batch_size,
+                    progress=_progress_printer(f"reals vs reals {res}²"),
+                ),
                 usable,
-                dataset_path,
-                res,
                 num_images,
-                seed=seed,
-                inception_path=inception_path,
-                batch_size=batch_size,
-                progress=_progress_printer(f"reals vs reals {res}²"),
             )
             row["seconds"] = round(time.time() - start, 2)
             if skipped:
@@ -291,16 +299,20 @@ def evaluate(
     for kimg, path, res in plans:
         usable, skipped = applicable_metrics(names, res)
         start = time.time()
-        row = snapshot_row(
+        row = _by_protocol(
+            functools.partial(
+                snapshot_row,
+                kimg=kimg,
+                path=path,
+                dataset_path=dataset_path,
+                seed=seed,
+                inception_path=inception_path,
+                batch_size=batch_size,
+                progress=_progress_printer(os.path.basename(path)),
+                mirror=mirror,
+            ),
             usable,
-            kimg,
-            path,
-            dataset_path,
             num_images,
-            seed=seed,
-            inception_path=inception_path,
-            batch_size=batch_size,
-            progress=_progress_printer(os.path.basename(path)),
         )
         row["seconds"] = round(time.time() - start, 2)
         if skipped:
@@ -320,23 +332,40 @@ def make_parser() -> cli.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
-        "--run_dir", required=True, help="Run directory (holds config.json and snapshots)."
+        "--run_dir", default=None, help="Run directory (holds config.json and snapshots)."
+    )
+    p.add_argument(
+        "--images",
+        default=None,
+        help="Score this image folder or dataset directory (instead of a run) against --reference.",
     )
     p.add_list("--metrics", default=["swd"], help=f"Comma-separated: {', '.join(metric_names())}.")
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="The reals for --images: an image folder or dataset directory.",
+    )
+    p.add_bool(
+        "--json",
+        default=False,
+        help="With --images: one JSON object on stdout, all else on stderr.",
+    )
     p.add_argument(
         "--snapshots", default="all", help="all, latest, or comma-separated kimg numbers."
     )
     p.add_argument(
         "--num_images",
         type=cli.integer,
-        default=1024,
-        help="Images per set (paper: 16384 for SWD, 10000 pairs for MS-SSIM, 50000 for FID).",
+        default=None,
+        help="Images per set for every metric; by default the original's protocol: 16384 for "
+        "SWD, 20000 images (10000 pairs) for MS-SSIM, 50000 for FID and IS.",
     )
     p.add_argument(
         "--inception_path",
         default=None,
-        help="Inception-v3 weights for fid/is (.keras/.h5 model, .weights.h5, or "
-        "SavedModel dir); never downloaded.",
+        help="Inception for fid/is, never downloaded: classify_image_graph_def.pb, a directory "
+        "holding it, inception-2015-12-05.tgz, a .keras/.h5 model, .weights.h5, or a SavedModel "
+        "dir.",
     )
     p.add_alias("--inception", "--inception_path")
     p.add_argument(
@@ -347,10 +376,38 @@ def make_parser() -> cli.ArgumentParser:
     return p
 
 
+def _main_sets(args):
+    """--images/--reference: the values as a table, or as one JSON object on stdout."""
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    values = evaluate_sets(
+        args.images,
+        args.reference,
+        args.metrics,
+        num_images=args.num_images,
+        inception_path=args.inception_path,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        log=log,
+        progress=_progress_printer("images vs reference"),
+    )
+    if args.json:
+        print(json.dumps({json_key(k): v for k, v in values.items()}))
+    else:
+        log(format_table([{"snapshot": args.images, "kimg": None, "resolution": None, **values}]))
+    return cli.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m pgan_tf.evaluate`; returns the exit code (0, 1 failed, 2 usage, 130 Ctrl-C)."""
-    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = make_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if (args.run_dir is None) == (args.images is None) or (args.images is None) != (
+        args.reference is None
+    ):
+        parser.error("give either --run_dir, or --images and --reference")
     try:
+        if args.images is not None:
+            return _main_sets(args)
         evaluate(
             args.run_dir,
             args.metrics,
@@ -364,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a path the flags name that does not exist is a usage error
         code = cli.USAGE if isinstance(e, FileNotFoundError) else cli.FAILURE
         return cli.fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else e, code)
+    except InceptionGraphError as e:
+        return cli.fail(e, cli.FAILURE)
     except ValueError as e:
         return cli.fail(e, cli.USAGE)
     except KeyboardInterrupt:

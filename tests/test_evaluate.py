@@ -137,17 +137,19 @@ def test_evaluate_command_writes_rows_events_and_table(tiny_run):
     assert [r["kimg"] for r in rows] == [None, 0, 10]
     for r in rows:
         assert r["resolution"] == 16
-        assert {"SWDx1e3_16", "SWDx1e3_avg", "MS-SSIM"} <= set(r)
-    assert rows[0]["num_images"] == 24 and rows[1]["num_images"] == 24
+        assert {"SWDx1e3_16-24", "SWDx1e3_avg-24", "MS-SSIM-24"} <= set(r)
+        assert r["protocol"] == "swd-24,ms_ssim-24"
     # random-weight generators are farther from the data than two halves of the data
-    assert min(rows[1]["SWDx1e3_avg"], rows[2]["SWDx1e3_avg"]) > rows[0]["SWDx1e3_avg"]
-    assert _event_scalars(os.path.join(tiny_run, "eval"))["metrics/SWDx1e3_avg"] == {
-        0: pytest.approx(rows[1]["SWDx1e3_avg"], rel=1e-6),
-        10: pytest.approx(rows[2]["SWDx1e3_avg"], rel=1e-6),
+    avg = "SWDx1e3_avg-24"
+    assert min(rows[1][avg], rows[2][avg]) > rows[0][avg]
+    assert _event_scalars(os.path.join(tiny_run, "eval"))[f"metrics/{avg}"] == {
+        0: pytest.approx(rows[1][avg], rel=1e-6),
+        10: pytest.approx(rows[2][avg], rel=1e-6),
     }
     table = proc.stdout.strip().splitlines()
     assert table[0].split()[:3] == ["snapshot", "kimg", "resolution"]
-    assert "SWDx1e3_avg" in table[0].split() and "MS-SSIM" in table[0].split()
+    assert avg in table[0].split() and "MS-SSIM-24" in table[0].split()
+    assert "mirrored: False" in proc.stderr
     assert table[2].startswith("network-snapshot-000000.keras")
     assert "reals vs reals 16²: fakes 24/24" in proc.stderr
 

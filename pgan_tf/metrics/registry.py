@@ -21,18 +21,25 @@ class Metric:
     needs_reals: bool = False  # compares against the reals (else the generated set alone)
     needs_inception: bool = False  # consumes Inception-v3's (pool features, class probabilities)
     check_resolution: Callable[[int], None] | None = None  # raises ValueError where it cannot run
+    protocol_images: int = 10000  # generated images the original's evaluation scores it on
 
 
 METRICS: dict[str, Metric] = {}
 
 
-def register_metric(name, *, needs_reals=False, needs_inception=False, check_resolution=None):
+def register_metric(
+    name, *, needs_reals=False, needs_inception=False, check_resolution=None, protocol_images=10000
+):
     """Class decorator: registers an accumulator class under `name` (`--metrics` accepts it, the
     flag help lists it). The class is made as `cls(seed, inception)`; `add(which, batch,
-    inception_out)` gets every uint8 NHWC batch it needs and `result()` returns {key: float}."""
+    inception_out)` gets every uint8 NHWC batch it needs and `result()` returns {key: float}.
+    protocol_images: its count in the original's config.py evaluations (swd-16k, msssim-20k, i.e.
+    10,000 pairs, fid-50k, is-50k)."""
 
     def register(cls):
-        METRICS[name] = Metric(name, cls, needs_reals, needs_inception, check_resolution)
+        METRICS[name] = Metric(
+            name, cls, needs_reals, needs_inception, check_resolution, protocol_images
+        )
         return cls
 
     return register
@@ -56,7 +63,7 @@ def _ms_ssim_resolution(resolution):
         raise ValueError(f"MS-SSIM needs images of at least {FILTER_SIZE}²")
 
 
-@register_metric("swd", needs_reals=True, check_resolution=_swd_resolution)
+@register_metric("swd", needs_reals=True, check_resolution=_swd_resolution, protocol_images=16384)
 class _SWD:
     """Sliced Wasserstein distance per pyramid level (paper §5)."""
 
@@ -74,7 +81,7 @@ class _SWD:
         return self.acc.result()
 
 
-@register_metric("ms_ssim", check_resolution=_ms_ssim_resolution)
+@register_metric("ms_ssim", check_resolution=_ms_ssim_resolution, protocol_images=20000)
 class _MSSSIM:
     """MS-SSIM of pairs of generated images (paper §5, after Odena et al.)."""
 
@@ -90,7 +97,7 @@ class _MSSSIM:
         return self.acc.result()
 
 
-@register_metric("fid", needs_reals=True, needs_inception=True)
+@register_metric("fid", needs_reals=True, needs_inception=True, protocol_images=50000)
 class _FID:
     """Fréchet Inception distance between the Gaussians of the two sets' pool features."""
 
@@ -108,7 +115,7 @@ class _FID:
         return {"FID": fid_from_stats(self.stats["reals"], self.stats["fakes"])}
 
 
-@register_metric("is", needs_inception=True)
+@register_metric("is", needs_inception=True, protocol_images=50000)
 class _IS:
     """Inception score of the generated set (the paper's CIFAR-10 figure)."""
 
@@ -139,6 +146,20 @@ class _ModeCoverage:
 
         values = mode_coverage(np.concatenate(self.batches))
         return {k: float(v) for k, v in values.items()}
+
+
+def count_label(n):
+    """16384 → '16k', 50000 → '50k', 500 → '500': the image count in a metric's name."""
+    return f"{round(n / 1000)}k" if n >= 1000 and n % 1000 in (0, 384) else str(n)
+
+
+def protocol_groups(names, num_images=None):
+    """[(count, names)]: the metrics grouped by the image count they are computed on — each its
+    protocol_images, or num_images for all when given."""
+    groups = {}
+    for name in names:
+        groups.setdefault(num_images or METRICS[name].protocol_images, []).append(name)
+    return [(n, tuple(group)) for n, group in groups.items()]
 
 
 def parse_metric_names(names):

@@ -108,6 +108,24 @@ def test_mode_coverage_is_passed_through():
         assert out[k] == pytest.approx(float(v))
 
 
+def test_protocol_counts_and_labels():
+    from pgan_tf.metrics.registry import count_label, protocol_groups
+
+    assert protocol_groups(("swd", "ms_ssim", "fid", "is")) == [
+        (16384, ("swd",)),
+        (20000, ("ms_ssim",)),
+        (50000, ("fid", "is")),
+    ]
+    assert protocol_groups(("swd", "fid"), 5000) == [(5000, ("swd", "fid"))]
+    assert [count_label(n) for n in (16384, 20000, 50000, 5000, 500)] == [
+        "16k",
+        "20k",
+        "50k",
+        "5k",
+        "500",
+    ]
+
+
 def test_a_registered_metric_is_one_entry(monkeypatch):
     """Adding a metric is one decorated class: names, resolution checks, the reals it needs and
     the flag help follow from its entry."""
