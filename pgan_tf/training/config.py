@@ -144,7 +144,11 @@ class LogConfig:
     metrics_images: int = setting(
         1024, check=settings.positive, help="Images per metric evaluation during training."
     )
-    inception_path: str = setting("", help="Inception-v3 weights for fid / is.")
+    inception_path: str = setting(
+        "",
+        help="Inception-v3 for fid / is: classify_image_graph_def.pb (the standard graph), a "
+        "directory holding it, inception-2015-12-05.tgz, or Keras weights; never downloaded.",
+    )
     progress_seconds: float = 15.0  # a progress line inside a tick at most this often
     keep_checkpoints: int = setting(  # KEEP_ALL (0): every checkpoint stays
         3,
