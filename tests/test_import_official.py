@@ -300,4 +300,5 @@ def test_evaluate_scores_the_imported_generator(tmp_path):
     assert "network-snapshot-000000.keras" in proc.stdout and "reals-vs-reals" in proc.stdout
     rows = [json.loads(line) for line in open(out / "metrics.jsonl")]
     fakes = [r for r in rows if r.get("snapshot", "").startswith("network-snapshot")]
-    assert fakes and np.isfinite(fakes[0]["SWDx1e3_avg"]) and 0 <= fakes[0]["MS-SSIM"] <= 1
+    # the keys name the count used (issue 20: the protocol's counts by default, --num_images here)
+    assert fakes and np.isfinite(fakes[0]["SWDx1e3_avg-32"]) and 0 <= fakes[0]["MS-SSIM-32"] <= 1
