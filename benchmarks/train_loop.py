@@ -21,7 +21,6 @@ import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 # isort: split
 import collections
 import importlib.util
-import json
 import os
 import platform
 import statistics
@@ -104,8 +103,7 @@ def run_loop(flags, work):
         raise RuntimeError(f"training failed ({proc.returncode}): {proc.stderr[-2000:]}")
     run = rundir.list_runs(os.path.join(work, "results"))[-1]
     print(f"loop: {' '.join(cmd[3:])}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    with open(os.path.join(run, rundir.TICKS_NAME)) as f:
-        return [json.loads(line) for line in f]
+    return rundir.read_ticks(run) or []
 
 
 def cpu_description():

@@ -8,7 +8,6 @@ same thing: how far what the generator draws is from the 32² data. Scoring afte
 during it, keeps the metrics' time out of the training wall time.
 """
 
-import json
 import os
 import re
 import time
@@ -48,15 +47,10 @@ def run_ticks(run_dir, log_text):
     """[(kimg, training seconds)] of a run's ticks, by kimg, from the per-tick records the loop
     writes (`rundir.TICKS_NAME`); runs made before those records existed fall back to the tick
     lines of `log_text`. As there, a tick repeated after a resume takes its later record."""
-    path = os.path.join(run_dir, rundir.TICKS_NAME)
-    if not os.path.exists(path):
+    records = rundir.read_ticks(run_dir)
+    if records is None:
         return tick_times(log_text)
-    by_kimg = {}
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                record = json.loads(line)
-                by_kimg[round(float(record["kimg"]), 1)] = float(record["train_seconds"])
+    by_kimg = {round(float(r["kimg"]), 1): float(r["train_seconds"]) for r in records}
     return sorted(by_kimg.items())
 
 

@@ -120,6 +120,25 @@ def read_config(run_dir: str) -> RunConfig:
         raise RunDirError(f"{path}: not a run configuration ({type(e).__name__}: {e})") from None
 
 
+def read_ticks(run_dir: str) -> list[dict] | None:
+    """The run's per-tick records (`ticks.jsonl`) in order, or None for a run without the file
+    (older or imported runs). A line that is not a whole record (the torn last line of a killed
+    run) is skipped."""
+    path = os.path.join(run_dir, TICKS_NAME)
+    if not os.path.isfile(path):
+        return None
+    records = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
 def fakes_name(kimg: float) -> str:
     """The sample grid written at `kimg`, as the original names it."""
     return f"fakes{int(kimg):06d}.png"

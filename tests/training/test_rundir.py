@@ -155,3 +155,11 @@ def test_the_compat_checkpoint_loads_its_ema_generator_from_a_copied_run(tmp_pat
     rundir.write_config(str(run), other, rundir.read_config(str(run)).dataset)
     with pytest.raises(ValueError, match=r"shape \(8, 256\) .* variable with shape \(4, 256\)"):
         rundir.load_ema_generator(str(run), str(run / "checkpoints" / "ckpt-200"))
+
+
+def test_read_ticks_skips_a_torn_last_line(tmp_path):
+    from pgan_tf.training import rundir
+
+    assert rundir.read_ticks(str(tmp_path)) is None
+    (tmp_path / rundir.TICKS_NAME).write_text('{"tick": 1, "kimg": 4.0}\n{"tick": 2, "kim')
+    assert rundir.read_ticks(str(tmp_path)) == [{"tick": 1, "kimg": 4.0}]
