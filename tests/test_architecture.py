@@ -147,7 +147,6 @@ SIZE_ALLOWED = {
     "pgan_tf/import_official.py:import_pickle",
     "pgan_tf/data/dataset_tool.py",
     "pgan_tf/data/dataset_verify.py:verify",
-    "pgan_tf/serving/rest.py:make_handler",
     "benchmarks/metrics.py:main",
     "benchmarks/train_step.py",
     "benchmarks/train_step.py:main",

@@ -315,6 +315,86 @@ def _status(repo, name, version):
     }
 
 
+class RestHandler(http.server.BaseHTTPRequestHandler):
+    """Answers the REST routes for the class's `repo` within its limits; `make_handler` makes the
+    subclass that a server is given, one per repository and set of limits."""
+
+    repo = None  # the ModelRepository served
+    max_batch_size = DEFAULT_MAX_BATCH_SIZE
+    max_body_bytes = DEFAULT_MAX_BODY_BYTES
+    timeout = DEFAULT_REQUEST_TIMEOUT  # socket timeout: a client that stalls mid-request is cut off
+
+    def _reply(self, status, payload):
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self, method):
+        m = _PATH_RE.match(self.path)
+        if not m or (method == "POST") != bool(m.group("verb")):
+            raise RestError(404, f"Malformed request: {method} {self.path}")
+        version = self.repo.resolve(m.group("name"), m.group("version"))
+        if method == "GET":
+            if m.group("metadata"):
+                return _metadata(self.repo, m.group("name"), m.group("version"))
+            return _status(self.repo, m.group("name"), m.group("version"))
+        body = self._read_body()
+        try:
+            body = json.loads(body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise RestError(400, f"JSON Parse error: {e}") from None
+        return predict(self.repo.get(version), body, self.max_batch_size)
+
+    def _read_body(self):
+        """The request body, refused unread when it is over the limit (the connection closes)."""
+        text = self.headers.get("Content-Length")
+        if text is None:
+            self.close_connection = True
+            raise RestError(411, "a Content-Length header is required")
+        try:
+            length = int(text)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise RestError(400, f"invalid Content-Length: {text!r}")
+        if length > self.max_body_bytes:
+            self.close_connection = True
+            raise RestError(
+                413,
+                f"request body of {length} bytes is over this server's limit of "
+                f"{self.max_body_bytes} bytes (--max_body_bytes)",
+            )
+        body = self.rfile.read(length)
+        if len(body) != length:
+            self.close_connection = True
+            raise RestError(400, f"request body ended after {len(body)} of {length} bytes")
+        return body
+
+    def _serve(self, method):
+        try:
+            self._reply(200, self._route(method))
+        except RestError as e:
+            self._reply(e.status, {"error": e.message})
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the client went away or stalled: nobody to answer
+        except Exception as e:  # noqa: BLE001 - one bad request must never stop the server
+            self.close_connection = True
+            self._reply(500, {"error": f"internal error: {first_line(e, with_type=True)}"})
+
+    def do_GET(self):
+        self._serve("GET")
+
+    def do_POST(self):
+        self._serve("POST")
+
+    def log_message(self, format, *args):
+        return
+
+
 def make_handler(
     repo,
     max_batch_size=DEFAULT_MAX_BATCH_SIZE,
@@ -322,82 +402,13 @@ def make_handler(
     request_timeout=DEFAULT_REQUEST_TIMEOUT,
 ):
     """A BaseHTTPRequestHandler class answering the REST routes for `repo`, within the limits."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        timeout = request_timeout  # socket timeout: a client that stalls mid-request is cut off
-
-        def _reply(self, status, payload):
-            data = json.dumps(payload).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _route(self, method):
-            m = _PATH_RE.match(self.path)
-            if not m or (method == "POST") != bool(m.group("verb")):
-                raise RestError(404, f"Malformed request: {method} {self.path}")
-            version = repo.resolve(m.group("name"), m.group("version"))
-            if method == "GET":
-                if m.group("metadata"):
-                    return _metadata(repo, m.group("name"), m.group("version"))
-                return _status(repo, m.group("name"), m.group("version"))
-            body = self._read_body()
-            try:
-                body = json.loads(body or b"null")
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise RestError(400, f"JSON Parse error: {e}") from None
-            return predict(repo.get(version), body, max_batch_size)
-
-        def _read_body(self):
-            """The request body, refused unread when it is over the limit (the connection
-            closes)."""
-            text = self.headers.get("Content-Length")
-            if text is None:
-                self.close_connection = True
-                raise RestError(411, "a Content-Length header is required")
-            try:
-                length = int(text)
-            except ValueError:
-                length = -1
-            if length < 0:
-                self.close_connection = True
-                raise RestError(400, f"invalid Content-Length: {text!r}")
-            if length > max_body_bytes:
-                self.close_connection = True
-                raise RestError(
-                    413,
-                    f"request body of {length} bytes is over this server's limit of "
-                    f"{max_body_bytes} bytes (--max_body_bytes)",
-                )
-            body = self.rfile.read(length)
-            if len(body) != length:
-                self.close_connection = True
-                raise RestError(400, f"request body ended after {len(body)} of {length} bytes")
-            return body
-
-        def _serve(self, method):
-            try:
-                self._reply(200, self._route(method))
-            except RestError as e:
-                self._reply(e.status, {"error": e.message})
-            except (ConnectionError, TimeoutError):
-                self.close_connection = True  # the client went away or stalled: nobody to answer
-            except Exception as e:  # noqa: BLE001 - one bad request must never stop the server
-                self.close_connection = True
-                self._reply(500, {"error": f"internal error: {first_line(e, with_type=True)}"})
-
-        def do_GET(self):
-            self._serve("GET")
-
-        def do_POST(self):
-            self._serve("POST")
-
-        def log_message(self, format, *args):
-            return
-
-    return Handler
+    limits = {
+        "repo": repo,
+        "max_batch_size": max_batch_size,
+        "max_body_bytes": max_body_bytes,
+        "timeout": request_timeout,
+    }
+    return type("Handler", (RestHandler,), limits)
 
 
 def make_server(
