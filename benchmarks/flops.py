@@ -8,7 +8,8 @@ calls) that runs is counted from its static shapes as 2·N·Ho·Wo·kh·kw·Cin�
 (`profiler_flops`). `profile_op_times` runs a call under the TF profiler and sums the executed
 ops' time per kind (convolutions and their gradients, matmuls, element-wise ops, Adam, the
 generator EMA), with the gradient penalty's second-order part apart.
-Used by benchmarks/train_step.py only (so it lives here, not in the package).
+Used by benchmarks/step_timing.py and step_report.py, for train_step.py, only (so it lives here,
+not in the package).
 """
 
 import collections

@@ -5,8 +5,9 @@ disk, grids, logs, checkpoints and snapshots as a run writes them); its rate for
 images of the stage's ticks after the first over the wall time between their ends
 (`ticks.jsonl`'s `wall_time`), so every per-tick cost is in it and the one-off stage switch (the
 first tick, reported apart by the run's log) is not. The step is the same stage's `StageTrainer`
-timed as `benchmarks/train_step.py` does (in-memory data, median of --calls calls), after the
-loop, in this process. The ratio loop / step is the loop's own efficiency (goal: >= 0.9).
+timed as `benchmarks/train_step.py` does (benchmarks/step_timing.py's StageRun: in-memory data,
+median of --calls calls), after the loop, in this process. The ratio loop / step is the loop's own
+efficiency (goal: >= 0.9).
 
     python benchmarks/train_loop.py [--flagfile=quickstart.flags] [--phase_kimg=10]
         [--total_kimg=80] [--calls=6] [--work_dir=DIR]
@@ -38,9 +39,10 @@ from pgan_tf.training import rundir, schedule
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _train_step_module():
+def _step_timing_module():
+    """benchmarks/step_timing.py (its StageRun), loaded by path: benchmarks/ is not a package."""
     spec = importlib.util.spec_from_file_location(
-        "train_step_benchmark", os.path.join(REPO, "benchmarks", "train_step.py")
+        "step_timing_benchmark", os.path.join(REPO, "benchmarks", "step_timing.py")
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -126,7 +128,7 @@ def cpu_description():
 
 def main(argv: list[str] | None = None) -> int:
     flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    ts = _train_step_module()
+    timing = _step_timing_module()
     with tempfile.TemporaryDirectory() as tmp:
         work = flags.work_dir or tmp
         ticks = run_loop(flags, work)
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         key = (stage.resolution, stage.fade_in)
         if key not in rates:
             continue
-        run = ts.StageRun(config, strategy, stage, config.steps_per_call)
+        run = timing.StageRun(config, strategy, stage, config.steps_per_call)
         times = [run.call(run.steps)[0] for _ in range(flags.calls)]
         step = run.trainer.global_batch * run.steps / statistics.median(times)
         loop, maint = rates[key]

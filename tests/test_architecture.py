@@ -148,8 +148,6 @@ SIZE_ALLOWED = {
     "pgan_tf/data/dataset_tool.py",
     "pgan_tf/data/dataset_verify.py:verify",
     "benchmarks/metrics.py:main",
-    "benchmarks/train_step.py",
-    "benchmarks/train_step.py:main",
 }
 PRIVATE_MODULES = (
     "tensorflow.python",

@@ -8,12 +8,21 @@ import pytest
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 
-_PATH = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "train_step.py"
+_BENCHMARKS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"
 )
-_spec = importlib.util.spec_from_file_location("train_step_benchmark", _PATH)
-ts = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ts)
+_PATH = os.path.join(_BENCHMARKS, "train_step.py")
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ts = _load("train_step_benchmark", _PATH)
+timing = _load("step_timing_benchmark", os.path.join(_BENCHMARKS, "step_timing.py"))
 
 
 def test_config_from_a_flag_file_and_named_configs():
@@ -31,10 +40,10 @@ def test_config_from_a_flag_file_and_named_configs():
 
 def test_peak_rss_mark_resets():
     """The per-stage memory column: the high-water mark drops back after a reset (Linux)."""
-    if not ts.reset_peak_rss():
+    if not timing.reset_peak_rss():
         pytest.skip("no /proc/self/clear_refs on this system")
     big = np.ones(64 * 2**20 // 8)  # 64 MiB
-    high = ts.peak_rss_bytes()
+    high = timing.peak_rss_bytes()
     del big
-    ts.reset_peak_rss()
-    assert ts.peak_rss_bytes() < high - 32 * 2**20
+    timing.reset_peak_rss()
+    assert timing.peak_rss_bytes() < high - 32 * 2**20
