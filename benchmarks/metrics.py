@@ -312,80 +312,96 @@ def main(argv: list[str] | None = None) -> int:
         f"{flags.batch_size}; images/s counts both sets; peak RSS is the whole process's"
     )
     for size in (int(s) for s in flags.sizes):
-        _our_swd(8, size, 8)  # warm-up: loads the compiled kernels, first calls into BLAS
-        with _PeakRSS() as rss:
-            values, adding, result = _our_swd(n, size, flags.batch_size)
-        total = adding.seconds + result.seconds
-        print(
-            f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding.seconds:.1f} s, "
-            f"result {result.seconds:.1f} s; CPU {adding.cpu + result.cpu:.1f} s), "
-            f"{2 * n / total:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB   ({_load()})"
-            f"\n    {_fmt(values)}"
-        )
-        if ref_n <= 0:
-            continue
-        if ref_n != n:
-            values, adding, result = _our_swd(ref_n, size, flags.batch_size)
-            print(
-                f"SWD {size}² ours, {ref_n} images: {adding.seconds + result.seconds:.1f} s "
-                f"(CPU {adding.cpu + result.cpu:.1f} s), "
-                f"{2 * ref_n / (adding.seconds + result.seconds):.0f} images/s\n"
-                f"    {_fmt(values)}"
-            )
-        ours, ours_cpu = adding.seconds + result.seconds, adding.cpu + result.cpu
-        with _PeakRSS() as rss:
-            ref_values, ref = _ref_swd(ref_n, size, flags.batch_size, np.random.default_rng(0))
-        print(
-            f"SWD {size}² NumPy reference, {ref_n} images: {ref.seconds:.1f} s "
-            f"(CPU {ref.cpu:.1f} s), {2 * ref_n / ref.seconds:.0f} images/s, peak RSS "
-            f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(ref_values)}"
-        )
-        print(
-            f"SWD {size}² speed ratio ours / reference on the same {ref_n} images: "
-            f"{ref.seconds / ours:.1f}x in seconds, {ref.cpu / ours_cpu:.1f}x in CPU seconds"
-            f"   ({_load()})"
-        )
-        if flags.spread_seeds:
-            runs = [
-                _our_swd(ref_n, size, flags.batch_size, seed)[0]
-                for seed in range(flags.spread_seeds)
-            ]
-            print(
-                f"SWD {size}² ours over {len(runs)} seeds, {ref_n} images: "
-                + " ".join(
-                    f"{k.removeprefix('SWDx1e3_')}={np.mean([r[k] for r in runs]):.3f}"
-                    f"±{np.std([r[k] for r in runs], ddof=1):.3f}"
-                    for k in runs[0]
-                )
-            )
-    size = flags.ms_ssim_size
-    if size:
-        pairs = max(1, n // 2)
-        a = np.concatenate(list(_batches(pairs, size, "reals", 1024)))
-        b = np.concatenate(list(_batches(pairs, size, "fakes", 1024)))
-        runs = []
-        for fn in (
-            lambda: np.concatenate(
-                [
-                    ms_ssim_pairs(a[i : i + 256], b[i : i + 256]).numpy()
-                    for i in range(0, pairs, 256)
-                ]
-            ),
-            lambda: np.concatenate(
-                [_np_ms_ssim(a[i : i + 256], b[i : i + 256]) for i in range(0, pairs, 256)]
-            ),
-        ):
-            fn()
-            start = time.perf_counter()
-            scores = fn()
-            runs.append((time.perf_counter() - start, float(np.mean(scores))))
-        (ours, score), (ref, ref_score) = runs
-        print(
-            f"MS-SSIM {size}², {pairs} pairs: ours {ours:.2f} s ({2 * pairs / ours:.0f} "
-            f"images/s, mean {score:.5f}), NumPy {ref:.2f} s ({2 * pairs / ref:.0f} images/s, "
-            f"mean {ref_score:.5f}), ratio {ref / ours:.2f}x   ({_load()})"
-        )
+        _time_swd(size, n, ref_n, flags.batch_size, flags.spread_seeds)
+    if flags.ms_ssim_size:
+        _time_ms_ssim(flags.ms_ssim_size, n)
     return 0
+
+
+def _time_swd(size, n, ref_n, batch_size, spread_seeds):
+    """SWD at one resolution: ours on `n` images per set, then (unless `ref_n` is 0) ours and the
+    NumPy reference on `ref_n` images, and our values over `spread_seeds` seeds."""
+    _our_swd(8, size, 8)  # warm-up: loads the compiled kernels, first calls into BLAS
+    with _PeakRSS() as rss:
+        values, adding, result = _our_swd(n, size, batch_size)
+    total = adding.seconds + result.seconds
+    print(
+        f"SWD {size}² ours, {n} images: {total:.1f} s (add {adding.seconds:.1f} s, "
+        f"result {result.seconds:.1f} s; CPU {adding.cpu + result.cpu:.1f} s), "
+        f"{2 * n / total:.0f} images/s, peak RSS {rss.peak / 2**30:.2f} GiB   ({_load()})"
+        f"\n    {_fmt(values)}"
+    )
+    if ref_n <= 0:
+        return
+    if ref_n != n:
+        values, adding, result = _our_swd(ref_n, size, batch_size)
+        print(
+            f"SWD {size}² ours, {ref_n} images: {adding.seconds + result.seconds:.1f} s "
+            f"(CPU {adding.cpu + result.cpu:.1f} s), "
+            f"{2 * ref_n / (adding.seconds + result.seconds):.0f} images/s\n"
+            f"    {_fmt(values)}"
+        )
+    _compare_with_reference(
+        size, ref_n, batch_size, adding.seconds + result.seconds, adding.cpu + result.cpu
+    )
+    if spread_seeds:
+        _print_spread(size, ref_n, batch_size, spread_seeds)
+
+
+def _compare_with_reference(size, ref_n, batch_size, ours, ours_cpu):
+    """Times the NumPy reference on the `ref_n` images; prints it and its ratio to our
+    `ours` seconds and `ours_cpu` CPU seconds on the same images."""
+    with _PeakRSS() as rss:
+        ref_values, ref = _ref_swd(ref_n, size, batch_size, np.random.default_rng(0))
+    print(
+        f"SWD {size}² NumPy reference, {ref_n} images: {ref.seconds:.1f} s "
+        f"(CPU {ref.cpu:.1f} s), {2 * ref_n / ref.seconds:.0f} images/s, peak RSS "
+        f"{rss.peak / 2**30:.2f} GiB\n    {_fmt(ref_values)}"
+    )
+    print(
+        f"SWD {size}² speed ratio ours / reference on the same {ref_n} images: "
+        f"{ref.seconds / ours:.1f}x in seconds, {ref.cpu / ours_cpu:.1f}x in CPU seconds"
+        f"   ({_load()})"
+    )
+
+
+def _print_spread(size, ref_n, batch_size, seeds):
+    """Our SWD's mean ± std per level over `seeds` seeds on the same `ref_n` images."""
+    runs = [_our_swd(ref_n, size, batch_size, seed)[0] for seed in range(seeds)]
+    print(
+        f"SWD {size}² ours over {len(runs)} seeds, {ref_n} images: "
+        + " ".join(
+            f"{k.removeprefix('SWDx1e3_')}={np.mean([r[k] for r in runs]):.3f}"
+            f"±{np.std([r[k] for r in runs], ddof=1):.3f}"
+            for k in runs[0]
+        )
+    )
+
+
+def _time_ms_ssim(size, n):
+    """Our MS-SSIM and the NumPy one on n/2 pairs at `size`² (second of two runs each)."""
+    pairs = max(1, n // 2)
+    a = np.concatenate(list(_batches(pairs, size, "reals", 1024)))
+    b = np.concatenate(list(_batches(pairs, size, "fakes", 1024)))
+    runs = []
+    for fn in (
+        lambda: np.concatenate(
+            [ms_ssim_pairs(a[i : i + 256], b[i : i + 256]).numpy() for i in range(0, pairs, 256)]
+        ),
+        lambda: np.concatenate(
+            [_np_ms_ssim(a[i : i + 256], b[i : i + 256]) for i in range(0, pairs, 256)]
+        ),
+    ):
+        fn()
+        start = time.perf_counter()
+        scores = fn()
+        runs.append((time.perf_counter() - start, float(np.mean(scores))))
+    (ours, score), (ref, ref_score) = runs
+    print(
+        f"MS-SSIM {size}², {pairs} pairs: ours {ours:.2f} s ({2 * pairs / ours:.0f} "
+        f"images/s, mean {score:.5f}), NumPy {ref:.2f} s ({2 * pairs / ref:.0f} images/s, "
+        f"mean {ref_score:.5f}), ratio {ref / ours:.2f}x   ({_load()})"
+    )
 
 
 if __name__ == "__main__":

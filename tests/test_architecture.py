@@ -147,7 +147,6 @@ SIZE_ALLOWED = {
     "pgan_tf/import_official.py:import_pickle",
     "pgan_tf/data/dataset_tool.py",
     "pgan_tf/data/dataset_verify.py:verify",
-    "benchmarks/metrics.py:main",
 }
 PRIVATE_MODULES = (
     "tensorflow.python",
