@@ -78,23 +78,23 @@ INSPECTION_COMMANDS = ("display", "info", "extract", "verify", "compare")
 
 def _inspect(args, common, progress):
     """display / info, extract, verify, compare; returns the exit code."""
-    from pgan_tf.data import dataset_tool
+    from pgan_tf.data import dataset_inspect
 
     cmd = args.command
     if cmd in ("display", "info"):
-        print("\n".join(dataset_tool.info(args.tfrecord_dir)))
+        print("\n".join(dataset_inspect.info(args.tfrecord_dir)))
         return 0
     if cmd == "extract":
-        n = dataset_tool.extract(args.tfrecord_dir, args.output_dir, **common)
+        n = dataset_inspect.extract(args.tfrecord_dir, args.output_dir, **common)
         print(f"Extracted {n} images to {args.output_dir}.")
         return 0
     if cmd == "verify":
-        problems, summary = dataset_tool.verify(args.tfrecord_dir, progress=progress)
+        problems, summary = dataset_inspect.verify(args.tfrecord_dir, progress=progress)
         print("\n".join(problems + summary))
         print(f"{len(problems)} problem(s) found." if problems else "Dataset is intact.")
         return 1 if problems else 0
     if cmd == "compare":
-        same, lines = dataset_tool.compare(
+        same, lines = dataset_inspect.compare(
             args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels)
         )
         print("\n".join(lines))

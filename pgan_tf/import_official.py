@@ -121,69 +121,14 @@ def import_pickle(
     if os.path.exists(out):
         raise ImportRequestError(f"--run_dir {out} already exists; choose a new directory")
     start = time.time()
-    nets = load_official_networks(pkl, lod)
-    load_seconds = time.time() - start
-    log(
-        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, lod "
-        f"{nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D "
-        f"{nets.D.count_params():,} parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
-    )
-    if nets.pickle_lod != nets.lod:
-        log(
-            f"note: the pickle was saved at lod {nets.pickle_lod:g}; imported at lod {nets.lod:g} "
-            f"(--lod {nets.pickle_lod:g} imports the networks as they were being trained)"
-        )
+    nets = _read_pickle(pkl, lod, log)
     sched = paper_schedule(nets.resolution, lod_training_kimg, lod_transition_kimg)
-    stage, stage_kimg = stage_for_lod(sched, nets.lod)
-    if kimg is None:
-        kimg = stage_kimg
-    elif stage.fade_in and kimg != stage_kimg:
-        raise ImportRequestError(
-            f"--kimg is fixed by --lod {nets.lod:g} for fading networks ({stage_kimg:g}); leave it "
-            "out"
-        )
-    elif not stage.start_kimg <= kimg < stage.end_kimg:
-        raise ImportRequestError(
-            f"--kimg {kimg:g} is outside the {stage.name} stage of the schedule "
-            f"([{stage.start_kimg:g}, {stage.end_kimg:g}) kimg for lod {nets.lod:g})"
-        )
-    images = round(kimg * 1000)
+    stage, kimg = _stage_and_kimg(sched, nets.lod, kimg)
     name = name or os.path.splitext(os.path.basename(pkl))[0]
-    config = config_lib.TrainConfig(
-        network=nets.config,
-        schedule=dataclasses.replace(sched, total_kimg=kimg),
-        data=config_lib.DataConfig(
-            path=os.path.abspath(dataset_dir) if dataset_dir else "", resolution=nets.resolution
-        ),
-        log=config_lib.LogConfig(desc=name),
-        seed=seed,
-    )
+    config = _train_config(nets, sched, kimg, name, dataset_dir, seed)
     tmp = atomic.make_temp_dir(out)
     try:
-        rundir.write_config(
-            tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name)
-        )
-        imported = {
-            "source": os.path.abspath(pkl),
-            "format": nets.format,
-            "pickle_lod": nets.pickle_lod,
-            "lod": nets.lod,
-            "network": nets.config.to_dict(),
-            "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
-            "kimg": kimg,
-        }
-        _write_json(os.path.join(tmp, IMPORTED_FILE), imported)
-        snapshot = rundir.snapshot_name(int(kimg))
-        nets.Gs.save(os.path.join(tmp, snapshot))
-        state = RunState.new(images).variables(stage=False)
-        objects = dict(zip(NETWORKS, (nets.G, nets.D, nets.Gs)))
-        checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
-        saved = ckpt.Saver(tmp).save(checkpoint, images)
-        with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:
-            f.write(
-                f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
-                f"as kimg {kimg:g} ({stage.name}).\n"
-            )
+        snapshot, saved = _write_run_dir(tmp, pkl, nets, config, name, stage, kimg)
         atomic.install_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -198,6 +143,86 @@ def import_pickle(
         "schedule": sched,
         "seconds": time.time() - start,
     }
+
+
+def _read_pickle(pkl, lod, log):
+    """The pickle's networks at `lod`, with a line saying what was read (and one more when that
+    is not the lod the pickle was saved at)."""
+    start = time.time()
+    nets = load_official_networks(pkl, lod)
+    load_seconds = time.time() - start
+    log(
+        f"read {pkl}: {_FORMATS[nets.format]}, {nets.resolution}x{nets.resolution}, lod "
+        f"{nets.pickle_lod:g} stored in the pickle; G {nets.G.count_params():,} / D "
+        f"{nets.D.count_params():,} parameters at lod {nets.lod:g} ({load_seconds:.1f}s)"
+    )
+    if nets.pickle_lod != nets.lod:
+        log(
+            f"note: the pickle was saved at lod {nets.pickle_lod:g}; imported at lod {nets.lod:g} "
+            f"(--lod {nets.pickle_lod:g} imports the networks as they were being trained)"
+        )
+    return nets
+
+
+def _stage_and_kimg(sched, lod, kimg):
+    """(stage, kimg) of networks at `lod`: kimg defaults to where `stage_for_lod` puts them; a
+    given one must lie in that stage (fading networks fix it)."""
+    stage, stage_kimg = stage_for_lod(sched, lod)
+    if kimg is None:
+        return stage, stage_kimg
+    if stage.fade_in and kimg != stage_kimg:
+        raise ImportRequestError(
+            f"--kimg is fixed by --lod {lod:g} for fading networks ({stage_kimg:g}); leave it out"
+        )
+    if not stage.start_kimg <= kimg < stage.end_kimg:
+        raise ImportRequestError(
+            f"--kimg {kimg:g} is outside the {stage.name} stage of the schedule "
+            f"([{stage.start_kimg:g}, {stage.end_kimg:g}) kimg for lod {lod:g})"
+        )
+    return stage, kimg
+
+
+def _train_config(nets, sched, kimg, name, dataset_dir, seed):
+    """The TrainConfig the run directory records: the pickle's networks, the schedule up to
+    `kimg`, the dataset (optional) at the networks' resolution."""
+    return config_lib.TrainConfig(
+        network=nets.config,
+        schedule=dataclasses.replace(sched, total_kimg=kimg),
+        data=config_lib.DataConfig(
+            path=os.path.abspath(dataset_dir) if dataset_dir else "", resolution=nets.resolution
+        ),
+        log=config_lib.LogConfig(desc=name),
+        seed=seed,
+    )
+
+
+def _write_run_dir(tmp, pkl, nets, config, name, stage, kimg):
+    """Writes config.json, imported.json, the Gs snapshot, the checkpoint of G, D, Gs and the
+    log into `tmp`; returns (snapshot file name, checkpoint path)."""
+    rundir.write_config(tmp, config, rundir.DatasetEntry(config.data.path, nets.resolution, name))
+    imported = {
+        "source": os.path.abspath(pkl),
+        "format": nets.format,
+        "pickle_lod": nets.pickle_lod,
+        "lod": nets.lod,
+        "network": nets.config.to_dict(),
+        "stage": {"resolution": stage.resolution, "fade_in": stage.fade_in},
+        "kimg": kimg,
+    }
+    _write_json(os.path.join(tmp, IMPORTED_FILE), imported)
+    snapshot = rundir.snapshot_name(int(kimg))
+    nets.Gs.save(os.path.join(tmp, snapshot))
+    images = round(kimg * 1000)
+    state = RunState.new(images).variables(stage=False)
+    objects = dict(zip(NETWORKS, (nets.G, nets.D, nets.Gs)))
+    checkpoint = ckpt.make_imported_checkpoint(objects, state, imported)
+    saved = ckpt.Saver(tmp).save(checkpoint, images)
+    with open(os.path.join(tmp, rundir.LOG_NAME), "w") as f:
+        f.write(
+            f"Imported {os.path.abspath(pkl)} ({_FORMATS[nets.format]}) at lod {nets.lod:g} "
+            f"as kimg {kimg:g} ({stage.name}).\n"
+        )
+    return snapshot, saved
 
 
 def make_parser() -> cli.ArgumentParser:

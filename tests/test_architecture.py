@@ -141,13 +141,6 @@ def test_scripts_are_thin_wrappers(script):
 
 
 MAX_MODULE_LINES, MAX_FUNCTION_LINES, MAX_CLASS_LINES = 450, 80, 250
-# issue 22 part 7: to split. Exactly what is over today: a path allows that module's line count
-# only, "path:name" that one function or class; anything new over a limit fails.
-SIZE_ALLOWED = {
-    "pgan_tf/import_official.py:import_pickle",
-    "pgan_tf/data/dataset_tool.py",
-    "pgan_tf/data/dataset_verify.py:verify",
-}
 PRIVATE_MODULES = (
     "tensorflow.python",
     "tensorflow.core",
@@ -218,13 +211,9 @@ def private_uses(repo):
     return found
 
 
-def test_no_new_module_function_or_class_over_the_size_limits():
-    new = [what for key, what in oversized(REPO).items() if key not in SIZE_ALLOWED]
-    assert new == []
-
-
-def test_the_size_allow_list_holds_only_what_is_still_over():
-    assert sorted(SIZE_ALLOWED - set(oversized(REPO))) == [], "split: remove it from SIZE_ALLOWED"
+def test_no_module_function_or_class_over_the_size_limits():
+    """Issue 22 part 7: split by responsibility; nothing is allowed over the limits."""
+    assert list(oversized(REPO).values()) == []
 
 
 def test_private_tensorflow_internals_only_in_tf_compat():

@@ -165,75 +165,10 @@ def verify(tfrecord_dir, progress=None):
     if not os.path.isdir(tfrecord_dir):
         raise DatasetError(f"{tfrecord_dir}: no such dataset directory")
     name, files = _levels(tfrecord_dir)
-    top = max(files)
-    problems = []
-    for level in range(MIN_RES_LOG2, top):
-        if level not in files:
-            problems.append(
-                f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level "
-                f"({2**level}x{2**level})"
-            )
+    problems = _missing_levels(tfrecord_dir, name, files)
     present = sorted((k for k in files if k >= MIN_RES_LOG2), reverse=True)  # largest first
-    scans = {k: scan_records(files[k]) for k in present}
-    reported = {k: 0 for k in present}
-    counts = {k: 0 for k in present}
-    channels = None
-
-    def report(level, line):
-        reported[level] += 1
-        if reported[level] <= MAX_REPORTED_PER_LEVEL:
-            problems.append(f"{files[level]}: {line}")
-        elif reported[level] == MAX_REPORTED_PER_LEVEL + 1:
-            problems.append(
-                f"{files[level]}: more problems; only the first {MAX_REPORTED_PER_LEVEL} are listed"
-            )
-
-    active = dict(scans)
-    while active:
-        images = {}
-        for level in list(active):
-            item = next(active[level], None)
-            if item is None:
-                del active[level]
-                continue
-            index, offset, record, problem = item
-            counts[level] = index + 1
-            if problem is None:
-                image, problem = _parse(record, 2**level)
-            if problem is not None:
-                report(level, f"record {index} at byte offset {offset}: {problem}")
-                continue
-            if channels is None:
-                channels = image.shape[0]
-            elif image.shape[0] != channels:
-                report(
-                    level,
-                    f"record {index} at byte offset {offset}: {image.shape[0]} channels, the "
-                    f"dataset has {channels}",
-                )
-                continue
-            images[level] = (image, offset, index)
-        for level, (image, offset, index) in images.items():
-            finer = images.get(level + 1)
-            if finer is None:
-                continue
-            diff = np.abs(box_average(finer[0]) - image.astype(np.float32)).max()
-            if diff > 1.0:
-                report(
-                    level,
-                    f"record {index} at byte offset {offset}: is not the 2x2 average of record "
-                    f"{index} of {os.path.basename(files[level + 1])} (differs by up to {diff:g})",
-                )
-        if progress is not None and images:
-            progress(max(counts.values()))
-    if len(set(counts.values())) > 1:
-        top_count = counts[present[0]]
-        for level in present:
-            if counts[level] != top_count:
-                problems.append(
-                    f"{files[level]}: holds {counts[level]} records, "
-                    f"{os.path.basename(files[present[0]])} holds {top_count}"
-                )
+    counts = _check_records(files, present, _Report(problems, files), progress)
+    problems += _count_mismatches(files, present, counts)
     num_images = max(counts.values())
     labels_note = _check_labels(tfrecord_dir, name, num_images, problems)
     sizes = ", ".join(f"{2**k}x{2**k}" for k in sorted(present))
@@ -242,6 +177,105 @@ def verify(tfrecord_dir, progress=None):
         f"{num_images} images; "
     )
     return problems, [summary + labels_note]
+
+
+def _missing_levels(tfrecord_dir, name, files):
+    """A line for each level below the top one that has no file."""
+    return [
+        f"{tfrecord_filename(tfrecord_dir, level, name)}: missing level ({2**level}x{2**level})"
+        for level in range(MIN_RES_LOG2, max(files))
+        if level not in files
+    ]
+
+
+class _Report:
+    """report(level, line) appends `<level's file>: <line>` to `problems`, at most
+    MAX_REPORTED_PER_LEVEL lines per file, then one line saying that more were found."""
+
+    def __init__(self, problems, files):
+        self.problems, self.files = problems, files
+        self.reported = dict.fromkeys(files, 0)
+
+    def __call__(self, level, line):
+        self.reported[level] += 1
+        if self.reported[level] <= MAX_REPORTED_PER_LEVEL:
+            self.problems.append(f"{self.files[level]}: {line}")
+        elif self.reported[level] == MAX_REPORTED_PER_LEVEL + 1:
+            self.problems.append(
+                f"{self.files[level]}: more problems; only the first {MAX_REPORTED_PER_LEVEL} "
+                "are listed"
+            )
+
+
+def _check_records(files, present, report, progress):
+    """{level: records in its file}: reads the levels side by side, record i of each together,
+    checks every record alone and against the 2×2 average of the level above it."""
+    active = {k: scan_records(files[k]) for k in present}
+    counts = dict.fromkeys(present, 0)
+    channels = None
+    while active:
+        images, channels = _next_records(active, counts, channels, report)
+        _check_averages(images, files, report)
+        if progress is not None and images:
+            progress(max(counts.values()))
+    return counts
+
+
+def _next_records(active, counts, channels, report):
+    """({level: (image, offset, index)} of the next good record of each level, the dataset's
+    channels). A level whose file is done leaves `active`; a bad record is reported, left out."""
+    images = {}
+    for level in list(active):
+        item = next(active[level], None)
+        if item is None:
+            del active[level]
+            continue
+        index, offset, record, problem = item
+        counts[level] = index + 1
+        if problem is None:
+            image, problem = _parse(record, 2**level)
+        if problem is not None:
+            report(level, f"record {index} at byte offset {offset}: {problem}")
+            continue
+        if channels is None:
+            channels = image.shape[0]
+        elif image.shape[0] != channels:
+            report(
+                level,
+                f"record {index} at byte offset {offset}: {image.shape[0]} channels, the "
+                f"dataset has {channels}",
+            )
+            continue
+        images[level] = (image, offset, index)
+    return images, channels
+
+
+def _check_averages(images, files, report):
+    """Reports each record that is not, within rounding, the 2×2 average of the level above's."""
+    for level, (image, offset, index) in images.items():
+        finer = images.get(level + 1)
+        if finer is None:
+            continue
+        diff = np.abs(box_average(finer[0]) - image.astype(np.float32)).max()
+        if diff > 1.0:
+            report(
+                level,
+                f"record {index} at byte offset {offset}: is not the 2x2 average of record "
+                f"{index} of {os.path.basename(files[level + 1])} (differs by up to {diff:g})",
+            )
+
+
+def _count_mismatches(files, present, counts):
+    """A line for each level holding another number of records than the top level."""
+    if len(set(counts.values())) <= 1:
+        return []
+    top_count = counts[present[0]]
+    return [
+        f"{files[level]}: holds {counts[level]} records, "
+        f"{os.path.basename(files[present[0]])} holds {top_count}"
+        for level in present
+        if counts[level] != top_count
+    ]
 
 
 def _check_labels(tfrecord_dir, name, num_images, problems):
