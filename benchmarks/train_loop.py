@@ -21,7 +21,6 @@ import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
 
 # isort: split
 import collections
-import importlib.util
 import os
 import platform
 import statistics
@@ -36,17 +35,11 @@ from pgan_tf.core import cli
 from pgan_tf.training import config as config_lib
 from pgan_tf.training import rundir, schedule
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # step_timing.py, run or loaded
+# isort: split
+from step_timing import StageRun  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _step_timing_module():
-    """benchmarks/step_timing.py (its StageRun), loaded by path: benchmarks/ is not a package."""
-    spec = importlib.util.spec_from_file_location(
-        "step_timing_benchmark", os.path.join(REPO, "benchmarks", "step_timing.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_parser() -> cli.ArgumentParser:
@@ -128,7 +121,6 @@ def cpu_description():
 
 def main(argv: list[str] | None = None) -> int:
     flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    timing = _step_timing_module()
     with tempfile.TemporaryDirectory() as tmp:
         work = flags.work_dir or tmp
         ticks = run_loop(flags, work)
@@ -153,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         key = (stage.resolution, stage.fade_in)
         if key not in rates:
             continue
-        run = timing.StageRun(config, strategy, stage, config.steps_per_call)
+        run = StageRun(config, strategy, stage, config.steps_per_call)
         times = [run.call(run.steps)[0] for _ in range(flags.calls)]
         step = run.trainer.global_batch * run.steps / statistics.median(times)
         loop, maint = rates[key]

@@ -267,8 +267,6 @@ def _check_averages(images, files, report):
 
 def _count_mismatches(files, present, counts):
     """A line for each level holding another number of records than the top level."""
-    if len(set(counts.values())) <= 1:
-        return []
     top_count = counts[present[0]]
     return [
         f"{files[level]}: holds {counts[level]} records, "
