@@ -90,18 +90,25 @@ _MAX_DIRS_PER_CHUNK = 256
 _ROWS_PER_TASK = 1 << 14  # small tasks: little idle time at the end of a chunk
 
 
-def _sliced_w1(a, b, dirs_a, dirs_b, shift_a, shift_b, pool):
+def projection_buffers(rows, num_dirs):
+    """The two [chunk, rows] float32 arrays `_sliced_w1` projects a chunk of directions into;
+    made once and reused level after level (fresh memory costs a page fault per 4 KiB)."""
+    chunk = int(min(num_dirs, _MAX_DIRS_PER_CHUNK, max(2, _VALUES_PER_CHUNK // max(1, rows))))
+    return np.empty((chunk, rows), np.float32), np.empty((chunk, rows), np.float32)
+
+
+def _sliced_w1(a, b, dirs_a, dirs_b, shift_a, shift_b, pool, buffers=None):
     """Mean over the columns d of the direction matrices of W1(a·dirs_a[:, d] − shift_a[d],
-    b·dirs_b[:, d] − shift_b[d]), projecting a chunk of directions at a time.
+    b·dirs_b[:, d] − shift_b[d]), projecting a chunk of directions at a time into `buffers`
+    (projection_buffers; made here if None).
 
     Blocks of rows are projected in the pool's threads, each with a single-threaded BLAS: a
     multithreaded BLAS keeps its idle threads spinning after each product, which starves the
     1-D distances that follow (10× slower on small sets, measured).
     """
     rows, num_dirs = a.shape[0], dirs_a.shape[1]
-    chunk = int(min(num_dirs, _MAX_DIRS_PER_CHUNK, max(2, _VALUES_PER_CHUNK // max(1, rows))))
-    proj_a = np.empty((chunk, rows), np.float32)
-    proj_b = np.empty((chunk, rows), np.float32)
+    proj_a, proj_b = projection_buffers(rows, num_dirs) if buffers is None else buffers
+    chunk = proj_a.shape[0]
     total = 0.0
     with threadpool_limits(1, user_api="blas"):
         for start in range(0, num_dirs, chunk):
@@ -157,7 +164,7 @@ def sliced_wasserstein(a, b, dirs_per_repeat=128, repeats=4, seed=None):
         return _sliced_w1(a, b, dirs, dirs, zeros, zeros, pool)
 
 
-def _normalized_level_distance(desc, stats, dirs, pool):
+def _normalized_level_distance(desc, stats, dirs, pool, buffers):
     """SWD of two raw descriptor sets normalized per channel with their own stats, the
     normalization folded into the directions: ((x − μ)/σ)·d = x·(d/σ) − (μ/σ)·d."""
     per_row = dirs.shape[0] // stats[0].mean.size  # descriptor columns per channel
@@ -166,7 +173,9 @@ def _normalized_level_distance(desc, stats, dirs, pool):
         inv = np.repeat(1.0 / st.std(), per_row)[:, None]
         scaled.append((dirs * inv).astype(np.float32))
         shifts.append(np.repeat(st.mean, per_row) @ (dirs * inv))
-    return _sliced_w1(desc[0], desc[1], scaled[0], scaled[1], shifts[0], shifts[1], pool)
+    return _sliced_w1(
+        desc[0], desc[1], scaled[0], scaled[1], shifts[0], shifts[1], pool, buffers
+    )
 
 
 def _as_batches(images, batch_size):
@@ -297,17 +306,14 @@ class SWDAccumulator:
         """Images added so far per set."""
         return dict(self._counts)
 
-    def _level_descriptors(self, which, level, pool):
-        """All descriptors of one set at one level, [N·P, D]; advances the stored Gaussian
-        images to the next level (their memory is reused level by level). Batches go through
-        the pool's threads (the compiled kernels release the GIL)."""
+    def _level_descriptors(self, which, level, pool, desc):
+        """All descriptors of one set at one level, written into desc [N·P, D] (the same
+        array at every level); advances the stored Gaussian images to the next level. Batches
+        go through the pool's threads (the compiled kernels release the GIL)."""
         if level < self.stored_level:
-            desc = np.concatenate(self._descriptors[which][level], axis=0)
+            np.concatenate(self._descriptors[which][level], axis=0, out=desc)
             self._descriptors[which][level] = []
             return desc
-        rows = self._counts[which] * self.patches_per_image
-        dims = self.num_channels * self.patch_size * self.patch_size
-        desc = np.empty((rows, dims), np.float32)
         last = level == len(self.resolutions) - 1
         stored = self._stored[which]
 
@@ -344,17 +350,24 @@ class SWDAccumulator:
             raise ValueError("SWD got no images")
         dims = self.num_channels * self.patch_size * self.patch_size
         order = channel_order(self.num_channels, self.patch_size)
+        rows = self._counts["reals"] * self.patches_per_image
+        buffers = [np.empty((rows, dims), np.float32) for _ in self.SETS]
+        projections = projection_buffers(rows, self.num_dirs * self.num_repeats)
         out = {}
         with ThreadPoolExecutor(num_threads()) as pool:
             for level, res in enumerate(self.resolutions):
-                desc = [self._level_descriptors(name, level, pool) for name in self.SETS]
+                desc = [
+                    self._level_descriptors(name, level, pool, buf)
+                    for name, buf in zip(self.SETS, buffers)
+                ]
                 stats = [self._stats[name][level] for name in self.SETS]
                 dirs = np.concatenate(
                     random_directions(dims, self.num_dirs, self.num_repeats, [self.seed, level]),
                     axis=1,
                 )[order]
-                dist = _normalized_level_distance(desc, stats, dirs.astype(np.float64), pool)
-                del desc
+                dist = _normalized_level_distance(
+                    desc, stats, dirs.astype(np.float64), pool, projections
+                )
                 out[f"SWDx1e3_{res}"] = dist * 1e3
         out["SWDx1e3_avg"] = float(np.mean([out[f"SWDx1e3_{r}"] for r in self.resolutions]))
         return out
