@@ -57,7 +57,7 @@ def print_peaks(peaks):
 
 def print_table(rows, peaks):
     head = (
-        f"{'res':>7} {'prec':9} {'batch':>5} {'trace_s':>7} {'compile_s':>9} {'step_ms':>8} "
+        f"{'res':>7} {'prec':11} {'batch':>5} {'trace_s':>7} {'compile_s':>9} {'step_ms':>8} "
         f"{'cpu%':>4} {'med_ms':>7} {'spread%':>7} {'input_ms':>8} {'img/s':>7} "
         f"{'GFLOP/step':>10} {'GFLOP/s':>7} {'%matmul_peak':>12} "
         f"{'%conv_peak':>10} {'%conv_cpu':>9} {'peak_GB':>7}"
@@ -67,15 +67,16 @@ def print_table(rows, peaks):
     for r in rows:
         rate = r["flops"] / r["best_s"]
         name = f"{r['res']}{'-fade' if r['fade'] else ''}"
-        conv_cpu = 100 * r["flops"] / r["best_cpu_s"] / peaks.best_per_cpu_second(r["prec"], "conv")
+        conv_peak = peaks.best_per_cpu_second(r["dtype"], "conv")
+        conv_cpu = 100 * r["flops"] / r["best_cpu_s"] / conv_peak
         print(
-            f"{name:>7} {r['prec']:9} {r['batch']:5d} {r['trace_s']:7.1f} {r['compile_s']:9.1f} "
+            f"{name:>7} {r['prec']:11} {r['batch']:5d} {r['trace_s']:7.1f} {r['compile_s']:9.1f} "
             f"{1e3 * r['best_s']:8.1f} {100 * r['cpu_share']:4.0f} {1e3 * r['median_s']:7.1f} "
             f"{100 * r['spread']:7.0f} "
             f"{1e3 * r['input_s']:8.2f} "
             f"{r['img_s']:7.1f} {r['flops'] / 1e9:10.2f} {rate / 1e9:7.1f} "
-            f"{100 * rate / peaks.best(r['prec'], 'matmul')[0]:12.1f} "
-            f"{100 * rate / peaks.best(r['prec'], 'conv')[0]:10.1f} "
+            f"{100 * rate / peaks.best(r['dtype'], 'matmul')[0]:12.1f} "
+            f"{100 * rate / peaks.best(r['dtype'], 'conv')[0]:10.1f} "
             f"{conv_cpu:9.1f} "
             f"{r['peak_rss'] / 2**30 if r.get('peak_rss') else float('nan'):7.2f}"
         )
@@ -98,6 +99,23 @@ def print_ratios(rows):
         )
 
 
+def print_xla_ratios(rows):
+    """XLA / no XLA images/s of every stage timed both ways (--jit_compile=both)."""
+    by = {(r["res"], r["fade"], r["prec"]): r for r in rows}
+    pairs = [(k, by[k], by.get(k[:2] + (by[k]["dtype"],))) for k in by if k[2].endswith("+xla")]
+    pairs = [(k, xla, plain) for k, xla, plain in pairs if plain]
+    if not pairs:
+        return
+    print("\nXLA / no XLA speed (same stage and precision, same run, calls interleaved):")
+    for (res, fade, _), xla, plain in sorted(pairs):
+        name = f"{res}{'-fade' if fade else ''}"
+        print(
+            f"  {name:>7} {plain['prec']}: {xla['img_s'] / plain['img_s']:.2f}x images/s at the "
+            f"best calls, {xla['median_img_s'] / plain['median_img_s']:.2f}x at the medians; "
+            f"compile {xla['compile_s']:.1f} s vs {plain['compile_s']:.1f} s"
+        )
+
+
 def print_flop_notes(rows):
     print(
         "\nWhat GFLOP/step counts: the conv/matmul ops of one D+G step that run (the While body of "
@@ -116,11 +134,16 @@ def print_flop_notes(rows):
             f"{t.replace('Conv2DBackprop', 'Bp')} {v / 1e9:.2f}"
             for t, v in sorted(c.by_type.items())
         )
+        if r["prec"].endswith("+xla"):  # the body calls the compiled step as one function
+            check = "profiler: does not look inside the XLA-compiled step"
+        else:
+            check = (
+                f"profiler agrees: {'yes' if c.in_graph() == prof_mm else 'NO'}, element-wise "
+                f"+{other / 1e9:.3f} GFLOP ({100 * other / max(r['flops'], 1):.1f}%)"
+            )
         print(
             f"  {name:>16}: {parts}; pruned {pruned / 1e9:.2f} "
-            f"({100 * pruned / (pruned + r['flops']):.0f}%); "
-            f"profiler agrees: {'yes' if c.in_graph() == prof_mm else 'NO'}, "
-            f"element-wise +{other / 1e9:.3f} GFLOP ({100 * other / max(r['flops'], 1):.1f}%)"
+            f"({100 * pruned / (pruned + r['flops']):.0f}%); {check}"
         )
     outer = max(r["profiler_outer"] for r in rows)
     print(
@@ -153,7 +176,7 @@ def print_op_table(rows):
         "took, summed over the threads that ran them):"
     )
     head = (
-        f"{'res':>7} {'prec':9} "
+        f"{'res':>7} {'prec':11} "
         + " ".join(f"{h:>8}" for h, _ in OP_COLUMNS)
         + f" {'GP2nd':>6} {'(conv)':>6} {'op_ms':>7} {'ops/wall':>8}"
     )
@@ -165,7 +188,7 @@ def print_op_table(rows):
         second_conv = sum(t.second_order[k] for k in ("conv", "conv_bp_input", "conv_bp_filter"))
         name = f"{r['res']}{'-fade' if r['fade'] else ''}"
         print(
-            f"{name:>7} {r['prec']:9} "
+            f"{name:>7} {r['prec']:11} "
             + " ".join(f"{100 * t.share(k):8.1f}" for _, k in OP_COLUMNS)
             + f" {100 * second / t.total:6.1f} {100 * second_conv / t.total:6.1f}"
             + f" {1e3 * t.total / steps:7.0f} {t.total / t.wall_s:8.2f}"
@@ -270,6 +293,7 @@ def print_report(rows, peaks):
     print_table(rows, peaks)
     print_op_table(rows)
     print_ratios(rows)
+    print_xla_ratios(rows)
     print_flop_notes(rows)
     print(
         "\nFixed cost of a run_steps call (Python dispatch, loop set-up, reading the stats back):"
@@ -285,7 +309,7 @@ def print_summary(config_name, rows, failed):
         f"\n===== Summary, config {config_name} (every resolution timed in its own process) ====="
     )
     print(
-        f"{'res':>7} {'prec':9} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} "
+        f"{'res':>7} {'prec':11} {'batch':>5} {'compile_s':>9} {'step_s':>8} {'cpu%':>4} "
         f"{'img/s':>8} "
         f"{'GFLOP/step':>10} {'%conv_cpu':>9} {'peak_GB':>7}"
     )
@@ -296,7 +320,7 @@ def print_summary(config_name, rows, failed):
             r["compile_s"], r["trace_s"]
         )  # with one timed call, noise can make it < tracing
         print(
-            f"{name:>7} {r['prec']:9} {r['batch']:5d} {compile_s:9.1f} {r['best_s']:8.2f} "
+            f"{name:>7} {r['prec']:11} {r['batch']:5d} {compile_s:9.1f} {r['best_s']:8.2f} "
             f"{100 * r['cpu_share']:4.0f} {r['img_s']:8.2f} {r['flops'] / 1e9:10.1f} "
             f"{100 * r['flops'] / r['best_cpu_s'] / r['conv_per_cpu_s']:9.1f} {rss:7.2f}"
         )

@@ -126,13 +126,16 @@ def input_seconds(iterator, batches):
 
 
 class StageRun:
-    """One stage's StageTrainer in one precision, on in-memory data, traced and compiled."""
+    """One stage's StageTrainer in one precision (with or without XLA), on in-memory data,
+    traced and compiled. `prec` names the variant ("float32", "float32+xla"), `dtype` its
+    precision alone (the peak kernels')."""
 
     def __init__(self, config, strategy, stage, steps):
         keras.utils.set_random_seed(stage.index)
         images_seen = tf.Variable(int(stage.start_kimg * 1000), dtype=tf.int64)
         rng = tf.random.Generator.from_seed(stage.index)
-        self.stage, self.steps, self.prec = stage, steps, config.mixed_precision
+        self.stage, self.steps, self.dtype = stage, steps, config.mixed_precision
+        self.prec = variant_name(config.mixed_precision, config.jit_compile)
         self.trainer = StageTrainer(config, strategy, stage, images_seen, rng)
         batch, res = self.trainer.global_batch, stage.resolution
         images = np.random.default_rng(stage.index).uniform(
@@ -180,6 +183,7 @@ class StageRun:
             "res": self.stage.resolution,
             "fade": self.stage.fade_in,
             "prec": self.prec,
+            "dtype": self.dtype,
             "batch": batch,
             "steps": steps,
             "trace_s": self.trace_s,
@@ -203,27 +207,34 @@ class StageRun:
         }
 
 
-def measure_stage(
-    config, strategy, stage, precisions, steps, calls, peaks, overhead_reps=0, profile=False
-):
-    """Times one stage in every precision, the precisions' calls interleaved.
+def variant_name(precision, jit_compile):
+    """A timed variant's name in the tables: the precision, "+xla" when the step is XLA-compiled."""
+    return precision + ("+xla" if jit_compile else "")
 
-    Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every precision and
+
+def measure_stage(
+    config, strategy, stage, variants, steps, calls, peaks, overhead_reps=0, profile=False
+):
+    """Times one stage in every variant (precision, jit_compile), the variants' calls interleaved.
+
+    Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every variant and
     the peak kernels see the same load, so their ratios hold even while the machine's speed drifts.
-    With `profile`, one more call per precision runs under the TF profiler (not timed).
+    With `profile`, one more call per variant runs under the TF profiler (not timed).
     """
     gc.collect()
     exact_rss = reset_peak_rss()
     runs = [
-        StageRun(dataclasses.replace(config, mixed_precision=p), strategy, stage, steps)
-        for p in precisions
+        StageRun(
+            dataclasses.replace(config, mixed_precision=p, jit_compile=j), strategy, stage, steps
+        )
+        for p, j in variants
     ]
     for _ in range(calls):
         for run in runs:
             wall, share = run.call(steps)
             run.times.append(wall)
             run.cpu_shares.append(share)
-            peaks.measure(run.prec)
+            peaks.measure(run.dtype)
     rss = peak_rss_bytes() if exact_rss else None
     for run in runs if profile else ():
         run.op_times = profile_op_times(lambda run=run: run.call(steps))
@@ -233,7 +244,7 @@ def measure_stage(
     return rows
 
 
-def measure_plan(config, strategy, plan, precisions, steps, calls, peaks, overhead_reps, profile):
+def measure_plan(config, strategy, plan, variants, steps, calls, peaks, overhead_reps, profile):
     """`measure_stage` for every stage of `plan` (the fixed cost of a call measured in the first
     only), a line per stage as it is timed; the rows sorted by precision, resolution, fade last."""
     rows = []
@@ -242,7 +253,7 @@ def measure_plan(config, strategy, plan, precisions, steps, calls, peaks, overhe
             config,
             strategy,
             stage,
-            precisions,
+            variants,
             steps,
             calls,
             peaks,
@@ -255,5 +266,6 @@ def measure_plan(config, strategy, plan, precisions, steps, calls, peaks, overhe
             + ", ".join(f"{r['prec']} {r['img_s']:.1f} img/s" for r in done),
             flush=True,
         )
-    rows.sort(key=lambda r: (precisions.index(r["prec"]), r["res"], not r["fade"]))
+    names = [variant_name(*v) for v in variants]
+    rows.sort(key=lambda r: (names.index(r["prec"]), r["res"], not r["fade"]))
     return rows

@@ -107,6 +107,13 @@ def make_parser() -> cli.ArgumentParser:
         help="Compute precisions to time; auto: what training picks on this machine.",
     )
     p.add_argument(
+        "--jit_compile",
+        default="config",
+        choices=("config", "on", "off", "both"),
+        help="XLA for the step: as the config says, on, off, or both (interleaved, with the "
+        "XLA / no XLA ratio per stage).",
+    )
+    p.add_argument(
         "--steps",
         type=cli.integer,
         default=0,
@@ -205,6 +212,13 @@ def resolve_precisions(names):
     return out
 
 
+def jit_settings(choice, config):
+    """The jit_compile values to time for --jit_compile=`choice`."""
+    return {"config": [config.jit_compile], "on": [True], "off": [False], "both": [False, True]}[
+        choice
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -241,11 +255,12 @@ def main(argv: list[str] | None = None) -> int:
 def run_here(flags, config, strategy, plan, precisions, steps):
     """Times every stage of `plan` in this process, then prints the report and the estimate."""
     peaks = Peaks(precisions, flags.peak_size, flags.peak_conv_batch)
+    variants = [(p, j) for p in precisions for j in jit_settings(flags.jit_compile, config)]
     rows = measure_plan(
         config,
         strategy,
         plan,
-        precisions,
+        variants,
         steps,
         flags.calls,
         peaks,
@@ -254,7 +269,7 @@ def run_here(flags, config, strategy, plan, precisions, steps):
     )
     print_report(rows, peaks)
     for r in rows:
-        r["conv_per_cpu_s"] = peaks.best_per_cpu_second(r["prec"], "conv")
+        r["conv_per_cpu_s"] = peaks.best_per_cpu_second(r["dtype"], "conv")
     if flags.rows_json:
         write_summary_rows(flags.rows_json, rows)
     print(f"\nEstimated train-step time of the {flags.config} schedule at these speeds:")
@@ -265,6 +280,7 @@ SUMMARY_KEYS = (
     "res",
     "fade",
     "prec",
+    "dtype",
     "batch",
     "steps",
     "trace_s",
@@ -300,6 +316,7 @@ def run_isolated(flags, config, plan, steps):
                 f"--config={flags.config}",
                 f"--resolutions={res}",
                 f"--mixed_precision={','.join(flags.mixed_precision)}",
+                f"--jit_compile={flags.jit_compile}",
                 f"--steps={steps}",
                 f"--calls={flags.calls}",
                 f"--peak_size={flags.peak_size}",

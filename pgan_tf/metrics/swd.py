@@ -173,9 +173,7 @@ def _normalized_level_distance(desc, stats, dirs, pool, buffers):
         inv = np.repeat(1.0 / st.std(), per_row)[:, None]
         scaled.append((dirs * inv).astype(np.float32))
         shifts.append(np.repeat(st.mean, per_row) @ (dirs * inv))
-    return _sliced_w1(
-        desc[0], desc[1], scaled[0], scaled[1], shifts[0], shifts[1], pool, buffers
-    )
+    return _sliced_w1(desc[0], desc[1], scaled[0], scaled[1], shifts[0], shifts[1], pool, buffers)
 
 
 def _as_batches(images, batch_size):

@@ -211,6 +211,12 @@ class TrainConfig:
         "8.0), float16 on an older GPU if a start-up probe finds it faster, else "
         "float32.",
     )
+    jit_compile: bool = setting(
+        False,
+        help="Compile each stage's D+G step with XLA (tf.function jit_compile): it fuses the "
+        "many small element-wise ops around the convolutions. Faster for small networks on a CPU "
+        "(BUILD_NOTES: measured); stage switches take longer to compile.",
+    )
     precision_note: str = ""  # why this precision (pgan_tf.training.precision.Choice.reason)
     distribute: str = setting(
         "auto",

@@ -130,6 +130,13 @@ class StageTrainer:
             v for m in (self.G, self.D, self.generator_ema) for v in fade_variables(m)
         ]
         self.run_steps = tf.function(self._run_steps)
+        # XLA takes the per-replica step only: reading the iterator and drawing from the shared
+        # generator stay outside, in the loop of run_steps.
+        self._replica_fn = (
+            tf.function(self._replica_step, jit_compile=True)
+            if config.jit_compile
+            else self._replica_step
+        )
 
     # ---- the compiled step -------------------------------------------------------------------
     def alpha(self) -> tf.Tensor:
@@ -160,7 +167,7 @@ class StageTrainer:
         )
         if self.num_workers > 1:
             draws = tuple(x[self.worker * n : (self.worker + 1) * n] for x in draws)
-        per_replica = self.strategy.run(self._replica_step, args=(reals, labels, alpha) + draws)
+        per_replica = self.strategy.run(self._replica_fn, args=(reals, labels, alpha) + draws)
         stats = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         beta = cfg.g_ema_decay
         with tf.name_scope("generator_ema"):
