@@ -71,8 +71,10 @@ def _binned_range(a, b, shift_a, shift_b):
 @njit(nogil=True, inline="always")
 def _bin_of(pos, top):
     """Bin of a position (in bin widths from lo): 0 below lo, j in 1..num_bins for [j−1, j),
-    num_bins + 1 (= top) from num_bins on. Sorting by position therefore groups by bin."""
-    return int(min(max(pos + 1.0, 0.0), top))
+    num_bins + 1 (= top) from num_bins on. Sorting by position therefore groups by bin. An int32,
+    not an int: AVX2 converts four float64 to int32 in one instruction but has none to int64, so
+    the passes' loops vectorize (the whole distance 6–11% faster on an AVX2-only Zen 3, A/B)."""
+    return np.int32(min(max(pos + 1.0, 0.0), top))
 
 
 @njit(nogil=True, fastmath=_REORDER_SUMS, cache=True)
@@ -95,30 +97,30 @@ def _count(x, offset, scale, num_bins, counts):
 def _split(x, offset, scale, num_bins, weight, slot, keys, low_bit):
     """Pass 2: Σ weight·(j − pos) over the values, weight ±1 in one-signed bins (D ≥ 0 / ≤ 0)
     and 0 in the others, whose values go to the bin's run of keys (slot = next free index)
-    as positions tagged with the sample in the lowest mantissa bit. Blocks of 64 values are
-    summed vectorized (a fixed trip count) into a bit mask of their kept values, which are
-    then stored one by one. (A float32 weight table is faster here than signs in `slot`.)"""
+    as positions tagged with the sample in the lowest mantissa bit. A block of 64 values at a
+    time in two loops that vectorize: their bins and j − pos first, then the weights gathered
+    and summed into a bit mask of the kept values, which are stored one by one (one loop doing
+    both took 1.85× the time on an AVX2-only Zen 3, measured A/B). (A float32 weight table is
+    faster here than signs in `slot`.)"""
     top = num_bins + 1.0
     bits = keys.view(np.int64)
+    bins = np.empty(_BLOCK, np.int32)
+    fractions = np.empty(_BLOCK, np.float64)
     area = 0.0
     for start in range(0, x.size, _BLOCK):
+        n = min(_BLOCK, x.size - start)
+        for i in range(n):
+            pos = (np.float64(x[start + i]) - offset) * scale
+            j = _bin_of(pos, top)
+            bins[i] = j
+            fractions[i] = j - pos
         mask = np.uint64(0)
-        if start + _BLOCK <= x.size:
-            block = 0.0
-            for i in range(start, start + _BLOCK):
-                pos = (np.float64(x[i]) - offset) * scale
-                j = _bin_of(pos, top)
-                w = np.float64(weight[j])
-                block += w * (j - pos)
-                mask |= np.uint64(w == 0.0) << np.uint64(i - start)
-            area += block
-        else:  # the last, partial block
-            for i in range(start, x.size):
-                pos = (np.float64(x[i]) - offset) * scale
-                j = _bin_of(pos, top)
-                w = np.float64(weight[j])
-                area += w * (j - pos)
-                mask |= np.uint64(w == 0.0) << np.uint64(i - start)
+        block = 0.0
+        for i in range(n):
+            w = np.float64(weight[bins[i]])
+            block += w * fractions[i]
+            mask |= np.uint64(w == 0.0) << np.uint64(i)
+        area += block
         while mask:
             i = start + trailing_zeros(mask)
             mask &= mask - np.uint64(1)
@@ -251,8 +253,8 @@ def _check(a, b, name):
 def _num_bins(size, num_bins):
     if num_bins is None:
         return default_num_bins(size)
-    if int(num_bins) < 1:
-        raise ValueError(f"num_bins must be at least 1, got {num_bins}")
+    if not 1 <= int(num_bins) < 1 << 30:
+        raise ValueError(f"num_bins must be in [1, 2^30), got {num_bins}")
     return int(num_bins)
 
 

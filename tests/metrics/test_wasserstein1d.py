@@ -109,7 +109,8 @@ def test_bad_input():
         wasserstein1(np.zeros(0, np.float32), np.zeros(0, np.float32))
     with pytest.raises(ValueError, match="not finite"):
         wasserstein1(np.array([0.0, np.nan], np.float32), np.zeros(2, np.float32))
-    with pytest.raises(ValueError, match="at least 1"):
-        wasserstein1(np.zeros(3, np.float32), np.zeros(3, np.float32), num_bins=0)
+    for bins in (0, 1 << 30):  # the passes hold bins as int32
+        with pytest.raises(ValueError, match=r"num_bins must be in \[1, 2\^30\)"):
+            wasserstein1(np.zeros(3, np.float32), np.zeros(3, np.float32), num_bins=bins)
     with pytest.raises(ValueError, match=r"\[K, M\]"):
         wasserstein1_rows(np.zeros(3, np.float32), np.zeros(3, np.float32))
