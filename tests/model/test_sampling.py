@@ -1,5 +1,6 @@
 """Memory-sized sampling batches: no generator call may hold a tensor past the budget."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -33,6 +34,9 @@ def test_small_generators_use_the_cap_and_output_estimate():
 
 
 def test_sampler_in_batches_equals_one_call():
+    """Batches of 3 give the images of one call of 7, up to the float rounding of convolution
+    kernels that depend on the batch size: a value on a rounding edge of uint8 may move by 1."""
+    keras.utils.set_random_seed(0)
     g = networks.build_generator(
         networks.NetworkConfig(fmap_base=64, fmap_max=16, latent_size=8), 8
     )
@@ -40,7 +44,10 @@ def test_sampler_in_batches_equals_one_call():
     whole = sampling.to_uint8(g(z, training=False))
     sampler = sampling.Sampler.from_model(g, cap=3)
     assert (sampler.batch_size, sampler.latent_size, sampler.label_size) == (3, 8, 0)
-    np.testing.assert_array_equal(sampler(z), whole)
+    batched = sampler(z)
+    assert batched.shape == whole.shape and batched.dtype == whole.dtype
+    moved = np.abs(batched.astype(int) - whole.astype(int))
+    assert moved.max() <= 1 and np.mean(moved > 0) < 0.01
     with pytest.raises(ValueError, match="no latents"):
         sampler(z[:0])
 
