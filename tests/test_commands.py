@@ -44,6 +44,13 @@ def test_an_unknown_flag_is_one_line_and_exit_2(name, capsys):
     assert e.value.code == 2 and len(err) == 1 and err[0].startswith("error: "), err
 
 
+def _default_sigint():
+    """In the child before exec: Ctrl-C as in a terminal. A suite started in the background
+    (`cmd &` in a script) ignores SIGINT, every child inherits that, and Python then leaves it
+    ignored: the server would never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _serve(*args):
     return subprocess.Popen(
         [sys.executable, "-m", "pgan_tf.serving_rest", *args],
@@ -51,6 +58,7 @@ def _serve(*args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
