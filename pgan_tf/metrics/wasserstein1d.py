@@ -5,7 +5,10 @@ D = N_a − N_b, N the number of values ≤ t. The values are cut into uniform b
 (pass 1). In a bin where D keeps one sign, ∫ |D| = ±(D at the bin's left edge + Σ_a (edge − x)
 − Σ_b (edge − x)), summed value by value (pass 2, vectorized over blocks of 64 values); only
 the values of bins where D may change sign, and of the two open-ended bins that take the far
-tails, are kept and integrated in order (a few per cent of them). The sliced Wasserstein
+tails, are kept. When the two samples come from close distributions (SWD's usual case) D stays
+near 0 and that is 2–15% of the values, in crowded bins: a kept bin of more than 16 values gets
+the same two passes again on its own values, in cache, with about one value per sub-bin, and
+only the values of sub-bins where D may change sign are sorted. The sliced Wasserstein
 distance of the paper sorts both samples per direction (the original: np.sort, O(M log M));
 this gives the same number up to float64 rounding in two linear passes, compiled with numba
 (~2.5–5 ns per value, against ~40 for np.sort of the original's layout on this machine).
@@ -28,7 +31,8 @@ VALUES_PER_BIN = 16
 # in the two open-ended bins (exact whatever the range: it only sets how much work is left).
 TAIL_SIGMAS = 8.0
 _SAMPLE = 2048  # values per sample that estimate the range
-_SORT_BUCKET_ABOVE = 48  # kept values of one bin: insertion sort up to this many, else np.sort
+_SORT_BUCKET_ABOVE = 48  # values sorted at once: insertion sort up to this many, else np.sort
+_SUBDIVIDE_ABOVE = 16  # a kept bin of more values is integrated by sub-bins, not sorted whole
 _BLOCK = 64  # values per vectorized block of pass 2 (one bit each in a uint64 mask)
 _CLEAR_LOW_BIT = np.int64(-2)
 # Pass 2 sums in any order (vectorized); no contraction into FMAs, so that both passes compute
@@ -145,16 +149,110 @@ def _insertion_sort(keys, start, stop):
         keys[j + 1] = v
 
 
+@njit(nogil=True, inline="always")
+def _position(bits, k, scratch, scratch_bits):
+    """The position of key k with its sample bit cleared."""
+    scratch_bits[0] = bits[k] & _CLEAR_LOW_BIT
+    return scratch[0]
+
+
+@njit(nogil=True, inline="always")
+def _sub_bin(offset, subs):
+    """Sub-bin of a position `offset` bin widths into its bin (clamped: rounding may put a value
+    a hair outside its bin)."""
+    return min(max(np.int64(offset * subs), 0), subs - 1)
+
+
+@njit(nogil=True, cache=True)
+def _sorted_run_area(keys, start, stop, prev, d, right, scratch):
+    """Sorts keys[start:stop] and integrates |D| from `prev` (NaN: the first value) through
+    them to `right` (NaN: the last value), D starting at d and stepping +1 / −1 at each value of
+    a / b."""
+    if stop - start > _SORT_BUCKET_ABOVE:
+        keys[start:stop] = np.sort(keys[start:stop])
+    else:
+        _insertion_sort(keys, start, stop)
+    bits = keys.view(np.int64)
+    scratch_bits = scratch.view(np.int64)
+    if prev != prev:
+        prev = _position(bits, start, scratch, scratch_bits)
+    area = 0.0
+    for k in range(start, stop):
+        pos = _position(bits, k, scratch, scratch_bits)
+        area += abs(d) * max(pos - prev, 0.0)
+        d += 1 - 2 * (bits[k] & 1)
+        prev = pos
+    if right == right:
+        area += abs(d) * max(right - prev, 0.0)
+    return area
+
+
+@njit(nogil=True, cache=True)
+def _subdivided_bin_area(keys, start, stop, edge, d, counts, grouped, scratch):
+    """∫ |D| over the regular bin [edge, edge + 1) whose values are the unsorted keys[start:stop]
+    and at whose left edge D = d: the bin's own two passes, in cache. Its values are counted into
+    S sub-bins (S the power of two ≥ their number: about one value each) and grouped by sub-bin
+    into `grouped`; a sub-bin where D keeps one sign adds ±(d·w + Σ_a (e − x) − Σ_b (e − x)) (w its
+    width, e its right edge), and only the values of the few others are sorted."""
+    n = stop - start
+    subs = 1
+    while subs < n:
+        subs *= 2
+    width = 1.0 / subs
+    bits = keys.view(np.int64)
+    scratch_bits = scratch.view(np.int64)
+    counts[: 2 * subs + 1] = 0
+    for k in range(start, stop):
+        sub = _sub_bin(_position(bits, k, scratch, scratch_bits) - edge, subs)
+        counts[2 * sub + 1 + (bits[k] & 1)] += 1
+    for i in range(2 * subs):  # counts[2s], counts[2s + 1]: where sub-bin s's a / b values go
+        counts[i + 1] += counts[i]
+    for k in range(start, stop):
+        sub = _sub_bin(_position(bits, k, scratch, scratch_bits) - edge, subs)
+        slot = 2 * sub + (bits[k] & 1)
+        grouped[counts[slot]] = keys[k]
+        counts[slot] += 1
+    # counts[2s] is now the end of sub-bin s's a values, counts[2s + 1] the end of its b values
+    grouped_bits = grouped.view(np.int64)
+    area = 0.0
+    begin = 0
+    for sub in range(subs):
+        mid, end = counts[2 * sub], counts[2 * sub + 1]
+        ca, cb = mid - begin, end - mid
+        right = edge + (sub + 1) * width
+        if d - cb >= 0 or d + ca <= 0:
+            part = d * width
+            for k in range(begin, mid):
+                part += right - _position(grouped_bits, k, scratch, scratch_bits)
+            for k in range(mid, end):
+                part -= right - _position(grouped_bits, k, scratch, scratch_bits)
+            area += part if d - cb >= 0 else -part
+        elif end > begin:
+            area += _sorted_run_area(grouped, begin, end, right - width, d, right, scratch)
+        d += ca - cb
+        begin = end
+    return area
+
+
 @njit(nogil=True, cache=True)
 def _kept_bins_area(keys, slot, count_a, count_b, num_bins):
-    """∫ |D| over the bins whose values were kept: sorts each bin's run of keys and integrates
-    D, which starts at its value at the bin's left edge and steps +1 / −1 at each value of
-    a / b. Widths come from the positions with the sample bit cleared, so equal values of the
-    two samples add exactly nothing. −1 if a run was not filled exactly (the passes disagreed
-    on a bin)."""
-    bits = keys.view(np.int64)
+    """∫ |D| over the bins whose values were kept, D starting at its value at each bin's left
+    edge and stepping +1 / −1 at each value of a / b. A regular bin of more than
+    _SUBDIVIDE_ABOVE values is split into sub-bins (_subdivided_bin_area); the others, and the
+    two open-ended bins, are sorted and integrated in order. Widths come from the positions with
+    the sample bit cleared, so equal values of the two samples add exactly nothing. −1 if a run
+    was not filled exactly (the passes disagreed on a bin)."""
+    largest = 0
+    for j in range(num_bins + 2):
+        if slot[j] >= 0:
+            largest = max(largest, count_a[j] + count_b[j])
+    subs = 1
+    while subs < largest:
+        subs *= 2
+    counts = np.empty(2 * subs + 1, np.int64)
+    grouped = np.empty(largest, np.float64)
     scratch = np.empty(1, np.float64)
-    scratch_bits = scratch.view(np.int64)
+    nan = np.nan
     area = 0.0
     start = 0
     left = 0  # D at the bin's left edge
@@ -166,22 +264,15 @@ def _kept_bins_area(keys, slot, count_a, count_b, num_bins):
         stop = start + size
         if slot[j] != stop:
             return -1.0
-        if size > _SORT_BUCKET_ABOVE:
-            keys[start:stop] = np.sort(keys[start:stop])
+        if j == 0:  # no left edge, but D is 0 below its first value
+            area += _sorted_run_area(keys, start, stop, nan, left, 0.0, scratch)
+        elif j > num_bins:  # open-ended: D is 0 after its last value
+            area += _sorted_run_area(keys, start, stop, j - 1.0, left, nan, scratch)
+        elif size > _SUBDIVIDE_ABOVE:
+            area += _subdivided_bin_area(keys, start, stop, j - 1.0, left, counts, grouped, scratch)
         else:
-            _insertion_sort(keys, start, stop)
-        d = left
-        # bin 0 has no left edge, but D is 0 below its first value
-        prev = np.float64(j - 1) if j > 0 else keys[start]
-        for k in range(start, stop):
-            scratch_bits[0] = bits[k] & _CLEAR_LOW_BIT
-            pos = scratch[0]
-            area += abs(d) * max(pos - prev, 0.0)
-            d += 1 - 2 * (bits[k] & 1)
-            prev = pos
-        if j <= num_bins:  # the open-ended last bin: D is 0 after its last value
-            area += abs(d) * max(j - prev, 0.0)
-        left = d
+            area += _sorted_run_area(keys, start, stop, j - 1.0, left, j * 1.0, scratch)
+        left += count_a[j] - count_b[j]
         start = stop
     return area
 

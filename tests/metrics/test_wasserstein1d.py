@@ -43,10 +43,13 @@ def _samples(kind, m, rng):
         a[::50] = rng.normal(size=a[::50].size) * 10
         b[::50] = rng.normal(size=b[::50].size) * 10
         return a, b
+    if kind == "interleaved":  # D steps 0, 1, 0, 1, ...: each value its own sub-bin, one-signed
+        a = 2.0 * rng.permutation(m)
+        return a, a + 1.0
     raise ValueError(kind)
 
 
-KINDS = ["same", "shifted", "heavy", "ties", "shared", "outliers", "peaked"]
+KINDS = ["same", "shifted", "heavy", "ties", "shared", "outliers", "peaked", "interleaved"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -57,6 +60,14 @@ def test_equals_sorting(kind, m):
     want = _sorted(a, b)
     for bins in (None, 1, 5, 4 * m):
         assert wasserstein1(a, b, num_bins=bins) == pytest.approx(want, rel=2e-7, abs=1e-12)
+
+
+def test_a_crowded_bin_is_integrated_by_sub_bins_exactly():
+    """One bin holding every value (num_bins=1) goes through the sub-bins: interleaved samples
+    give 1 (to rounding), and a sample against a reversed copy of itself exactly 0."""
+    a = (2.0 * np.random.default_rng(0).permutation(4099)).astype(np.float32)
+    assert wasserstein1(a, a + np.float32(1.0), num_bins=1) == pytest.approx(1.0, rel=1e-12)
+    assert wasserstein1(a, a[::-1].copy(), num_bins=1) == 0.0
 
 
 def test_rows_equal_sorting_each_row_with_its_shifts():
