@@ -6,15 +6,16 @@ images of the stage's ticks after the first over the wall time between their end
 (`ticks.jsonl`'s `wall_time`), so every per-tick cost is in it and the one-off stage switch (the
 first tick, reported apart by the run's log) is not. The step is the same stage's `StageTrainer`
 timed as `benchmarks/train_step.py` does (benchmarks/step_timing.py's StageRun: in-memory data,
-median of --calls calls), after the loop, in this process. The ratio loop / step is the loop's own
-efficiency (goal: >= 0.9).
+median of --calls calls), in this process, just before the loop and again just after it; the
+ratio loop / step, with the mean of the two as the step, is the loop's own efficiency (goal:
+>= 0.9). The two step columns show how far the machine's speed moved meanwhile.
 
     python benchmarks/train_loop.py [--flagfile=quickstart.flags] [--phase_kimg=10]
         [--total_kimg=80] [--calls=6] [--work_dir=DIR]
 
 --phase_kimg shortens the stabilize and fade phases (both) to keep the run short; with the
 quickstart's 5-kimg ticks, 10 gives every stage two ticks, of which the second is measured.
-Run it on an idle machine: the loop and the step run one after the other, not interleaved.
+Run it on an idle machine: the loop and the steps run one after the other, not interleaved.
 """
 
 import pgan_tf  # noqa: F401  (quiet TF logs before TensorFlow loads)
@@ -119,12 +120,16 @@ def cpu_description():
     return f"{model}, {os.cpu_count()} cores, {' '.join(isa) or 'no AVX2'}{limit}"
 
 
+def step_rate(run, calls):
+    """Images/s of `calls` calls of a StageRun's compiled step (the median call)."""
+    times = [run.call(run.steps)[0] for _ in range(calls)]
+    return run.trainer.global_batch * run.steps / statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     flags = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = flags.work_dir or tmp
-        ticks = run_loop(flags, work)
-        rates = loop_rates(ticks)
         config = config_lib.config_from_flags(
             config_lib.parse_flags(
                 [
@@ -135,25 +140,33 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
         )
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    print(f"CPU: {cpu_description()}")
+        # The steps are timed just before and just after the loop, and the loop is compared with
+        # their mean: the VM's speed drifts within minutes, and bracketing cancels a steady drift.
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+        stages = [s for s in schedule.stages(config.schedule) if s.start_kimg < flags.total_kimg]
+        runs = [StageRun(config, strategy, s, config.steps_per_call) for s in stages]
+        before = [step_rate(run, flags.calls) for run in runs]
+        rates = loop_rates(run_loop(flags, work))
+        after = [step_rate(run, flags.calls) for run in runs]
+    print(f"CPU: {cpu_description()}", flush=True)
     print(
-        f"{'stage':>12} {'loop img/s':>11} {'step img/s':>11} {'loop/step':>10} {'maintenance':>12}"
+        f"{'stage':>12} {'loop img/s':>11} {'step before':>12} {'step after':>11} "
+        f"{'loop/step':>10} {'maintenance':>12}"
     )
     ratios = []
-    for stage in schedule.stages(config.schedule):
+    for stage, pre, post in zip(stages, before, after):
         key = (stage.resolution, stage.fade_in)
         if key not in rates:
             continue
-        run = StageRun(config, strategy, stage, config.steps_per_call)
-        times = [run.call(run.steps)[0] for _ in range(flags.calls)]
-        step = run.trainer.global_batch * run.steps / statistics.median(times)
         loop, maint = rates[key]
-        ratios.append(loop / step)
+        ratio = loop / ((pre + post) / 2)
+        ratios.append(ratio)
         print(
-            f"{stage.name:>12} {loop:11.0f} {step:11.0f} {loop / step:10.2f} {100 * maint:11.1f}%"
+            f"{stage.name:>12} {loop:11.0f} {pre:12.0f} {post:11.0f} {ratio:10.2f} "
+            f"{100 * maint:11.1f}%",
+            flush=True,
         )
-    print(f"lowest loop/step: {min(ratios):.2f}")
+    print(f"lowest loop/step: {min(ratios):.2f} (step: the mean of before and after)", flush=True)
     return cli.OK
 
 
