@@ -214,9 +214,9 @@ class TrainConfig:
     jit_compile: bool = setting(
         False,
         help="Compile each stage's D+G step with XLA (tf.function jit_compile): it fuses the "
-        "many small element-wise ops around the convolutions. The step alone runs 1.3-1.6x "
-        "faster at the quickstart's widths on an AVX2 CPU, but the training loop has not shown "
-        "that gain yet (BUILD_NOTES); stage switches take longer to compile.",
+        "many small element-wise ops around the convolutions. At the quickstart's widths on an "
+        "AVX2 CPU the step runs 1.2-1.6x faster and the whole run 1.11x (stage switches take "
+        "~3x longer to compile), with slightly different numbers (BUILD_NOTES).",
     )
     precision_note: str = ""  # why this precision (pgan_tf.training.precision.Choice.reason)
     distribute: str = setting(
