@@ -157,6 +157,15 @@ def _position(bits, k, scratch, scratch_bits):
 
 
 @njit(nogil=True, inline="always")
+def _power_of_two_at_least(n):
+    """The number of sub-bins of a bin of n values: the smallest power of two ≥ n."""
+    subs = 1
+    while subs < n:
+        subs *= 2
+    return subs
+
+
+@njit(nogil=True, inline="always")
 def _sub_bin(offset, subs):
     """Sub-bin of a position `offset` bin widths into its bin (clamped: rounding may put a value
     a hair outside its bin)."""
@@ -194,10 +203,7 @@ def _subdivided_bin_area(keys, start, stop, edge, d, counts, grouped, scratch):
     S sub-bins (S the power of two ≥ their number: about one value each) and grouped by sub-bin
     into `grouped`; a sub-bin where D keeps one sign adds ±(d·w + Σ_a (e − x) − Σ_b (e − x)) (w its
     width, e its right edge), and only the values of the few others are sorted."""
-    n = stop - start
-    subs = 1
-    while subs < n:
-        subs *= 2
+    subs = _power_of_two_at_least(stop - start)
     width = 1.0 / subs
     bits = keys.view(np.int64)
     scratch_bits = scratch.view(np.int64)
@@ -246,10 +252,7 @@ def _kept_bins_area(keys, slot, count_a, count_b, num_bins):
     for j in range(num_bins + 2):
         if slot[j] >= 0:
             largest = max(largest, count_a[j] + count_b[j])
-    subs = 1
-    while subs < largest:
-        subs *= 2
-    counts = np.empty(2 * subs + 1, np.int64)
+    counts = np.empty(2 * _power_of_two_at_least(largest) + 1, np.int64)
     grouped = np.empty(largest, np.float64)
     scratch = np.empty(1, np.float64)
     nan = np.nan
