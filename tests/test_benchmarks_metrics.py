@@ -4,6 +4,7 @@ import importlib.util
 import os
 
 import numpy as np
+import pytest
 
 import pgan_tf  # noqa: F401  (makes the TensorFlow import quiet)
 from pgan_tf.metrics.ms_ssim import ms_ssim_pairs
@@ -24,6 +25,7 @@ def test_numpy_ms_ssim_reference_equals_ours():
     np.testing.assert_allclose(bm._np_ms_ssim(a, b), ms_ssim_pairs(a, b).numpy(), atol=1e-6)
 
 
+@pytest.mark.slow  # ~25 s: numba compiles its kernels afresh in the subprocess
 def test_emulate_avx2_holds_the_libraries_to_avx2(capfd):
     """The subprocess starts with AVX2_ENV set (before any import): NumPy dispatches to no
     AVX-512 target, numba compiles for Haswell without zmm registers, OpenBLAS uses its

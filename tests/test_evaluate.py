@@ -154,22 +154,26 @@ def test_evaluate_command_writes_rows_events_and_table(tiny_run):
     assert "reals vs reals 16²: fakes 24/24" in proc.stderr
 
 
-def test_evaluate_errors_are_one_line(tiny_run):
-    """Usage and configuration errors (a bad flag, a missing path) exit 2 with one line."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pgan_tf.evaluate",
-        f"--run_dir={tiny_run}",
-        "--metrics=fid",
-        "--snapshots=latest",
-    ]
+def test_evaluate_errors_are_one_line(tiny_run, capsys):
+    """Usage and configuration errors (a bad flag, a missing path) exit 2 with one line. The first
+    runs the real command (nothing else on stderr); the others call its `main` in this process."""
+    from pgan_tf import evaluate
+
+    args = [f"--run_dir={tiny_run}", "--metrics=fid", "--snapshots=latest"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pgan_tf.evaluate", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(
+        "error: FID and IS need Inception-v3 weights, which are never downloaded: "
+        "pass --inception_path="
+    ), proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
     cases = [
-        (
-            [],
-            "error: FID and IS need Inception-v3 weights, which are never downloaded: "
-            "pass --inception_path=",
-        ),
         (["--metrics=swd,foo"], "error: unknown metric(s) ['foo']"),
         (
             ["--inception=/missing/inception.h5"],
@@ -182,9 +186,13 @@ def test_evaluate_errors_are_one_line(tiny_run):
         (["--num_imagez=3"], "error: unrecognized arguments: --num_imagez=3"),
     ]
     for extra, message in cases:
-        proc = subprocess.run(cmd + extra, cwd=REPO, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 2, proc.stderr
-        assert proc.stderr.strip().splitlines()[-1].startswith(message), proc.stderr
+        try:
+            code = evaluate.main(args + extra)
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.strip().splitlines()[-1].startswith(message), err
 
 
 def test_progress_is_plain_lines_in_a_log_and_one_line_on_a_terminal():

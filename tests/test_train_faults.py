@@ -15,7 +15,8 @@ import time
 import pytest
 import tensorflow as tf
 from fault_helpers import fill, flip_bytes, small_filesystem, truncate
-from test_train import REPO, TINY, _free_port
+from test_train import REPO, TINY
+from test_train_command import _free_port
 
 from pgan_tf.core import atomic, faults
 from pgan_tf.training import checkpoint as ckpt
