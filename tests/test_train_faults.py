@@ -162,6 +162,7 @@ runpy.run_module("pgan_tf.train", run_name="__main__")
 """
 
 
+@pytest.mark.slow  # ~30 s; the full disk while writing data is in test_dataset_verify.py
 def test_injected_full_disk_at_the_third_checkpoint(base_run, tmp_path):
     tmp, _ = base_run
     os.symlink(os.path.join(tmp, "data"), tmp_path / "data")

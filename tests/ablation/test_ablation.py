@@ -275,6 +275,7 @@ TINY = (
 )
 
 
+@pytest.mark.slow  # ~45 s: two real training runs, evaluated and resumed
 def test_tiny_sweep_reports_and_resumes_without_redoing_finished_runs(tmp_path):
     from pgan_tf.data.dataset_tool import create_synthetic
 

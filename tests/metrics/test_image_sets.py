@@ -74,7 +74,9 @@ def test_sets_equal_direct_metric_calls(tmp_path):
     assert values["SWDx1e3_avg"] == pytest.approx(direct["SWDx1e3_avg"], rel=1e-6)
 
 
-def test_evaluate_command_json_is_one_object_on_stdout(tmp_path):
+def test_evaluate_command_json_is_one_object_on_stdout(tmp_path, capsys):
+    from pgan_tf import evaluate
+
     a, b = reference_images()
     fa, fb = _write_folder(tmp_path / "a", a[:12]), _write_folder(tmp_path / "b", b[:12])
     graph = write_graph(str(tmp_path))
@@ -92,14 +94,10 @@ def test_evaluate_command_json_is_one_object_on_stdout(tmp_path):
     assert values["fid"] == pytest.approx(fid(b[:12], a[:12], inception), rel=1e-6)
     bad = tmp_path / "bad.pb"
     bad.write_bytes(b"\x0a\x03abc" * 3)
-    done = subprocess.run(
-        [*cmd, "--metrics=fid", f"--inception_path={bad}", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 1 and done.stdout == ""
-    error = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    code = evaluate.main([*cmd[3:], "--metrics=fid", f"--inception_path={bad}", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    error = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and str(bad) in error[0]
 
 
