@@ -142,6 +142,7 @@ def _weights(trainer):
     return [w.numpy() for m in (trainer.G, trainer.D) for w in m.trainable_weights]
 
 
+@pytest.mark.slow  # ~45 s of XLA compiles; --jit_compile is opt-in
 def test_xla_step_matches_plain_and_is_deterministic():
     """--jit_compile runs the same step: from the same weights and batch, the same losses (up to
     float rounding) and the same Adam update of nearly every weight (β1 = 0 makes the first update
