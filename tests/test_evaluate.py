@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import run_main
 
 from pgan_tf.evaluate import _progress_printer, format_table, select_snapshots
 from pgan_tf.model.networks import NetworkConfig, build_generator
@@ -186,11 +187,7 @@ def test_evaluate_errors_are_one_line(tiny_run, capsys):
         (["--num_imagez=3"], "error: unrecognized arguments: --num_imagez=3"),
     ]
     for extra, message in cases:
-        try:
-            code = evaluate.main(args + extra)
-        except SystemExit as e:  # argparse's usage errors
-            code = e.code
-        err = capsys.readouterr().err
+        code, _, err = run_main(evaluate.main, capsys, args + extra)
         assert code == 2, err
         assert err.strip().splitlines()[-1].startswith(message), err
 

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import cli_helpers
 import keras
 import numpy as np
 import pytest
@@ -29,12 +30,7 @@ cli = _load_cli()
 
 def run_main(capsys, *argv):
     """(exit code, stdout, stderr) of the CLI's main() run in this process."""
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli_helpers.run_main(cli.main, capsys, argv)
 
 
 def assert_one_line_error(err, pattern):

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_helpers import run_main
 from export_helpers import TINY_COND, keras_uint8, make_run_dir
 from PIL import Image
 
@@ -272,11 +273,8 @@ def test_bad_inputs_one_line_errors(sources, tmp_path, capsys):
         ),
     ]
     for argv, start in cases:
-        try:
-            code = generate.main(argv)
-        except SystemExit as e:
-            code = e.code
-        err = capsys.readouterr().err.strip().splitlines()
+        code, _, err = run_main(generate.main, capsys, argv)
+        err = err.strip().splitlines()
         assert code == 2 and len(err) == 1 and err[0].startswith(start), (argv, err)
     assert not os.path.exists(tmp_path / "o")
 

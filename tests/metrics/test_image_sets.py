@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_helpers import run_main
 from inception_graph_helpers import reference_images, write_graph
 from PIL import Image
 
@@ -80,7 +81,8 @@ def test_evaluate_command_json_is_one_object_on_stdout(tmp_path, capsys):
     a, b = reference_images()
     fa, fb = _write_folder(tmp_path / "a", a[:12]), _write_folder(tmp_path / "b", b[:12])
     graph = write_graph(str(tmp_path))
-    cmd = [sys.executable, "-m", "pgan_tf.evaluate", f"--images={fa}", f"--reference={fb}"]
+    sets = [f"--images={fa}", f"--reference={fb}"]
+    cmd = [sys.executable, "-m", "pgan_tf.evaluate", *sets]
     done = subprocess.run(
         [*cmd, "--metrics=fid,is", f"--inception_path={graph}", "--json"],
         capture_output=True,
@@ -94,8 +96,9 @@ def test_evaluate_command_json_is_one_object_on_stdout(tmp_path, capsys):
     assert values["fid"] == pytest.approx(fid(b[:12], a[:12], inception), rel=1e-6)
     bad = tmp_path / "bad.pb"
     bad.write_bytes(b"\x0a\x03abc" * 3)
-    code = evaluate.main([*cmd[3:], "--metrics=fid", f"--inception_path={bad}", "--json"])
-    out, err = capsys.readouterr()
+    code, out, err = run_main(
+        evaluate.main, capsys, [*sets, "--metrics=fid", f"--inception_path={bad}", "--json"]
+    )
     assert code == 1 and out == ""
     error = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and str(bad) in error[0]
