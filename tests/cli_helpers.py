@@ -1,4 +1,7 @@
-"""Running a command's `main(argv)` in the test process, as its console entry point would."""
+"""Running the project's commands in tests: a command's `main(argv)` in the test process, as its
+console entry point would, and a free loopback port for a server or worker command to bind."""
+
+import socket
 
 
 def run_main(main, capsys, argv):
@@ -9,3 +12,10 @@ def run_main(main, capsys, argv):
         code = e.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def free_port():
+    """A loopback TCP port that was free a moment ago (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from cli_helpers import free_port
 from test_train import REPO, TINY, final_state, train
 
 
@@ -96,14 +97,6 @@ def test_sigint_saves_a_checkpoint_and_resumes(tmp_path):
     assert f"Resumed from {path}" in resumed.stdout and "Done" in resumed.stdout
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_multi_worker_from_tf_config(tmp_path):
     """Two worker processes on loopback, selected by TF_CONFIG: both finish, the chief writes the
@@ -121,7 +114,7 @@ def test_multi_worker_from_tf_config(tmp_path):
         cwd=REPO,
         check=True,
     )
-    workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
     procs = []
     for index in range(2):
         env = dict(

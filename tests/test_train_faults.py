@@ -14,9 +14,9 @@ import time
 
 import pytest
 import tensorflow as tf
+from cli_helpers import free_port
 from fault_helpers import fill, flip_bytes, small_filesystem, truncate
 from test_train import REPO, TINY
-from test_train_command import _free_port
 
 from pgan_tf.core import atomic, faults
 from pgan_tf.training import checkpoint as ckpt
@@ -304,7 +304,7 @@ def test_kill_9_at_chosen_and_random_moments_then_resume(base_run, tmp_path):
 
 
 def start_workers(tmp, args, count=2, timeout="8"):
-    workers = [f"127.0.0.1:{_free_port()}" for _ in range(count)]
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(count)]
     procs = []
     for index in range(count):
         env = dict(
@@ -358,7 +358,7 @@ def test_a_killed_worker_stops_the_other_in_bounded_time_and_resume_continues(ba
         assert p.returncode == 0, o + e
     assert f"Resumed from {saved}" in outs[0][0] and "Done" in outs[0][0]
     # a worker that never comes: the other gives up after --worker_timeout, in one line
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         TF_CONFIG=json.dumps(

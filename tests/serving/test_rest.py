@@ -16,6 +16,7 @@ import urllib.request
 import numpy as np
 import pytest
 import tensorflow as tf
+from cli_helpers import free_port
 from export_helpers import TINY_COND, keras_uint8, tiny_generator
 from PIL import Image
 
@@ -216,12 +217,6 @@ def test_format_several_outputs():
         )
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(
     shutil.which("tensorflow_model_server") is None,
     reason="tensorflow_model_server is not on PATH (TF Serving is not on PyPI/Debian; "
@@ -229,7 +224,7 @@ def _free_port():
 )
 def test_real_tensorflow_model_server(served):
     """The real server answers the same requests exactly like the emulation."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             "tensorflow_model_server",
