@@ -116,6 +116,30 @@ def print_xla_ratios(rows):
         )
 
 
+def print_conv_gradient_ratios(rows):
+    """Forward-convolution gradients / TF's gradient kernels, images/s of every stage timed both
+    ways (--conv_gradients=both)."""
+    by = {(r["res"], r["fade"], r["prec"]): r for r in rows}
+    suffix = "+tf_grads"
+    pairs = [
+        (k, by.get(k[:2] + (k[2][: -len(suffix)],)), by[k]) for k in by if k[2].endswith(suffix)
+    ]
+    pairs = [(k, ours, tf_grads) for k, ours, tf_grads in pairs if ours]
+    if not pairs:
+        return
+    print(
+        "\nConvolution gradients as convolutions / TF's gradient kernels (same stage and "
+        "precision, same run, calls interleaved):"
+    )
+    for (res, fade, _), ours, tf_grads in sorted(pairs):
+        name = f"{res}{'-fade' if fade else ''}"
+        print(
+            f"  {name:>7} {ours['prec']}: {ours['img_s'] / tf_grads['img_s']:.2f}x images/s at "
+            f"the best calls, {ours['median_img_s'] / tf_grads['median_img_s']:.2f}x at the "
+            f"medians; compile {ours['compile_s']:.1f} s vs {tf_grads['compile_s']:.1f} s"
+        )
+
+
 def print_flop_notes(rows):
     print(
         "\nWhat GFLOP/step counts: the conv/matmul ops of one D+G step that run (the While body of "
@@ -134,7 +158,7 @@ def print_flop_notes(rows):
             f"{t.replace('Conv2DBackprop', 'Bp')} {v / 1e9:.2f}"
             for t, v in sorted(c.by_type.items())
         )
-        if r["prec"].endswith("+xla"):  # the body calls the compiled step as one function
+        if "+xla" in r["prec"]:  # the body calls the compiled step as one function
             check = "profiler: does not look inside the XLA-compiled step"
         else:
             check = (
@@ -294,6 +318,7 @@ def print_report(rows, peaks):
     print_op_table(rows)
     print_ratios(rows)
     print_xla_ratios(rows)
+    print_conv_gradient_ratios(rows)
     print_flop_notes(rows)
     print(
         "\nFixed cost of a run_steps call (Python dispatch, loop set-up, reading the stats back):"

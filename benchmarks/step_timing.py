@@ -135,7 +135,9 @@ class StageRun:
         images_seen = tf.Variable(int(stage.start_kimg * 1000), dtype=tf.int64)
         rng = tf.random.Generator.from_seed(stage.index)
         self.stage, self.steps, self.dtype = stage, steps, config.mixed_precision
-        self.prec = variant_name(config.mixed_precision, config.jit_compile)
+        self.prec = variant_name(
+            config.mixed_precision, config.jit_compile, config.network.conv_gradients
+        )
         self.trainer = StageTrainer(config, strategy, stage, images_seen, rng)
         batch, res = self.trainer.global_batch, stage.resolution
         images = np.random.default_rng(stage.index).uniform(
@@ -207,15 +209,17 @@ class StageRun:
         }
 
 
-def variant_name(precision, jit_compile):
-    """A timed variant's name in the tables: the precision, "+xla" when the step is XLA-compiled."""
-    return precision + ("+xla" if jit_compile else "")
+def variant_name(precision, jit_compile, conv_gradients=True):
+    """A timed variant's name in the tables: the precision, "+xla" when the step is XLA-compiled,
+    "+tf_grads" when the convolutions are differentiated by TF's gradient kernels."""
+    return precision + ("+xla" if jit_compile else "") + ("" if conv_gradients else "+tf_grads")
 
 
 def measure_stage(
     config, strategy, stage, variants, steps, calls, peaks, overhead_reps=0, profile=False
 ):
-    """Times one stage in every variant (precision, jit_compile), the variants' calls interleaved.
+    """Times one stage in every variant (precision, jit_compile, conv_gradients), the variants'
+    calls interleaved.
 
     Interleaving (fp32 call, peak kernels, bf16 call, peak kernels, ...) makes every variant and
     the peak kernels see the same load, so their ratios hold even while the machine's speed drifts.
@@ -225,9 +229,17 @@ def measure_stage(
     exact_rss = reset_peak_rss()
     runs = [
         StageRun(
-            dataclasses.replace(config, mixed_precision=p, jit_compile=j), strategy, stage, steps
+            dataclasses.replace(
+                config,
+                mixed_precision=p,
+                jit_compile=j,
+                network=dataclasses.replace(config.network, conv_gradients=g),
+            ),
+            strategy,
+            stage,
+            steps,
         )
-        for p, j in variants
+        for p, j, g in variants
     ]
     for _ in range(calls):
         for run in runs:

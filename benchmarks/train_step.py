@@ -24,6 +24,7 @@ ops (1 FLOP per element), which are reported but left out of the FLOP/s (they ar
 
     python benchmarks/train_step.py [--config=quickstart|paper-small|wide-128|wide-256|PATH.flags]
         [--resolutions=4,8,16,32] [--mixed_precision=float32,auto] [--steps=8] [--calls=4] [--fade]
+        [--jit_compile=config|on|off|both] [--conv_gradients=config|on|off|both]
         [--gpu_tflops=15.7]
 
 quickstart: the networks, minibatches and schedule of quickstart.flags (read with the training
@@ -106,13 +107,17 @@ def make_parser() -> cli.ArgumentParser:
         default=["float32", "auto"],
         help="Compute precisions to time; auto: what training picks on this machine.",
     )
-    p.add_argument(
-        "--jit_compile",
-        default="config",
-        choices=("config", "on", "off", "both"),
-        help="XLA for the step: as the config says, on, off, or both (interleaved, with the "
-        "XLA / no XLA ratio per stage).",
-    )
+    for name, what in (
+        ("jit_compile", "XLA for the step (+xla)"),
+        ("conv_gradients", "3x3 convolution gradients as convolutions (off: TF's, +tf_grads)"),
+    ):
+        p.add_argument(
+            f"--{name}",
+            default="config",
+            choices=("config", "on", "off", "both"),
+            help=f"{what}: as the config says, on, off, or both (interleaved, with the ratio "
+            "per stage).",
+        )
     p.add_argument(
         "--steps",
         type=cli.integer,
@@ -140,9 +145,8 @@ def make_parser() -> cli.ArgumentParser:
     )
     p.add_bool(
         "--isolate",
-        help="Time every resolution in a process of its own (a stage's peak memory is its own, "
-        "and the paper's widths need 10+ GB per stage), then print one summary and the "
-        "schedule estimate.",
+        help="Time every resolution in a process of its own (its peak memory its own: the "
+        "paper's widths need 10+ GB per stage), then one summary and the schedule estimate.",
     )
     p.add_argument(
         "--overhead_reps",
@@ -212,11 +216,9 @@ def resolve_precisions(names):
     return out
 
 
-def jit_settings(choice, config):
-    """The jit_compile values to time for --jit_compile=`choice`."""
-    return {"config": [config.jit_compile], "on": [True], "off": [False], "both": [False, True]}[
-        choice
-    ]
+def switch_settings(choice, configured):
+    """The values of a boolean setting to time for --jit_compile / --conv_gradients=`choice`."""
+    return {"config": [configured], "on": [True], "off": [False], "both": [False, True]}[choice]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +257,12 @@ def main(argv: list[str] | None = None) -> int:
 def run_here(flags, config, strategy, plan, precisions, steps):
     """Times every stage of `plan` in this process, then prints the report and the estimate."""
     peaks = Peaks(precisions, flags.peak_size, flags.peak_conv_batch)
-    variants = [(p, j) for p in precisions for j in jit_settings(flags.jit_compile, config)]
+    variants = [
+        (p, j, g)
+        for p in precisions
+        for j in switch_settings(flags.jit_compile, config.jit_compile)
+        for g in switch_settings(flags.conv_gradients, config.network.conv_gradients)
+    ]
     rows = measure_plan(
         config,
         strategy,
@@ -317,6 +324,7 @@ def run_isolated(flags, config, plan, steps):
                 f"--resolutions={res}",
                 f"--mixed_precision={','.join(flags.mixed_precision)}",
                 f"--jit_compile={flags.jit_compile}",
+                f"--conv_gradients={flags.conv_gradients}",
                 f"--steps={steps}",
                 f"--calls={flags.calls}",
                 f"--peak_size={flags.peak_size}",

@@ -66,3 +66,12 @@ def adam_slots(opt, variable):
     accessor."""
     index = opt._get_variable_index(variable)
     return opt._momentums[index], opt._velocities[index]
+
+
+def gradient_tape_active():
+    """Whether a GradientTape may record ops traced now (TF 2.21: `tensorflow.python.eager.record.
+    could_possibly_record`): `model.conv_gradients` wraps a convolution in its custom gradient
+    only then, so graphs traced for inference (SavedModel, TFLite) stay plain convolutions."""
+    from tensorflow.python.eager import record
+
+    return record.could_possibly_record()

@@ -10,6 +10,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from pgan_tf.model.conv_gradients import conv2d_same
+
 _PACKAGE = "pgan_tf"
 RELU_GAIN = math.sqrt(2.0)  # He et al.'s gain for (leaky) ReLU, the layers' default
 
@@ -44,7 +46,8 @@ class EqualizedConv2D(keras.layers.Layer):
     The kernel is stored N(0, 1) and multiplied by `gain / sqrt(kh * kw * C_in)` on every call,
     so Adam sees every weight at the same scale. The bias starts at zero and is not scaled.
     `use_wscale=False` turns equalization off (the original's `-nowscale`): N(0, (gain/√fan_in)²)
-    initialization, no runtime multiplier.
+    initialization, no runtime multiplier. `conv_gradients` picks how it is differentiated
+    (`model.conv_gradients`: forward convolutions on CPU, the same values), not what it computes.
 
     The constant multiplies the kernel, not the conv's output (the same for a linear op): the
     kernel is smaller than the activations from 8² on, and oneDNN fuses the conv with the
@@ -54,7 +57,14 @@ class EqualizedConv2D(keras.layers.Layer):
     """
 
     def __init__(
-        self, filters, kernel_size, gain=RELU_GAIN, use_bias=True, use_wscale=True, **kwargs
+        self,
+        filters,
+        kernel_size,
+        gain=RELU_GAIN,
+        use_bias=True,
+        use_wscale=True,
+        conv_gradients=True,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.filters = int(filters)
@@ -62,6 +72,7 @@ class EqualizedConv2D(keras.layers.Layer):
         self.gain = float(gain)
         self.use_bias = bool(use_bias)
         self.use_wscale = bool(use_wscale)
+        self.conv_gradients = bool(conv_gradients)
 
     def build(self, input_shape):
         in_channels = int(input_shape[-1])
@@ -74,7 +85,7 @@ class EqualizedConv2D(keras.layers.Layer):
         )
 
     def call(self, x):
-        y = ops.conv(x, self.kernel * self.scale, strides=1, padding="same")
+        y = conv2d_same(x, self.kernel * self.scale, self.conv_gradients)
         return _add_bias(y, self.bias)
 
     def compute_output_shape(self, input_shape):
@@ -88,6 +99,7 @@ class EqualizedConv2D(keras.layers.Layer):
             "gain": self.gain,
             "use_bias": self.use_bias,
             "use_wscale": self.use_wscale,
+            "conv_gradients": self.conv_gradients,
         }
 
 

@@ -61,3 +61,20 @@ def test_adam_slots_are_the_moments_of_that_variable():
     np.testing.assert_allclose([m.numpy(), v.numpy()], [0.1 * 2.0, 0.001 * 4.0], rtol=1e-6)
     m, v = tf_compat.adam_slots(opt, a)
     np.testing.assert_allclose([m.numpy(), v.numpy()], [[0.1, 0.1], [0.001, 0.001]], rtol=1e-6)
+
+
+def test_gradient_tape_active_inside_a_tape_only():
+    seen = []
+
+    @tf.function
+    def trace(x):
+        with tf.GradientTape():
+            seen.append(tf_compat.gradient_tape_active())
+        seen.append(tf_compat.gradient_tape_active())
+        return x
+
+    trace(tf.constant(1.0))
+    assert seen == [True, False]
+    assert not tf_compat.gradient_tape_active()
+    with tf.GradientTape():
+        assert tf_compat.gradient_tape_active()

@@ -43,6 +43,7 @@ def test_create_numbers_past_the_highest_run(tmp_path):
 
 # Settings added since the compat run was written, with the value an old run reads as.
 ADDED_SINCE_COMPAT = {"jit_compile": False}
+ADDED_TO_NETWORK_SINCE_COMPAT = {"conv_gradients": True}
 
 
 def test_the_compat_config_reads_and_writes_back_byte_for_byte(tmp_path):
@@ -57,7 +58,9 @@ def test_the_compat_config_reads_and_writes_back_byte_for_byte(tmp_path):
     with open(os.path.join(COMPAT, "config.json")) as a:
         old = json.load(a)
     assert not set(ADDED_SINCE_COMPAT) & set(old)
-    want = json.dumps({**old, **ADDED_SINCE_COMPAT}, indent=2, sort_keys=True)
+    assert not set(ADDED_TO_NETWORK_SINCE_COMPAT) & set(old["network"])
+    network = {**old["network"], **ADDED_TO_NETWORK_SINCE_COMPAT}
+    want = json.dumps({**old, **ADDED_SINCE_COMPAT, "network": network}, indent=2, sort_keys=True)
     with open(tmp_path / "config.json", "rb") as b:
         assert b.read() == want.encode()
     assert os.listdir(tmp_path) == ["config.json"]  # nothing temporary left
