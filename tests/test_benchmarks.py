@@ -1,4 +1,5 @@
-"""The train-step benchmark's own helpers: its configurations, the peak-memory mark (no timing)."""
+"""The benchmarks' own helpers: the train step's configurations and variants, the peak-memory mark,
+the conv-gradient benchmark's checks (no timing is asserted)."""
 
 import importlib.util
 import mmap
@@ -51,3 +52,21 @@ def test_peak_rss_mark_resets():
     big.close()
     timing.reset_peak_rss()
     assert timing.peak_rss_bytes() < high - 32 * 2**20
+
+
+def test_conv_gradients_benchmark_compares_equal_values(capsys):
+    """benchmarks/conv_gradients.py checks both ways give the same values before it times them,
+    prints one row per shape, and refuses a malformed shape."""
+    bench = _load("conv_gradients_benchmark", os.path.join(_BENCHMARKS, "conv_gradients.py"))
+    assert bench.main(["--shapes=2x8x3x4", "--repeats=1"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[0] == "2x8x3x4" and row[3].endswith("x") and float(row[1]) > 0
+    assert bench.main(["--shapes=2x8x3"]) == 2
+    assert "NxSIZExC_INxC_OUT" in capsys.readouterr().err
+
+
+def test_variant_names_mark_xla_and_tf_gradient_kernels():
+    assert timing.variant_name("float32", False) == "float32"
+    assert timing.variant_name("float32", True, False) == "float32+xla+tf_grads"
+    assert ts.switch_settings("both", True) == [False, True]
+    assert ts.switch_settings("config", False) == [False]

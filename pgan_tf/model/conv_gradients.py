@@ -65,13 +65,12 @@ def _kernel_gradient(x, dy, k):
     @tf.custom_gradient
     def kernel_gradient(x, dy):
         p = k // 2
-        padded = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
-        # [C_in, H+2p, W+2p, N] * [H, W, N, C_out] ('valid') -> [C_in, k, k, C_out]
+        # [C_in, H, W, N] padded by k // 2 * [H, W, N, C_out] -> [C_in, k, k, C_out]
         swapped = tf.nn.conv2d(
-            tf.transpose(padded, [3, 1, 2, 0]),
+            tf.transpose(x, [3, 1, 2, 0]),
             tf.transpose(dy, [1, 2, 0, 3]),
             strides=1,
-            padding="VALID",
+            padding=[[0, 0], [p, p], [p, p], [0, 0]],
         )
 
         def grad(g):
