@@ -8,8 +8,8 @@ convolutions themselves, and the WGAN-GP penalty differentiates them once more, 
 
 - the input gradient is the output gradient convolved with the kernel flipped in space and with
   its in/out channels swapped (exact for an odd kernel, stride 1, 'same' padding);
-- the kernel gradient is a 'valid' convolution of the padded input, batch and channels swapped,
-  with the output gradient as the kernel; its own gradients are the two convolutions above.
+- the kernel gradient is one convolution of the input (batch and channels swapped, padded by
+  k // 2) with the output gradient as its kernel; its own gradients are the two kinds above.
 
 The values are the same convolution sums in another order (float32 rounding apart).
 """
@@ -28,8 +28,7 @@ def uses_conv_gradients(x, kernel_size, enabled: bool = True) -> bool:
     """Whether `conv2d_same` gives a convolution of `x` (NHWC) these gradients: a gradient tape
     records (inference graphs keep plain convolutions: SavedModel and TFLite), an odd kernel above
     1×1 (a 1×1 one's gradients are matmuls already), a static height ≥ MIN_SPATIAL, and no GPU in
-    this process (cuDNN's gradient kernels are fast there, the swapped-axes filter gradient is
-    not)."""
+    this process (cuDNN's gradient kernels are fast there; these were measured on CPU only)."""
     height = x.shape[1]
     return (
         enabled

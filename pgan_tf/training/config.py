@@ -215,8 +215,9 @@ class TrainConfig:
         False,
         help="Compile each stage's D+G step with XLA (tf.function jit_compile): it fuses the "
         "many small element-wise ops around the convolutions. At the quickstart's widths on an "
-        "AVX2 CPU the step runs 1.2-1.6x faster and the whole run 1.11x (stage switches take "
-        "~3x longer to compile), with slightly different numbers (BUILD_NOTES).",
+        "AVX2 CPU the step runs 1.04-1.24x faster than with --conv_gradients (1.2-1.6x than "
+        "without), but stage switches take ~3x longer to compile, and the numbers differ "
+        "slightly (BUILD_NOTES).",
     )
     precision_note: str = ""  # why this precision (pgan_tf.training.precision.Choice.reason)
     distribute: str = setting(
