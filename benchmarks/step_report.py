@@ -99,45 +99,42 @@ def print_ratios(rows):
         )
 
 
-def print_xla_ratios(rows):
-    """XLA / no XLA images/s of every stage timed both ways (--jit_compile=both)."""
+def _print_switch_ratios(rows, tag, title, tagged_on_top):
+    """Images/s ratio of every stage timed with and without a variant tag ("+xla", "+tf_grads"):
+    the tagged variant over its untagged twin (or the inverse), same stage, same run."""
     by = {(r["res"], r["fade"], r["prec"]): r for r in rows}
-    pairs = [(k, by[k], by.get(k[:2] + (by[k]["dtype"],))) for k in by if k[2].endswith("+xla")]
-    pairs = [(k, xla, plain) for k, xla, plain in pairs if plain]
+    pairs = []
+    for (res, fade, prec), tagged in by.items():
+        other = by.get((res, fade, prec.replace(tag, ""))) if tag in prec else None
+        if other:
+            top, bottom = (tagged, other) if tagged_on_top else (other, tagged)
+            pairs.append(((res, fade, other["prec"]), top, bottom))
     if not pairs:
         return
-    print("\nXLA / no XLA speed (same stage and precision, same run, calls interleaved):")
-    for (res, fade, _), xla, plain in sorted(pairs):
+    print(f"\n{title} (same stage and precision, same run, calls interleaved):")
+    for (res, fade, label), top, bottom in sorted(pairs, key=lambda p: p[0]):
         name = f"{res}{'-fade' if fade else ''}"
         print(
-            f"  {name:>7} {plain['prec']}: {xla['img_s'] / plain['img_s']:.2f}x images/s at the "
-            f"best calls, {xla['median_img_s'] / plain['median_img_s']:.2f}x at the medians; "
-            f"compile {xla['compile_s']:.1f} s vs {plain['compile_s']:.1f} s"
+            f"  {name:>7} {label}: {top['img_s'] / bottom['img_s']:.2f}x images/s at the "
+            f"best calls, {top['median_img_s'] / bottom['median_img_s']:.2f}x at the medians; "
+            f"compile {top['compile_s']:.1f} s vs {bottom['compile_s']:.1f} s"
         )
+
+
+def print_xla_ratios(rows):
+    """XLA / no XLA images/s of every stage timed both ways (--jit_compile=both)."""
+    _print_switch_ratios(rows, "+xla", "XLA / no XLA speed", tagged_on_top=True)
 
 
 def print_conv_gradient_ratios(rows):
     """Forward-convolution gradients / TF's gradient kernels, images/s of every stage timed both
     ways (--conv_gradients=both)."""
-    by = {(r["res"], r["fade"], r["prec"]): r for r in rows}
-    suffix = "+tf_grads"
-    pairs = [
-        (k, by.get(k[:2] + (k[2][: -len(suffix)],)), by[k]) for k in by if k[2].endswith(suffix)
-    ]
-    pairs = [(k, ours, tf_grads) for k, ours, tf_grads in pairs if ours]
-    if not pairs:
-        return
-    print(
-        "\nConvolution gradients as convolutions / TF's gradient kernels (same stage and "
-        "precision, same run, calls interleaved):"
+    _print_switch_ratios(
+        rows,
+        "+tf_grads",
+        "Convolution gradients as convolutions / TF's gradient kernels",
+        tagged_on_top=False,
     )
-    for (res, fade, _), ours, tf_grads in sorted(pairs):
-        name = f"{res}{'-fade' if fade else ''}"
-        print(
-            f"  {name:>7} {ours['prec']}: {ours['img_s'] / tf_grads['img_s']:.2f}x images/s at "
-            f"the best calls, {ours['median_img_s'] / tf_grads['median_img_s']:.2f}x at the "
-            f"medians; compile {ours['compile_s']:.1f} s vs {tf_grads['compile_s']:.1f} s"
-        )
 
 
 def print_flop_notes(rows):
