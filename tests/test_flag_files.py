@@ -169,8 +169,7 @@ def test_flags_give_the_config_absl_gave(args, expected, monkeypatch):
     `--flag value`, flags before and after the file), gives the TrainConfig that the absl flags of
     commit 56669ed gave: `ABSL` holds those, recorded from the repository root before the switch,
     with the settings added or changed since written in by hand (`jit_compile`,
-    `network.conv_gradients`, and
-    quickstart.flags' lr 0.0045 and 100 kimg of 2026-12-08)."""
+    `network.conv_gradients`, and quickstart.flags' lr 0.0045 and 100 kimg of 2026-12-08)."""
     monkeypatch.chdir(REPO)
     config = json.loads(
         rundir.config_json(config_lib.config_from_flags(config_lib.parse_flags(args)))
